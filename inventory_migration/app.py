@@ -1,0 +1,37 @@
+"""Build the cdktf app for one environment (no side effects at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from inventory_migration.cdk import App
+from inventory_migration.config import CONFIG_DIR, ENV_VAR, MigrationConfig, load_config
+from inventory_migration.stacks.migration import MigrationStack, stack_name
+
+CONTEXT_KEY = "environment"
+"""cdktf context key that selects the environment (``cdktf synth --context environment=prod``... or cdktf.json)."""
+
+
+def select_environment(app: App, environ: Mapping[str, str]) -> str | None:
+    """``MIGRATION_ENV`` wins, then the cdktf context value, else ``None`` (the embedded dev default)."""
+    if environ.get(ENV_VAR):
+        return environ[ENV_VAR]
+    value = app.node.try_get_context(CONTEXT_KEY)
+    return str(value) if value else None
+
+
+def build_app(
+    *,
+    environment: str | None = None,
+    outdir: str | None = None,
+    config_dir: Path = CONFIG_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[App, MigrationStack, MigrationConfig]:
+    """The app with the migration stack of the chosen environment."""
+    env = os.environ if environ is None else environ
+    app = App(outdir=outdir) if outdir else App()
+    config = load_config(environment or select_environment(app, env), config_dir=config_dir, environ=env)
+    stack = MigrationStack(app, stack_name(config), config=config)
+    return app, stack, config

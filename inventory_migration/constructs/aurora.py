@@ -1,0 +1,247 @@
+"""Aurora PostgreSQL: a Multi-AZ cluster (writer + readers in other AZs) encrypted with the RDS key.
+
+The master password is generated and kept by Secrets Manager (encrypted with the operations key); IAM
+database authentication, Performance Insights (CMK), enhanced monitoring and the ``postgresql`` log export
+are on. The cluster parameter group's family follows the engine major; its parameters mirror the
+PostgreSQL source plus what the migration needs. Aurora PostgreSQL has no option groups (they exist only
+for the MySQL, MariaDB, Oracle and SQL Server engines), so none is created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
+from inventory_migration.config import MIGRATION_PARAMETERS, EngineLifecycleSupport
+from inventory_migration.iam import service_assume_role_policy
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.tagging import name_tag
+
+ENGINE = "aurora-postgresql"
+LOG_EXPORTS = ("postgresql",)
+"""CloudWatch log exports: the PostgreSQL log."""
+STORAGE_ENCRYPTED = True
+IAM_DATABASE_AUTHENTICATION = True
+PUBLICLY_ACCESSIBLE = False
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+"""Server certificate authority of every instance."""
+ENHANCED_MONITORING_POLICY = "policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+STATIC_PARAMETERS = frozenset({
+    "rds.logical_replication",
+    "shared_preload_libraries",
+    "max_connections",
+    "max_replication_slots",
+    "max_wal_senders",
+    "max_worker_processes",
+    "max_logical_replication_workers",
+    "max_locks_per_transaction",
+    "max_prepared_transactions",
+    "track_activity_query_size",
+    "autovacuum_max_workers",
+    "shared_buffers",
+    "wal_buffers",
+})
+"""Parameters PostgreSQL reads only at start: they apply at the next reboot."""
+
+
+def cluster_parameters(source_parameters: Mapping[str, str]) -> list[dict[str, str]]:
+    """Source settings plus the migration's own (which win), sorted, each with its apply method."""
+    merged = {**source_parameters, **MIGRATION_PARAMETERS}
+    return [
+        {
+            "name": name,
+            "value": value,
+            "apply_method": "pending-reboot" if name in STATIC_PARAMETERS else "immediate",
+        }
+        for name, value in sorted(merged.items())
+    ]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuroraClusterProps:
+    """Props of :class:`AuroraCluster`."""
+
+    namer: Namer
+    """Derives identifiers."""
+    partition: str
+    """AWS partition, for managed policy ARNs."""
+    engine_major: int
+    """Aurora PostgreSQL major; the parameter group family follows it."""
+    engine_version: str
+    """Full engine version, e.g. ``16.6``."""
+    subnet_ids: Sequence[str]
+    """Isolated database subnets, one per AZ."""
+    availability_zones: Sequence[str]
+    """AZs, in subnet order; instance ``i`` goes to ``availability_zones[i % len]``."""
+    security_group_ids: Sequence[str]
+    """Security groups of the cluster."""
+    storage_key_arn: str
+    """CMK for storage, snapshots and Performance Insights."""
+    secret_key_arn: str
+    """CMK for the Secrets Manager master-password secret."""
+    logs_key_arn: str
+    """CMK for the exported PostgreSQL log group."""
+    instance_class: str = "db.r6g.large"
+    """Instance class. Default: ``db.r6g.large``."""
+    instance_count: int = 2
+    """Writer plus readers (at least 2). Default: 2."""
+    engine_lifecycle_support: EngineLifecycleSupport | None = None
+    """Extended Support choice. Default: not set (the engine default)."""
+    database_name: str = "inventory"
+    """Initial database. Default: ``inventory``."""
+    master_username: str = "inventory_admin"
+    """Master user name. Default: ``inventory_admin``."""
+    port: int = 5432
+    """Port. Default: 5432."""
+    backup_retention_days: int = 7
+    """Backup retention. Default: 7."""
+    preferred_backup_window: str = "03:00-04:00"
+    """Backup window (UTC). Default: ``03:00-04:00``."""
+    preferred_maintenance_window: str = "sun:05:00-sun:06:00"
+    """Maintenance window (UTC). Default: ``sun:05:00-sun:06:00``."""
+    deletion_protection: bool = False
+    """Refuse deletion. Default: false (destroyable)."""
+    skip_final_snapshot: bool = True
+    """No final snapshot on destroy. Default: true (destroyable)."""
+    performance_insights_retention_days: int = 7
+    """Performance Insights retention. Default: 7."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced monitoring interval. Default: 60."""
+    log_retention_days: int = 90
+    """Retention of the exported log group. Default: 90."""
+    source_parameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Cluster parameters mirroring the source. Default: none."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            msg
+            for bad, msg in (
+                (self.instance_count < 2, f"instance_count = {self.instance_count!r}: at least 2 (writer + reader)"),
+                (len(self.subnet_ids) < 2, "subnet_ids: at least 2 subnets in different AZs"),
+                (len(self.availability_zones) < 2, "availability_zones: at least 2"),
+                (
+                    not self.engine_version.startswith(f"{self.engine_major}."),
+                    f"engine_version = {self.engine_version!r}: must belong to engine_major {self.engine_major}",
+                ),
+            )
+            if bad
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class AuroraCluster(Construct):
+    """The Aurora PostgreSQL cluster, its instances, parameter group, subnet group and log group."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: AuroraClusterProps) -> None:
+        super().__init__(scope, construct_id)
+        p, n = props, props.namer
+        self.cluster_identifier = n.name(ResourceType.AURORA_CLUSTER)
+        self.subnet_group = aws.db_subnet_group.DbSubnetGroup(
+            self,
+            "subnets",
+            name=n.name(ResourceType.DB_SUBNET_GROUP),
+            description="Isolated database subnets of the Aurora cluster",
+            subnet_ids=list(p.subnet_ids),
+            tags=name_tag(n.name(ResourceType.DB_SUBNET_GROUP)),
+        )
+        self.parameter_group = aws.rds_cluster_parameter_group.RdsClusterParameterGroup(
+            self,
+            "parameters",
+            name=n.name(ResourceType.PARAMETER_GROUP, str(p.engine_major)),
+            family=f"{ENGINE}{p.engine_major}",
+            description=f"Mirrors the PostgreSQL source; logical replication and TLS for the migration (major {p.engine_major})",
+            parameter=[
+                aws.rds_cluster_parameter_group.RdsClusterParameterGroupParameter(**param)
+                for param in cluster_parameters(p.source_parameters)
+            ],
+            tags=name_tag(n.name(ResourceType.PARAMETER_GROUP, str(p.engine_major))),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "postgresql-log",
+            name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
+            kms_key_id=p.logs_key_arn,
+            retention_in_days=p.log_retention_days,
+            tags=name_tag(n.name(ResourceType.LOG_GROUP, "aurora-postgresql")),
+        )
+        self.monitoring_role = aws.iam_role.IamRole(
+            self,
+            "monitoring-role",
+            name=n.name(ResourceType.IAM_ROLE, "rds-monitoring"),
+            assume_role_policy=service_assume_role_policy("monitoring.rds.amazonaws.com"),
+            tags=name_tag(n.name(ResourceType.IAM_ROLE, "rds-monitoring")),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "monitoring-policy",
+            role=self.monitoring_role.name,
+            policy_arn=f"arn:{p.partition}:iam::aws:{ENHANCED_MONITORING_POLICY}",
+        )
+        optional: dict[str, str] = {}
+        if p.engine_lifecycle_support is not None:
+            optional["engine_lifecycle_support"] = p.engine_lifecycle_support.value
+        if not p.skip_final_snapshot:
+            optional["final_snapshot_identifier"] = f"{self.cluster_identifier}-final"
+        self.cluster = aws.rds_cluster.RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=self.cluster_identifier,
+            engine=ENGINE,
+            engine_version=p.engine_version,
+            database_name=p.database_name,
+            master_username=p.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=p.secret_key_arn,
+            port=p.port,
+            db_subnet_group_name=self.subnet_group.name,
+            db_cluster_parameter_group_name=self.parameter_group.name,
+            vpc_security_group_ids=list(p.security_group_ids),
+            storage_encrypted=STORAGE_ENCRYPTED,
+            kms_key_id=p.storage_key_arn,
+            iam_database_authentication_enabled=IAM_DATABASE_AUTHENTICATION,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            backup_retention_period=p.backup_retention_days,
+            preferred_backup_window=p.preferred_backup_window,
+            preferred_maintenance_window=p.preferred_maintenance_window,
+            copy_tags_to_snapshot=True,
+            deletion_protection=p.deletion_protection,
+            skip_final_snapshot=p.skip_final_snapshot,
+            apply_immediately=True,
+            tags=name_tag(self.cluster_identifier),
+            depends_on=[self.log_group],
+            **optional,  # type: ignore[arg-type]
+        )
+        self.instances = [
+            aws.rds_cluster_instance.RdsClusterInstance(
+                self,
+                f"instance-{i + 1}",
+                identifier=n.name(ResourceType.AURORA_INSTANCE, str(i + 1)),
+                cluster_identifier=self.cluster.id,
+                engine=self.cluster.engine,
+                engine_version=self.cluster.engine_version,
+                instance_class=p.instance_class,
+                availability_zone=p.availability_zones[i % len(p.availability_zones)],
+                db_subnet_group_name=self.subnet_group.name,
+                publicly_accessible=PUBLICLY_ACCESSIBLE,
+                promotion_tier=i,
+                ca_cert_identifier=CA_CERTIFICATE,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=p.storage_key_arn,
+                performance_insights_retention_period=p.performance_insights_retention_days,
+                monitoring_interval=p.monitoring_interval_seconds,
+                monitoring_role_arn=self.monitoring_role.arn,
+                copy_tags_to_snapshot=True,
+                apply_immediately=True,
+                tags=name_tag(n.name(ResourceType.AURORA_INSTANCE, str(i + 1)), {"Role": "writer" if i == 0 else "reader"}),
+            )
+            for i in range(p.instance_count)
+        ]
+
+    @property
+    def master_secret_arn(self) -> str:
+        return self.cluster.master_user_secret.get(0).secret_arn

@@ -1,0 +1,148 @@
+"""Customer-managed KMS keys: one for RDS, one for S3, one for operations.
+
+Each key policy lets the account administer the key and lets exactly the services that use the key use
+it, through ``kms:ViaService`` / ``kms:CallerAccount`` conditions or, for services that call KMS as
+themselves (CloudWatch Logs, alarm and event publishers), their service principal with the narrowest
+condition they support. Rotation is on; deletion uses the shortest window unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+
+from inventory_migration.cdk import Construct, aws
+from inventory_migration.iam import (
+    KMS_ADMIN_ACTIONS,
+    KMS_DECRYPT_ACTIONS,
+    KMS_GRANT_ACTIONS,
+    KMS_USE_ACTIONS,
+    Statement,
+    policy_json,
+    statement,
+)
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.tagging import name_tag
+
+DEFAULT_DELETION_WINDOW_DAYS = 7
+"""Shortest deletion window KMS allows: a destroyed dev environment is gone in a week."""
+ENABLE_KEY_ROTATION = True
+"""Yearly automatic rotation, always on."""
+
+
+class KeyPurpose(Enum):
+    """What a key encrypts; the value is the name qualifier."""
+
+    RDS = "rds"
+    """Aurora storage, snapshots and Performance Insights."""
+    S3 = "s3"
+    """The image bucket."""
+    OPS = "ops"
+    """SNS, CloudWatch Logs, Secrets Manager and DMS."""
+
+
+VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
+    KeyPurpose.RDS: ("rds",),
+    KeyPurpose.S3: ("s3",),
+    KeyPurpose.OPS: ("sns", "secretsmanager", "dms"),
+}
+"""Services that use each key on a caller's behalf (``kms:ViaService``)."""
+
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.rds.amazonaws.com", "dms.amazonaws.com")
+"""Services that publish to the encrypted SNS topic as themselves (alarms, RDS and DMS events)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EncryptionKeysProps:
+    """Props of :class:`EncryptionKeys`."""
+
+    namer: Namer
+    """Derives key and alias names."""
+    region: str
+    """Region the keys serve."""
+    account_id: str
+    """Account that owns the keys (a token from ``aws_caller_identity``)."""
+    partition: str
+    """AWS partition (a token from ``aws_partition``)."""
+    deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
+    """Days before a destroyed key is deleted (7 to 30). Default: 7."""
+
+    def __post_init__(self) -> None:
+        if not 7 <= self.deletion_window_days <= 30:
+            raise ValueError(f"deletion_window_days = {self.deletion_window_days!r}: must be 7 to 30")
+
+
+class EncryptionKeys(Construct):
+    """The three customer-managed keys of the migration, each with an alias by the naming convention."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: EncryptionKeysProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.keys: dict[KeyPurpose, aws.kms_key.KmsKey] = {}
+        self.aliases: dict[KeyPurpose, aws.kms_alias.KmsAlias] = {}
+        for purpose in KeyPurpose:
+            name = props.namer.name(ResourceType.KMS_KEY, purpose.value)
+            key = aws.kms_key.KmsKey(
+                self,
+                purpose.value,
+                description=f"Inventory migration {purpose.value} data ({name})",
+                enable_key_rotation=ENABLE_KEY_ROTATION,
+                deletion_window_in_days=props.deletion_window_days,
+                policy=self.key_policy(purpose),
+                tags=name_tag(name),
+            )
+            self.keys[purpose] = key
+            self.aliases[purpose] = aws.kms_alias.KmsAlias(
+                self, f"{purpose.value}-alias", name=f"alias/{name}", target_key_id=key.key_id
+            )
+
+    @property
+    def rds(self) -> aws.kms_key.KmsKey:
+        return self.keys[KeyPurpose.RDS]
+
+    @property
+    def s3(self) -> aws.kms_key.KmsKey:
+        return self.keys[KeyPurpose.S3]
+
+    @property
+    def ops(self) -> aws.kms_key.KmsKey:
+        return self.keys[KeyPurpose.OPS]
+
+    def key_policy(self, purpose: KeyPurpose) -> str:
+        p = self.props
+        root = f"arn:{p.partition}:iam::{p.account_id}:root"
+        statements: list[Statement] = [
+            statement("AccountAdministers", KMS_ADMIN_ACTIONS, principal={"AWS": root}),
+            statement(
+                "ServicesUseOnBehalfOfAccount",
+                [*KMS_USE_ACTIONS, *KMS_GRANT_ACTIONS],
+                principal={"AWS": "*"},
+                condition={
+                    "StringEquals": {
+                        "kms:CallerAccount": p.account_id,
+                        "kms:ViaService": [f"{svc}.{p.region}.amazonaws.com" for svc in VIA_SERVICES[purpose]],
+                    }
+                },
+            ),
+        ]
+        if purpose is KeyPurpose.OPS:
+            statements.append(
+                statement(
+                    "CloudWatchLogsEncryptsOurLogGroups",
+                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    principal={"Service": f"logs.{p.region}.amazonaws.com"},
+                    condition={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:*"
+                        }
+                    },
+                )
+            )
+            statements.append(
+                statement(
+                    "PublishersWriteToEncryptedTopic",
+                    KMS_DECRYPT_ACTIONS,
+                    principal={"Service": list(PUBLISHING_SERVICES)},
+                )
+            )
+        return policy_json(*statements)

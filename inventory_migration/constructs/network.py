@@ -1,0 +1,317 @@
+"""The VPC: public, private (app, DMS) and isolated database subnets across the AZs; NAT; an S3 gateway
+endpoint; flow logs to a CMK-encrypted log group; and the path to on-prem (site-to-site VPN or an
+existing Transit Gateway)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from enum import Enum
+
+from inventory_migration.cdk import Construct, Fn, aws
+from inventory_migration.config import NatGatewayMode, OnPremConnectivity
+from inventory_migration.iam import FLOW_LOG_DELIVERY_ACTIONS, policy_json, service_assume_role_policy, statement
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.tagging import name_tag
+
+SUBNET_SLOTS = 16
+"""The VPC range is cut into this many equal subnets (4 tiers x up to 4 AZs)."""
+DEFAULT_FLOW_LOG_RETENTION_DAYS = 90
+
+
+class SubnetTier(Enum):
+    """Subnet tiers; the value is the name qualifier. Order fixes each tier's CIDR slots."""
+
+    PUBLIC = "public"
+    """NAT gateways (and the ALB later); a route to the internet gateway."""
+    APP = "private-app"
+    """ECS Fargate tasks; egress through NAT, routes to on-prem."""
+    DMS = "private-dms"
+    """DMS replication instance; routes to on-prem."""
+    DATABASE = "database"
+    """Aurora; isolated: no route out of the VPC."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkProps:
+    """Props of :class:`Network`."""
+
+    namer: Namer
+    """Derives resource names."""
+    region: str
+    """Region, for the S3 endpoint's service name."""
+    vpc_cidr: str
+    """VPC IPv4 range, /16 to /22."""
+    on_prem_cidrs: tuple[str, ...]
+    """On-prem networks routed through the VPN or Transit Gateway."""
+    flow_log_key_arn: str
+    """CMK that encrypts the flow log group."""
+    az_count: int = 3
+    """AZs used. Default: 3."""
+    nat_gateways: NatGatewayMode = NatGatewayMode.SINGLE
+    """NAT layout. Default: one NAT gateway."""
+    connectivity: OnPremConnectivity = OnPremConnectivity.VPN
+    """Path to on-prem. Default: site-to-site VPN."""
+    customer_gateway_ip: str = ""
+    """On-prem VPN device public IP (VPN only). Default: none."""
+    customer_gateway_bgp_asn: int = 65000
+    """On-prem VPN device ASN (VPN only). Default: 65000."""
+    transit_gateway_id: str = ""
+    """Existing Transit Gateway (Transit Gateway only). Default: none."""
+    flow_log_retention_days: int = DEFAULT_FLOW_LOG_RETENTION_DAYS
+    """Flow log retention. Default: 90."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            msg
+            for bad, msg in (
+                (not 2 <= self.az_count <= 4, f"az_count = {self.az_count!r}: must be 2 to 4"),
+                (
+                    self.connectivity is OnPremConnectivity.VPN and not self.customer_gateway_ip,
+                    "customer_gateway_ip: required with connectivity 'vpn'",
+                ),
+                (
+                    self.connectivity is OnPremConnectivity.TRANSIT_GATEWAY and not self.transit_gateway_id,
+                    "transit_gateway_id: required with connectivity 'transit-gateway'",
+                ),
+            )
+            if bad
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
+    """CIDRs of one tier: tier ``t`` owns slots ``4t .. 4t+3`` of the VPC cut into 16."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    slots = list(network.subnets(new_prefix=network.prefixlen + 4))
+    start = list(SubnetTier).index(tier) * 4
+    return [str(s) for s in slots[start : start + az_count]]
+
+
+class Network(Construct):
+    """VPC, subnets, routing, NAT, S3 endpoint, flow logs and the on-prem path."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: NetworkProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        n = props.namer
+        self.vpc = aws.vpc.Vpc(
+            self,
+            "vpc",
+            cidr_block=props.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags=name_tag(n.name(ResourceType.VPC)),
+        )
+        # The default security group allows all traffic inside it; strip it of every rule.
+        aws.default_security_group.DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id)
+        self.azs = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
+            self,
+            "azs",
+            state="available",
+            filter=[
+                aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+        )
+        self.availability_zones = [Fn.element(self.azs.names, i) for i in range(props.az_count)]
+
+        self.subnets: dict[SubnetTier, list[aws.subnet.Subnet]] = {}
+        for tier in SubnetTier:
+            self.subnets[tier] = [
+                aws.subnet.Subnet(
+                    self,
+                    f"{tier.value}-{i + 1}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=self.availability_zones[i],
+                    map_public_ip_on_launch=False,
+                    tags=name_tag(n.name(ResourceType.SUBNET, f"{tier.value}-{i + 1}"), {"Tier": tier.value}),
+                )
+                for i, cidr in enumerate(subnet_cidrs(props.vpc_cidr, tier, props.az_count))
+            ]
+
+        self.igw = aws.internet_gateway.InternetGateway(
+            self, "igw", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.INTERNET_GATEWAY))
+        )
+        public_rt = aws.route_table.RouteTable(
+            self, "public-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "public"))
+        )
+        aws.route.Route(
+            self, "public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=self.igw.id
+        )
+        self._associate(public_rt, SubnetTier.PUBLIC, range(props.az_count))
+
+        self.nat_gateways = self._nat_gateways()
+        self.private_route_tables: list[aws.route_table.RouteTable] = []
+        for i in range(props.az_count):
+            rt = aws.route_table.RouteTable(
+                self,
+                f"private-rt-{i + 1}",
+                vpc_id=self.vpc.id,
+                tags=name_tag(n.name(ResourceType.ROUTE_TABLE, f"private-{i + 1}")),
+            )
+            if self.nat_gateways:
+                nat = self.nat_gateways[i % len(self.nat_gateways)]
+                aws.route.Route(
+                    self, f"private-default-{i + 1}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id
+                )
+            self.private_route_tables.append(rt)
+            for tier in (SubnetTier.APP, SubnetTier.DMS):
+                aws.route_table_association.RouteTableAssociation(
+                    self, f"{tier.value}-{i + 1}-rta", route_table_id=rt.id, subnet_id=self.subnets[tier][i].id
+                )
+        self.database_route_table = aws.route_table.RouteTable(
+            self, "database-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "database"))
+        )
+        self._associate(self.database_route_table, SubnetTier.DATABASE, range(props.az_count))
+
+        self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
+            self,
+            "s3-endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{props.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[public_rt.id, *(rt.id for rt in self.private_route_tables), self.database_route_table.id],
+            tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "s3")),
+        )
+        self._flow_logs()
+        self._on_prem_path()
+
+    @property
+    def app_subnet_ids(self) -> list[str]:
+        return [s.id for s in self.subnets[SubnetTier.APP]]
+
+    @property
+    def dms_subnet_ids(self) -> list[str]:
+        return [s.id for s in self.subnets[SubnetTier.DMS]]
+
+    @property
+    def database_subnet_ids(self) -> list[str]:
+        return [s.id for s in self.subnets[SubnetTier.DATABASE]]
+
+    def _associate(self, rt: aws.route_table.RouteTable, tier: SubnetTier, indexes: range) -> None:
+        for i in indexes:
+            aws.route_table_association.RouteTableAssociation(
+                self, f"{tier.value}-{i + 1}-rta", route_table_id=rt.id, subnet_id=self.subnets[tier][i].id
+            )
+
+    def _nat_gateways(self) -> list[aws.nat_gateway.NatGateway]:
+        count = {NatGatewayMode.NONE: 0, NatGatewayMode.SINGLE: 1, NatGatewayMode.PER_AZ: self.props.az_count}[
+            self.props.nat_gateways
+        ]
+        gateways = []
+        for i in range(count):
+            eip = aws.eip.Eip(
+                self, f"nat-eip-{i + 1}", domain="vpc", tags=name_tag(self.props.namer.name(ResourceType.ELASTIC_IP, f"nat-{i + 1}"))
+            )
+            gateways.append(
+                aws.nat_gateway.NatGateway(
+                    self,
+                    f"nat-{i + 1}",
+                    allocation_id=eip.id,
+                    subnet_id=self.subnets[SubnetTier.PUBLIC][i].id,
+                    tags=name_tag(self.props.namer.name(ResourceType.NAT_GATEWAY, str(i + 1))),
+                    depends_on=[self.igw],
+                )
+            )
+        return gateways
+
+    def _flow_logs(self) -> None:
+        p, n = self.props, self.props.namer
+        self.flow_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "flow-log-group",
+            name=n.name(ResourceType.LOG_GROUP, "vpc-flow"),
+            kms_key_id=p.flow_log_key_arn,
+            retention_in_days=p.flow_log_retention_days,
+            tags=name_tag(n.name(ResourceType.LOG_GROUP, "vpc-flow")),
+        )
+        role = aws.iam_role.IamRole(
+            self,
+            "flow-log-role",
+            name=n.name(ResourceType.IAM_ROLE, "vpc-flow-logs"),
+            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            tags=name_tag(n.name(ResourceType.IAM_ROLE, "vpc-flow-logs")),
+        )
+        aws.iam_role_policy.IamRolePolicy(
+            self,
+            "flow-log-delivery",
+            name=n.name(ResourceType.IAM_POLICY, "vpc-flow-logs"),
+            role=role.id,
+            policy=policy_json(
+                statement(
+                    "DeliverFlowLogs",
+                    FLOW_LOG_DELIVERY_ACTIONS,
+                    [self.flow_log_group.arn, f"{self.flow_log_group.arn}:*"],
+                )
+            ),
+        )
+        self.flow_log = aws.flow_log.FlowLog(
+            self,
+            "flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=name_tag(n.name(ResourceType.FLOW_LOG)),
+        )
+
+    def _on_prem_path(self) -> None:
+        p, n = self.props, self.props.namer
+        routed_tables = self.private_route_tables
+        if p.connectivity is OnPremConnectivity.VPN:
+            cgw = aws.customer_gateway.CustomerGateway(
+                self,
+                "customer-gateway",
+                bgp_asn=str(p.customer_gateway_bgp_asn),
+                ip_address=p.customer_gateway_ip,
+                type="ipsec.1",
+                tags=name_tag(n.name(ResourceType.CUSTOMER_GATEWAY)),
+            )
+            self.vpn_gateway = aws.vpn_gateway.VpnGateway(
+                self, "vpn-gateway", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.VPN_GATEWAY))
+            )
+            self.vpn_connection = aws.vpn_connection.VpnConnection(
+                self,
+                "vpn",
+                customer_gateway_id=cgw.id,
+                vpn_gateway_id=self.vpn_gateway.id,
+                type="ipsec.1",
+                static_routes_only=True,
+                tags=name_tag(n.name(ResourceType.VPN_CONNECTION)),
+            )
+            for j, cidr in enumerate(p.on_prem_cidrs):
+                aws.vpn_connection_route.VpnConnectionRoute(
+                    self, f"vpn-route-{j + 1}", destination_cidr_block=cidr, vpn_connection_id=self.vpn_connection.id
+                )
+                for i, rt in enumerate(routed_tables):
+                    aws.route.Route(
+                        self,
+                        f"on-prem-{j + 1}-rt-{i + 1}",
+                        route_table_id=rt.id,
+                        destination_cidr_block=cidr,
+                        gateway_id=self.vpn_gateway.id,
+                    )
+        else:
+            aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
+                self,
+                "tgw-attachment",
+                transit_gateway_id=p.transit_gateway_id,
+                vpc_id=self.vpc.id,
+                subnet_ids=self.dms_subnet_ids,
+                tags=name_tag(n.name(ResourceType.TRANSIT_GATEWAY_ATTACHMENT)),
+            )
+            for j, cidr in enumerate(p.on_prem_cidrs):
+                for i, rt in enumerate(routed_tables):
+                    aws.route.Route(
+                        self,
+                        f"on-prem-{j + 1}-rt-{i + 1}",
+                        route_table_id=rt.id,
+                        destination_cidr_block=cidr,
+                        transit_gateway_id=p.transit_gateway_id,
+                    )

@@ -1,0 +1,115 @@
+"""Security groups for DMS, Aurora and the ECS Fargate app.
+
+Rules are separate resources (``aws_vpc_security_group_*_rule``), each with a description. Nothing
+accepts traffic from 0.0.0.0/0: Aurora only from the DMS and app groups on its port; DMS talks only to
+the source database port on-prem and to Aurora's port.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from inventory_migration.cdk import Construct, aws
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.tagging import name_tag
+
+HTTPS_PORT = 443
+DEFAULT_APP_PORT = 8080
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SecurityGroupsProps:
+    """Props of :class:`SecurityGroups`."""
+
+    namer: Namer
+    """Derives group names."""
+    vpc_id: str
+    """VPC of the groups."""
+    on_prem_cidrs: tuple[str, ...]
+    """On-prem networks where the source database lives."""
+    source_port: int
+    """Source PostgreSQL port."""
+    aurora_port: int
+    """Aurora port."""
+    app_port: int = DEFAULT_APP_PORT
+    """Port the app containers listen on (for the load balancer of the cutover). Default: 8080."""
+
+    def __post_init__(self) -> None:
+        bad = [
+            f"{name} = {value!r}: must be 1 to 65535"
+            for name, value in (("source_port", self.source_port), ("aurora_port", self.aurora_port), ("app_port", self.app_port))
+            if not 1 <= value <= 65535
+        ]
+        if bad:
+            raise ValueError("; ".join(bad))
+
+
+class SecurityGroups(Construct):
+    """The DMS, Aurora and app security groups and their rules."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecurityGroupsProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        self.dms = self._group("dms", "AWS DMS replication instance")
+        self.aurora = self._group("aurora", "Aurora PostgreSQL cluster")
+        self.app = self._group("app", "ECS Fargate inventory app tasks")
+        p = props
+        for i, cidr in enumerate(p.on_prem_cidrs):
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self,
+                f"dms-to-source-{i + 1}",
+                security_group_id=self.dms.id,
+                description=f"DMS reads the on-prem PostgreSQL source in {cidr}",
+                ip_protocol="tcp",
+                from_port=p.source_port,
+                to_port=p.source_port,
+                cidr_ipv4=cidr,
+            )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "dms-to-aurora",
+            security_group_id=self.dms.id,
+            description="DMS writes to the Aurora cluster",
+            ip_protocol="tcp",
+            from_port=p.aurora_port,
+            to_port=p.aurora_port,
+            referenced_security_group_id=self.aurora.id,
+        )
+        for source, group in (("dms", self.dms), ("app", self.app)):
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                f"aurora-from-{source}",
+                security_group_id=self.aurora.id,
+                description=f"Aurora accepts PostgreSQL connections from the {source} security group",
+                ip_protocol="tcp",
+                from_port=p.aurora_port,
+                to_port=p.aurora_port,
+                referenced_security_group_id=group.id,
+            )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "app-to-aurora",
+            security_group_id=self.app.id,
+            description="App tasks connect to the Aurora cluster",
+            ip_protocol="tcp",
+            from_port=p.aurora_port,
+            to_port=p.aurora_port,
+            referenced_security_group_id=self.aurora.id,
+        )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "app-to-https",
+            security_group_id=self.app.id,
+            description="App tasks reach AWS APIs and the image registry over HTTPS",
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            cidr_ipv4="0.0.0.0/0",
+        )
+
+    def _group(self, role: str, purpose: str) -> aws.security_group.SecurityGroup:
+        p = self._props
+        name = p.namer.name(ResourceType.SECURITY_GROUP, role)
+        return aws.security_group.SecurityGroup(
+            self, role, name=name, description=f"{purpose} ({name})", vpc_id=p.vpc_id, tags=name_tag(name)
+        )

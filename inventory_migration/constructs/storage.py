@@ -1,0 +1,266 @@
+"""S3 for the ~2 TB of product images, keys mirroring the on-prem directory tree.
+
+Versioned, SSE-KMS with a bucket key, BucketOwnerEnforced, all public access blocked, a policy that
+denies plain HTTP and uploads encrypted any other way than with our key, a lifecycle sized for images
+that stay readable in milliseconds (Standard-IA, then Glacier Instant Retrieval), and server access logs
+to a second bucket. Server access logging cannot deliver to an SSE-KMS bucket, so the log bucket uses
+SSE-S3: the one documented exception to customer-managed keys (see ``rules.ENCRYPTION_EXCEPTIONS``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from inventory_migration.cdk import Construct, aws
+from inventory_migration.iam import policy_json, statement
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.tagging import name_tag
+
+_LC = aws.s3_bucket_lifecycle_configuration
+_SSE = aws.s3_bucket_server_side_encryption_configuration
+
+BLOCK_ALL_PUBLIC_ACCESS = {
+    "block_public_acls": True,
+    "block_public_policy": True,
+    "ignore_public_acls": True,
+    "restrict_public_buckets": True,
+}
+"""Secure default: no public access, whatever an ACL or policy says."""
+OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+"""ACLs disabled; the bucket owner owns every object."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ImageStorageProps:
+    """Props of :class:`ImageStorage`."""
+
+    namer: Namer
+    """Derives bucket names."""
+    account_id: str
+    """Account that owns the buckets (for the log delivery condition)."""
+    partition: str
+    """AWS partition."""
+    kms_key_arn: str
+    """CMK of the image bucket."""
+    infrequent_access_days: int = 30
+    """Days to Standard-IA. Default: 30."""
+    infrequent_access_min_object_bytes: int = 131072
+    """Only larger objects go to Standard-IA. Default: 131072."""
+    glacier_instant_retrieval_days: int = 90
+    """Days to Glacier Instant Retrieval. Default: 90."""
+    noncurrent_glacier_days: int = 30
+    """Days before noncurrent versions go to Glacier Flexible Retrieval. Default: 30."""
+    noncurrent_expiration_days: int = 365
+    """Days before noncurrent versions are deleted. Default: 365."""
+    abort_incomplete_multipart_days: int = 7
+    """Days before incomplete multipart uploads are aborted. Default: 7."""
+    access_log_retention_days: int = 365
+    """Days access logs are kept. Default: 365."""
+    force_destroy: bool = True
+    """Destroy empties the buckets. Default: true (destroyable)."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            msg
+            for bad, msg in (
+                (self.infrequent_access_days < 30, "infrequent_access_days: S3 requires at least 30"),
+                (
+                    self.glacier_instant_retrieval_days < self.infrequent_access_days + 30,
+                    "glacier_instant_retrieval_days: at least infrequent_access_days + 30",
+                ),
+                (
+                    self.noncurrent_expiration_days <= self.noncurrent_glacier_days,
+                    "noncurrent_expiration_days: must exceed noncurrent_glacier_days",
+                ),
+            )
+            if bad
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class ImageStorage(Construct):
+    """The image bucket and its access-log bucket."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ImageStorageProps) -> None:
+        super().__init__(scope, construct_id)
+        p = props
+        self.props_namer = props.namer
+        self.force_destroy = props.force_destroy
+        self._public_access_blocks: dict[str, aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock] = {}
+        self.log_bucket = self._bucket("access-logs", "access-logs")
+        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "access-logs-encryption",
+            bucket=self.log_bucket.id,
+            rule=[_SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="AES256"
+                )
+            )],
+        )
+        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
+            self,
+            "access-logs-lifecycle",
+            bucket=self.log_bucket.id,
+            rule=[
+                _LC.S3BucketLifecycleConfigurationRule(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(days=p.access_log_retention_days)],
+                    noncurrent_version_expiration=[
+                        _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=p.abort_incomplete_multipart_days
+                        )
+                    ],
+                )
+            ],
+        )
+
+        self.bucket = self._bucket("images", "images")
+        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "images-encryption",
+            bucket=self.bucket.id,
+            rule=[_SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="aws:kms", kms_master_key_id=p.kms_key_arn
+                ),
+                bucket_key_enabled=True,
+            )],
+        )
+        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
+            self,
+            "images-lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                _LC.S3BucketLifecycleConfigurationRule(
+                    id="larger-images-to-colder-tiers",
+                    status="Enabled",
+                    filter=[
+                        _LC.S3BucketLifecycleConfigurationRuleFilter(
+                            object_size_greater_than=p.infrequent_access_min_object_bytes
+                        )
+                    ],
+                    transition=[
+                        _LC.S3BucketLifecycleConfigurationRuleTransition(
+                            days=p.infrequent_access_days, storage_class="STANDARD_IA"
+                        ),
+                        _LC.S3BucketLifecycleConfigurationRuleTransition(
+                            days=p.glacier_instant_retrieval_days, storage_class="GLACIER_IR"
+                        ),
+                    ],
+                ),
+                _LC.S3BucketLifecycleConfigurationRule(
+                    id="noncurrent-versions",
+                    status="Enabled",
+                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_transition=[
+                        _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionTransition(
+                            noncurrent_days=p.noncurrent_glacier_days, storage_class="GLACIER"
+                        )
+                    ],
+                    noncurrent_version_expiration=[
+                        _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=p.noncurrent_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=p.abort_incomplete_multipart_days
+                        )
+                    ],
+                    expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
+                ),
+            ],
+        )
+        aws.s3_bucket_logging.S3BucketLoggingA(
+            self,
+            "images-logging",
+            bucket=self.bucket.id,
+            target_bucket=self.log_bucket.id,
+            target_prefix="images/",
+        )
+        self.bucket_policy = aws.s3_bucket_policy.S3BucketPolicy(
+            self,
+            "images-policy",
+            bucket=self.bucket.id,
+            policy=policy_json(
+                self._deny_insecure_transport(self.bucket),
+                statement(
+                    "DenyOtherEncryption",
+                    ["s3:PutObject"],
+                    [f"{self.bucket.arn}/*"],
+                    effect="Deny",
+                    principal="*",
+                    condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                ),
+                statement(
+                    "DenyOtherKmsKeys",
+                    ["s3:PutObject"],
+                    [f"{self.bucket.arn}/*"],
+                    effect="Deny",
+                    principal="*",
+                    condition={
+                        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": p.kms_key_arn}
+                    },
+                ),
+            ),
+            depends_on=[self._public_access_blocks["images"]],
+        )
+        aws.s3_bucket_policy.S3BucketPolicy(
+            self,
+            "access-logs-policy",
+            bucket=self.log_bucket.id,
+            policy=policy_json(
+                self._deny_insecure_transport(self.log_bucket),
+                statement(
+                    "S3ServerAccessLogDelivery",
+                    ["s3:PutObject"],
+                    [f"{self.log_bucket.arn}/*"],
+                    principal={"Service": "logging.s3.amazonaws.com"},
+                    condition={
+                        "ArnLike": {"aws:SourceArn": self.bucket.arn},
+                        "StringEquals": {"aws:SourceAccount": p.account_id},
+                    },
+                ),
+            ),
+            depends_on=[self._public_access_blocks["access-logs"]],
+        )
+
+    def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
+        name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)
+        bucket = aws.s3_bucket.S3Bucket(
+            self, construct_id, bucket=name, force_destroy=self.force_destroy, tags=name_tag(name)
+        )
+        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self,
+            f"{construct_id}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership=OBJECT_OWNERSHIP),
+        )
+        self._public_access_blocks[construct_id] = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self, f"{construct_id}-public-access", bucket=bucket.id, **BLOCK_ALL_PUBLIC_ACCESS
+        )
+        aws.s3_bucket_versioning.S3BucketVersioningA(
+            self,
+            f"{construct_id}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        return bucket
+
+    @staticmethod
+    def _deny_insecure_transport(bucket: aws.s3_bucket.S3Bucket) -> dict[str, object]:
+        return statement(
+            "DenyInsecureTransport",
+            ["s3:*"],
+            [bucket.arn, f"{bucket.arn}/*"],
+            effect="Deny",
+            principal="*",
+            condition={"Bool": {"aws:SecureTransport": "false"}},
+        )

@@ -1,0 +1,1 @@
+"""CloudWatch dashboard bodies, built in code."""

@@ -1,0 +1,182 @@
+"""DMS table mappings and task settings as typed Python, rendered to the JSON DMS expects.
+
+Built for a full load followed by CDC into a schema created beforehand (``migrationctl schema pre-data``):
+target tables are left as they are (``DO_NOTHING``), LOBs are copied in limited mode, every row is
+validated, logs go to CloudWatch and data errors suspend the table instead of failing silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from typing import Any
+
+
+class TargetTablePrepMode(Enum):
+    DO_NOTHING = "DO_NOTHING"
+    """Keep the tables created by the pre-data schema step."""
+    TRUNCATE_BEFORE_LOAD = "TRUNCATE_BEFORE_LOAD"
+    DROP_AND_CREATE = "DROP_AND_CREATE"
+
+
+class LogSeverity(Enum):
+    DEFAULT = "LOGGER_SEVERITY_DEFAULT"
+    DEBUG = "LOGGER_SEVERITY_DEBUG"
+    DETAILED_DEBUG = "LOGGER_SEVERITY_DETAILED_DEBUG"
+
+
+LOG_COMPONENTS = (
+    "SOURCE_UNLOAD",
+    "SOURCE_CAPTURE",
+    "TARGET_LOAD",
+    "TARGET_APPLY",
+    "TASK_MANAGER",
+    "VALIDATOR_EXT",
+)
+"""Task components whose logs go to CloudWatch."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TableMappings:
+    """Selection rules: every table of each listed schema."""
+
+    schemas: tuple[str, ...]
+    """Schemas to include, each with all its tables."""
+    excluded_tables: tuple[tuple[str, str], ...] = ()
+    """(schema, table) pairs left out, e.g. the DMS heartbeat table. Default: none."""
+
+    def to_dict(self) -> dict[str, Any]:
+        rules: list[dict[str, Any]] = []
+        for schema in self.schemas:
+            rules.append({
+                "rule-type": "selection",
+                "rule-id": str(len(rules) + 1),
+                "rule-name": f"include-{schema}",
+                "object-locator": {"schema-name": schema, "table-name": "%"},
+                "rule-action": "include",
+            })
+        for schema, table in self.excluded_tables:
+            rules.append({
+                "rule-type": "selection",
+                "rule-id": str(len(rules) + 1),
+                "rule-name": f"exclude-{schema}-{table}",
+                "object-locator": {"schema-name": schema, "table-name": table},
+                "rule-action": "exclude",
+            })
+        return {"rules": rules}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TaskSettings:
+    """The replication task settings this kit uses."""
+
+    lob_max_size_kb: int
+    """Limited LOB mode: largest LOB copied, in KB."""
+    max_full_load_subtasks: int = 8
+    """Tables loaded in parallel. Default: 8."""
+    target_table_prep_mode: TargetTablePrepMode = TargetTablePrepMode.DO_NOTHING
+    """What DMS does to target tables before the load. Default: ``DO_NOTHING``."""
+    validation: bool = True
+    """Row-level validation of every migrated row. Default: true."""
+    validation_threads: int = 5
+    """Validation threads. Default: 5."""
+    log_severity: LogSeverity = LogSeverity.DEFAULT
+    """Severity of every logged component. Default: ``LOGGER_SEVERITY_DEFAULT``."""
+    commit_rate: int = 10000
+    """Rows transferred together during the full load. Default: 10000."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            msg
+            for bad, msg in (
+                (self.lob_max_size_kb <= 0, f"lob_max_size_kb = {self.lob_max_size_kb!r}: must be > 0"),
+                (not 1 <= self.max_full_load_subtasks <= 49, f"max_full_load_subtasks = {self.max_full_load_subtasks!r}: 1 to 49"),
+                (not 1 <= self.validation_threads <= 20, f"validation_threads = {self.validation_threads!r}: 1 to 20"),
+            )
+            if bad
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "TargetMetadata": {
+                "TargetSchema": "",
+                "SupportLobs": True,
+                "FullLobMode": False,
+                "LobChunkSize": 0,
+                "LimitedSizeLobMode": True,
+                "LobMaxSize": self.lob_max_size_kb,
+                "BatchApplyEnabled": False,
+            },
+            "FullLoadSettings": {
+                "TargetTablePrepMode": self.target_table_prep_mode.value,
+                "CreatePkAfterFullLoad": False,
+                "StopTaskCachedChangesApplied": False,
+                "StopTaskCachedChangesNotApplied": False,
+                "MaxFullLoadSubTasks": self.max_full_load_subtasks,
+                "TransactionConsistencyTimeout": 600,
+                "CommitRate": self.commit_rate,
+            },
+            "Logging": {
+                "EnableLogging": True,
+                "LogComponents": [{"Id": c, "Severity": self.log_severity.value} for c in LOG_COMPONENTS],
+            },
+            "ValidationSettings": {
+                "EnableValidation": self.validation,
+                "ValidationMode": "ROW_LEVEL",
+                "ThreadCount": self.validation_threads,
+                "PartitionSize": 10000,
+                "FailureMaxCount": 10000,
+                "RecordFailureDelayLimitInMinutes": 0,
+                "HandleCollationDiff": False,
+                "TableFailureMaxCount": 1000,
+            },
+            "ErrorBehavior": {
+                "DataErrorPolicy": "LOG_ERROR",
+                "DataTruncationErrorPolicy": "LOG_ERROR",
+                "DataErrorEscalationPolicy": "SUSPEND_TABLE",
+                "DataErrorEscalationCount": 0,
+                "TableErrorPolicy": "SUSPEND_TABLE",
+                "TableErrorEscalationPolicy": "STOP_TASK",
+                "TableErrorEscalationCount": 0,
+                "RecoverableErrorCount": -1,
+                "RecoverableErrorInterval": 5,
+                "RecoverableErrorThrottling": True,
+                "RecoverableErrorThrottlingMax": 1800,
+                "ApplyErrorDeletePolicy": "IGNORE_RECORD",
+                "ApplyErrorInsertPolicy": "LOG_ERROR",
+                "ApplyErrorUpdatePolicy": "LOG_ERROR",
+                "ApplyErrorEscalationPolicy": "LOG_ERROR",
+                "ApplyErrorEscalationCount": 0,
+                "FullLoadIgnoreConflicts": True,
+            },
+            "ChangeProcessingTuning": {
+                "BatchApplyPreserveTransaction": True,
+                "BatchApplyTimeoutMin": 1,
+                "BatchApplyTimeoutMax": 30,
+                "BatchSplitSize": 0,
+                "CommitTimeout": 1,
+                "MemoryLimitTotal": 1024,
+                "MemoryKeepTime": 60,
+                "StatementCacheSize": 50,
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def task_resource_id(task_arn: str) -> str:
+    """The ``ReplicationTaskIdentifier`` CloudWatch dimension: the last segment of the task ARN.
+
+    ``arn:aws:dms:us-east-1:123456789012:task:ABCDEF`` -> ``ABCDEF``. It is not the task's name.
+    """
+    parts = task_arn.split(":")
+    if len(parts) != 7 or parts[2] != "dms" or parts[5] != "task" or not parts[6]:
+        raise ValueError(f"not a DMS task ARN: {task_arn!r}")
+    return parts[6]

@@ -1,0 +1,67 @@
+"""IAM and KMS policy building blocks: action lists as constants, documents as plain data.
+
+Documents are built as Python dicts and rendered with :func:`policy_json`; references to other resources
+stay cdktf tokens inside the strings and resolve at synth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+KMS_ADMIN_ACTIONS = ("kms:*",)
+KMS_USE_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+)
+KMS_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+FLOW_LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+)
+
+Statement = dict[str, Any]
+
+
+def statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[str] | str | None = "*",
+    *,
+    effect: str = "Allow",
+    principal: Mapping[str, Any] | str | None = None,
+    condition: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Statement:
+    """One IAM statement with stable key order."""
+    out: Statement = {"Sid": sid, "Effect": effect}
+    if principal is not None:
+        out["Principal"] = principal
+    out["Action"] = list(actions) if len(actions) > 1 else actions[0]
+    if resources is not None:
+        out["Resource"] = resources if isinstance(resources, str) else list(resources)
+    if condition:
+        out["Condition"] = {k: dict(v) for k, v in condition.items()}
+    return out
+
+
+def policy_json(*statements: Statement) -> str:
+    """A policy document as JSON text."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=None, sort_keys=False)
+
+
+def service_assume_role_policy(service: str, *, source_account: str | None = None) -> str:
+    """Trust policy letting one AWS service assume a role (optionally only for our account)."""
+    condition = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else None
+    return policy_json(
+        statement(
+            "AllowServiceAssume", ["sts:AssumeRole"], None, principal={"Service": service}, condition=condition
+        )
+    )

@@ -1,0 +1,1 @@
+"""Stacks: compose the constructs and own the provider and the backend."""
