@@ -107,6 +107,9 @@ MIGRATION_PARAMETERS: Mapping[str, str] = types.MappingProxyType(
 )
 """Cluster parameters the migration itself needs: logical replication for the rollback path, TLS only."""
 
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+"""Retention values CloudWatch Logs accepts."""
+
 SUFFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){0,14}[a-z0-9]$|^[a-z0-9]$")
 ENVIRONMENT_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -200,8 +203,8 @@ class NetworkConfig(_Validated):
     """BGP ASN of the on-prem VPN device (VPN only). Default: 65000."""
     transit_gateway_id: str = ""
     """Existing Transit Gateway id, ``tgw-…`` (Transit Gateway only). Default: none."""
-    flow_log_retention_days: int = 90
-    """Days VPC flow logs are kept. Default: 90."""
+    flow_log_retention_days: int = 365
+    """Days VPC flow logs are kept (a CloudWatch Logs retention value). Default: 365."""
 
     def _checks(self) -> list[Check]:
         vpc = _cidr(self.vpc_cidr)
@@ -213,7 +216,10 @@ class NetworkConfig(_Validated):
             ),
             (not 2 <= self.az_count <= 4, Problem("az_count", self.az_count, "must be 2, 3 or 4")),
             (not self.on_prem_cidrs, Problem("on_prem_cidrs", self.on_prem_cidrs, "must list at least one network")),
-            *_positive(self, "flow_log_retention_days"),
+            (
+                self.flow_log_retention_days not in LOG_RETENTION_DAYS,
+                Problem("flow_log_retention_days", self.flow_log_retention_days, f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})"),
+            ),
         ]
         for cidr in self.on_prem_cidrs:
             net = _cidr(cidr)
@@ -528,8 +534,8 @@ class MonitoringConfig(_Validated):
     """Addresses subscribed to the alarm topic (each confirms by mail). Default: none."""
     thresholds: AlarmThresholds = dataclasses.field(default_factory=AlarmThresholds)
     """Alarm thresholds. Default: :class:`AlarmThresholds` defaults."""
-    log_retention_days: int = 90
-    """Retention of the stack's CloudWatch log groups. Default: 90."""
+    log_retention_days: int = 365
+    """Retention of the stack's CloudWatch log groups (a year: audit evidence of the migration). Default: 365."""
 
     def _checks(self) -> list[Check]:
         return [
@@ -538,13 +544,11 @@ class MonitoringConfig(_Validated):
                 for e in self.notification_emails
             ],
             (
-                self.log_retention_days not in _LOG_RETENTION_DAYS,
-                Problem("log_retention_days", self.log_retention_days, "must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"),
+                self.log_retention_days not in LOG_RETENTION_DAYS,
+                Problem("log_retention_days", self.log_retention_days, f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})"),
             ),
         ]
 
-
-_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,7 @@ class ResourceType(Enum):
     FLOW_LOG = NameRule("flowlog", 255)
     LOG_GROUP = NameRule("logs", 512, pattern=re.compile(r"^[\w./#-]+$"), planned_qualifiers=("vpc-flow",))
     SECURITY_GROUP = NameRule("secgroup", 255, forbidden_prefix="sg-", planned_qualifiers=("aurora",))
+    SECURITY_GROUP_RULE = NameRule("sgrule", 255, planned_qualifiers=("dms-to-source-1",))
     CUSTOMER_GATEWAY = NameRule("cgw", 255)
     VPN_GATEWAY = NameRule("vgw", 255)
     VPN_CONNECTION = NameRule("vpn", 255)

@@ -46,9 +46,17 @@ STATIC_PARAMETERS = frozenset({
 """Parameters PostgreSQL reads only at start: they apply at the next reboot."""
 
 
+AUDIT_PARAMETERS: Mapping[str, str] = {"log_statement": "ddl", "log_min_duration_statement": "1000"}
+"""Defaults the source may override: log every DDL (the schema is frozen during the migration, so any DDL
+is news) and statements slower than a second."""
+
+
 def cluster_parameters(source_parameters: Mapping[str, str]) -> list[dict[str, str]]:
-    """Source settings plus the migration's own (which win), sorted, each with its apply method."""
-    merged = {**source_parameters, **MIGRATION_PARAMETERS}
+    """Cluster parameters, sorted, each with its apply method.
+
+    Precedence: what the migration requires beats the source's settings, which beat our defaults.
+    """
+    merged = {**AUDIT_PARAMETERS, **source_parameters, **MIGRATION_PARAMETERS}
     return [
         {
             "name": name,
@@ -109,8 +117,8 @@ class AuroraClusterProps:
     """Performance Insights retention. Default: 7."""
     monitoring_interval_seconds: int = 60
     """Enhanced monitoring interval. Default: 60."""
-    log_retention_days: int = 90
-    """Retention of the exported log group. Default: 90."""
+    log_retention_days: int = 365
+    """Retention of the exported log group. Default: 365."""
     source_parameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Cluster parameters mirroring the source. Default: none."""
 

@@ -90,8 +90,8 @@ class DmsReplicationProps:
     """Create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``. Default: true."""
     secret_recovery_window_days: int = 0
     """Secrets' recovery window on destroy; 0 deletes at once. Default: 0 (destroyable)."""
-    log_retention_days: int = 90
-    """Task log retention. Default: 90."""
+    log_retention_days: int = 365
+    """Task log retention. Default: 365."""
 
     def __post_init__(self) -> None:
         problems = [

@@ -16,7 +16,7 @@ from inventory_migration.tagging import name_tag
 
 SUBNET_SLOTS = 16
 """The VPC range is cut into this many equal subnets (4 tiers x up to 4 AZs)."""
-DEFAULT_FLOW_LOG_RETENTION_DAYS = 90
+DEFAULT_FLOW_LOG_RETENTION_DAYS = 365
 
 
 class SubnetTier(Enum):
@@ -59,7 +59,7 @@ class NetworkProps:
     transit_gateway_id: str = ""
     """Existing Transit Gateway (Transit Gateway only). Default: none."""
     flow_log_retention_days: int = DEFAULT_FLOW_LOG_RETENTION_DAYS
-    """Flow log retention. Default: 90."""
+    """Flow log retention. Default: 365."""
 
     def __post_init__(self) -> None:
         problems = [

@@ -60,6 +60,7 @@ class SecurityGroups(Construct):
                 f"dms-to-source-{i + 1}",
                 security_group_id=self.dms.id,
                 description=f"DMS reads the on-prem PostgreSQL source in {cidr}",
+                tags=self._rule_tags(f"dms-to-source-{i + 1}"),
                 ip_protocol="tcp",
                 from_port=p.source_port,
                 to_port=p.source_port,
@@ -70,6 +71,7 @@ class SecurityGroups(Construct):
             "dms-to-aurora",
             security_group_id=self.dms.id,
             description="DMS writes to the Aurora cluster",
+            tags=self._rule_tags("dms-to-aurora"),
             ip_protocol="tcp",
             from_port=p.aurora_port,
             to_port=p.aurora_port,
@@ -81,6 +83,7 @@ class SecurityGroups(Construct):
                 f"aurora-from-{source}",
                 security_group_id=self.aurora.id,
                 description=f"Aurora accepts PostgreSQL connections from the {source} security group",
+                tags=self._rule_tags(f"aurora-from-{source}"),
                 ip_protocol="tcp",
                 from_port=p.aurora_port,
                 to_port=p.aurora_port,
@@ -91,6 +94,7 @@ class SecurityGroups(Construct):
             "app-to-aurora",
             security_group_id=self.app.id,
             description="App tasks connect to the Aurora cluster",
+            tags=self._rule_tags("app-to-aurora"),
             ip_protocol="tcp",
             from_port=p.aurora_port,
             to_port=p.aurora_port,
@@ -101,11 +105,15 @@ class SecurityGroups(Construct):
             "app-to-https",
             security_group_id=self.app.id,
             description="App tasks reach AWS APIs and the image registry over HTTPS",
+            tags=self._rule_tags("app-to-https"),
             ip_protocol="tcp",
             from_port=HTTPS_PORT,
             to_port=HTTPS_PORT,
             cidr_ipv4="0.0.0.0/0",
         )
+
+    def _rule_tags(self, qualifier: str) -> dict[str, str]:
+        return name_tag(self._props.namer.name(ResourceType.SECURITY_GROUP_RULE, qualifier))
 
     def _group(self, role: str, purpose: str) -> aws.security_group.SecurityGroup:
         p = self._props

@@ -107,7 +107,7 @@ class ImageStorage(Construct):
                 _LC.S3BucketLifecycleConfigurationRule(
                     id="expire-access-logs",
                     status="Enabled",
-                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter()],
                     expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(days=p.access_log_retention_days)],
                     noncurrent_version_expiration=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
@@ -158,7 +158,7 @@ class ImageStorage(Construct):
                 _LC.S3BucketLifecycleConfigurationRule(
                     id="noncurrent-versions",
                     status="Enabled",
-                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    filter=[_LC.S3BucketLifecycleConfigurationRuleFilter()],
                     noncurrent_version_transition=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionTransition(
                             noncurrent_days=p.noncurrent_glacier_days, storage_class="GLACIER"

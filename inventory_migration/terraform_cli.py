@@ -1,0 +1,122 @@
+"""Run the real Terraform CLI offline against the synthesized JSON.
+
+Our machines carry Terraform on the PATH and the hashicorp/aws provider in a filesystem mirror. This
+module finds the mirror (it is never hard-coded), writes a CLI configuration that installs providers from
+it only, and runs ``terraform init`` / ``validate`` in a stack directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_v*"
+MIRROR_ENV = "TF_PROVIDER_MIRROR"
+"""Set this to the mirror directory to skip the search."""
+SEARCH_ROOTS = (
+    "/opt",
+    "/usr/local/share/terraform",
+    "/usr/share/terraform",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+)
+"""Where mirrors usually are; a full file system search follows if none holds one."""
+
+CLI_CONFIG_TEMPLATE = """provider_installation {{
+  filesystem_mirror {{
+    path    = "{mirror}"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/hashicorp/*"]
+  }}
+}}
+"""
+
+
+def _mirror_of(binary: str) -> Path:
+    # <mirror>/registry.terraform.io/hashicorp/aws/<version>/<os_arch>/<binary>
+    return Path(binary).parents[5]
+
+
+def find_provider_mirror(
+    version_prefix: str = "5.", environ: Mapping[str, str] | None = None, *, deep_search: bool = True
+) -> Path | None:
+    """The filesystem mirror holding hashicorp/aws ``version_prefix``*, or ``None``."""
+    env = os.environ if environ is None else environ
+    if env.get(MIRROR_ENV):
+        mirror = Path(env[MIRROR_ENV])
+        return mirror if any(mirror.glob(PROVIDER_GLOB)) else None
+    pattern = PROVIDER_GLOB.replace("aws/*/", f"aws/{version_prefix}*/")
+    for root in SEARCH_ROOTS:
+        for depth in ("", "*/", "*/*/"):
+            hits = sorted(glob.glob(str(Path(root).expanduser() / f"{depth}{pattern}")))
+            if hits:
+                return _mirror_of(hits[-1])
+    if not deep_search:
+        return None
+    try:
+        found = subprocess.run(
+            ["find", "/", "-name", f"terraform-provider-aws_v{version_prefix}*", "-not", "-path", "/proc/*"],
+            capture_output=True, text=True, timeout=120, check=False,
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    hits = sorted(p for p in found if "registry.terraform.io/hashicorp/aws/" in p)
+    return _mirror_of(hits[-1]) if hits else None
+
+
+def write_cli_config(mirror: Path, path: Path) -> Path:
+    """A Terraform CLI config that installs hashicorp providers from ``mirror`` only."""
+    path.write_text(CLI_CONFIG_TEMPLATE.format(mirror=mirror), encoding="utf-8")
+    return path
+
+
+@dataclasses.dataclass(frozen=True)
+class TerraformResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OfflineTerraform:
+    """Terraform with a mirror-only CLI config."""
+
+    binary: str
+    cli_config: Path
+    plugin_cache: Path | None = None
+
+    @classmethod
+    def discover(cls, workdir: Path) -> OfflineTerraform | None:
+        binary = shutil.which("terraform")
+        mirror = find_provider_mirror()
+        if binary is None or mirror is None:
+            return None
+        workdir.mkdir(parents=True, exist_ok=True)
+        return cls(binary=binary, cli_config=write_cli_config(mirror, workdir / "terraform.tfrc"))
+
+    def run(self, *args: str, cwd: Path, timeout: int = 600) -> TerraformResult:
+        env = {**os.environ, "TF_CLI_CONFIG_FILE": str(self.cli_config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        proc = subprocess.run(
+            [self.binary, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return TerraformResult(proc.returncode, proc.stdout + proc.stderr)
+
+    def validate(self, synth: Mapping[str, object], directory: Path) -> TerraformResult:
+        """``init -backend=false`` then ``validate -json`` on one synthesized stack."""
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "cdk.tf.json").write_text(json.dumps(synth, indent=2), encoding="utf-8")
+        init = self.run("init", "-input=false", "-backend=false", "-no-color", cwd=directory)
+        if not init.ok:
+            return init
+        return self.run("validate", "-no-color", cwd=directory)
