@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 
-def main() -> int:
+def main(outdir: str | None = None) -> int:
+    """Synthesize; ``outdir`` defaults to ``CDKTF_OUTDIR`` (set by the cdktf CLI) or ``cdktf.out``."""
     from inventory_migration.runtime import use_supported_node
 
     use_supported_node()
@@ -18,7 +19,7 @@ def main() -> int:
     try:
         from inventory_migration.app import build_app
 
-        app, _stack, _config = build_app()
+        app, _stack, _config = build_app(outdir=outdir)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

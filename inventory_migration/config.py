@@ -102,9 +102,7 @@ END_OF_STANDARD_SUPPORT: Mapping[int, date] = types.MappingProxyType(
 )
 """Aurora PostgreSQL end of standard support per major (AWS Aurora version policy)."""
 
-MIGRATION_PARAMETERS: Mapping[str, str] = types.MappingProxyType(
-    {"rds.logical_replication": "1", "rds.force_ssl": "1"}
-)
+MIGRATION_PARAMETERS: Mapping[str, str] = types.MappingProxyType({"rds.logical_replication": "1", "rds.force_ssl": "1"})
 """Cluster parameters the migration itself needs: logical replication for the rollback path, TLS only."""
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -158,9 +156,7 @@ class _Validated:
 
 
 def _positive(obj: object, *names: str) -> list[Check]:
-    return [
-        (getattr(obj, n) <= 0, Problem(n, getattr(obj, n), "must be greater than 0")) for n in names
-    ]
+    return [(getattr(obj, n) <= 0, Problem(n, getattr(obj, n), "must be greater than 0")) for n in names]
 
 
 _RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
@@ -171,9 +167,7 @@ def _is_public_ipv4(value: str) -> bool:
         ip = ipaddress.IPv4Address(value)
     except ValueError:
         return False
-    return not (
-        ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local or any(ip in n for n in _RFC1918)
-    )
+    return not (ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local or any(ip in n for n in _RFC1918))
 
 
 def _cidr(value: str) -> ipaddress.IPv4Network | None:
@@ -218,34 +212,56 @@ class NetworkConfig(_Validated):
             (not self.on_prem_cidrs, Problem("on_prem_cidrs", self.on_prem_cidrs, "must list at least one network")),
             (
                 self.flow_log_retention_days not in LOG_RETENTION_DAYS,
-                Problem("flow_log_retention_days", self.flow_log_retention_days, f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})"),
+                Problem(
+                    "flow_log_retention_days",
+                    self.flow_log_retention_days,
+                    f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})",
+                ),
             ),
         ]
         for cidr in self.on_prem_cidrs:
             net = _cidr(cidr)
             checks.append((net is None, Problem("on_prem_cidrs", cidr, "must be an IPv4 network in CIDR notation")))
-            checks.append((
-                net is not None and vpc is not None and net.overlaps(vpc),
-                Problem("on_prem_cidrs", cidr, f"overlaps vpc_cidr {self.vpc_cidr}; on-prem and VPC ranges must be disjoint"),
-            ))
-            checks.append((
-                net is not None and net.prefixlen == 0,
-                Problem("on_prem_cidrs", cidr, "must not be 0.0.0.0/0; list the on-prem networks"),
-            ))
+            checks.append(
+                (
+                    net is not None and vpc is not None and net.overlaps(vpc),
+                    Problem("on_prem_cidrs", cidr, f"overlaps vpc_cidr {self.vpc_cidr}; on-prem and VPC ranges must be disjoint"),
+                )
+            )
+            checks.append(
+                (
+                    net is not None and net.prefixlen == 0,
+                    Problem("on_prem_cidrs", cidr, "must not be 0.0.0.0/0; list the on-prem networks"),
+                )
+            )
         if self.connectivity is OnPremConnectivity.VPN:
-            checks.append((
-                not _is_public_ipv4(self.customer_gateway_ip),
-                Problem("customer_gateway_ip", self.customer_gateway_ip, "must be the public IPv4 address of the on-prem VPN device"),
-            ))
-            checks.append((
-                not 1 <= self.customer_gateway_bgp_asn <= 4294967294,
-                Problem("customer_gateway_bgp_asn", self.customer_gateway_bgp_asn, "must be 1 to 4294967294"),
-            ))
+            checks.append(
+                (
+                    not _is_public_ipv4(self.customer_gateway_ip),
+                    Problem(
+                        "customer_gateway_ip",
+                        self.customer_gateway_ip,
+                        "must be the public IPv4 address of the on-prem VPN device",
+                    ),
+                )
+            )
+            checks.append(
+                (
+                    not 1 <= self.customer_gateway_bgp_asn <= 4294967294,
+                    Problem("customer_gateway_bgp_asn", self.customer_gateway_bgp_asn, "must be 1 to 4294967294"),
+                )
+            )
         else:
-            checks.append((
-                re.fullmatch(r"tgw-[0-9a-f]{8,17}", self.transit_gateway_id) is None,
-                Problem("transit_gateway_id", self.transit_gateway_id, "must be an existing Transit Gateway id like tgw-0123456789abcdef0"),
-            ))
+            checks.append(
+                (
+                    re.fullmatch(r"tgw-[0-9a-f]{8,17}", self.transit_gateway_id) is None,
+                    Problem(
+                        "transit_gateway_id",
+                        self.transit_gateway_id,
+                        "must be an existing Transit Gateway id like tgw-0123456789abcdef0",
+                    ),
+                )
+            )
         return checks
 
 
@@ -350,14 +366,31 @@ class AuroraConfig(_Validated):
                 re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", self.instance_class) is None,
                 Problem("instance_class", self.instance_class, "must look like db.r6g.large"),
             ),
-            (self.instance_count < 2, Problem("instance_count", self.instance_count, "must be at least 2 (writer + reader in another AZ)")),
-            (self.instance_count > 16, Problem("instance_count", self.instance_count, "must be at most 16 (1 writer + 15 readers)")),
-            (not 1 <= self.backup_retention_days <= 35, Problem("backup_retention_days", self.backup_retention_days, "must be 1 to 35")),
             (
-                not (self.performance_insights_retention_days == 7 or (
-                    self.performance_insights_retention_days % 31 == 0 and 31 <= self.performance_insights_retention_days <= 731
-                )),
-                Problem("performance_insights_retention_days", self.performance_insights_retention_days, "must be 7 or a multiple of 31 up to 731"),
+                self.instance_count < 2,
+                Problem("instance_count", self.instance_count, "must be at least 2 (writer + reader in another AZ)"),
+            ),
+            (
+                self.instance_count > 16,
+                Problem("instance_count", self.instance_count, "must be at most 16 (1 writer + 15 readers)"),
+            ),
+            (
+                not 1 <= self.backup_retention_days <= 35,
+                Problem("backup_retention_days", self.backup_retention_days, "must be 1 to 35"),
+            ),
+            (
+                not (
+                    self.performance_insights_retention_days == 7
+                    or (
+                        self.performance_insights_retention_days % 31 == 0
+                        and 31 <= self.performance_insights_retention_days <= 731
+                    )
+                ),
+                Problem(
+                    "performance_insights_retention_days",
+                    self.performance_insights_retention_days,
+                    "must be 7 or a multiple of 31 up to 731",
+                ),
             ),
             (
                 self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60),
@@ -365,7 +398,8 @@ class AuroraConfig(_Validated):
             ),
             (not 1150 <= self.port <= 65535, Problem("port", self.port, "must be 1150 to 65535")),
             (
-                re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.master_username) is None or self.master_username in ("postgres", "rdsadmin"),
+                re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.master_username) is None
+                or self.master_username in ("postgres", "rdsadmin"),
                 Problem("master_username", self.master_username, "must be a lowercase identifier other than postgres/rdsadmin"),
             ),
             (
@@ -377,20 +411,30 @@ class AuroraConfig(_Validated):
                 Problem("preferred_backup_window", self.preferred_backup_window, "must look like 03:00-04:00 (UTC)"),
             ),
             (
-                re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d", self.preferred_maintenance_window) is None,
-                Problem("preferred_maintenance_window", self.preferred_maintenance_window, "must look like sun:05:00-sun:06:00 (UTC)"),
+                re.fullmatch(
+                    r"(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d",
+                    self.preferred_maintenance_window,
+                )
+                is None,
+                Problem(
+                    "preferred_maintenance_window", self.preferred_maintenance_window, "must look like sun:05:00-sun:06:00 (UTC)"
+                ),
             ),
         ]
         for name, value in self.source_parameters.items():
             required = MIGRATION_PARAMETERS.get(name)
-            checks.append((
-                required is not None and value != required,
-                Problem(f"source_parameters.{name}", value, f"the migration requires {required}"),
-            ))
-            checks.append((
-                re.fullmatch(r"[a-z_][a-z0-9_.]*", name) is None,
-                Problem(f"source_parameters.{name}", value, "parameter names are lowercase identifiers"),
-            ))
+            checks.append(
+                (
+                    required is not None and value != required,
+                    Problem(f"source_parameters.{name}", value, f"the migration requires {required}"),
+                )
+            )
+            checks.append(
+                (
+                    re.fullmatch(r"[a-z_][a-z0-9_.]*", name) is None,
+                    Problem(f"source_parameters.{name}", value, "parameter names are lowercase identifiers"),
+                )
+            )
         return checks
 
 
@@ -432,9 +476,15 @@ class DmsConfig(_Validated):
                 re.fullmatch(r"dms\.[a-z0-9]+\.[a-z0-9]+", self.instance_class) is None,
                 Problem("instance_class", self.instance_class, "must look like dms.r5.large"),
             ),
-            (not 5 <= self.allocated_storage_gb <= 6144, Problem("allocated_storage_gb", self.allocated_storage_gb, "must be 5 to 6144")),
+            (
+                not 5 <= self.allocated_storage_gb <= 6144,
+                Problem("allocated_storage_gb", self.allocated_storage_gb, "must be 5 to 6144"),
+            ),
             (not self.schemas, Problem("schemas", self.schemas, "must list at least one schema")),
-            (not 1 <= self.max_full_load_subtasks <= 49, Problem("max_full_load_subtasks", self.max_full_load_subtasks, "must be 1 to 49")),
+            (
+                not 1 <= self.max_full_load_subtasks <= 49,
+                Problem("max_full_load_subtasks", self.max_full_load_subtasks, "must be 1 to 49"),
+            ),
             (
                 re.fullmatch(r"\d+\.\d+\.\d+", self.engine_version) is None,
                 Problem("engine_version", self.engine_version, "must look like 3.5.4"),
@@ -442,10 +492,12 @@ class DmsConfig(_Validated):
             *_positive(self, "lob_max_size_kb", "heartbeat_frequency_minutes"),
         ]
         for schema in self.schemas:
-            checks.append((
-                re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema) is None,
-                Problem("schemas", schema, "must be a PostgreSQL schema name (no wildcards)"),
-            ))
+            checks.append(
+                (
+                    re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema) is None,
+                    Problem("schemas", schema, "must be a PostgreSQL schema name (no wildcards)"),
+                )
+            )
         return checks
 
 
@@ -479,7 +531,10 @@ class StorageConfig(_Validated):
                 "abort_incomplete_multipart_days",
                 "access_log_retention_days",
             ),
-            (self.infrequent_access_days < 30, Problem("infrequent_access_days", self.infrequent_access_days, "S3 requires at least 30")),
+            (
+                self.infrequent_access_days < 30,
+                Problem("infrequent_access_days", self.infrequent_access_days, "S3 requires at least 30"),
+            ),
             (
                 self.glacier_instant_retrieval_days < self.infrequent_access_days + 30,
                 Problem(
@@ -490,7 +545,9 @@ class StorageConfig(_Validated):
             ),
             (
                 self.noncurrent_expiration_days <= self.noncurrent_glacier_days,
-                Problem("noncurrent_expiration_days", self.noncurrent_expiration_days, "must be greater than noncurrent_glacier_days"),
+                Problem(
+                    "noncurrent_expiration_days", self.noncurrent_expiration_days, "must be greater than noncurrent_glacier_days"
+                ),
             ),
         ]
 
@@ -545,10 +602,13 @@ class MonitoringConfig(_Validated):
             ],
             (
                 self.log_retention_days not in LOG_RETENTION_DAYS,
-                Problem("log_retention_days", self.log_retention_days, f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})"),
+                Problem(
+                    "log_retention_days",
+                    self.log_retention_days,
+                    f"must be a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})",
+                ),
             ),
         ]
-
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -560,7 +620,10 @@ class KmsConfig(_Validated):
 
     def _checks(self) -> list[Check]:
         return [
-            (not 7 <= self.deletion_window_days <= 30, Problem("deletion_window_days", self.deletion_window_days, "must be 7 to 30")),
+            (
+                not 7 <= self.deletion_window_days <= 30,
+                Problem("deletion_window_days", self.deletion_window_days, "must be 7 to 30"),
+            ),
         ]
 
 
@@ -646,7 +709,10 @@ class MigrationConfig(_Validated):
                     "AWS names accept 1-16 of a-z, 0-9 and '-', not starting or ending with '-' and without '--'",
                 ),
             ),
-            (REGION_PATTERN.fullmatch(self.region) is None, Problem("region", self.region, "must be an AWS region like us-east-1")),
+            (
+                REGION_PATTERN.fullmatch(self.region) is None,
+                Problem("region", self.region, "must be an AWS region like us-east-1"),
+            ),
             (
                 re.fullmatch(r"[\w .:/=+\-@]{1,256}", self.cost_center) is None,
                 Problem("cost_center", self.cost_center, "must be a valid tag value (1-256 characters)"),
@@ -656,10 +722,12 @@ class MigrationConfig(_Validated):
             ("source.ca_certificate_file", self.source.ca_certificate_file),
             ("dms.target_ca_certificate_file", self.dms.target_ca_certificate_file),
         ):
-            checks.append((
-                bool(relative) and not self.resolve_file(relative).is_file(),
-                Problem(file_field, relative, f"no such file under {self.config_dir or CONFIG_DIR}"),
-            ))
+            checks.append(
+                (
+                    bool(relative) and not self.resolve_file(relative).is_file(),
+                    Problem(file_field, relative, f"no such file under {self.config_dir or CONFIG_DIR}"),
+                )
+            )
         if not any(violated for violated, _ in checks[:2]):
             namer = Namer(environment=self.environment, suffix=self.environment_suffix)
             checks.extend((True, Problem("environment_suffix", self.environment_suffix, msg)) for msg in namer.check_planned())
@@ -802,17 +870,12 @@ def load_config(
         if name == DEFAULT_ENVIRONMENT:
             return config_from_mapping({}, source="<embedded dev defaults>", config_dir=str(config_dir))
         known = ", ".join(available_environments(config_dir)) or "none"
-        raise ConfigError(
-            [Problem(ENV_VAR, name, f"no file {path}; environments available: {known}")], source=str(path)
-        )
+        raise ConfigError([Problem(ENV_VAR, name, f"no file {path}; environments available: {known}")], source=str(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError([Problem("", path.name, f"not valid TOML: {err}")], source=str(path)) from err
     if data.get("environment", name) != name:
-        raise ConfigError(
-            [Problem("environment", data["environment"], f"must match the file name {name!r}")], source=str(path)
-        )
+        raise ConfigError([Problem("environment", data["environment"], f"must match the file name {name!r}")], source=str(path))
     data.setdefault("environment", name)
     return config_from_mapping(data, source=str(path), config_dir=str(config_dir))
-

@@ -49,21 +49,25 @@ class TableMappings:
     def to_dict(self) -> dict[str, Any]:
         rules: list[dict[str, Any]] = []
         for schema in self.schemas:
-            rules.append({
-                "rule-type": "selection",
-                "rule-id": str(len(rules) + 1),
-                "rule-name": f"include-{schema}",
-                "object-locator": {"schema-name": schema, "table-name": "%"},
-                "rule-action": "include",
-            })
+            rules.append(
+                {
+                    "rule-type": "selection",
+                    "rule-id": str(len(rules) + 1),
+                    "rule-name": f"include-{schema}",
+                    "object-locator": {"schema-name": schema, "table-name": "%"},
+                    "rule-action": "include",
+                }
+            )
         for schema, table in self.excluded_tables:
-            rules.append({
-                "rule-type": "selection",
-                "rule-id": str(len(rules) + 1),
-                "rule-name": f"exclude-{schema}-{table}",
-                "object-locator": {"schema-name": schema, "table-name": table},
-                "rule-action": "exclude",
-            })
+            rules.append(
+                {
+                    "rule-type": "selection",
+                    "rule-id": str(len(rules) + 1),
+                    "rule-name": f"exclude-{schema}-{table}",
+                    "object-locator": {"schema-name": schema, "table-name": table},
+                    "rule-action": "exclude",
+                }
+            )
         return {"rules": rules}
 
     def to_json(self) -> str:
@@ -94,7 +98,10 @@ class TaskSettings:
             msg
             for bad, msg in (
                 (self.lob_max_size_kb <= 0, f"lob_max_size_kb = {self.lob_max_size_kb!r}: must be > 0"),
-                (not 1 <= self.max_full_load_subtasks <= 49, f"max_full_load_subtasks = {self.max_full_load_subtasks!r}: 1 to 49"),
+                (
+                    not 1 <= self.max_full_load_subtasks <= 49,
+                    f"max_full_load_subtasks = {self.max_full_load_subtasks!r}: 1 to 49",
+                ),
                 (not 1 <= self.validation_threads <= 20, f"validation_threads = {self.validation_threads!r}: 1 to 20"),
             )
             if bad

@@ -61,7 +61,5 @@ def service_assume_role_policy(service: str, *, source_account: str | None = Non
     """Trust policy letting one AWS service assume a role (optionally only for our account)."""
     condition = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else None
     return policy_json(
-        statement(
-            "AllowServiceAssume", ["sts:AssumeRole"], None, principal={"Service": service}, condition=condition
-        )
+        statement("AllowServiceAssume", ["sts:AssumeRole"], None, principal={"Service": service}, condition=condition)
     )

@@ -57,11 +57,13 @@ class ResourceType(Enum):
     TRANSIT_GATEWAY_ATTACHMENT = NameRule("tgw-attach", 255)
     KMS_KEY = NameRule("kms", 250, pattern=re.compile(r"^[A-Za-z0-9/_-]+$"), planned_qualifiers=("ops",))
     DB_SUBNET_GROUP = NameRule("dbsubnets", 255, pattern=re.compile(r"^[a-z0-9 ._-]+$"))
-    AURORA_CLUSTER = NameRule(
-        "aurora", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True
-    )
+    AURORA_CLUSTER = NameRule("aurora", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True)
     AURORA_INSTANCE = NameRule(
-        "aurora", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True,
+        "aurora",
+        63,
+        pattern=_LETTERS_DIGITS_HYPHENS,
+        starts_with_letter=True,
+        no_double_hyphen=True,
         planned_qualifiers=("16",),
     )
     PARAMETER_GROUP = NameRule(
@@ -71,36 +73,46 @@ class ResourceType(Enum):
     IAM_ROLE = NameRule("role", 64, pattern=_IAM, planned_qualifiers=("dms-secrets-access",))
     IAM_POLICY = NameRule("policy", 128, pattern=_IAM, planned_qualifiers=("dms-secrets-access",))
     DMS_SUBNET_GROUP = NameRule("dms-subnets", 255, pattern=_LETTERS_DIGITS_HYPHENS)
-    DMS_INSTANCE = NameRule(
-        "dms-instance", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True
-    )
+    DMS_INSTANCE = NameRule("dms-instance", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True)
     DMS_ENDPOINT = NameRule(
-        "dms-endpoint", 255, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True,
+        "dms-endpoint",
+        255,
+        pattern=_LETTERS_DIGITS_HYPHENS,
+        starts_with_letter=True,
+        no_double_hyphen=True,
         planned_qualifiers=("source",),
     )
     DMS_TASK = NameRule(
-        "dms-task", 255, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True,
+        "dms-task",
+        255,
+        pattern=_LETTERS_DIGITS_HYPHENS,
+        starts_with_letter=True,
+        no_double_hyphen=True,
         planned_qualifiers=("full-load-cdc",),
     )
     DMS_CERTIFICATE = NameRule(
-        "dms-cert", 255, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True,
+        "dms-cert",
+        255,
+        pattern=_LETTERS_DIGITS_HYPHENS,
+        starts_with_letter=True,
+        no_double_hyphen=True,
         planned_qualifiers=("source",),
     )
     EVENT_SUBSCRIPTION = NameRule(
-        "events", 255, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True,
+        "events",
+        255,
+        pattern=_LETTERS_DIGITS_HYPHENS,
+        starts_with_letter=True,
+        no_double_hyphen=True,
         planned_qualifiers=("dms-instance",),
     )
     S3_BUCKET = NameRule("s3", 63, pattern=_LOWER_DNS, planned_qualifiers=("access-logs",))
     SNS_TOPIC = NameRule("sns", 256, pattern=re.compile(r"^[\w-]+$"), planned_qualifiers=("alarms",))
     ALARM = NameRule("alarm", 255, planned_qualifiers=("aurora-free-local-storage",))
     DASHBOARD = NameRule("dashboard", 255, pattern=re.compile(r"^[\w-]+$"), planned_qualifiers=("migration",))
-    LOAD_BALANCER = NameRule(
-        "alb", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("app",)
-    )
+    LOAD_BALANCER = NameRule("alb", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("app",))
     """Reserved for the ECS blue-green cutover; checked now so a suffix cannot block it later."""
-    TARGET_GROUP = NameRule(
-        "tg", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("green",)
-    )
+    TARGET_GROUP = NameRule("tg", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("green",))
     """Reserved for the ECS blue-green cutover; checked now so a suffix cannot block it later."""
 
 
@@ -137,7 +149,10 @@ class Namer:
             (rule.pattern.fullmatch(name) is None, f"has characters AWS rejects (allowed: {rule.pattern.pattern})"),
             (rule.starts_with_letter and not name[:1].isalpha(), "must start with a letter"),
             (rule.no_double_hyphen and ("--" in name or name.endswith("-")), "must not contain '--' or end with '-'"),
-            (bool(rule.forbidden_prefix) and name.startswith(rule.forbidden_prefix), f"must not start with {rule.forbidden_prefix!r}"),
+            (
+                bool(rule.forbidden_prefix) and name.startswith(rule.forbidden_prefix),
+                f"must not start with {rule.forbidden_prefix!r}",
+            ),
         ]
         return [f"{resource_type.name} name {name!r} {msg}" for bad, msg in checks if bad]
 

@@ -64,7 +64,10 @@ def find_provider_mirror(
     try:
         found = subprocess.run(
             ["find", "/", "-name", f"terraform-provider-aws_v{version_prefix}*", "-not", "-path", "/proc/*"],
-            capture_output=True, text=True, timeout=120, check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         ).stdout.split()
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -120,3 +123,26 @@ class OfflineTerraform:
         if not init.ok:
             return init
         return self.run("validate", "-no-color", cwd=directory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inventory_migration.terraform_cli cdktf.out/stacks/<stack>/cdk.tf.json``: init + validate."""
+    import sys
+    import tempfile
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not Path(args[0]).is_file():
+        print("usage: python -m inventory_migration.terraform_cli PATH/TO/cdk.tf.json", file=sys.stderr)
+        return 2
+    tf = OfflineTerraform.discover(Path(tempfile.mkdtemp(prefix="tfcli-")))
+    if tf is None:
+        print("error: terraform not on PATH or no hashicorp/aws 5.x filesystem mirror found", file=sys.stderr)
+        return 2
+    synth = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    result = tf.validate(synth, Path(tempfile.mkdtemp(prefix="tfvalidate-")))
+    print(result.output)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

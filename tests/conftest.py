@@ -61,7 +61,7 @@ def dev_stack() -> Any:
 @pytest.fixture()
 def construct_stack() -> Iterator[Any]:
     """A fresh, empty stack with the AWS provider, for one construct under test."""
-    from inventory_migration.cdk import Testing, TerraformStack, aws
+    from inventory_migration.cdk import TerraformStack, Testing, aws
 
     app = Testing.app()
     stack = TerraformStack(app, "test")

@@ -134,10 +134,26 @@ def test_file_environment_defaults_to_file_name(tmp_path: Path) -> None:
         ({"dms": {"engine_version": "latest"}}, "dms.engine_version", "3.5.4"),
         ({"dms": {"lob_max_size_kb": 0}}, "dms.lob_max_size_kb", "greater than 0"),
         ({"storage": {"infrequent_access_days": 10}}, "storage.infrequent_access_days", "at least 30"),
-        ({"storage": {"glacier_instant_retrieval_days": 40}}, "storage.glacier_instant_retrieval_days", "at least infrequent_access_days + 30"),
-        ({"storage": {"noncurrent_expiration_days": 10}}, "storage.noncurrent_expiration_days", "greater than noncurrent_glacier_days"),
-        ({"monitoring": {"thresholds": {"cdc_latency_source_seconds": 0}}}, "monitoring.thresholds.cdc_latency_source_seconds", "greater than 0"),
-        ({"monitoring": {"thresholds": {"aurora_replica_lag_ms": -5}}}, "monitoring.thresholds.aurora_replica_lag_ms", "greater than 0"),
+        (
+            {"storage": {"glacier_instant_retrieval_days": 40}},
+            "storage.glacier_instant_retrieval_days",
+            "at least infrequent_access_days + 30",
+        ),
+        (
+            {"storage": {"noncurrent_expiration_days": 10}},
+            "storage.noncurrent_expiration_days",
+            "greater than noncurrent_glacier_days",
+        ),
+        (
+            {"monitoring": {"thresholds": {"cdc_latency_source_seconds": 0}}},
+            "monitoring.thresholds.cdc_latency_source_seconds",
+            "greater than 0",
+        ),
+        (
+            {"monitoring": {"thresholds": {"aurora_replica_lag_ms": -5}}},
+            "monitoring.thresholds.aurora_replica_lag_ms",
+            "greater than 0",
+        ),
         ({"monitoring": {"notification_emails": ["oncall"]}}, "monitoring.notification_emails", "e-mail address"),
         ({"monitoring": {"log_retention_days": 10}}, "monitoring.log_retention_days", "CloudWatch Logs retention"),
         ({"kms": {"deletion_window_days": 3}}, "kms.deletion_window_days", "7 to 30"),
@@ -157,7 +173,10 @@ def test_bad_input_names_field_value_and_what_is_allowed(data: dict, field: str,
 def test_derived_name_over_an_aws_limit_is_reported() -> None:
     # Target groups allow 32 characters: tg-green-<10>-<16> is 36.
     err = problems_of({"environment": "production", "environment_suffix": "abcdefghijklmnop"})
-    assert any("TARGET_GROUP name 'tg-green-production-abcdefghijklmnop' is 36 characters; AWS allows 32" in p.message for p in err.problems), str(err)
+    assert any(
+        "TARGET_GROUP name 'tg-green-production-abcdefghijklmnop' is 36 characters; AWS allows 32" in p.message
+        for p in err.problems
+    ), str(err)
 
 
 def test_all_problems_are_reported_together() -> None:
@@ -202,7 +221,9 @@ def test_major_past_standard_support_needs_an_explicit_lifecycle_choice() -> Non
 
 
 def test_standard_support_dates() -> None:
-    assert AuroraConfig(engine_major=13, engine_lifecycle_support=EngineLifecycleSupport.EXTENDED_SUPPORT).needs_lifecycle_choice(date(2026, 3, 1))
+    assert AuroraConfig(engine_major=13, engine_lifecycle_support=EngineLifecycleSupport.EXTENDED_SUPPORT).needs_lifecycle_choice(
+        date(2026, 3, 1)
+    )
     assert not AuroraConfig(engine_major=16).needs_lifecycle_choice(date(2026, 11, 26))
 
 

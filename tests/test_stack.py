@@ -66,9 +66,18 @@ def test_dev_is_destroyable_and_prod_is_protected(synthesized: Any) -> None:
 def test_outputs_are_described_and_secrets_sensitive(synthesized: Any) -> None:
     outputs = synthesized("dev")["output"]
     expected = {
-        "aurora_writer_endpoint", "aurora_reader_endpoint", "aurora_port", "aurora_master_secret_arn",
-        "dms_source_secret_arn", "dms_target_secret_arn", "dms_task_arn", "dms_replication_instance_id",
-        "images_bucket_name", "alarm_topic_arn", "dashboard_name", "vpc_id",
+        "aurora_writer_endpoint",
+        "aurora_reader_endpoint",
+        "aurora_port",
+        "aurora_master_secret_arn",
+        "dms_source_secret_arn",
+        "dms_target_secret_arn",
+        "dms_task_arn",
+        "dms_replication_instance_id",
+        "images_bucket_name",
+        "alarm_topic_arn",
+        "dashboard_name",
+        "vpc_id",
     }
     assert set(outputs) == expected
     assert all(o["description"] for o in outputs.values())

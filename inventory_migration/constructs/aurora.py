@@ -28,21 +28,23 @@ CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 """Server certificate authority of every instance."""
 ENHANCED_MONITORING_POLICY = "policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
-STATIC_PARAMETERS = frozenset({
-    "rds.logical_replication",
-    "shared_preload_libraries",
-    "max_connections",
-    "max_replication_slots",
-    "max_wal_senders",
-    "max_worker_processes",
-    "max_logical_replication_workers",
-    "max_locks_per_transaction",
-    "max_prepared_transactions",
-    "track_activity_query_size",
-    "autovacuum_max_workers",
-    "shared_buffers",
-    "wal_buffers",
-})
+STATIC_PARAMETERS = frozenset(
+    {
+        "rds.logical_replication",
+        "shared_preload_libraries",
+        "max_connections",
+        "max_replication_slots",
+        "max_wal_senders",
+        "max_worker_processes",
+        "max_logical_replication_workers",
+        "max_locks_per_transaction",
+        "max_prepared_transactions",
+        "track_activity_query_size",
+        "autovacuum_max_workers",
+        "shared_buffers",
+        "wal_buffers",
+    }
+)
 """Parameters PostgreSQL reads only at start: they apply at the next reboot."""
 
 
@@ -221,7 +223,7 @@ class AuroraCluster(Construct):
             apply_immediately=True,
             tags=name_tag(self.cluster_identifier),
             depends_on=[self.log_group],
-            **optional,  # type: ignore[arg-type]
+            **optional,
         )
         self.instances = [
             aws.rds_cluster_instance.RdsClusterInstance(
@@ -252,4 +254,4 @@ class AuroraCluster(Construct):
 
     @property
     def master_secret_arn(self) -> str:
-        return self.cluster.master_user_secret.get(0).secret_arn
+        return str(self.cluster.master_user_secret.get(0).secret_arn)

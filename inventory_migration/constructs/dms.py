@@ -175,14 +175,10 @@ class DmsReplication(Construct):
             "target",
             p.target,
             self.target_secret,
-            aws.dms_endpoint.DmsEndpointPostgresSettings(
-                after_connect_script=AFTER_CONNECT_SCRIPT, map_boolean_as_boolean=True
-            ),
+            aws.dms_endpoint.DmsEndpointPostgresSettings(after_connect_script=AFTER_CONNECT_SCRIPT, map_boolean_as_boolean=True),
         )
         self.table_mappings = TableMappings(schemas=p.schemas)
-        self.task_settings = TaskSettings(
-            lob_max_size_kb=p.lob_max_size_kb, max_full_load_subtasks=p.max_full_load_subtasks
-        )
+        self.task_settings = TaskSettings(lob_max_size_kb=p.lob_max_size_kb, max_full_load_subtasks=p.max_full_load_subtasks)
         self.task = aws.dms_replication_task.DmsReplicationTask(
             self,
             "task",
@@ -303,5 +299,5 @@ class DmsReplication(Construct):
             postgres_settings=settings,
             tags=name_tag(n.name(ResourceType.DMS_ENDPOINT, side)),
             depends_on=[self.secrets_access_policy],
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )

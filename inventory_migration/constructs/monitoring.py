@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from enum import Enum
 
-from inventory_migration.cdk import Construct, Fn, aws
+from inventory_migration.cdk import Construct, Fn, Token, aws
 from inventory_migration.config import AlarmThresholds
 from inventory_migration.dashboards.migration import DashboardInputs, dashboard_body
 from inventory_migration.iam import policy_json, statement
@@ -40,9 +40,7 @@ class AlarmTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: AlarmTopicProps) -> None:
         super().__init__(scope, construct_id)
         name = props.namer.name(ResourceType.SNS_TOPIC, "alarms")
-        self.topic = aws.sns_topic.SnsTopic(
-            self, "topic", name=name, kms_master_key_id=props.kms_key_arn, tags=name_tag(name)
-        )
+        self.topic = aws.sns_topic.SnsTopic(self, "topic", name=name, kms_master_key_id=props.kms_key_arn, tags=name_tag(name))
         aws.sns_topic_policy.SnsTopicPolicy(
             self,
             "policy",
@@ -72,7 +70,7 @@ class AlarmTopic(Construct):
 
     @property
     def arn(self) -> str:
-        return self.topic.arn
+        return str(self.topic.arn)
 
 
 class Comparison(Enum):
@@ -119,7 +117,7 @@ class MigrationMonitoringProps:
 
 def task_resource_id_expression(task_arn: str) -> str:
     """Terraform expression for the task ARN's last segment (``ReplicationTaskIdentifier``)."""
-    return Fn.element(Fn.split(":", task_arn), 6)
+    return Token.as_string(Fn.element(Fn.split(":", task_arn), 6))
 
 
 class MigrationMonitoring(Construct):
@@ -134,28 +132,109 @@ class MigrationMonitoring(Construct):
         instance = {"ReplicationInstanceIdentifier": p.replication_instance_id}
         cluster = {"DBClusterIdentifier": p.cluster_id}
         specs = [
-            AlarmSpec("dms-cdc-latency-source", "AWS/DMS", "CDCLatencySource", "Maximum", Comparison.ABOVE,
-                      t.cdc_latency_source_seconds, task, "Changes wait too long to be read from the source", "notBreaching"),
-            AlarmSpec("dms-cdc-latency-target", "AWS/DMS", "CDCLatencyTarget", "Maximum", Comparison.ABOVE,
-                      t.cdc_latency_target_seconds, task, "Changes wait too long to be applied to Aurora", "notBreaching"),
-            AlarmSpec("dms-cpu", "AWS/DMS", "CPUUtilization", "Average", Comparison.ABOVE, t.dms_cpu_percent, instance,
-                      "DMS replication instance CPU is high"),
-            AlarmSpec("dms-freeable-memory", "AWS/DMS", "FreeableMemory", "Minimum", Comparison.BELOW,
-                      t.dms_freeable_memory_bytes, instance, "DMS replication instance runs out of memory for CDC buffers"),
-            AlarmSpec("dms-free-storage", "AWS/DMS", "FreeStorageSpace", "Minimum", Comparison.BELOW,
-                      t.dms_free_storage_bytes, instance, "DMS replication instance runs out of storage for cached changes"),
-            AlarmSpec("aurora-cpu", "AWS/RDS", "CPUUtilization", "Average", Comparison.ABOVE, t.aurora_cpu_percent, cluster,
-                      "Aurora CPU is high"),
-            AlarmSpec("aurora-connections", "AWS/RDS", "DatabaseConnections", "Maximum", Comparison.ABOVE,
-                      t.aurora_connections, cluster, "Aurora has too many connections"),
-            AlarmSpec("aurora-freeable-memory", "AWS/RDS", "FreeableMemory", "Minimum", Comparison.BELOW,
-                      t.aurora_freeable_memory_bytes, cluster, "Aurora runs out of memory"),
-            AlarmSpec("aurora-free-local-storage", "AWS/RDS", "FreeLocalStorage", "Minimum", Comparison.BELOW,
-                      t.aurora_free_local_storage_bytes, cluster, "Aurora runs out of local (temporary) storage"),
+            AlarmSpec(
+                "dms-cdc-latency-source",
+                "AWS/DMS",
+                "CDCLatencySource",
+                "Maximum",
+                Comparison.ABOVE,
+                t.cdc_latency_source_seconds,
+                task,
+                "Changes wait too long to be read from the source",
+                "notBreaching",
+            ),
+            AlarmSpec(
+                "dms-cdc-latency-target",
+                "AWS/DMS",
+                "CDCLatencyTarget",
+                "Maximum",
+                Comparison.ABOVE,
+                t.cdc_latency_target_seconds,
+                task,
+                "Changes wait too long to be applied to Aurora",
+                "notBreaching",
+            ),
+            AlarmSpec(
+                "dms-cpu",
+                "AWS/DMS",
+                "CPUUtilization",
+                "Average",
+                Comparison.ABOVE,
+                t.dms_cpu_percent,
+                instance,
+                "DMS replication instance CPU is high",
+            ),
+            AlarmSpec(
+                "dms-freeable-memory",
+                "AWS/DMS",
+                "FreeableMemory",
+                "Minimum",
+                Comparison.BELOW,
+                t.dms_freeable_memory_bytes,
+                instance,
+                "DMS replication instance runs out of memory for CDC buffers",
+            ),
+            AlarmSpec(
+                "dms-free-storage",
+                "AWS/DMS",
+                "FreeStorageSpace",
+                "Minimum",
+                Comparison.BELOW,
+                t.dms_free_storage_bytes,
+                instance,
+                "DMS replication instance runs out of storage for cached changes",
+            ),
+            AlarmSpec(
+                "aurora-cpu",
+                "AWS/RDS",
+                "CPUUtilization",
+                "Average",
+                Comparison.ABOVE,
+                t.aurora_cpu_percent,
+                cluster,
+                "Aurora CPU is high",
+            ),
+            AlarmSpec(
+                "aurora-connections",
+                "AWS/RDS",
+                "DatabaseConnections",
+                "Maximum",
+                Comparison.ABOVE,
+                t.aurora_connections,
+                cluster,
+                "Aurora has too many connections",
+            ),
+            AlarmSpec(
+                "aurora-freeable-memory",
+                "AWS/RDS",
+                "FreeableMemory",
+                "Minimum",
+                Comparison.BELOW,
+                t.aurora_freeable_memory_bytes,
+                cluster,
+                "Aurora runs out of memory",
+            ),
+            AlarmSpec(
+                "aurora-free-local-storage",
+                "AWS/RDS",
+                "FreeLocalStorage",
+                "Minimum",
+                Comparison.BELOW,
+                t.aurora_free_local_storage_bytes,
+                cluster,
+                "Aurora runs out of local (temporary) storage",
+            ),
             *[
-                AlarmSpec(f"aurora-replica-lag-{i + 2}", "AWS/RDS", "AuroraReplicaLag", "Maximum", Comparison.ABOVE,
-                          t.aurora_replica_lag_ms, {"DBInstanceIdentifier": reader},
-                          f"Aurora reader {reader} lags the writer")
+                AlarmSpec(
+                    f"aurora-replica-lag-{i + 2}",
+                    "AWS/RDS",
+                    "AuroraReplicaLag",
+                    "Maximum",
+                    Comparison.ABOVE,
+                    t.aurora_replica_lag_ms,
+                    {"DBInstanceIdentifier": reader},
+                    f"Aurora reader {reader} lags the writer",
+                )
                 for i, reader in enumerate(p.reader_instance_ids)
             ],
         ]

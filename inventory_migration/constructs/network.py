@@ -156,7 +156,11 @@ class Network(Construct):
             if self.nat_gateways:
                 nat = self.nat_gateways[i % len(self.nat_gateways)]
                 aws.route.Route(
-                    self, f"private-default-{i + 1}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id
+                    self,
+                    f"private-default-{i + 1}",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat.id,
                 )
             self.private_route_tables.append(rt)
             for tier in (SubnetTier.APP, SubnetTier.DMS):
@@ -205,7 +209,10 @@ class Network(Construct):
         gateways = []
         for i in range(count):
             eip = aws.eip.Eip(
-                self, f"nat-eip-{i + 1}", domain="vpc", tags=name_tag(self.props.namer.name(ResourceType.ELASTIC_IP, f"nat-{i + 1}"))
+                self,
+                f"nat-eip-{i + 1}",
+                domain="vpc",
+                tags=name_tag(self.props.namer.name(ResourceType.ELASTIC_IP, f"nat-{i + 1}")),
             )
             gateways.append(
                 aws.nat_gateway.NatGateway(

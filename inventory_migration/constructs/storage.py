@@ -93,11 +93,13 @@ class ImageStorage(Construct):
             self,
             "access-logs-encryption",
             bucket=self.log_bucket.id,
-            rule=[_SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                    sse_algorithm="AES256"
+            rule=[
+                _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256"
+                    )
                 )
-            )],
+            ],
         )
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self,
@@ -126,12 +128,14 @@ class ImageStorage(Construct):
             self,
             "images-encryption",
             bucket=self.bucket.id,
-            rule=[_SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                    sse_algorithm="aws:kms", kms_master_key_id=p.kms_key_arn
-                ),
-                bucket_key_enabled=True,
-            )],
+            rule=[
+                _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms", kms_master_key_id=p.kms_key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
         )
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self,
@@ -205,9 +209,7 @@ class ImageStorage(Construct):
                     [f"{self.bucket.arn}/*"],
                     effect="Deny",
                     principal="*",
-                    condition={
-                        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": p.kms_key_arn}
-                    },
+                    condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": p.kms_key_arn}},
                 ),
             ),
             depends_on=[self._public_access_blocks["images"]],
@@ -234,9 +236,7 @@ class ImageStorage(Construct):
 
     def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
         name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)
-        bucket = aws.s3_bucket.S3Bucket(
-            self, construct_id, bucket=name, force_destroy=self.force_destroy, tags=name_tag(name)
-        )
+        bucket = aws.s3_bucket.S3Bucket(self, construct_id, bucket=name, force_destroy=self.force_destroy, tags=name_tag(name))
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
             self,
             f"{construct_id}-ownership",

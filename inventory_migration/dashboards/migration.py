@@ -33,7 +33,17 @@ class DashboardInputs:
     """Alarms whose state decides cutover readiness."""
 
 
-def _metric_widget(title: str, metrics: list[list[Any]], inputs: DashboardInputs, *, x: int, y: int, width: int, height: int = 6, stat: str = "Average") -> dict[str, Any]:
+def _metric_widget(
+    title: str,
+    metrics: list[list[Any]],
+    inputs: DashboardInputs,
+    *,
+    x: int,
+    y: int,
+    width: int,
+    height: int = 6,
+    stat: str = "Average",
+) -> dict[str, Any]:
     return {
         "type": "metric",
         "x": x,
@@ -60,7 +70,11 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
         _metric_widget(
             "Replication lag (seconds): CDCLatencySource + CDCLatencyTarget",
             [["AWS/DMS", "CDCLatencySource", *task], ["AWS/DMS", "CDCLatencyTarget", *task]],
-            inputs, x=0, y=0, width=FULL_WIDTH, stat="Maximum",
+            inputs,
+            x=0,
+            y=0,
+            width=FULL_WIDTH,
+            stat="Maximum",
         ),
         _metric_widget(
             "Throughput: full load and CDC",
@@ -70,7 +84,10 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
                 ["AWS/DMS", "CDCThroughputRowsSource", *task],
                 ["AWS/DMS", "CDCThroughputRowsTarget", *task],
             ],
-            inputs, x=0, y=6, width=HALF_WIDTH,
+            inputs,
+            x=0,
+            y=6,
+            width=HALF_WIDTH,
         ),
         _metric_widget(
             "Changes waiting: incoming and on disk",
@@ -79,7 +96,10 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
                 ["AWS/DMS", "CDCChangesDiskSource", *task],
                 ["AWS/DMS", "CDCChangesDiskTarget", *task],
             ],
-            inputs, x=HALF_WIDTH, y=6, width=HALF_WIDTH,
+            inputs,
+            x=HALF_WIDTH,
+            y=6,
+            width=HALF_WIDTH,
         ),
         _metric_widget(
             "Errors and validation",
@@ -89,7 +109,11 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
                 ["AWS/DMS", "ValidationPendingOverallCount", *task],
                 ["AWS/DMS", "ValidationSucceededRecordCount", *task],
             ],
-            inputs, x=0, y=12, width=HALF_WIDTH, stat="Maximum",
+            inputs,
+            x=0,
+            y=12,
+            width=HALF_WIDTH,
+            stat="Maximum",
         ),
         _metric_widget(
             "DMS instance health",
@@ -99,7 +123,10 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
                 ["AWS/DMS", "FreeStorageSpace", *instance, {"yAxis": "right"}],
                 ["AWS/DMS", "SwapUsage", *instance, {"yAxis": "right"}],
             ],
-            inputs, x=HALF_WIDTH, y=12, width=HALF_WIDTH,
+            inputs,
+            x=HALF_WIDTH,
+            y=12,
+            width=HALF_WIDTH,
         ),
         _metric_widget(
             "Aurora health",
@@ -110,7 +137,10 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
                 ["AWS/RDS", "FreeLocalStorage", *cluster, {"yAxis": "right"}],
                 ["AWS/RDS", "AuroraReplicaLagMaximum", *cluster],
             ],
-            inputs, x=0, y=18, width=HALF_WIDTH,
+            inputs,
+            x=0,
+            y=18,
+            width=HALF_WIDTH,
         ),
         {
             "type": "alarm",

@@ -67,19 +67,52 @@ CMK_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
 }
 """Resources that store data, and the attributes that must name one of our customer-managed keys."""
 
-NO_DATA_AT_REST = frozenset({
-    "aws_cloudwatch_dashboard", "aws_cloudwatch_metric_alarm", "aws_customer_gateway", "aws_db_event_subscription",
-    "aws_db_subnet_group", "aws_default_security_group", "aws_dms_certificate", "aws_dms_event_subscription",
-    "aws_dms_replication_subnet_group", "aws_dms_replication_task", "aws_ec2_transit_gateway_vpc_attachment", "aws_eip",
-    "aws_flow_log", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_internet_gateway",
-    "aws_kms_alias", "aws_kms_key", "aws_nat_gateway", "aws_rds_cluster_parameter_group", "aws_route", "aws_route_table",
-    "aws_route_table_association", "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_logging",
-    "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
-    "aws_s3_bucket_versioning", "aws_security_group", "aws_sns_topic_policy", "aws_sns_topic_subscription",
-    "aws_subnet", "aws_vpc", "aws_vpc_endpoint", "aws_vpc_security_group_egress_rule",
-    "aws_vpc_security_group_ingress_rule", "aws_vpn_connection", "aws_vpn_connection_route", "aws_vpn_gateway",
-    "aws_s3_bucket",
-})
+NO_DATA_AT_REST = frozenset(
+    {
+        "aws_cloudwatch_dashboard",
+        "aws_cloudwatch_metric_alarm",
+        "aws_customer_gateway",
+        "aws_db_event_subscription",
+        "aws_db_subnet_group",
+        "aws_default_security_group",
+        "aws_dms_certificate",
+        "aws_dms_event_subscription",
+        "aws_dms_replication_subnet_group",
+        "aws_dms_replication_task",
+        "aws_ec2_transit_gateway_vpc_attachment",
+        "aws_eip",
+        "aws_flow_log",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_internet_gateway",
+        "aws_kms_alias",
+        "aws_kms_key",
+        "aws_nat_gateway",
+        "aws_rds_cluster_parameter_group",
+        "aws_route",
+        "aws_route_table",
+        "aws_route_table_association",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_logging",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_versioning",
+        "aws_security_group",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
+        "aws_subnet",
+        "aws_vpc",
+        "aws_vpc_endpoint",
+        "aws_vpc_security_group_egress_rule",
+        "aws_vpc_security_group_ingress_rule",
+        "aws_vpn_connection",
+        "aws_vpn_connection_route",
+        "aws_vpn_gateway",
+        "aws_s3_bucket",
+    }
+)
 """Resources that hold no data of their own (S3 buckets are checked through their encryption configuration)."""
 
 ENCRYPTION_EXCEPTIONS: Mapping[str, str] = {
@@ -120,6 +153,7 @@ def rule_encrypted_with_cmk(resource_type: str, logical_id: str, config: Resourc
 
 
 # ----------------------------------------------------------------------------- destroyability
+
 
 def rule_destroyable(resource_type: str, logical_id: str, config: Resource, ctx: RuleContext) -> Finding:
     """In a destroyable environment nothing blocks ``terraform destroy`` or keeps data behind."""
@@ -170,13 +204,26 @@ def rule_rules_described(resource_type: str, logical_id: str, config: Resource, 
 
 # ----------------------------------------------------------------------------- tags
 
-UNTAGGABLE = frozenset({
-    "aws_cloudwatch_dashboard", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_kms_alias", "aws_route",
-    "aws_route_table_association", "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_logging",
-    "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
-    "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_sns_topic_policy",
-    "aws_sns_topic_subscription", "aws_vpn_connection_route",
-})
+UNTAGGABLE = frozenset(
+    {
+        "aws_cloudwatch_dashboard",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_kms_alias",
+        "aws_route",
+        "aws_route_table_association",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_logging",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_versioning",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
+        "aws_vpn_connection_route",
+    }
+)
 """Resource types the AWS provider cannot tag (cross-checked against the provider schema in the tests)."""
 
 

@@ -43,6 +43,11 @@ CHECKOV_SKIPS: Mapping[str, CheckovSkip] = {
         "The DMS endpoint secrets are filled by the runbook for the migration's lifetime; rotating them mid-CDC would "
         "break replication. The Aurora master secret is managed (and rotated) by RDS."
     ),
+    "CKV_AWS_300": CheckovSkip(
+        "False positive: both lifecycle configurations abort incomplete multipart uploads in a rule with an empty "
+        "filter {} (all objects), which checkov 3.2's terraform_json view reads as a non-empty filter. "
+        "tests/test_constructs.py asserts the abort rule."
+    ),
     "CKV2_AWS_5": CheckovSkip(
         "The app security group is consumed by the ECS Fargate services of the blue-green cutover, synthesized later."
     ),

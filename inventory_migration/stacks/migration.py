@@ -40,7 +40,9 @@ class MigrationStack(TerraformStack):
         super().__init__(scope, construct_id)
         self.config = c = config
         self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
-        aws.provider.AwsProvider(self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))])
+        aws.provider.AwsProvider(
+            self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))]
+        )
         self._backend()
         namer = Namer(environment=c.environment, suffix=c.environment_suffix)
         identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "identity")
@@ -52,7 +54,10 @@ class MigrationStack(TerraformStack):
             self,
             "kms",
             props=EncryptionKeysProps(
-                namer=namer, region=c.region, account_id=account_id, partition=part,
+                namer=namer,
+                region=c.region,
+                account_id=account_id,
+                partition=part,
                 deletion_window_days=c.kms.deletion_window_days,
             ),
         )
@@ -61,10 +66,17 @@ class MigrationStack(TerraformStack):
             self,
             "network",
             props=NetworkProps(
-                namer=namer, region=c.region, vpc_cidr=net.vpc_cidr, on_prem_cidrs=net.on_prem_cidrs,
-                flow_log_key_arn=self.keys.ops.arn, az_count=net.az_count, nat_gateways=net.nat_gateways,
-                connectivity=net.connectivity, customer_gateway_ip=net.customer_gateway_ip,
-                customer_gateway_bgp_asn=net.customer_gateway_bgp_asn, transit_gateway_id=net.transit_gateway_id,
+                namer=namer,
+                region=c.region,
+                vpc_cidr=net.vpc_cidr,
+                on_prem_cidrs=net.on_prem_cidrs,
+                flow_log_key_arn=self.keys.ops.arn,
+                az_count=net.az_count,
+                nat_gateways=net.nat_gateways,
+                connectivity=net.connectivity,
+                customer_gateway_ip=net.customer_gateway_ip,
+                customer_gateway_bgp_asn=net.customer_gateway_bgp_asn,
+                transit_gateway_id=net.transit_gateway_id,
                 flow_log_retention_days=net.flow_log_retention_days,
             ),
         )
@@ -72,8 +84,11 @@ class MigrationStack(TerraformStack):
             self,
             "security-groups",
             props=SecurityGroupsProps(
-                namer=namer, vpc_id=self.network.vpc.id, on_prem_cidrs=net.on_prem_cidrs,
-                source_port=c.source.port, aurora_port=c.aurora.port,
+                namer=namer,
+                vpc_id=self.network.vpc.id,
+                on_prem_cidrs=net.on_prem_cidrs,
+                source_port=c.source.port,
+                aurora_port=c.aurora.port,
             ),
         )
         self.alarm_topic = AlarmTopic(
@@ -88,19 +103,31 @@ class MigrationStack(TerraformStack):
             self,
             "aurora",
             props=AuroraClusterProps(
-                namer=namer, partition=part, engine_major=a.engine_major, engine_version=a.resolved_engine_version,
+                namer=namer,
+                partition=part,
+                engine_major=a.engine_major,
+                engine_version=a.resolved_engine_version,
                 engine_lifecycle_support=a.engine_lifecycle_support,
-                subnet_ids=self.network.database_subnet_ids, availability_zones=self.network.availability_zones,
-                security_group_ids=[self.security_groups.aurora.id], storage_key_arn=self.keys.rds.arn,
-                secret_key_arn=self.keys.ops.arn, logs_key_arn=self.keys.ops.arn, instance_class=a.instance_class,
-                instance_count=a.instance_count, database_name=a.database_name, master_username=a.master_username,
-                port=a.port, backup_retention_days=a.backup_retention_days,
+                subnet_ids=self.network.database_subnet_ids,
+                availability_zones=self.network.availability_zones,
+                security_group_ids=[self.security_groups.aurora.id],
+                storage_key_arn=self.keys.rds.arn,
+                secret_key_arn=self.keys.ops.arn,
+                logs_key_arn=self.keys.ops.arn,
+                instance_class=a.instance_class,
+                instance_count=a.instance_count,
+                database_name=a.database_name,
+                master_username=a.master_username,
+                port=a.port,
+                backup_retention_days=a.backup_retention_days,
                 preferred_backup_window=a.preferred_backup_window,
                 preferred_maintenance_window=a.preferred_maintenance_window,
-                deletion_protection=a.deletion_protection, skip_final_snapshot=a.skip_final_snapshot,
+                deletion_protection=a.deletion_protection,
+                skip_final_snapshot=a.skip_final_snapshot,
                 performance_insights_retention_days=a.performance_insights_retention_days,
                 monitoring_interval_seconds=a.monitoring_interval_seconds,
-                log_retention_days=c.monitoring.log_retention_days, source_parameters=a.source_parameters,
+                log_retention_days=c.monitoring.log_retention_days,
+                source_parameters=a.source_parameters,
             ),
         )
         d = c.dms
@@ -108,21 +135,34 @@ class MigrationStack(TerraformStack):
             self,
             "dms",
             props=DmsReplicationProps(
-                namer=namer, region=c.region, partition=part, subnet_ids=self.network.dms_subnet_ids,
-                security_group_ids=[self.security_groups.dms.id], kms_key_arn=self.keys.ops.arn,
+                namer=namer,
+                region=c.region,
+                partition=part,
+                subnet_ids=self.network.dms_subnet_ids,
+                security_group_ids=[self.security_groups.dms.id],
+                kms_key_arn=self.keys.ops.arn,
                 source=EndpointSpec(
-                    database_name=c.source.database_name, engine_name="postgres",
+                    database_name=c.source.database_name,
+                    engine_name="postgres",
                     ca_certificate_pem=self._read_pem(c.source.ca_certificate_file),
                 ),
                 target=EndpointSpec(
-                    database_name=a.database_name, engine_name="aurora-postgresql",
+                    database_name=a.database_name,
+                    engine_name="aurora-postgresql",
                     ca_certificate_pem=self._read_pem(d.target_ca_certificate_file),
                 ),
-                schemas=d.schemas, alarm_topic_arn=self.alarm_topic.arn, instance_class=d.instance_class,
-                allocated_storage_gb=d.allocated_storage_gb, multi_az=d.multi_az, engine_version=d.engine_version,
-                lob_max_size_kb=d.lob_max_size_kb, max_full_load_subtasks=d.max_full_load_subtasks,
-                heartbeat_frequency_minutes=d.heartbeat_frequency_minutes, start_task=d.start_task,
-                create_account_roles=d.create_account_roles, secret_recovery_window_days=30 if protected else 0,
+                schemas=d.schemas,
+                alarm_topic_arn=self.alarm_topic.arn,
+                instance_class=d.instance_class,
+                allocated_storage_gb=d.allocated_storage_gb,
+                multi_az=d.multi_az,
+                engine_version=d.engine_version,
+                lob_max_size_kb=d.lob_max_size_kb,
+                max_full_load_subtasks=d.max_full_load_subtasks,
+                heartbeat_frequency_minutes=d.heartbeat_frequency_minutes,
+                start_task=d.start_task,
+                create_account_roles=d.create_account_roles,
+                secret_recovery_window_days=30 if protected else 0,
                 log_retention_days=c.monitoring.log_retention_days,
             ),
         )
@@ -131,23 +171,30 @@ class MigrationStack(TerraformStack):
             self,
             "storage",
             props=ImageStorageProps(
-                namer=namer, account_id=account_id, partition=part, kms_key_arn=self.keys.s3.arn,
+                namer=namer,
+                account_id=account_id,
+                partition=part,
+                kms_key_arn=self.keys.s3.arn,
                 infrequent_access_days=s.infrequent_access_days,
                 infrequent_access_min_object_bytes=s.infrequent_access_min_object_bytes,
                 glacier_instant_retrieval_days=s.glacier_instant_retrieval_days,
                 noncurrent_glacier_days=s.noncurrent_glacier_days,
                 noncurrent_expiration_days=s.noncurrent_expiration_days,
                 abort_incomplete_multipart_days=s.abort_incomplete_multipart_days,
-                access_log_retention_days=s.access_log_retention_days, force_destroy=s.force_destroy,
+                access_log_retention_days=s.access_log_retention_days,
+                force_destroy=s.force_destroy,
             ),
         )
         self.monitoring = MigrationMonitoring(
             self,
             "monitoring",
             props=MigrationMonitoringProps(
-                namer=namer, region=c.region, topic_arn=self.alarm_topic.arn,
+                namer=namer,
+                region=c.region,
+                topic_arn=self.alarm_topic.arn,
                 replication_instance_id=self.dms.instance.replication_instance_id,
-                task_arn=self.dms.task.replication_task_arn, cluster_id=self.aurora.cluster.cluster_identifier,
+                task_arn=self.dms.task.replication_task_arn,
+                cluster_id=self.aurora.cluster.cluster_identifier,
                 reader_instance_ids=[i.identifier for i in self.aurora.instances[1:]],
                 thresholds=c.monitoring.thresholds,
             ),
@@ -174,14 +221,34 @@ class MigrationStack(TerraformStack):
 
     def _outputs(self) -> None:
         outputs = {
-            "aurora_writer_endpoint": (self.aurora.cluster.endpoint, "Aurora writer endpoint (DMS target, apps after cutover)", False),
+            "aurora_writer_endpoint": (
+                self.aurora.cluster.endpoint,
+                "Aurora writer endpoint (DMS target, apps after cutover)",
+                False,
+            ),
             "aurora_reader_endpoint": (self.aurora.cluster.reader_endpoint, "Aurora reader endpoint (read-only traffic)", False),
             "aurora_port": (self.aurora.cluster.port, "Aurora port", False),
-            "aurora_master_secret_arn": (self.aurora.master_secret_arn, "Secrets Manager secret holding the Aurora master credentials", True),
+            "aurora_master_secret_arn": (
+                self.aurora.master_secret_arn,
+                "Secrets Manager secret holding the Aurora master credentials",
+                True,
+            ),
             "dms_source_secret_arn": (self.dms.source_secret.arn, "Secret the runbook fills with the source credentials", True),
-            "dms_target_secret_arn": (self.dms.target_secret.arn, "Secret the runbook fills with the Aurora credentials for DMS", True),
-            "dms_task_arn": (self.dms.task.replication_task_arn, "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)", False),
-            "dms_replication_instance_id": (self.dms.instance.replication_instance_id, "DMS replication instance identifier", False),
+            "dms_target_secret_arn": (
+                self.dms.target_secret.arn,
+                "Secret the runbook fills with the Aurora credentials for DMS",
+                True,
+            ),
+            "dms_task_arn": (
+                self.dms.task.replication_task_arn,
+                "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)",
+                False,
+            ),
+            "dms_replication_instance_id": (
+                self.dms.instance.replication_instance_id,
+                "DMS replication instance identifier",
+                False,
+            ),
             "images_bucket_name": (self.storage.bucket.bucket, "S3 bucket for the product images", False),
             "alarm_topic_arn": (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
             "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the migration", False),

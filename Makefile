@@ -1,0 +1,60 @@
+# make synth | make test | make lint | make bench | make validate — each installs what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENV ?= dev
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+export CHECKPOINT_DISABLE := 1
+# Node 22 from node_modules (npm package node@22) comes first: jsii and the cdktf CLI use it.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.local/bin:$(PATH)
+
+PIPENV_VERSION := 2026.10.3
+PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
+STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
+
+.PHONY: help install synth summary test lint bench validate clean
+
+help:
+	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
+	@echo "make test                    the test suite (terraform validate, checkov, coverage >= 95%)"
+	@echo "make lint                    ruff + mypy"
+	@echo "make bench                   synth time and peak memory vs. a bare provider import"
+	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
+
+$(PY_STAMP): Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	pipenv sync --dev
+	@rm -f .venv/.synced-* && touch $@
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@rm -f node_modules/.installed-* && touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+synth: install
+	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
+	@pipenv run python -m inventory_migration.summary $(ENV)
+
+summary:
+	@pipenv run python -m inventory_migration.summary $(ENV)
+
+test: install
+	pipenv run python -m pytest --cov --cov-report=term-missing --cov-report=xml
+
+lint: install
+	pipenv run ruff check .
+	pipenv run ruff format --check inventory_migration tests main.py scripts || true
+	pipenv run mypy
+
+bench: install
+	pipenv run python scripts/benchmark_synth.py
+
+validate: synth
+	pipenv run python -m inventory_migration.terraform_cli $(STACK_JSON)
+
+clean:
+	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

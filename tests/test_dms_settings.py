@@ -1,0 +1,46 @@
+"""DMS table mappings and task settings built from typed Python; the task resource id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inventory_migration.dms_settings import LogSeverity, TableMappings, TargetTablePrepMode, TaskSettings, task_resource_id
+
+
+def test_table_mappings_select_each_schema_and_exclude_tables() -> None:
+    mappings = TableMappings(schemas=("inventory", "catalog"), excluded_tables=(("inventory", "awsdms_heartbeat"),))
+    rules = json.loads(mappings.to_json())["rules"]
+    assert [(r["rule-id"], r["rule-action"], r["object-locator"]) for r in rules] == [
+        ("1", "include", {"schema-name": "inventory", "table-name": "%"}),
+        ("2", "include", {"schema-name": "catalog", "table-name": "%"}),
+        ("3", "exclude", {"schema-name": "inventory", "table-name": "awsdms_heartbeat"}),
+    ]
+
+
+def test_task_settings() -> None:
+    settings = json.loads(TaskSettings(lob_max_size_kb=128, max_full_load_subtasks=16, log_severity=LogSeverity.DEBUG).to_json())
+    assert settings["TargetMetadata"]["LobMaxSize"] == 128 and settings["TargetMetadata"]["FullLobMode"] is False
+    assert settings["FullLoadSettings"]["MaxFullLoadSubTasks"] == 16
+    assert settings["FullLoadSettings"]["TargetTablePrepMode"] == TargetTablePrepMode.DO_NOTHING.value
+    assert {c["Severity"] for c in settings["Logging"]["LogComponents"]} == {"LOGGER_SEVERITY_DEBUG"}
+    assert settings["ErrorBehavior"]["DataErrorEscalationPolicy"] == "SUSPEND_TABLE"
+
+
+def test_task_settings_validation() -> None:
+    with pytest.raises(ValueError) as info:
+        TaskSettings(lob_max_size_kb=0, max_full_load_subtasks=50, validation_threads=0)
+    assert all(s in str(info.value) for s in ("lob_max_size_kb = 0", "max_full_load_subtasks = 50", "validation_threads = 0"))
+
+
+def test_task_resource_id_is_the_arn_tail() -> None:
+    assert task_resource_id("arn:aws:dms:us-east-1:123456789012:task:ABCDEF1234567890") == "ABCDEF1234567890"
+
+
+@pytest.mark.parametrize(
+    "arn", ["dms-task-full-load-cdc-dev-inv", "arn:aws:dms:us-east-1:1:rep:ABC", "arn:aws:dms:us-east-1:1:task:"]
+)
+def test_task_resource_id_rejects_names_and_other_arns(arn: str) -> None:
+    with pytest.raises(ValueError, match="not a DMS task ARN"):
+        task_resource_id(arn)

@@ -1,0 +1,94 @@
+"""The real Terraform CLI and hashicorp/aws provider judge the synthesized JSON, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inventory_migration.terraform_cli import (
+    CLI_CONFIG_TEMPLATE,
+    MIRROR_ENV,
+    OfflineTerraform,
+    find_provider_mirror,
+    write_cli_config,
+)
+
+ENVIRONMENTS = ("dev", "prod")
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_terraform_validate(offline_terraform: OfflineTerraform, synthesized: Any, environment: str, tmp_path: Path) -> None:
+    result = offline_terraform.validate(synthesized(environment), tmp_path / environment)
+    assert result.ok, result.output
+    assert "The configuration is valid" in result.output
+
+
+def test_task_resource_id_expression_evaluates_to_the_arn_tail(offline_terraform: OfflineTerraform, tmp_path: Path) -> None:
+    from inventory_migration.cdk import App, TerraformOutput, TerraformStack, Testing
+    from inventory_migration.constructs.monitoring import task_resource_id_expression
+
+    app = App(outdir=str(tmp_path / "out"))
+    stack = TerraformStack(app, "expr")
+    arn = "arn:aws:dms:us-east-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUV1234"
+    TerraformOutput(stack, "id", value=task_resource_id_expression(arn))
+    directory = tmp_path / "expr"
+    directory.mkdir()
+    (directory / "main.tf.json").write_text(Testing.synth(stack), encoding="utf-8")
+    assert offline_terraform.run("init", "-backend=false", "-input=false", cwd=directory).ok
+    applied = offline_terraform.run("apply", "-auto-approve", "-input=false", "-no-color", cwd=directory)
+    assert applied.ok, applied.output
+    out = offline_terraform.run("output", "-raw", "id", cwd=directory)
+    assert out.output.strip() == "ABCDEFGHIJKLMNOPQRSTUV1234"
+
+
+def test_mirror_is_found_from_the_environment(tmp_path: Path) -> None:
+    binary = tmp_path / "registry.terraform.io/hashicorp/aws/5.1.0/linux_amd64/terraform-provider-aws_v5.1.0_x5"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("")
+    assert find_provider_mirror(environ={MIRROR_ENV: str(tmp_path)}) == tmp_path
+    assert find_provider_mirror(environ={MIRROR_ENV: str(tmp_path / "nowhere")}) is None
+
+
+def test_no_mirror_without_deep_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ("/nonexistent",))
+    assert find_provider_mirror("99.", environ={}, deep_search=False) is None
+
+
+def test_deep_search_finds_nothing_for_an_absent_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ())
+    monkeypatch.setattr(
+        "inventory_migration.terraform_cli.subprocess.run",
+        lambda *a, **k: type(
+            "P", (), {"stdout": "/x/registry.terraform.io/hashicorp/aws/9.0.0/linux_amd64/terraform-provider-aws_v9.0.0\n"}
+        )(),
+    )
+    assert find_provider_mirror("9.", environ={}) == Path("/x")
+
+
+def test_deep_search_survives_a_failing_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise OSError("no find")
+
+    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ())
+    monkeypatch.setattr("inventory_migration.terraform_cli.subprocess.run", boom)
+    assert find_provider_mirror("9.", environ={}) is None
+
+
+def test_cli_config_uses_the_mirror_only(tmp_path: Path) -> None:
+    path = write_cli_config(Path("/m"), tmp_path / "x.tfrc")
+    text = path.read_text()
+    assert text == CLI_CONFIG_TEMPLATE.format(mirror="/m")
+    assert 'path    = "/m"' in text and "direct" in text
+
+
+def test_discover_returns_none_without_terraform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("inventory_migration.terraform_cli.shutil.which", lambda _name: None)
+    assert OfflineTerraform.discover(tmp_path) is None
+
+
+def test_validate_reports_init_failure(tmp_path: Path) -> None:
+    tf = OfflineTerraform(binary="false", cli_config=tmp_path / "none.tfrc")
+    result = tf.validate({"resource": {}}, tmp_path / "d")
+    assert not result.ok
