@@ -1,0 +1,1 @@
+"""migrationctl: the database side of the migration (preflight, parameters, schema, sequences, verify, lag)."""
