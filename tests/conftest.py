@@ -100,3 +100,75 @@ def offline_terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+# ----------------------------------------------------------------------------- real PostgreSQL (migrationctl)
+
+REQUIRE_POSTGRES_ENV = "REQUIRE_POSTGRES"
+"""Set to 1 (CI does) to fail, not skip, when the PostgreSQL server binaries are missing."""
+SEED_DIR = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A real PostgreSQL server (Debian's postgresql package) with wal_level=logical, for the session."""
+    from tests.pgserver import find_bindir, running_server
+
+    if find_bindir() is None:
+        message = "PostgreSQL server binaries not found (apt-get install postgresql): migrationctl tests skipped"
+        if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def source_db(pg_server: Any) -> str:
+    """The seeded inventory database playing the on-prem source; returns its DSN."""
+    pg_server.psql("postgres", "CREATE DATABASE inv_source")
+    pg_server.psql("inv_source", (SEED_DIR / "seed.sql").read_text())
+    pg_server.psql("inv_source", (SEED_DIR / "seed_data.sql").read_text())
+    pg_server.psql("inv_source", "ANALYZE")
+    return str(pg_server.dsn("inv_source"))
+
+
+@pytest.fixture(scope="session")
+def copy_template(pg_server: Any, source_db: str) -> str:
+    """An exact copy of the source, made the way the runbook makes it (pre-data, data, post-data)."""
+    from inventory_migration.migrationctl.cli import main
+
+    pg_server.psql("postgres", "CREATE DATABASE inv_copy_template")
+    target = pg_server.dsn("inv_copy_template")
+    assert main(["--no-progress", "schema", "pre-data", source_db, target]) == 0
+    copy_data(pg_server, "inv_source", "inv_copy_template")
+    assert main(["--no-progress", "schema", "post-data", source_db, target]) == 0
+    return "inv_copy_template"
+
+
+def copy_data(pg_server: Any, source: str, target: str) -> None:
+    """Stand-in for the DMS full load: data only, triggers off (as session_replication_role=replica does)."""
+    import subprocess
+
+    env = {**os.environ, "PGPASSWORD": "test-password-1", "PGHOST": "127.0.0.1", "PGPORT": str(pg_server.port), "PGUSER": "postgres"}
+    dump = subprocess.run([str(pg_server.bindir / "pg_dump"), "--data-only", "--format=custom", "-d", source],
+                          env=env, capture_output=True, check=True)
+    subprocess.run([str(pg_server.bindir / "pg_restore"), "--data-only", "--disable-triggers", "-d", target],
+                   input=dump.stdout, env=env, capture_output=True, check=True)
+
+
+@pytest.fixture()
+def target_copy(pg_server: Any, copy_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh exact copy of the source for one test to change; dropped afterwards."""
+    name = "t_" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:40]
+    pg_server.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {copy_template}")
+    yield str(pg_server.dsn(name))
+    pg_server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture()
+def empty_db(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = "e_" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:40]
+    pg_server.psql("postgres", f"CREATE DATABASE {name}")
+    yield str(pg_server.dsn(name))
+    pg_server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -50,6 +50,8 @@ def find_program(name: str) -> str:
 def run(program: str, args: list[str], dsn: str, role: str) -> str:
     proc = subprocess.run([find_program(program), *args], env=libpq_env(dsn), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        last = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        raise UsageError(f"{program} failed on the {role}: {last[-1] if last else 'exit ' + str(proc.returncode)}")
+        lines = [line.strip() for line in proc.stderr.strip().splitlines() if line.strip()]
+        errors = [line for line in lines if "ERROR:" in line or "error:" in line or "FATAL:" in line]
+        reason = (errors or lines or [f"exit {proc.returncode}"])[0]
+        raise UsageError(f"{program} failed on the {role}: {reason}")
     return proc.stdout

@@ -160,16 +160,14 @@ def plan(phase: Phase, archive: Path, source: psycopg.Connection, target: psycop
 
 
 def apply(plan_: SchemaPlan, archive: Path, target_dsn: str) -> None:
+    """Restore the planned entries in one transaction; any error rolls the phase back."""
     if not plan_.restore:
         return
-    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listfile:
-        listfile.write("\n".join(e.line for e in sorted(plan_.restore, key=lambda e: e.dump_id)) + "\n")
-    args = ["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--use-list={listfile.name}",
-            f"--dbname={target_dsn and 'postgres'}", str(archive)]
-    # The connection comes from the environment (libpq_env); --dbname only names the database there.
-    env_db = psycopg.conninfo.conninfo_to_dict(target_dsn).get("dbname")
-    args = [a if not a.startswith("--dbname=") else f"--dbname={env_db or ''}" for a in args]
-    if not env_db:
-        args = [a for a in args if not a.startswith("--dbname=")] + ["--dbname=" + (pgtools.libpq_env(target_dsn).get("PGDATABASE") or "postgres")]
-    pgtools.run("pg_restore", args, target_dsn, "target")
-    Path(listfile.name).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="migrationctl-") as tmp:
+        listfile = Path(tmp) / "restore.list"
+        listfile.write_text("\n".join(e.line for e in plan_.restore) + "\n", encoding="utf-8")  # archive order = dependency order
+        # Host, user and password reach pg_restore through the environment (pgtools.libpq_env), never argv.
+        dbname = pgtools.libpq_env(target_dsn).get("PGDATABASE", "postgres")
+        args = ["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--use-list={listfile}",
+                f"--dbname={dbname}", str(archive)]
+        pgtools.run("pg_restore", args, target_dsn, "target")

@@ -1,0 +1,562 @@
+"""Prove target = source: schema parity from the catalogs, data parity from server-side hashes.
+
+Data parity hashes every row's text on the server (``hashtextextended(t::text, 0)``, a 64-bit hash available
+since PostgreSQL 11) and sums the hashes per primary-key chunk; both sides run in parallel and only the
+aggregates cross the network. A chunk whose count or hash sum differs is fetched as (key, row hash) pairs from
+both sides and diffed, which names the exact keys that are missing, extra or changed and the PK ranges they
+form. Session settings (time zone, date style, float digits, bytea output) are pinned so the same row has the
+same text on both sides.
+
+Tables with a single integer primary key take a fast path: one sequential scan per segment groups rows into
+chunks by key arithmetic. Other keys are chunked by ranges of the key computed from the source. Progress is
+checkpointed per segment to a state file, so an interrupted run resumes where it stopped. Both sides are only
+read (``default_transaction_read_only``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from inventory_migration.migrationctl.db import connect, query
+from inventory_migration.migrationctl.errors import UsageError
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+EXCLUDED_TABLE_PREFIXES = ("awsdms_",)
+"""DMS control and heartbeat tables live only on one side."""
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+DEFAULT_CHUNK_ROWS = 10_000
+DEFAULT_SEGMENT_ROWS = 1_000_000
+MAX_REPORTED_KEYS = 20
+
+# --------------------------------------------------------------------------------------------- schema parity
+
+SCHEMA_QUERIES: dict[str, str] = {
+    "tables": """
+        SELECT n.nspname || '.' || c.relname, c.relkind::text
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
+    "columns": """
+        SELECT n.nspname || '.' || c.relname || '.' || a.attname,
+               format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+               || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+          AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
+    "indexes": """
+        SELECT n.nspname || '.' || ic.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+        JOIN pg_class tc ON tc.oid = i.indrelid
+        WHERE n.nspname = ANY(%(schemas)s) AND tc.relname NOT LIKE 'awsdms\\_%%'""",
+    "constraints": """
+        SELECT n.nspname || '.' || c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
+    "functions": """
+        SELECT n.nspname || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')', pg_get_functiondef(p.oid)
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE p.prokind IN ('f', 'p', 'w') AND n.nspname = ANY(%(schemas)s)
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""",
+    "triggers": """
+        SELECT n.nspname || '.' || c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT t.tgisinternal AND n.nspname = ANY(%(schemas)s)""",
+    "views": """
+        SELECT n.nspname || '.' || c.relname, pg_get_viewdef(c.oid)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)""",
+    "sequences": """
+        SELECT schemaname || '.' || sequencename,
+               format('%%s start %%s increment %%s min %%s max %%s cycle %%s', data_type, start_value, increment_by,
+                      min_value, max_value, cycle)
+        FROM pg_sequences WHERE schemaname = ANY(%(schemas)s)""",
+    "types": """
+        SELECT n.nspname || '.' || t.typname,
+               CASE t.typtype WHEN 'e' THEN 'enum ' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                                                  FROM pg_enum e WHERE e.enumtypid = t.oid)
+                              WHEN 'd' THEN 'domain ' || format_type(t.typbasetype, t.typtypmod)
+                              ELSE 'type ' || t.typtype::text END
+        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname = ANY(%(schemas)s)
+          AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))""",
+}
+"""Per kind of object: (identity, definition) rows; definitions compare as text."""
+
+
+def user_schemas(conn: psycopg.Connection) -> list[str]:
+    rows = query(
+        conn,
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND nspname NOT LIKE 'pg\\_toast%%' AND nspname NOT LIKE 'pg\\_temp\\_%%' AND nspname <> 'pglogical' ORDER BY 1",
+    )
+    return [r[0] for r in rows]
+
+
+def schema_snapshot(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[str, dict[str, str]]:
+    return {
+        kind: {str(k): " ".join(str(v).split()) for k, v in query(conn, statement, {"schemas": list(schemas)})}
+        for kind, statement in SCHEMA_QUERIES.items()
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaDifference:
+    kind: str
+    name: str
+    problem: str
+    """``missing on target``, ``extra on target`` or ``differs``."""
+    source: str = ""
+    target: str = ""
+
+
+def diff_schema(source: dict[str, dict[str, str]], target: dict[str, dict[str, str]]) -> list[SchemaDifference]:
+    out: list[SchemaDifference] = []
+    for kind in SCHEMA_QUERIES:
+        s, t = source.get(kind, {}), target.get(kind, {})
+        out += [SchemaDifference(kind, k, "missing on target", s[k]) for k in sorted(s.keys() - t.keys())]
+        out += [SchemaDifference(kind, k, "extra on target", "", t[k]) for k in sorted(t.keys() - s.keys())]
+        out += [SchemaDifference(kind, k, "differs", s[k], t[k]) for k in sorted(s.keys() & t.keys()) if s[k] != t[k]]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    pk_columns: tuple[str, ...]
+    pk_types: tuple[str, ...]
+    heap_bytes: int
+    estimated_rows: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def ident(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def integer_key(self) -> bool:
+        return len(self.pk_columns) == 1 and self.pk_types[0] in INTEGER_TYPES
+
+
+TABLES_SQL = """
+    SELECT n.nspname, c.relname,
+           coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i
+                     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                     WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+           coalesce((SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) FROM pg_index i
+                     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                     WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+           pg_relation_size(c.oid), greatest(c.reltuples, 0)::bigint
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'
+    ORDER BY pg_relation_size(c.oid) DESC, 1, 2
+"""
+
+
+def list_tables(conn: psycopg.Connection, schemas: Sequence[str]) -> list[Table]:
+    return [
+        Table(r[0], r[1], tuple(r[2]), tuple(r[3]), int(r[4]), int(r[5]))
+        for r in query(conn, TABLES_SQL, {"schemas": list(schemas)})
+    ]
+
+
+def select_tables(tables: list[Table], wanted: Sequence[str] | None) -> list[Table]:
+    """``--tables``: each name as ``schema.table`` (or a bare table name when unambiguous)."""
+    if not wanted:
+        return tables
+    by_name = {t.qualified: t for t in tables}
+    chosen, unknown = [], []
+    for name in wanted:
+        if name in by_name:
+            chosen.append(by_name[name])
+            continue
+        bare = [t for t in tables if t.name == name]
+        if len(bare) == 1:
+            chosen.append(bare[0])
+        else:
+            unknown.append(name)
+    if unknown:
+        raise UsageError(f"unknown table(s) in --tables: {', '.join(unknown)} (known: {', '.join(sorted(by_name)) or 'none'})")
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------- chunks
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A key range ``(lower, upper]`` of one table; ``None`` is open."""
+
+    index: int
+    lower: tuple[str, ...] | None
+    upper: tuple[str, ...] | None
+
+
+def _key_expr(table: Table) -> sql.Composable:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.pk_columns)
+    return sql.SQL("({})").format(cols) if len(table.pk_columns) > 1 else cols
+
+
+def _key_literal(table: Table, values: tuple[str, ...]) -> sql.Composable:
+    parts = sql.SQL(", ").join(
+        sql.SQL("{}::{}").format(sql.Literal(v), sql.SQL(t)) for v, t in zip(values, table.pk_types, strict=True)
+    )
+    return sql.SQL("ROW({})").format(parts) if len(values) > 1 else parts
+
+
+def range_predicate(table: Table, lower: tuple[str, ...] | None, upper: tuple[str, ...] | None) -> sql.Composable:
+    key = _key_expr(table)
+    terms: list[sql.Composable] = []
+    if lower is not None:
+        terms.append(sql.SQL("{} > {}").format(key, _key_literal(table, lower)))
+    if upper is not None:
+        terms.append(sql.SQL("{} <= {}").format(key, _key_literal(table, upper)))
+    return sql.SQL(" AND ").join(terms) if terms else sql.SQL("true")
+
+
+def plan_segments(conn: psycopg.Connection, table: Table, segment_rows: int) -> list[Segment]:
+    """Key ranges of about ``segment_rows`` rows, computed on the source."""
+    if not table.pk_columns:
+        return [Segment(0, None, None)]
+    if table.integer_key:
+        row = query(conn, sql.SQL("SELECT min({k})::text, max({k})::text FROM {t}").format(k=_key_expr(table), t=table.ident))[0]
+        if row[0] is None:
+            return [Segment(0, None, None)]
+        lo, hi = int(row[0]), int(row[1])
+        rows = max(table.estimated_rows, 1)
+        width = max(1, (hi - lo + 1) * segment_rows // rows)
+        bounds = list(range(lo - 1 + width, hi, width))
+    else:
+        cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.pk_columns)
+        statement = sql.SQL(
+            "SELECT {cols} FROM (SELECT {key_cols}, row_number() OVER (ORDER BY {key}) AS rn FROM {t}) s "
+            "WHERE rn % {n} = 0 ORDER BY rn"
+        ).format(
+            cols=cols, key_cols=sql.SQL(", ").join(sql.Identifier(c) for c in table.pk_columns), key=_key_expr(table),
+            t=table.ident, n=sql.Literal(segment_rows),
+        )
+        bounds = [tuple(r) for r in query(conn, statement)]  # type: ignore[misc]
+    edges: list[tuple[str, ...] | None] = [None, *[(str(b),) if isinstance(b, int) else b for b in bounds], None]
+    return [Segment(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.Composable:
+    """Per chunk of a segment: (chunk id, rows, sum of row hashes)."""
+    where = range_predicate(table, segment.lower, segment.upper)
+    if table.integer_key:
+        base = int(segment.lower[0]) if segment.lower else 0
+        bucket: sql.Composable = sql.SQL("(({k})::numeric - {b}) / {n}").format(
+            k=_key_expr(table), b=sql.Literal(base), n=sql.Literal(chunk_rows)
+        )
+        bucket = sql.SQL("floor({})::bigint").format(bucket)
+    else:
+        bucket = sql.SQL("0")
+    return sql.SQL(
+        "SELECT {bucket} AS chunk, count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text "
+        "FROM ONLY {table} AS t WHERE {where} GROUP BY 1"
+    ).format(bucket=bucket, table=table.ident, where=where)
+
+
+def chunk_bounds(table: Table, segment: Segment, chunk: int, chunk_rows: int) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """Key range of one chunk of a segment (integer keys: the bucket's arithmetic range within the segment)."""
+    if not table.integer_key:
+        return segment.lower, segment.upper
+    base = int(segment.lower[0]) if segment.lower else 0
+    lower = base + chunk * chunk_rows - 1
+    upper = lower + chunk_rows
+    if segment.lower:
+        lower = max(lower, int(segment.lower[0]))
+    if segment.upper:
+        upper = min(upper, int(segment.upper[0]))
+    return (str(lower),), (str(upper),)
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclasses.dataclass
+class TableResult:
+    table: str
+    source_rows: int = 0
+    target_rows: int = 0
+    missing_on_target: int = 0
+    extra_on_target: int = 0
+    changed: int = 0
+    differing_ranges: list[str] = dataclasses.field(default_factory=list)
+    example_keys: list[str] = dataclasses.field(default_factory=list)
+    note: str = ""
+
+    @property
+    def equal(self) -> bool:
+        return not (self.missing_on_target or self.extra_on_target or self.changed or self.note.startswith("missing"))
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    schema: list[SchemaDifference]
+    tables: list[TableResult]
+    bytes_compared: int = 0
+    rows_compared: int = 0
+    seconds: float = 0.0
+
+    @property
+    def equal(self) -> bool:
+        return not self.schema and all(t.equal for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "equal": self.equal,
+            "schema_differences": [dataclasses.asdict(d) for d in self.schema],
+            "tables": [dataclasses.asdict(t) | {"equal": t.equal} for t in self.tables],
+            "bytes_compared": self.bytes_compared,
+            "rows_compared": self.rows_compared,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------- state
+
+
+class VerifyState:
+    """Which segments already matched; written atomically after each one, so a run can resume."""
+
+    def __init__(self, path: Path | None, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.done: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        if path and path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("fingerprint") == fingerprint:
+                self.done = data.get("tables", {})
+
+    def matched(self, table: str, segment: int) -> dict[str, Any] | None:
+        return self.done.get(table, {}).get(str(segment))
+
+    def record(self, table: str, segment: int, rows: int) -> None:
+        with self._lock:
+            self.done.setdefault(table, {})[str(segment)] = {"rows": rows}
+            if self.path:
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "tables": self.done}), encoding="utf-8")
+                os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        if self.path:
+            self.path.unlink(missing_ok=True)
+
+
+def fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------- engine
+
+
+class ConnectionPool:
+    """A fixed set of read-only connections to one side."""
+
+    def __init__(self, dsn: str, role: str, size: int) -> None:
+        self._free: queue.Queue[psycopg.Connection] = queue.Queue()
+        self._all = [connect(dsn, role, read_only=True) for _ in range(size)]
+        for conn in self._all:
+            self._free.put(conn)
+
+    @contextlib.contextmanager
+    def get(self) -> Iterator[psycopg.Connection]:
+        conn = self._free.get()
+        try:
+            yield conn
+        finally:
+            self._free.put(conn)
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+
+
+def _hashes(pool: ConnectionPool, statement: sql.Composable) -> dict[int, tuple[int, str]]:
+    with pool.get() as conn:
+        return {int(r[0]): (int(r[1]), str(r[2])) for r in query(conn, statement)}
+
+
+def _row_hashes(pool: ConnectionPool, table: Table, lower: tuple[str, ...] | None, upper: tuple[str, ...] | None) -> dict[tuple[str, ...], int]:
+    keys = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.pk_columns)
+    statement = sql.SQL("SELECT {keys}, hashtextextended(t::text, 0) FROM ONLY {table} AS t WHERE {where}").format(
+        keys=keys, table=table.ident, where=range_predicate(table, lower, upper)
+    )
+    with pool.get() as conn:
+        return {tuple(r[:-1]): int(r[-1]) for r in query(conn, statement)}
+
+
+def _multiset(pool: ConnectionPool, table: Table) -> dict[int, int]:
+    statement = sql.SQL("SELECT hashtextextended(t::text, 0), count(*) FROM ONLY {} AS t GROUP BY 1").format(table.ident)
+    with pool.get() as conn:
+        return {int(r[0]): int(r[1]) for r in query(conn, statement)}
+
+
+def _sort_key(table: Table, key: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(int(v) if t in INTEGER_TYPES else v for v, t in zip(key, table.pk_types, strict=True))
+
+
+def _ranges(table: Table, differing: list[tuple[str, ...]], all_keys: list[tuple[str, ...]]) -> list[str]:
+    """Collapse differing keys into runs that are contiguous in key order."""
+    position = {k: i for i, k in enumerate(all_keys)}
+    runs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    last = -2
+    for key in sorted(differing, key=lambda k: position[k]):
+        pos = position[key]
+        if runs and pos == last + 1:
+            runs[-1] = (runs[-1][0], key)
+        else:
+            runs.append((key, key))
+        last = pos
+
+    def show(k: tuple[str, ...]) -> str:
+        return k[0] if len(k) == 1 else "(" + ", ".join(k) + ")"
+
+    return [f"{show(a)}" if a == b else f"{show(a)} .. {show(b)}" for a, b in runs]
+
+
+def compare_rows(table: Table, source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int], result: TableResult) -> None:
+    missing = [k for k in source if k not in target]
+    extra = [k for k in target if k not in source]
+    changed = [k for k in source if k in target and source[k] != target[k]]
+    result.missing_on_target += len(missing)
+    result.extra_on_target += len(extra)
+    result.changed += len(changed)
+    all_keys = sorted(source.keys() | target.keys(), key=lambda k: _sort_key(table, k))
+    for label, keys in (("missing", missing), ("extra", extra), ("changed", changed)):
+        for rng in _ranges(table, keys, all_keys):
+            result.differing_ranges.append(f"{label}: {rng}")
+        room = MAX_REPORTED_KEYS - len(result.example_keys)
+        result.example_keys += [f"{label} {', '.join(k)}" for k in sorted(keys, key=lambda k: _sort_key(table, k))[:max(room, 0)]]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataParityOptions:
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    """Rows per hashed chunk (the unit a difference is localized to). Default: 10,000."""
+    segment_rows: int = DEFAULT_SEGMENT_ROWS
+    """Rows per checkpointed segment. Default: 1,000,000."""
+    jobs: int = max(1, (os.cpu_count() or 2) // 2)
+    """Segments compared at once (each runs one query per side). Default: half the CPUs."""
+    state_file: Path | None = None
+    """Where progress is checkpointed. Default: no checkpoint."""
+
+
+def data_parity(
+    source_dsn: str,
+    target_dsn: str,
+    source_tables: list[Table],
+    target_tables: list[Table],
+    options: DataParityOptions,
+    progress: Callable[[int], None] = lambda _n: None,
+    on_planned: Callable[[int], None] = lambda _n: None,
+) -> list[TableResult]:
+    """Compare the data of ``source_tables`` with the target, in parallel, resumably."""
+    on_target = {t.qualified for t in target_tables}
+    results = {t.qualified: TableResult(t.qualified) for t in source_tables}
+    state = VerifyState(options.state_file, fingerprint(source_dsn_fingerprint(source_dsn), source_dsn_fingerprint(target_dsn),
+                                                        options.chunk_rows, options.segment_rows))
+    src = ConnectionPool(source_dsn, "source", options.jobs)
+    tgt = ConnectionPool(target_dsn, "target", options.jobs)
+    lock = threading.Lock()
+    try:
+        work: list[tuple[Table, Segment]] = []
+        for table in source_tables:
+            if table.qualified not in on_target:
+                results[table.qualified].note = "missing on target"
+                continue
+            with src.get() as conn:
+                size = options.segment_rows if table.integer_key else options.chunk_rows
+                for segment in plan_segments(conn, table, size):
+                    work.append((table, segment))
+
+        on_planned(len(work))
+
+        def run(table: Table, segment: Segment) -> None:
+            result = results[table.qualified]
+            done = state.matched(table.qualified, segment.index)
+            if done is not None:
+                with lock:
+                    result.source_rows += done["rows"]
+                    result.target_rows += done["rows"]
+                progress(1)
+                return
+            if not table.pk_columns:
+                _compare_without_key(table, src, tgt, result, lock)
+                progress(1)
+                return
+            statement = segment_hash_query(table, segment, options.chunk_rows)
+            with concurrent.futures.ThreadPoolExecutor(2) as both:
+                fs, ft = both.submit(_hashes, src, statement), both.submit(_hashes, tgt, statement)
+                s_chunks, t_chunks = fs.result(), ft.result()
+            s_rows, t_rows = sum(c[0] for c in s_chunks.values()), sum(c[0] for c in t_chunks.values())
+            bad = sorted(c for c in s_chunks.keys() | t_chunks.keys() if s_chunks.get(c) != t_chunks.get(c))
+            with lock:
+                result.source_rows += s_rows
+                result.target_rows += t_rows
+            for chunk in bad:
+                lower, upper = chunk_bounds(table, segment, chunk, options.chunk_rows)
+                with concurrent.futures.ThreadPoolExecutor(2) as both:
+                    fs2, ft2 = both.submit(_row_hashes, src, table, lower, upper), both.submit(_row_hashes, tgt, table, lower, upper)
+                    s_rows_map, t_rows_map = fs2.result(), ft2.result()
+                with lock:
+                    compare_rows(table, s_rows_map, t_rows_map, result)
+            if not bad:
+                state.record(table.qualified, segment.index, s_rows)
+            progress(1)
+
+        pool = concurrent.futures.ThreadPoolExecutor(options.jobs)
+        try:
+            futures = [pool.submit(run, table, segment) for table, segment in work]
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: stop queued segments; finished ones are checkpointed.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+    finally:
+        src.close()
+        tgt.close()
+    return list(results.values())
+
+
+def source_dsn_fingerprint(dsn: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
+
+
+def _compare_without_key(table: Table, src: ConnectionPool, tgt: ConnectionPool, result: TableResult, lock: threading.Lock) -> None:
+    with concurrent.futures.ThreadPoolExecutor(2) as both:
+        fs, ft = both.submit(_multiset, src, table), both.submit(_multiset, tgt, table)
+        s, t = fs.result(), ft.result()
+    with lock:
+        result.source_rows += sum(s.values())
+        result.target_rows += sum(t.values())
+        result.missing_on_target += sum(max(0, n - t.get(h, 0)) for h, n in s.items())
+        result.extra_on_target += sum(max(0, n - s.get(h, 0)) for h, n in t.items())
+        result.note = "no primary key: compared as a multiset of rows (no key ranges)"

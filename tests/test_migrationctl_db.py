@@ -1,0 +1,306 @@
+"""migrationctl against a real PostgreSQL: two databases play source and target."""
+
+from __future__ import annotations
+
+import io
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from inventory_migration.config import config_from_mapping
+from inventory_migration.migrationctl.cli import main
+from inventory_migration.migrationctl.verify import DataParityOptions, data_parity, list_tables
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--no-progress", *argv], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> tuple[int, Any]:
+    code, out, err = run("--output", "json", *argv)
+    assert not err, err
+    return code, json.loads(out)
+
+
+def execute(dsn: str, statement: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+# ----------------------------------------------------------------------------- schema + verify
+
+
+def test_exact_copy_verifies_equal(source_db: str, target_copy: str) -> None:
+    code, report = run_json("verify", source_db, target_copy)
+    assert code == 0, report
+    assert report["equal"] and report["schema_differences"] == []
+    tables = {t["table"]: t for t in report["tables"]}
+    assert tables["catalog.product"]["source_rows"] == tables["catalog.product"]["target_rows"] == 3000
+    assert tables["inventory.stock"]["source_rows"] == 4501  # composite key table
+    assert "no primary key" in tables["audit.stock_event"]["note"]
+
+
+def test_pre_and_post_data_phases(pg_server: Any, source_db: str, empty_db: str) -> None:
+    code, out, _ = run("schema", "pre-data", source_db, empty_db)
+    assert code == 0 and "pre-data: restored" in out
+    with psycopg.connect(empty_db) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname IN ('catalog','inventory','audit')")}
+        triggers = conn.execute("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal").fetchone()[0]
+        fks = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0]
+        functions = {r[0] for r in conn.execute("SELECT proname FROM pg_proc WHERE pronamespace::regnamespace::text IN ('inventory','audit')")}
+    # Primary keys come before the load (DMS applies CDC by key); secondary indexes, FKs and triggers after.
+    assert {"product_pkey", "stock_pkey", "category_pkey", "warehouse_pkey"} <= indexes
+    assert not indexes & {"product_sku_lower_key", "product_active_by_category", "product_attributes_gin", "stock_low", "category_name_key"}
+    assert triggers == 0 and fks == 0
+    assert {"available", "restock", "log_stock_change"} <= functions
+    # Idempotent: a second run restores nothing.
+    code, out, _ = run("schema", "pre-data", source_db, empty_db)
+    assert code == 0 and out.startswith("pre-data: restored 0 object(s)")
+    code, report = run_json("verify", "--schema-only", source_db, empty_db)
+    assert code == 1
+    missing = {(d["kind"], d["name"]) for d in report["schema_differences"]}
+    assert ("triggers", "inventory.stock.stock_audit") in missing and ("indexes", "catalog.product_attributes_gin") in missing
+
+    copy_data(pg_server, "inv_source", empty_db.split("dbname=")[1].split()[0])
+    code, out, _ = run("schema", "post-data", source_db, empty_db)
+    assert code == 0 and "post-data: restored" in out
+    code, out, _ = run("schema", "post-data", "--dry-run", source_db, empty_db)
+    assert code == 0 and out.startswith("post-data: would restore 0 object(s)")
+    code, report = run_json("verify", source_db, empty_db)
+    assert code == 0 and report["equal"], report
+
+
+def copy_data(pg_server: Any, source: str, target: str) -> None:
+    from tests.conftest import copy_data as copy
+
+    copy(pg_server, source, target)
+
+
+@pytest.mark.parametrize(
+    ("change", "expect"),
+    [
+        ("UPDATE catalog.product SET price = price + 1 WHERE id = 1234", {"table": "catalog.product", "changed": 1, "range": "changed: 1234"}),
+        ("DELETE FROM catalog.product WHERE id BETWEEN 2001 AND 2010", {"table": "catalog.product", "missing": 10, "range": "missing: 2001 .. 2010"}),
+        ("INSERT INTO inventory.warehouse VALUES ('LON1', 'London', 'eu')", {"table": "inventory.warehouse", "extra": 1, "range": "extra: LON1"}),
+        ("UPDATE inventory.stock SET quantity = quantity + 1 WHERE warehouse_code = 'NYC1' AND product_id = 10",
+         {"table": "inventory.stock", "changed": 1, "range": "changed: (NYC1, 10)"}),
+        ("DELETE FROM audit.stock_event WHERE ctid IN (SELECT ctid FROM audit.stock_event LIMIT 3)", {"table": "audit.stock_event", "missing": 3}),
+        ("UPDATE catalog.product SET thumbnail = '\\x00'::bytea WHERE id = 7", {"table": "catalog.product", "changed": 1, "range": "changed: 7"}),
+        ("UPDATE catalog.product SET attributes = attributes || '{\"x\": 1}' WHERE id = 2999", {"table": "catalog.product", "changed": 1}),
+    ],
+)
+def test_verify_finds_data_differences(source_db: str, target_copy: str, change: str, expect: dict[str, Any]) -> None:
+    execute(target_copy, "SET session_replication_role = replica; " + change)
+    code, report = run_json("verify", "--data-only", source_db, target_copy)
+    assert code == 1
+    result = next(t for t in report["tables"] if t["table"] == expect["table"])
+    assert not result["equal"]
+    for key in ("changed", "missing", "extra"):
+        if key in expect:
+            assert result[{"missing": "missing_on_target", "extra": "extra_on_target", "changed": "changed"}[key]] == expect[key]
+    if "range" in expect:
+        assert expect["range"] in result["differing_ranges"], result["differing_ranges"]
+    others = [t for t in report["tables"] if t["table"] != expect["table"]]
+    assert all(t["equal"] for t in others)
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "name", "problem"),
+    [
+        ("DROP INDEX catalog.product_active_by_category", "indexes", "catalog.product_active_by_category", "missing on target"),
+        ("CREATE OR REPLACE FUNCTION inventory.available(p_product bigint) RETURNS bigint LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 0; END $$",
+         "functions", "inventory.available(bigint)", "differs"),
+        ("DROP TRIGGER stock_audit ON inventory.stock", "triggers", "inventory.stock.stock_audit", "missing on target"),
+        ("CREATE OR REPLACE VIEW inventory.stock_summary AS SELECT p.id, p.sku, sum(s.quantity) + 0 AS total FROM catalog.product p "
+         "JOIN inventory.stock s ON s.product_id = p.id GROUP BY p.id, p.sku", "views", "inventory.stock_summary", "differs"),
+        ("ALTER SEQUENCE inventory.order_number_seq INCREMENT BY 2", "sequences", "inventory.order_number_seq", "differs"),
+        ("ALTER TABLE catalog.product DROP CONSTRAINT product_price_check", "constraints", "catalog.product.product_price_check", "missing on target"),
+        ("ALTER TABLE catalog.product ADD COLUMN colour text", "columns", "catalog.product.colour", "extra on target"),
+        ("ALTER TYPE inventory.stock_status ADD VALUE 'recalled'", "types", "inventory.stock_status", "differs"),
+        ("DROP PROCEDURE inventory.restock", "functions", "inventory.restock(character, bigint, integer)", "missing on target"),
+    ],
+)
+def test_verify_finds_schema_differences(source_db: str, target_copy: str, change: str, kind: str, name: str, problem: str) -> None:
+    execute(target_copy, change)
+    code, report = run_json("verify", "--schema-only", source_db, target_copy)
+    assert code == 1
+    found = {(d["kind"], d["name"], d["problem"]) for d in report["schema_differences"]}
+    assert (kind, name, problem) in found, found
+
+
+def test_verify_table_filter_and_text_output(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "SET session_replication_role = replica; DELETE FROM catalog.category WHERE id = 25")
+    code, out, _ = run("verify", "--tables", "catalog.product,warehouse", source_db, target_copy)
+    assert code == 0, out
+    assert "catalog.product" in out and "inventory.warehouse" in out and "catalog.category" not in out
+    assert "RESULT: target equals source" in out and "throughput:" in out
+    code, out, _ = run("verify", "--data-only", "--tables", "catalog.category", source_db, target_copy)
+    assert code == 1 and "missing: 25" in out and "RESULT: DIFFERENCES FOUND" in out
+
+
+def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    with psycopg.connect(source_db) as conn:
+        tables = [t for t in list_tables(conn, ["catalog"]) if t.name == "product"]
+    with psycopg.connect(target_copy) as conn:
+        target_tables = list_tables(conn, ["catalog"])
+    state = tmp_path / "state.json"
+    options = DataParityOptions(chunk_rows=100, segment_rows=500, jobs=1, state_file=state)
+    seen = []
+
+    def interrupt_after_three(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        data_parity(source_db, target_copy, tables, target_tables, options, progress=interrupt_after_three)
+    done = json.loads(state.read_text())["tables"]["catalog.product"]
+    assert len(done) >= 3  # the segment in flight when interrupted may finish too
+    planned: list[int] = []
+    results = data_parity(source_db, target_copy, tables, target_tables, options, on_planned=planned.append)
+    assert planned[0] > len(done) and results[0].equal and results[0].source_rows == 3000
+    assert len(json.loads(state.read_text())["tables"]["catalog.product"]) == planned[0]
+
+
+def test_verify_reports_a_table_missing_on_target(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "DROP TABLE audit.stock_event")
+    code, report = run_json("verify", "--data-only", source_db, target_copy)
+    assert code == 1
+    result = next(t for t in report["tables"] if t["table"] == "audit.stock_event")
+    assert result["note"] == "missing on target" and not result["equal"]
+
+
+# ----------------------------------------------------------------------------- sequences
+
+
+def test_sequences_sync(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "SELECT setval('inventory.order_number_seq', 100000)")
+    code, report = run_json("sequences", "sync", "--dry-run", source_db, target_copy)
+    assert code == 0
+    plan = {s["sequence"]: s for s in report["sequences"]}
+    assert plan["inventory.order_number_seq"] == {"sequence": "inventory.order_number_seq", "source": 123457, "target": 100000,
+                                                  "new": 124457, "action": "set"}
+    code, _out, _ = run("sequences", "sync", "--gap", "1000", source_db, target_copy)
+    assert code == 0
+    with psycopg.connect(target_copy) as conn:
+        assert conn.execute("SELECT nextval('inventory.order_number_seq')").fetchone()[0] == 124458
+        assert conn.execute("SELECT last_value FROM catalog.product_id_seq").fetchone()[0] == 3000 + 1000
+    code, report = run_json("sequences", "sync", source_db, target_copy)
+    assert {s["action"] for s in report["sequences"]} == {"unchanged"}
+    execute(target_copy, "DROP SEQUENCE inventory.order_number_seq")
+    code, out, _ = run("sequences", "sync", source_db, target_copy)
+    assert code == 1 and "missing on target" in out
+
+
+# ----------------------------------------------------------------------------- preflight, params, lag
+
+
+def test_preflight_on_the_seeded_source(source_db: str) -> None:
+    code, report = run_json("preflight", source_db)
+    assert code == 0 and report["ready"]
+    checks = {f["check"]: f for f in report["findings"]}
+    assert checks["tables-without-primary-key"]["severity"] == "warning"
+    assert checks["tables-without-primary-key"]["details"] == ["audit.stock_event"]
+    assert "catalog.product.attributes (jsonb)" in checks["lob-columns"]["details"]
+    assert "catalog.product.thumbnail (bytea)" in checks["lob-columns"]["details"]
+    assert checks["server-version"]["severity"] == "info"
+    assert any("inventory.stock.status" in d for d in checks["user-defined-types"]["details"])
+    assert "plpgsql" in checks["extensions-in-use"]["details"]
+    code, out, _ = run("preflight", "--fail-on", "warning", source_db)
+    assert code == 1 and "READY with warnings" in out
+
+
+def test_preflight_blockers(pg_server: Any, source_db: str, tmp_path: Path) -> None:
+    execute(source_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN "
+                       "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; END IF; END $$")
+    execute(source_db, "GRANT USAGE ON SCHEMA catalog TO reader; GRANT SELECT ON catalog.product TO reader")
+    execute(source_db, "CREATE TABLE IF NOT EXISTS public.blobs (id int PRIMARY KEY, data oid)")
+    extensions = tmp_path / "ext.txt"
+    extensions.write_text("# nothing allowed\n")
+    try:
+        code, report = run_json("preflight", "--supported-extensions", str(extensions),
+                                pg_server.dsn("inv_source", user="reader", password="reader-pw"))
+    finally:
+        execute(source_db, "DROP TABLE public.blobs")
+    assert code == 1 and not report["ready"]
+    blockers = {f["check"] for f in report["findings"] if f["severity"] == "blocker"}
+    assert {"replication-privilege", "select-privilege", "extensions", "column-types"} <= blockers
+
+
+def test_params_export(source_db: str, tmp_path: Path) -> None:
+    execute(source_db, "ALTER DATABASE inv_source SET work_mem = '32MB'")
+    execute(source_db, "ALTER DATABASE inv_source SET enable_seqscan = off")
+    execute(source_db, "ALTER DATABASE inv_source SET random_page_cost = 1.1")
+    try:
+        code, report = run_json("params", "export", "--target-major", "16", source_db)
+        fragment = tmp_path / "params.toml"
+        code2, out, _ = run("params", "export", "--write", str(fragment), source_db)
+    finally:
+        execute(source_db, "ALTER DATABASE inv_source RESET ALL")
+    assert code == 0 and code2 == 0 and "wrote" in out
+    params = report["parameters"]
+    assert params["work_mem"] == "32768" and params["enable_seqscan"] == "0" and params["random_page_cost"] == "1.1"
+    assert params["max_connections"] == "100"
+    skipped = {s["name"]: s["reason"] for s in report["skipped"]}
+    assert "rds.logical_replication" in skipped["wal_level"] and "storage" in skipped["fsync"]
+    assert "listen_addresses" in skipped and "shared_buffers" in skipped
+    data = tomllib.loads(fragment.read_text())
+    config = config_from_mapping({"aurora": data["aurora"]})
+    assert config.aurora.source_parameters["work_mem"] == "32768"
+
+
+def test_lag_reads_the_slot(source_db: str) -> None:
+    execute(source_db, "SELECT pg_create_logical_replication_slot('dms_lag_test', 'test_decoding')")
+    try:
+        execute(source_db, "CREATE TABLE public.lag_noise AS SELECT g FROM generate_series(1, 10000) g")
+        code, report = run_json("lag", source_db)
+        assert code == 0
+        slot = next(s for s in report["slots"] if s["slot"] == "dms_lag_test")
+        assert slot["plugin"] == "test_decoding" and slot["confirmed_lag_bytes"] > 100_000
+        code, _out, _ = run("lag", "--max-bytes", "1000", source_db)
+        assert code == 1
+    finally:
+        execute(source_db, "SELECT pg_drop_replication_slot('dms_lag_test'); DROP TABLE IF EXISTS public.lag_noise")
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_unreachable_server() -> None:
+    code, out, err = run("preflight", "host=127.0.0.1 port=1 dbname=x user=x password=secret-pw connect_timeout=2")
+    assert code == 2 and out == ""
+    assert err.startswith("migrationctl: error: cannot connect to the source (host 127.0.0.1 port 1 database x user x)")
+    assert "secret-pw" not in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_wrong_password(pg_server: Any) -> None:
+    code, _out, err = run("verify", pg_server.dsn("postgres", password="wrong"), pg_server.dsn("postgres"))
+    assert code == 2 and "password authentication failed" in err and "wrong" not in err.replace("wrong password", "")
+    assert err.count("\n") == 1
+
+
+def test_missing_privileges(pg_server: Any, source_db: str, target_copy: str) -> None:
+    execute(source_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nobody') THEN "
+                       "CREATE ROLE nobody LOGIN PASSWORD 'nobody-pw'; END IF; END $$")
+    code, _out, err = run("verify", "--data-only", pg_server.dsn("inv_source", user="nobody", password="nobody-pw"), target_copy)
+    assert code == 2 and err.startswith("migrationctl: error:") and "permission denied" in err and err.count("\n") == 1
+
+
+def test_unknown_table(source_db: str, target_copy: str) -> None:
+    code, _out, err = run("verify", "--tables", "catalog.nope", source_db, target_copy)
+    assert code == 2 and "unknown table(s) in --tables: catalog.nope" in err and err.count("\n") == 1
+
+
+def test_schema_restore_failure_is_one_line(source_db: str, pg_server: Any, empty_db: str) -> None:
+    execute(empty_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'weak') THEN "
+                      "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; END IF; END $$; REVOKE CREATE ON DATABASE "
+                      + empty_db.split("dbname=")[1].split()[0] + " FROM PUBLIC")
+    target = pg_server.dsn(empty_db.split("dbname=")[1].split()[0], user="weak", password="weak-pw")
+    code, _out, err = run("schema", "pre-data", source_db, target)
+    assert code == 2 and err.startswith("migrationctl: error: pg_restore failed on the target") and err.count("\n") == 1
