@@ -150,11 +150,26 @@ def copy_data(pg_server: Any, source: str, target: str) -> None:
     """Stand-in for the DMS full load: data only, triggers off (as session_replication_role=replica does)."""
     import subprocess
 
-    env = {**os.environ, "PGPASSWORD": "test-password-1", "PGHOST": "127.0.0.1", "PGPORT": str(pg_server.port), "PGUSER": "postgres"}
-    dump = subprocess.run([str(pg_server.bindir / "pg_dump"), "--data-only", "--format=custom", "-d", source],
-                          env=env, capture_output=True, check=True)
-    subprocess.run([str(pg_server.bindir / "pg_restore"), "--data-only", "--disable-triggers", "-d", target],
-                   input=dump.stdout, env=env, capture_output=True, check=True)
+    env = {
+        **os.environ,
+        "PGPASSWORD": "test-password-1",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(pg_server.port),
+        "PGUSER": "postgres",
+    }
+    dump = subprocess.run(
+        [str(pg_server.bindir / "pg_dump"), "--data-only", "--format=custom", "-d", source],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(
+        [str(pg_server.bindir / "pg_restore"), "--data-only", "--disable-triggers", "-d", target],
+        input=dump.stdout,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
 
 
 @pytest.fixture()

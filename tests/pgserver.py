@@ -79,12 +79,23 @@ class PostgresServer:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
             os.chown(pwfile, pw.pw_uid, pw.pw_gid)
         self._run(
-            str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER, f"--pwfile={pwfile}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         options = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
         options += f" -p {self.port} -k {self.root}"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l", str(self.root / "log"), "-w", "start"
+        )
         return self
 
     def stop(self) -> None:
@@ -97,9 +108,28 @@ class PostgresServer:
     def psql(self, dbname: str, sql: str) -> None:
         env = {**os.environ, "PGPASSWORD": PASSWORD}
         subprocess.run(
-            [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
-             "-U", SUPERUSER, "-d", dbname, "-c", sql],
-            env=env, check=True, capture_output=True, text=True, timeout=600,
+            [
+                str(self.bindir / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                dbname,
+                "-c",
+                sql,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
 
 

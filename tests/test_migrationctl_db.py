@@ -50,13 +50,24 @@ def test_pre_and_post_data_phases(pg_server: Any, source_db: str, empty_db: str)
     code, out, _ = run("schema", "pre-data", source_db, empty_db)
     assert code == 0 and "pre-data: restored" in out
     with psycopg.connect(empty_db) as conn:
-        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname IN ('catalog','inventory','audit')")}
+        indexes = {
+            r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname IN ('catalog','inventory','audit')")
+        }
         triggers = conn.execute("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal").fetchone()[0]
         fks = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0]
-        functions = {r[0] for r in conn.execute("SELECT proname FROM pg_proc WHERE pronamespace::regnamespace::text IN ('inventory','audit')")}
+        functions = {
+            r[0]
+            for r in conn.execute("SELECT proname FROM pg_proc WHERE pronamespace::regnamespace::text IN ('inventory','audit')")
+        }
     # Primary keys come before the load (DMS applies CDC by key); secondary indexes, FKs and triggers after.
     assert {"product_pkey", "stock_pkey", "category_pkey", "warehouse_pkey"} <= indexes
-    assert not indexes & {"product_sku_lower_key", "product_active_by_category", "product_attributes_gin", "stock_low", "category_name_key"}
+    assert not indexes & {
+        "product_sku_lower_key",
+        "product_active_by_category",
+        "product_attributes_gin",
+        "stock_low",
+        "category_name_key",
+    }
     assert triggers == 0 and fks == 0
     assert {"available", "restock", "log_stock_change"} <= functions
     # Idempotent: a second run restores nothing.
@@ -85,14 +96,34 @@ def copy_data(pg_server: Any, source: str, target: str) -> None:
 @pytest.mark.parametrize(
     ("change", "expect"),
     [
-        ("UPDATE catalog.product SET price = price + 1 WHERE id = 1234", {"table": "catalog.product", "changed": 1, "range": "changed: 1234"}),
-        ("DELETE FROM catalog.product WHERE id BETWEEN 2001 AND 2010", {"table": "catalog.product", "missing": 10, "range": "missing: 2001 .. 2010"}),
-        ("INSERT INTO inventory.warehouse VALUES ('LON1', 'London', 'eu')", {"table": "inventory.warehouse", "extra": 1, "range": "extra: LON1"}),
-        ("UPDATE inventory.stock SET quantity = quantity + 1 WHERE warehouse_code = 'NYC1' AND product_id = 10",
-         {"table": "inventory.stock", "changed": 1, "range": "changed: (NYC1, 10)"}),
-        ("DELETE FROM audit.stock_event WHERE ctid IN (SELECT ctid FROM audit.stock_event LIMIT 3)", {"table": "audit.stock_event", "missing": 3}),
-        ("UPDATE catalog.product SET thumbnail = '\\x00'::bytea WHERE id = 7", {"table": "catalog.product", "changed": 1, "range": "changed: 7"}),
-        ("UPDATE catalog.product SET attributes = attributes || '{\"x\": 1}' WHERE id = 2999", {"table": "catalog.product", "changed": 1}),
+        (
+            "UPDATE catalog.product SET price = price + 1 WHERE id = 1234",
+            {"table": "catalog.product", "changed": 1, "range": "changed: 1234"},
+        ),
+        (
+            "DELETE FROM catalog.product WHERE id BETWEEN 2001 AND 2010",
+            {"table": "catalog.product", "missing": 10, "range": "missing: 2001 .. 2010"},
+        ),
+        (
+            "INSERT INTO inventory.warehouse VALUES ('LON1', 'London', 'eu')",
+            {"table": "inventory.warehouse", "extra": 1, "range": "extra: LON1"},
+        ),
+        (
+            "UPDATE inventory.stock SET quantity = quantity + 1 WHERE warehouse_code = 'NYC1' AND product_id = 10",
+            {"table": "inventory.stock", "changed": 1, "range": "changed: (NYC1, 10)"},
+        ),
+        (
+            "DELETE FROM audit.stock_event WHERE ctid IN (SELECT ctid FROM audit.stock_event LIMIT 3)",
+            {"table": "audit.stock_event", "missing": 3},
+        ),
+        (
+            "UPDATE catalog.product SET thumbnail = '\\x00'::bytea WHERE id = 7",
+            {"table": "catalog.product", "changed": 1, "range": "changed: 7"},
+        ),
+        (
+            "UPDATE catalog.product SET attributes = attributes || '{\"x\": 1}' WHERE id = 2999",
+            {"table": "catalog.product", "changed": 1},
+        ),
     ],
 )
 def test_verify_finds_data_differences(source_db: str, target_copy: str, change: str, expect: dict[str, Any]) -> None:
@@ -114,19 +145,35 @@ def test_verify_finds_data_differences(source_db: str, target_copy: str, change:
     ("change", "kind", "name", "problem"),
     [
         ("DROP INDEX catalog.product_active_by_category", "indexes", "catalog.product_active_by_category", "missing on target"),
-        ("CREATE OR REPLACE FUNCTION inventory.available(p_product bigint) RETURNS bigint LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 0; END $$",
-         "functions", "inventory.available(bigint)", "differs"),
+        (
+            "CREATE OR REPLACE FUNCTION inventory.available(p_product bigint) RETURNS bigint LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 0; END $$",
+            "functions",
+            "inventory.available(bigint)",
+            "differs",
+        ),
         ("DROP TRIGGER stock_audit ON inventory.stock", "triggers", "inventory.stock.stock_audit", "missing on target"),
-        ("CREATE OR REPLACE VIEW inventory.stock_summary AS SELECT p.id, p.sku, sum(s.quantity) + 0 AS total FROM catalog.product p "
-         "JOIN inventory.stock s ON s.product_id = p.id GROUP BY p.id, p.sku", "views", "inventory.stock_summary", "differs"),
+        (
+            "CREATE OR REPLACE VIEW inventory.stock_summary AS SELECT p.id, p.sku, sum(s.quantity) + 0 AS total FROM catalog.product p "
+            "JOIN inventory.stock s ON s.product_id = p.id GROUP BY p.id, p.sku",
+            "views",
+            "inventory.stock_summary",
+            "differs",
+        ),
         ("ALTER SEQUENCE inventory.order_number_seq INCREMENT BY 2", "sequences", "inventory.order_number_seq", "differs"),
-        ("ALTER TABLE catalog.product DROP CONSTRAINT product_price_check", "constraints", "catalog.product.product_price_check", "missing on target"),
+        (
+            "ALTER TABLE catalog.product DROP CONSTRAINT product_price_check",
+            "constraints",
+            "catalog.product.product_price_check",
+            "missing on target",
+        ),
         ("ALTER TABLE catalog.product ADD COLUMN colour text", "columns", "catalog.product.colour", "extra on target"),
         ("ALTER TYPE inventory.stock_status ADD VALUE 'recalled'", "types", "inventory.stock_status", "differs"),
         ("DROP PROCEDURE inventory.restock", "functions", "inventory.restock(character, bigint, integer)", "missing on target"),
     ],
 )
-def test_verify_finds_schema_differences(source_db: str, target_copy: str, change: str, kind: str, name: str, problem: str) -> None:
+def test_verify_finds_schema_differences(
+    source_db: str, target_copy: str, change: str, kind: str, name: str, problem: str
+) -> None:
     execute(target_copy, change)
     code, report = run_json("verify", "--schema-only", source_db, target_copy)
     assert code == 1
@@ -184,8 +231,13 @@ def test_sequences_sync(source_db: str, target_copy: str) -> None:
     code, report = run_json("sequences", "sync", "--dry-run", source_db, target_copy)
     assert code == 0
     plan = {s["sequence"]: s for s in report["sequences"]}
-    assert plan["inventory.order_number_seq"] == {"sequence": "inventory.order_number_seq", "source": 123457, "target": 100000,
-                                                  "new": 124457, "action": "set"}
+    assert plan["inventory.order_number_seq"] == {
+        "sequence": "inventory.order_number_seq",
+        "source": 123457,
+        "target": 100000,
+        "new": 124457,
+        "action": "set",
+    }
     code, _out, _ = run("sequences", "sync", "--gap", "1000", source_db, target_copy)
     assert code == 0
     with psycopg.connect(target_copy) as conn:
@@ -217,15 +269,22 @@ def test_preflight_on_the_seeded_source(source_db: str) -> None:
 
 
 def test_preflight_blockers(pg_server: Any, source_db: str, tmp_path: Path) -> None:
-    execute(source_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN "
-                       "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; END IF; END $$")
+    execute(
+        source_db,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN "
+        "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; END IF; END $$",
+    )
     execute(source_db, "GRANT USAGE ON SCHEMA catalog TO reader; GRANT SELECT ON catalog.product TO reader")
     execute(source_db, "CREATE TABLE IF NOT EXISTS public.blobs (id int PRIMARY KEY, data oid)")
     extensions = tmp_path / "ext.txt"
     extensions.write_text("# nothing allowed\n")
     try:
-        code, report = run_json("preflight", "--supported-extensions", str(extensions),
-                                pg_server.dsn("inv_source", user="reader", password="reader-pw"))
+        code, report = run_json(
+            "preflight",
+            "--supported-extensions",
+            str(extensions),
+            pg_server.dsn("inv_source", user="reader", password="reader-pw"),
+        )
     finally:
         execute(source_db, "DROP TABLE public.blobs")
     assert code == 1 and not report["ready"]
@@ -286,8 +345,11 @@ def test_wrong_password(pg_server: Any) -> None:
 
 
 def test_missing_privileges(pg_server: Any, source_db: str, target_copy: str) -> None:
-    execute(source_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nobody') THEN "
-                       "CREATE ROLE nobody LOGIN PASSWORD 'nobody-pw'; END IF; END $$")
+    execute(
+        source_db,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nobody') THEN "
+        "CREATE ROLE nobody LOGIN PASSWORD 'nobody-pw'; END IF; END $$",
+    )
     code, _out, err = run("verify", "--data-only", pg_server.dsn("inv_source", user="nobody", password="nobody-pw"), target_copy)
     assert code == 2 and err.startswith("migrationctl: error:") and "permission denied" in err and err.count("\n") == 1
 
@@ -298,9 +360,13 @@ def test_unknown_table(source_db: str, target_copy: str) -> None:
 
 
 def test_schema_restore_failure_is_one_line(source_db: str, pg_server: Any, empty_db: str) -> None:
-    execute(empty_db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'weak') THEN "
-                      "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; END IF; END $$; REVOKE CREATE ON DATABASE "
-                      + empty_db.split("dbname=")[1].split()[0] + " FROM PUBLIC")
+    execute(
+        empty_db,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'weak') THEN "
+        "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; END IF; END $$; REVOKE CREATE ON DATABASE "
+        + empty_db.split("dbname=")[1].split()[0]
+        + " FROM PUBLIC",
+    )
     target = pg_server.dsn(empty_db.split("dbname=")[1].split()[0], user="weak", password="weak-pw")
     code, _out, err = run("schema", "pre-data", source_db, target)
     assert code == 2 and err.startswith("migrationctl: error: pg_restore failed on the target") and err.count("\n") == 1

@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from inventory_migration.migrationctl import cli, lag
 from inventory_migration.migrationctl.db import describe, resolve_dsn
 from inventory_migration.migrationctl.output import table
-from inventory_migration.migrationctl.params import ParameterExport, SkippedParameter, ExportedParameter, translate
+from inventory_migration.migrationctl.params import ExportedParameter, ParameterExport, SkippedParameter, translate
 from inventory_migration.migrationctl.pgtools import libpq_env
 from inventory_migration.migrationctl.schema import parse_toc
 from inventory_migration.migrationctl.sequences import plan_sync
@@ -64,8 +64,11 @@ def test_translate(name: str, setting: str, vartype: str, major: int, expected: 
 
 
 def test_parameter_export_toml() -> None:
-    export = ParameterExport(16, [ExportedParameter("work_mem", "16384", "16384", "kB"), ExportedParameter("pg_stat_statements.max", "5000", "5000", "")],
-                             [SkippedParameter("fsync", "off", "storage")])
+    export = ParameterExport(
+        16,
+        [ExportedParameter("work_mem", "16384", "16384", "kB"), ExportedParameter("pg_stat_statements.max", "5000", "5000", "")],
+        [SkippedParameter("fsync", "off", "storage")],
+    )
     text = export.to_toml()
     assert '[aurora.source_parameters]\nwork_mem = "16384"  # kB\n"pg_stat_statements.max" = "5000"' in text
     assert "#   fsync = off: storage" in text
@@ -92,7 +95,13 @@ def test_dsn_helpers_never_expose_the_password() -> None:
     assert describe(dsn) == "host db.example port 5433 database inv user mig"
     assert describe("host='unterminated") == "an unparsable connection string"
     env = libpq_env(dsn)
-    assert (env["PGHOST"], env["PGPORT"], env["PGDATABASE"], env["PGUSER"], env["PGPASSWORD"]) == ("db.example", "5433", "inv", "mig", "s3cret")
+    assert (env["PGHOST"], env["PGPORT"], env["PGDATABASE"], env["PGUSER"], env["PGPASSWORD"]) == (
+        "db.example",
+        "5433",
+        "inv",
+        "mig",
+        "s3cret",
+    )
     assert resolve_dsn(None, "X_DSN", {"X_DSN": "dbname=a"}) == "dbname=a"
     assert resolve_dsn("dbname=b", "X_DSN", {"X_DSN": "dbname=a"}) == "dbname=b"
     assert resolve_dsn(None, "X_DSN", {}) == ""
@@ -109,19 +118,29 @@ def stubbed_clients(datapoints: dict[str, list[dict[str, Any]]]) -> tuple[Any, A
     )
     dms_stub.add_response(
         "describe_replication_instances",
-        {"ReplicationInstances": [{"ReplicationInstanceArn": INSTANCE_ARN, "ReplicationInstanceIdentifier": "dms-instance-prod-inv"}]},
+        {
+            "ReplicationInstances": [
+                {"ReplicationInstanceArn": INSTANCE_ARN, "ReplicationInstanceIdentifier": "dms-instance-prod-inv"}
+            ]
+        },
         {"Filters": [{"Name": "replication-instance-arn", "Values": [INSTANCE_ARN]}]},
     )
-    end = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
+    end = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
     for metric in lag.METRICS:
         cw_stub.add_response(
             "get_metric_statistics",
             {"Datapoints": datapoints.get(metric, []), "Label": metric},
             {
-                "Namespace": "AWS/DMS", "MetricName": metric,
-                "Dimensions": [{"Name": "ReplicationInstanceIdentifier", "Value": "dms-instance-prod-inv"},
-                               {"Name": "ReplicationTaskIdentifier", "Value": "TASKRESOURCEID7"}],
-                "StartTime": end - dt.timedelta(minutes=10), "EndTime": end, "Period": 60, "Statistics": ["Maximum"],
+                "Namespace": "AWS/DMS",
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "ReplicationInstanceIdentifier", "Value": "dms-instance-prod-inv"},
+                    {"Name": "ReplicationTaskIdentifier", "Value": "TASKRESOURCEID7"},
+                ],
+                "StartTime": end - dt.timedelta(minutes=10),
+                "EndTime": end,
+                "Period": 60,
+                "Statistics": ["Maximum"],
             },
         )
     cw_stub.activate()
@@ -130,12 +149,14 @@ def stubbed_clients(datapoints: dict[str, list[dict[str, Any]]]) -> tuple[Any, A
 
 
 def point(minute: int, value: float) -> dict[str, Any]:
-    return {"Timestamp": dt.datetime(2026, 11, 26, 1, minute, tzinfo=dt.timezone.utc), "Maximum": value, "Unit": "Seconds"}
+    return {"Timestamp": dt.datetime(2026, 11, 26, 1, minute, tzinfo=dt.UTC), "Maximum": value, "Unit": "Seconds"}
 
 
 def test_dms_lag_uses_the_task_resource_id_and_the_newest_point() -> None:
-    cloudwatch, dms, stubs = stubbed_clients({"CDCLatencySource": [point(55, 3.0), point(58, 7.0)], "CDCLatencyTarget": [point(58, 2.0)]})
-    result = lag.dms_lag(cloudwatch, dms, TASK_ARN, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc))
+    cloudwatch, dms, stubs = stubbed_clients(
+        {"CDCLatencySource": [point(55, 3.0), point(58, 7.0)], "CDCLatencyTarget": [point(58, 2.0)]}
+    )
+    result = lag.dms_lag(cloudwatch, dms, TASK_ARN, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC))
     assert (result.task_resource_id, result.instance_identifier) == ("TASKRESOURCEID7", "dms-instance-prod-inv")
     assert (result.source_seconds, result.target_seconds, result.total_seconds) == (7.0, 2.0, 9.0)
     assert result.at == "2026-11-26T01:58:00+00:00"
@@ -145,7 +166,7 @@ def test_dms_lag_uses_the_task_resource_id_and_the_newest_point() -> None:
 
 def test_dms_lag_without_datapoints() -> None:
     cloudwatch, dms, _ = stubbed_clients({})
-    result = lag.dms_lag(cloudwatch, dms, TASK_ARN, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc))
+    result = lag.dms_lag(cloudwatch, dms, TASK_ARN, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC))
     assert result.total_seconds is None and result.at is None
 
 
@@ -154,7 +175,7 @@ def test_lag_command_with_stubbed_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_session = type("S", (), {"client": lambda self, name: {"cloudwatch": cloudwatch, "dms": dms}[name]})()
     monkeypatch.setattr(cli.Context, "boto3_session", lambda self: fake_session)
     real = lag.dms_lag
-    monkeypatch.setattr(lag, "dms_lag", lambda cw, d, arn: real(cw, d, arn, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)))
+    monkeypatch.setattr(lag, "dms_lag", lambda cw, d, arn: real(cw, d, arn, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)))
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["--output", "json", "lag", "--skip-source", "--task-arn", TASK_ARN, "--max-seconds", "120"], out, err)
     assert code == 1, err.getvalue()

@@ -70,7 +70,9 @@ def cmd_preflight(ctx: Context) -> ExitCode:
         findings = preflight_mod.run_preflight(conn, supported)
     blockers = [f for f in findings if f.severity is preflight_mod.Severity.BLOCKER]
     warnings = [f for f in findings if f.severity is preflight_mod.Severity.WARNING]
-    lines = [table([f.to_dict() | {"details": len(f.details) or ""} for f in findings], ["severity", "check", "message", "details"])]
+    lines = [
+        table([f.to_dict() | {"details": len(f.details) or ""} for f in findings], ["severity", "check", "message", "details"])
+    ]
     for f in findings:
         if f.details and f.severity is not preflight_mod.Severity.INFO:
             lines.append(f"\n{f.check}:")
@@ -122,8 +124,10 @@ def cmd_sequences_sync(ctx: Context) -> ExitCode:
         plan = sequences_mod.plan_sync(sequences_mod.positions(source), sequences_mod.positions(target), ctx.args.gap)
         if not ctx.args.dry_run:
             sequences_mod.apply_sync(target, plan)
-    rows = [{"sequence": p.sequence, "source": p.source_value, "target": p.target_value, "new": p.new_value, "action": p.action}
-            for p in plan]
+    rows = [
+        {"sequence": p.sequence, "source": p.source_value, "target": p.target_value, "new": p.new_value, "action": p.action}
+        for p in plan
+    ]
     missing = [p for p in plan if p.action == "missing on target"]
     text = table(rows, ["sequence", "source", "target", "new", "action"])
     if ctx.args.dry_run:
@@ -140,7 +144,9 @@ def cmd_verify(ctx: Context) -> ExitCode:
         schemas = a.schemas or verify_mod.user_schemas(source)
         schema_diffs: list[verify_mod.SchemaDifference] = []
         if not a.data_only:
-            schema_diffs = verify_mod.diff_schema(verify_mod.schema_snapshot(source, schemas), verify_mod.schema_snapshot(target, schemas))
+            schema_diffs = verify_mod.diff_schema(
+                verify_mod.schema_snapshot(source, schemas), verify_mod.schema_snapshot(target, schemas)
+            )
         source_tables = verify_mod.select_tables(verify_mod.list_tables(source, schemas), a.tables)
         target_tables = verify_mod.list_tables(target, schemas)
     if a.tables:
@@ -149,30 +155,48 @@ def cmd_verify(ctx: Context) -> ExitCode:
     results: list[verify_mod.TableResult] = []
     state_file = None
     if not a.schema_only:
-        state_file = Path(a.state_file) if a.state_file else STATE_DIR / (
-            "verify-" + verify_mod.fingerprint(verify_mod.source_dsn_fingerprint(source_dsn),
-                                               verify_mod.source_dsn_fingerprint(target_dsn), sorted(t.qualified for t in source_tables)) + ".json")
+        state_file = (
+            Path(a.state_file)
+            if a.state_file
+            else STATE_DIR
+            / (
+                "verify-"
+                + verify_mod.fingerprint(
+                    verify_mod.source_dsn_fingerprint(source_dsn),
+                    verify_mod.source_dsn_fingerprint(target_dsn),
+                    sorted(t.qualified for t in source_tables),
+                )
+                + ".json"
+            )
+        )
         state_file.parent.mkdir(parents=True, exist_ok=True)
         if a.restart:
             state_file.unlink(missing_ok=True)
         options = verify_mod.DataParityOptions(chunk_rows=a.chunk_rows, jobs=a.jobs, state_file=state_file)
         with ctx.progress("verify") as bar:
+
             def planned(total: int) -> None:
                 bar.total = total
                 bar.refresh()
 
-            results = verify_mod.data_parity(source_dsn, target_dsn, source_tables, target_tables, options,
-                                             progress=bar.update, on_planned=planned)
+            results = verify_mod.data_parity(
+                source_dsn, target_dsn, source_tables, target_tables, options, progress=bar.update, on_planned=planned
+            )
     on_target = {t.qualified: t for t in target_tables}
     report = verify_mod.VerifyReport(
-        schema_diffs, results,
-        bytes_compared=sum(t.heap_bytes + (on_target[t.qualified].heap_bytes if t.qualified in on_target else 0) for t in source_tables),
+        schema_diffs,
+        results,
+        bytes_compared=sum(
+            t.heap_bytes + (on_target[t.qualified].heap_bytes if t.qualified in on_target else 0) for t in source_tables
+        ),
         rows_compared=sum(r.source_rows + r.target_rows for r in results),
         seconds=time.perf_counter() - started,
     )
     if report.equal and state_file is not None:
         state_file.unlink(missing_ok=True)
-    emit(ctx.fmt, report.to_dict(), render_verify(report, schema_checked=not a.data_only, data_checked=not a.schema_only), ctx.out)
+    emit(
+        ctx.fmt, report.to_dict(), render_verify(report, schema_checked=not a.data_only, data_checked=not a.schema_only), ctx.out
+    )
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
 
 
@@ -186,8 +210,18 @@ def render_verify(report: verify_mod.VerifyReport, *, schema_checked: bool, data
                 lines.append(f"      source: {d.source[:200]}")
                 lines.append(f"      target: {d.target[:200]}")
     if data_checked:
-        rows = [{"table": r.table, "source_rows": r.source_rows, "target_rows": r.target_rows, "missing": r.missing_on_target,
-                 "extra": r.extra_on_target, "changed": r.changed, "status": "equal" if r.equal else "DIFFERENT"} for r in report.tables]
+        rows = [
+            {
+                "table": r.table,
+                "source_rows": r.source_rows,
+                "target_rows": r.target_rows,
+                "missing": r.missing_on_target,
+                "extra": r.extra_on_target,
+                "changed": r.changed,
+                "status": "equal" if r.equal else "DIFFERENT",
+            }
+            for r in report.tables
+        ]
         lines.append("")
         lines.append(table(rows, ["table", "source_rows", "target_rows", "missing", "extra", "changed", "status"]))
         for r in report.tables:
@@ -197,8 +231,10 @@ def render_verify(report: verify_mod.VerifyReport, *, schema_checked: bool, data
                 lines.append(f"  {r.table}: differing key ranges: {'; '.join(r.differing_ranges[:20])}")
         if report.seconds > 0:
             mb = report.bytes_compared / 1024**2
-            lines.append(f"\nthroughput: {mb / report.seconds:.1f} MB/s, {report.rows_compared / report.seconds:,.0f} rows/s "
-                         f"({mb:.0f} MB, {report.rows_compared:,} rows in {report.seconds:.1f} s)")
+            lines.append(
+                f"\nthroughput: {mb / report.seconds:.1f} MB/s, {report.rows_compared / report.seconds:,.0f} rows/s "
+                f"({mb:.0f} MB, {report.rows_compared:,} rows in {report.seconds:.1f} s)"
+            )
     lines.append("RESULT: target equals source" if report.equal else "RESULT: DIFFERENCES FOUND")
     return "\n".join(lines)
 
@@ -253,12 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", help="AWS profile for the commands that call AWS (lag)")
     parser.add_argument("--region", help="AWS region (default: the profile's, then AWS_REGION)")
-    parser.add_argument("--output", choices=[f.value for f in OutputFormat], default="table", help="output format (default: table)")
+    parser.add_argument(
+        "--output", choices=[f.value for f in OutputFormat], default="table", help="output format (default: table)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (they only show on a terminal anyway)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def source_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("source_dsn", nargs="?", metavar="SOURCE_DSN", help=f"source connection string (default: ${SOURCE_ENV}, then libpq's environment)")
+        p.add_argument(
+            "source_dsn",
+            nargs="?",
+            metavar="SOURCE_DSN",
+            help=f"source connection string (default: ${SOURCE_ENV}, then libpq's environment)",
+        )
 
     def both_args(p: argparse.ArgumentParser) -> None:
         source_arg(p)
@@ -267,29 +310,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preflight", help="is the source ready for DMS full load + CDC?")
     source_arg(p)
     p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
-    p.add_argument("--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)")
+    p.add_argument(
+        "--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)"
+    )
     p.set_defaults(handler=cmd_preflight)
 
-    params = sub.add_parser("params", help="source parameters").add_subparsers(dest="params_command", required=True, metavar="ACTION")
+    params = sub.add_parser("params", help="source parameters").add_subparsers(
+        dest="params_command", required=True, metavar="ACTION"
+    )
     p = params.add_parser("export", help="write the Aurora cluster parameters that mirror the source")
     source_arg(p)
     p.add_argument("--target-major", type=int, default=16, help="Aurora PostgreSQL major of the target (default: 16)")
     p.add_argument("--write", metavar="FILE", help="write the TOML fragment to FILE instead of standard output")
     p.set_defaults(handler=cmd_params_export)
 
-    schema = sub.add_parser("schema", help="copy the schema around the DMS full load").add_subparsers(dest="phase", required=True, metavar="PHASE")
-    for phase, help_text in (("pre-data", "before the load: types, tables, primary keys, functions, procedures, views"),
-                             ("post-data", "after the load: secondary indexes, constraints, triggers")):
+    schema = sub.add_parser("schema", help="copy the schema around the DMS full load").add_subparsers(
+        dest="phase", required=True, metavar="PHASE"
+    )
+    for phase, help_text in (
+        ("pre-data", "before the load: types, tables, primary keys, functions, procedures, views"),
+        ("post-data", "after the load: secondary indexes, constraints, triggers"),
+    ):
         p = schema.add_parser(phase, help=help_text)
         both_args(p)
         p.add_argument("--schemas", type=comma_list, help="schemas to copy (default: every user schema)")
         p.add_argument("--dry-run", action="store_true", help="show what would be restored")
         p.set_defaults(handler=cmd_schema)
 
-    seqs = sub.add_parser("sequences", help="sequence positions").add_subparsers(dest="seq_command", required=True, metavar="ACTION")
+    seqs = sub.add_parser("sequences", help="sequence positions").add_subparsers(
+        dest="seq_command", required=True, metavar="ACTION"
+    )
     p = seqs.add_parser("sync", help="set target sequences to the source position plus a gap (at cutover)")
     both_args(p)
-    p.add_argument("--gap", type=int, default=sequences_mod.DEFAULT_GAP, help=f"safety gap added to each position (default: {sequences_mod.DEFAULT_GAP})")
+    p.add_argument(
+        "--gap",
+        type=int,
+        default=sequences_mod.DEFAULT_GAP,
+        help=f"safety gap added to each position (default: {sequences_mod.DEFAULT_GAP})",
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would be set")
     p.set_defaults(handler=cmd_sequences_sync)
 
@@ -331,7 +389,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except psycopg.errors.InsufficientPrivilege as error:
         err.write(f"{PROG}: error: missing privilege: {str(error).strip().splitlines()[0]}\n")
     except psycopg.Error as error:
-        err.write(f"{PROG}: error: database error: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}\n")
+        err.write(
+            f"{PROG}: error: database error: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}\n"
+        )
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted; run the same command again to resume\n")
         return 130

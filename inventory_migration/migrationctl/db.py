@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -58,7 +59,9 @@ def _reason(err: Exception) -> str:
 def connect(dsn: str, role: str, *, autocommit: bool = True, read_only: bool = False) -> psycopg.Connection:
     """Connect with the session settings that make row text comparable; raise :class:`UsageError` on failure."""
     try:
-        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="migrationctl")
+        conn = psycopg.connect(
+            dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="migrationctl"
+        )
     except psycopg.Error as err:
         raise UsageError(f"cannot connect to the {role} ({describe(dsn)}): {_reason(err)}") from None
     with conn.cursor() as cur:
@@ -78,9 +81,13 @@ def connection(dsn: str, role: str, *, read_only: bool = False) -> Iterator[psyc
         conn.close()
 
 
-def query(conn: psycopg.Connection, statement: str | sql.Composable, params: object = None) -> list[tuple]:  # type: ignore[type-arg]
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+def query(conn: psycopg.Connection, statement: str | sql.SQL | sql.Composed, params: Params = None) -> list[tuple[Any, ...]]:
+    """Run one statement; its rows (or none)."""
     with conn.cursor() as cur:
-        cur.execute(statement, params)  # type: ignore[arg-type]
+        cur.execute(statement, params)
         return cur.fetchall() if cur.description else []
 
 

@@ -57,16 +57,16 @@ def instance_identifier(dms: Any, task_arn: str) -> str:
     """The replication instance identifier of a task (the CloudWatch ``ReplicationInstanceIdentifier``)."""
     tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}])["ReplicationTasks"]
     instance_arn = tasks[0]["ReplicationInstanceArn"]
-    instances = dms.describe_replication_instances(
-        Filters=[{"Name": "replication-instance-arn", "Values": [instance_arn]}]
-    )["ReplicationInstances"]
+    instances = dms.describe_replication_instances(Filters=[{"Name": "replication-instance-arn", "Values": [instance_arn]}])[
+        "ReplicationInstances"
+    ]
     return str(instances[0]["ReplicationInstanceIdentifier"])
 
 
 def dms_lag(cloudwatch: Any, dms: Any, task_arn: str, *, now: dt.datetime | None = None, minutes: int = 10) -> DmsLag:
     resource_id = task_resource_id(task_arn)
     instance = instance_identifier(dms, task_arn)
-    end = now or dt.datetime.now(dt.timezone.utc)
+    end = now or dt.datetime.now(dt.UTC)
     latest: dict[str, tuple[dt.datetime, float]] = {}
     for metric in METRICS:
         points = cloudwatch.get_metric_statistics(
@@ -86,7 +86,10 @@ def dms_lag(cloudwatch: Any, dms: Any, task_arn: str, *, now: dt.datetime | None
             latest[metric] = (newest["Timestamp"], float(newest["Maximum"]))
     at = max((v[0] for v in latest.values()), default=None)
     return DmsLag(
-        task_arn, resource_id, instance,
-        latest.get("CDCLatencySource", (None, None))[1], latest.get("CDCLatencyTarget", (None, None))[1],
+        task_arn,
+        resource_id,
+        instance,
+        latest.get("CDCLatencySource", (None, None))[1],
+        latest.get("CDCLatencyTarget", (None, None))[1],
         at.isoformat() if at else None,
     )

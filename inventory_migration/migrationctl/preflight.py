@@ -11,18 +11,95 @@ import psycopg
 
 from inventory_migration.migrationctl.db import query
 
-AURORA_SUPPORTED_EXTENSIONS = frozenset({
-    "amcheck", "aws_commons", "aws_lambda", "aws_s3", "bloom", "btree_gin", "btree_gist", "citext", "cube", "dblink",
-    "dict_int", "dict_xsyn", "earthdistance", "fuzzystrmatch", "hll", "hstore", "hypopg", "intagg", "intarray", "ip4r",
-    "isn", "lo", "ltree", "pg_bigm", "pg_buffercache", "pg_cron", "pg_freespacemap", "pg_hint_plan", "pg_partman",
-    "pg_prewarm", "pg_proctab", "pg_repack", "pg_similarity", "pg_stat_statements", "pg_trgm", "pg_visibility",
-    "pgaudit", "pgcrypto", "pglogical", "pgrouting", "pgrowlocks", "pgstattuple", "pgvector", "vector", "plcoffee",
-    "plls", "plperl", "plpgsql", "plrust", "pltcl", "plv8", "postgis", "postgis_raster", "postgis_tiger_geocoder",
-    "postgis_topology", "postgres_fdw", "prefix", "rdkit", "sslinfo", "tablefunc", "tcn", "tsm_system_rows",
-    "tsm_system_time", "unaccent", "uuid-ossp", "address_standardizer", "address_standardizer_data_us", "orafce",
-    "pg_tle", "pgactive", "h3-pg", "rds_tools", "aurora_stat_utils", "apg_plan_mgmt", "mysql_fdw", "oracle_fdw",
-    "tds_fdw", "log_fdw", "pg_transport", "pgtap", "seg", "autoinc", "insert_username", "moddatetime", "refint",
-})
+AURORA_SUPPORTED_EXTENSIONS = frozenset(
+    {
+        "amcheck",
+        "aws_commons",
+        "aws_lambda",
+        "aws_s3",
+        "bloom",
+        "btree_gin",
+        "btree_gist",
+        "citext",
+        "cube",
+        "dblink",
+        "dict_int",
+        "dict_xsyn",
+        "earthdistance",
+        "fuzzystrmatch",
+        "hll",
+        "hstore",
+        "hypopg",
+        "intagg",
+        "intarray",
+        "ip4r",
+        "isn",
+        "lo",
+        "ltree",
+        "pg_bigm",
+        "pg_buffercache",
+        "pg_cron",
+        "pg_freespacemap",
+        "pg_hint_plan",
+        "pg_partman",
+        "pg_prewarm",
+        "pg_proctab",
+        "pg_repack",
+        "pg_similarity",
+        "pg_stat_statements",
+        "pg_trgm",
+        "pg_visibility",
+        "pgaudit",
+        "pgcrypto",
+        "pglogical",
+        "pgrouting",
+        "pgrowlocks",
+        "pgstattuple",
+        "pgvector",
+        "vector",
+        "plcoffee",
+        "plls",
+        "plperl",
+        "plpgsql",
+        "plrust",
+        "pltcl",
+        "plv8",
+        "postgis",
+        "postgis_raster",
+        "postgis_tiger_geocoder",
+        "postgis_topology",
+        "postgres_fdw",
+        "prefix",
+        "rdkit",
+        "sslinfo",
+        "tablefunc",
+        "tcn",
+        "tsm_system_rows",
+        "tsm_system_time",
+        "unaccent",
+        "uuid-ossp",
+        "address_standardizer",
+        "address_standardizer_data_us",
+        "orafce",
+        "pg_tle",
+        "pgactive",
+        "h3-pg",
+        "rds_tools",
+        "aurora_stat_utils",
+        "apg_plan_mgmt",
+        "mysql_fdw",
+        "oracle_fdw",
+        "tds_fdw",
+        "log_fdw",
+        "pg_transport",
+        "pgtap",
+        "seg",
+        "autoinc",
+        "insert_username",
+        "moddatetime",
+        "refint",
+    }
+)
 """Extensions Aurora PostgreSQL offers (union over current majors; check the exact version list for the target
 major in the Aurora release notes). Override with ``--supported-extensions FILE``, one name a line."""
 
@@ -67,7 +144,9 @@ class Finding:
 def load_extension_list(path: Path | None) -> frozenset[str]:
     if path is None:
         return AURORA_SUPPORTED_EXTENSIONS
-    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 def _setting(conn: psycopg.Connection, name: str) -> str:
@@ -96,27 +175,39 @@ def check_wal(conn: psycopg.Connection) -> Iterable[Finding]:
     if senders_max - senders_used < 1:
         yield Finding(Severity.BLOCKER, "wal-senders", f"no free WAL sender ({senders_used} of {senders_max} used)")
     else:
-        yield Finding(Severity.INFO, "replication-capacity",
-                      f"{slots_max - slots_used} free replication slot(s), {senders_max - senders_used} free WAL sender(s)")
+        yield Finding(
+            Severity.INFO,
+            "replication-capacity",
+            f"{slots_max - slots_used} free replication slot(s), {senders_max - senders_used} free WAL sender(s)",
+        )
 
 
 def check_primary_keys(conn: psycopg.Connection) -> Iterable[Finding]:
-    rows = query(conn, f"""
+    rows = query(
+        conn,
+        f"""
         SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER}
-          AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) ORDER BY 1""")
+          AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) ORDER BY 1""",
+    )
     if rows:
-        yield Finding(Severity.WARNING, "tables-without-primary-key",
-                      f"{len(rows)} table(s) without a primary key: DMS replicates their INSERTs only, not UPDATEs or DELETEs",
-                      tuple(r[0] for r in rows))
+        yield Finding(
+            Severity.WARNING,
+            "tables-without-primary-key",
+            f"{len(rows)} table(s) without a primary key: DMS replicates their INSERTs only, not UPDATEs or DELETEs",
+            tuple(r[0] for r in rows),
+        )
 
 
 def check_column_types(conn: psycopg.Connection) -> Iterable[Finding]:
-    rows = query(conn, f"""
+    rows = query(
+        conn,
+        f"""
         SELECT n.nspname || '.' || c.relname || '.' || a.attname, t.typname, t.typtype, t.typcategory
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_type t ON t.oid = a.atttypid
-        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_SCHEMA_FILTER} ORDER BY 1""")
+        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_SCHEMA_FILTER} ORDER BY 1""",
+    )
     poor, lobs, arrays, user_types = [], [], [], []
     for column, typname, typtype, category in rows:
         if typname in POORLY_HANDLED_TYPES:
@@ -131,14 +222,23 @@ def check_column_types(conn: psycopg.Connection) -> Iterable[Finding]:
         severity = Severity.BLOCKER if any("large objects" in p for p in poor) else Severity.WARNING
         yield Finding(severity, "column-types", f"{len(poor)} column(s) of types DMS handles poorly", tuple(poor))
     if lobs:
-        yield Finding(Severity.WARNING, "lob-columns",
-                      f"{len(lobs)} LOB column(s): limited LOB mode truncates values over dms.lob_max_size_kb (logged)", tuple(lobs))
+        yield Finding(
+            Severity.WARNING,
+            "lob-columns",
+            f"{len(lobs)} LOB column(s): limited LOB mode truncates values over dms.lob_max_size_kb (logged)",
+            tuple(lobs),
+        )
     if arrays:
-        yield Finding(Severity.WARNING, "array-columns", f"{len(arrays)} array column(s): DMS moves arrays as LOB text", tuple(arrays))
+        yield Finding(
+            Severity.WARNING, "array-columns", f"{len(arrays)} array column(s): DMS moves arrays as LOB text", tuple(arrays)
+        )
     if user_types:
-        yield Finding(Severity.INFO, "user-defined-types",
-                      f"{len(user_types)} column(s) of enum/composite/domain types: create the types with `schema pre-data` first",
-                      tuple(user_types))
+        yield Finding(
+            Severity.INFO,
+            "user-defined-types",
+            f"{len(user_types)} column(s) of enum/composite/domain types: create the types with `schema pre-data` first",
+            tuple(user_types),
+        )
 
 
 def check_extensions(conn: psycopg.Connection, supported: frozenset[str]) -> Iterable[Finding]:
@@ -151,29 +251,55 @@ def check_extensions(conn: psycopg.Connection, supported: frozenset[str]) -> Ite
 
 def check_size(conn: psycopg.Connection, top: int = 10) -> Iterable[Finding]:
     db_bytes = int(query(conn, "SELECT pg_database_size(current_database())")[0][0])
-    rows = query(conn, f"""
+    rows = query(
+        conn,
+        f"""
         SELECT n.nspname || '.' || c.relname, pg_size_pretty(pg_total_relation_size(c.oid)), c.reltuples::bigint
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER}
-        ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s""", (top,))
-    yield Finding(Severity.INFO, "database-size", f"database is {db_bytes / 1024**3:.2f} GiB",
-                  tuple(f"{name}: {size}, ~{max(rows_, 0)} rows" for name, size, rows_ in rows))
+        ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s""",
+        (top,),
+    )
+    yield Finding(
+        Severity.INFO,
+        "database-size",
+        f"database is {db_bytes / 1024**3:.2f} GiB",
+        tuple(f"{name}: {size}, ~{max(rows_, 0)} rows" for name, size, rows_ in rows),
+    )
 
 
 def check_privileges(conn: psycopg.Connection) -> Iterable[Finding]:
-    user, superuser, replication = query(conn, "SELECT current_user, rolsuper, rolreplication FROM pg_roles WHERE rolname = current_user")[0]
+    user, superuser, replication = query(
+        conn, "SELECT current_user, rolsuper, rolreplication FROM pg_roles WHERE rolname = current_user"
+    )[0]
     if not (superuser or replication):
-        yield Finding(Severity.BLOCKER, "replication-privilege",
-                      f"{user} has neither SUPERUSER nor REPLICATION: DMS cannot create a logical replication slot")
-    unreadable = query(conn, f"""
+        yield Finding(
+            Severity.BLOCKER,
+            "replication-privilege",
+            f"{user} has neither SUPERUSER nor REPLICATION: DMS cannot create a logical replication slot",
+        )
+    unreadable = query(
+        conn,
+        f"""
         SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER}
-          AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')) ORDER BY 1""")
+          AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')) ORDER BY 1""",
+    )
     if unreadable:
-        yield Finding(Severity.BLOCKER, "select-privilege", f"{user} cannot read {len(unreadable)} table(s)", tuple(r[0] for r in unreadable))
+        yield Finding(
+            Severity.BLOCKER,
+            "select-privilege",
+            f"{user} cannot read {len(unreadable)} table(s)",
+            tuple(r[0] for r in unreadable),
+        )
     if superuser or replication:
-        yield Finding(Severity.INFO, "privileges", f"{user}: {'superuser' if superuser else 'replication'}; reads every table"
-                      if not unreadable else f"{user}: replication ok")
+        yield Finding(
+            Severity.INFO,
+            "privileges",
+            f"{user}: {'superuser' if superuser else 'replication'}; reads every table"
+            if not unreadable
+            else f"{user}: replication ok",
+        )
 
 
 def run_preflight(conn: psycopg.Connection, supported_extensions: frozenset[str] = AURORA_SUPPORTED_EXTENSIONS) -> list[Finding]:

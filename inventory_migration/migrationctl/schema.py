@@ -30,10 +30,35 @@ class Phase(Enum):
 
 
 TOC_TYPES = (
-    "FK CONSTRAINT", "CHECK CONSTRAINT", "SEQUENCE OWNED BY", "MATERIALIZED VIEW", "DEFAULT ACL", "EVENT TRIGGER",
-    "INDEX ATTACH", "TABLE ATTACH", "SCHEMA", "TABLE", "TYPE", "DOMAIN", "FUNCTION", "PROCEDURE", "AGGREGATE",
-    "SEQUENCE", "VIEW", "DEFAULT", "CONSTRAINT", "INDEX", "TRIGGER", "RULE", "EXTENSION", "COMMENT", "ACL",
-    "COLLATION", "POLICY", "STATISTICS", "SHELL TYPE",
+    "FK CONSTRAINT",
+    "CHECK CONSTRAINT",
+    "SEQUENCE OWNED BY",
+    "MATERIALIZED VIEW",
+    "DEFAULT ACL",
+    "EVENT TRIGGER",
+    "INDEX ATTACH",
+    "TABLE ATTACH",
+    "SCHEMA",
+    "TABLE",
+    "TYPE",
+    "DOMAIN",
+    "FUNCTION",
+    "PROCEDURE",
+    "AGGREGATE",
+    "SEQUENCE",
+    "VIEW",
+    "DEFAULT",
+    "CONSTRAINT",
+    "INDEX",
+    "TRIGGER",
+    "RULE",
+    "EXTENSION",
+    "COMMENT",
+    "ACL",
+    "COLLATION",
+    "POLICY",
+    "STATISTICS",
+    "SHELL TYPE",
 )
 _TOC_LINE = re.compile(r"^(\d+); (\d+) (\d+) (" + "|".join(TOC_TYPES) + r") (\S+) (.+) (\S+)$")
 
@@ -81,8 +106,15 @@ EXISTS_SQL = {
     "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND a.attname = %(name)s",
 }
 SAME_CHECK = {
-    "VIEW": "TABLE", "MATERIALIZED VIEW": "TABLE", "SEQUENCE": "TABLE", "INDEX": "TABLE", "DOMAIN": "TYPE",
-    "SHELL TYPE": "TYPE", "PROCEDURE": "FUNCTION", "AGGREGATE": "FUNCTION", "FK CONSTRAINT": "CONSTRAINT",
+    "VIEW": "TABLE",
+    "MATERIALIZED VIEW": "TABLE",
+    "SEQUENCE": "TABLE",
+    "INDEX": "TABLE",
+    "DOMAIN": "TYPE",
+    "SHELL TYPE": "TYPE",
+    "PROCEDURE": "FUNCTION",
+    "AGGREGATE": "FUNCTION",
+    "FK CONSTRAINT": "CONSTRAINT",
     "CHECK CONSTRAINT": "CONSTRAINT",
 }
 TWO_PART_NAMES = frozenset({"CONSTRAINT", "TRIGGER", "RULE", "DEFAULT"})
@@ -135,8 +167,10 @@ def dump(source_dsn: str, path: Path, schemas: tuple[str, ...]) -> None:
 
 
 def plan(phase: Phase, archive: Path, source: psycopg.Connection, target: psycopg.Connection) -> SchemaPlan:
-    listing = {section: parse_toc(pgtools.run("pg_restore", ["--list", f"--section={section}", str(archive)], "", "archive"))
-               for section in ("pre-data", "post-data")}
+    listing = {
+        section: parse_toc(pgtools.run("pg_restore", ["--list", f"--section={section}", str(archive)], "", "archive"))
+        for section in ("pre-data", "post-data")
+    }
     pks = primary_keys(source)
 
     def is_pk(entry: TocEntry) -> bool:
@@ -168,6 +202,13 @@ def apply(plan_: SchemaPlan, archive: Path, target_dsn: str) -> None:
         listfile.write_text("\n".join(e.line for e in plan_.restore) + "\n", encoding="utf-8")  # archive order = dependency order
         # Host, user and password reach pg_restore through the environment (pgtools.libpq_env), never argv.
         dbname = pgtools.libpq_env(target_dsn).get("PGDATABASE", "postgres")
-        args = ["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--use-list={listfile}",
-                f"--dbname={dbname}", str(archive)]
+        args = [
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--use-list={listfile}",
+            f"--dbname={dbname}",
+            str(archive),
+        ]
         pgtools.run("pg_restore", args, target_dsn, "target")

@@ -36,7 +36,9 @@ def positions(conn: psycopg.Connection) -> dict[str, tuple[int | None, int]]:
     return {f"{r[0]}.{r[1]}": (r[2], r[3]) for r in query(conn, POSITIONS_SQL)}
 
 
-def plan_sync(source: dict[str, tuple[int | None, int]], target: dict[str, tuple[int | None, int]], gap: int) -> list[SequenceSync]:
+def plan_sync(
+    source: dict[str, tuple[int | None, int]], target: dict[str, tuple[int | None, int]], gap: int
+) -> list[SequenceSync]:
     out = []
     for name, (value, increment) in sorted(source.items()):
         current = target.get(name)
@@ -56,5 +58,8 @@ def apply_sync(conn: psycopg.Connection, plan: list[SequenceSync]) -> None:
         for item in plan:
             if item.action == "set":
                 schema, name = item.sequence.split(".", 1)
-                cur.execute(sql.SQL("SELECT setval({}, {}, true)").format(
-                    sql.Literal(sql.Identifier(schema, name).as_string(conn)), sql.Literal(item.new_value)))
+                cur.execute(
+                    sql.SQL("SELECT setval({}, {}, true)").format(
+                        sql.Literal(sql.Identifier(schema, name).as_string(conn)), sql.Literal(item.new_value)
+                    )
+                )

@@ -253,15 +253,18 @@ def plan_segments(conn: psycopg.Connection, table: Table, segment_rows: int) -> 
             "SELECT {cols} FROM (SELECT {key_cols}, row_number() OVER (ORDER BY {key}) AS rn FROM {t}) s "
             "WHERE rn % {n} = 0 ORDER BY rn"
         ).format(
-            cols=cols, key_cols=sql.SQL(", ").join(sql.Identifier(c) for c in table.pk_columns), key=_key_expr(table),
-            t=table.ident, n=sql.Literal(segment_rows),
+            cols=cols,
+            key_cols=sql.SQL(", ").join(sql.Identifier(c) for c in table.pk_columns),
+            key=_key_expr(table),
+            t=table.ident,
+            n=sql.Literal(segment_rows),
         )
         bounds = [tuple(r) for r in query(conn, statement)]  # type: ignore[misc]
     edges: list[tuple[str, ...] | None] = [None, *[(str(b),) if isinstance(b, int) else b for b in bounds], None]
     return [Segment(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
-def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.Composable:
+def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.Composed:
     """Per chunk of a segment: (chunk id, rows, sum of row hashes)."""
     where = range_predicate(table, segment.lower, segment.upper)
     if table.integer_key:
@@ -278,7 +281,9 @@ def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.C
     ).format(bucket=bucket, table=table.ident, where=where)
 
 
-def chunk_bounds(table: Table, segment: Segment, chunk: int, chunk_rows: int) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+def chunk_bounds(
+    table: Table, segment: Segment, chunk: int, chunk_rows: int
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """Key range of one chunk of a segment (integer keys: the bucket's arithmetic range within the segment)."""
     if not table.integer_key:
         return segment.lower, segment.upper
@@ -396,12 +401,14 @@ class ConnectionPool:
             conn.close()
 
 
-def _hashes(pool: ConnectionPool, statement: sql.Composable) -> dict[int, tuple[int, str]]:
+def _hashes(pool: ConnectionPool, statement: sql.Composed) -> dict[int, tuple[int, str]]:
     with pool.get() as conn:
         return {int(r[0]): (int(r[1]), str(r[2])) for r in query(conn, statement)}
 
 
-def _row_hashes(pool: ConnectionPool, table: Table, lower: tuple[str, ...] | None, upper: tuple[str, ...] | None) -> dict[tuple[str, ...], int]:
+def _row_hashes(
+    pool: ConnectionPool, table: Table, lower: tuple[str, ...] | None, upper: tuple[str, ...] | None
+) -> dict[tuple[str, ...], int]:
     keys = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.pk_columns)
     statement = sql.SQL("SELECT {keys}, hashtextextended(t::text, 0) FROM ONLY {table} AS t WHERE {where}").format(
         keys=keys, table=table.ident, where=range_predicate(table, lower, upper)
@@ -439,7 +446,9 @@ def _ranges(table: Table, differing: list[tuple[str, ...]], all_keys: list[tuple
     return [f"{show(a)}" if a == b else f"{show(a)} .. {show(b)}" for a, b in runs]
 
 
-def compare_rows(table: Table, source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int], result: TableResult) -> None:
+def compare_rows(
+    table: Table, source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int], result: TableResult
+) -> None:
     missing = [k for k in source if k not in target]
     extra = [k for k in target if k not in source]
     changed = [k for k in source if k in target and source[k] != target[k]]
@@ -451,7 +460,9 @@ def compare_rows(table: Table, source: dict[tuple[str, ...], int], target: dict[
         for rng in _ranges(table, keys, all_keys):
             result.differing_ranges.append(f"{label}: {rng}")
         room = MAX_REPORTED_KEYS - len(result.example_keys)
-        result.example_keys += [f"{label} {', '.join(k)}" for k in sorted(keys, key=lambda k: _sort_key(table, k))[:max(room, 0)]]
+        result.example_keys += [
+            f"{label} {', '.join(k)}" for k in sorted(keys, key=lambda k: _sort_key(table, k))[: max(room, 0)]
+        ]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -478,8 +489,12 @@ def data_parity(
     """Compare the data of ``source_tables`` with the target, in parallel, resumably."""
     on_target = {t.qualified for t in target_tables}
     results = {t.qualified: TableResult(t.qualified) for t in source_tables}
-    state = VerifyState(options.state_file, fingerprint(source_dsn_fingerprint(source_dsn), source_dsn_fingerprint(target_dsn),
-                                                        options.chunk_rows, options.segment_rows))
+    state = VerifyState(
+        options.state_file,
+        fingerprint(
+            source_dsn_fingerprint(source_dsn), source_dsn_fingerprint(target_dsn), options.chunk_rows, options.segment_rows
+        ),
+    )
     src = ConnectionPool(source_dsn, "source", options.jobs)
     tgt = ConnectionPool(target_dsn, "target", options.jobs)
     lock = threading.Lock()
@@ -521,7 +536,10 @@ def data_parity(
             for chunk in bad:
                 lower, upper = chunk_bounds(table, segment, chunk, options.chunk_rows)
                 with concurrent.futures.ThreadPoolExecutor(2) as both:
-                    fs2, ft2 = both.submit(_row_hashes, src, table, lower, upper), both.submit(_row_hashes, tgt, table, lower, upper)
+                    fs2, ft2 = (
+                        both.submit(_row_hashes, src, table, lower, upper),
+                        both.submit(_row_hashes, tgt, table, lower, upper),
+                    )
                     s_rows_map, t_rows_map = fs2.result(), ft2.result()
                 with lock:
                     compare_rows(table, s_rows_map, t_rows_map, result)
@@ -550,7 +568,9 @@ def source_dsn_fingerprint(dsn: str) -> str:
     return f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
 
 
-def _compare_without_key(table: Table, src: ConnectionPool, tgt: ConnectionPool, result: TableResult, lock: threading.Lock) -> None:
+def _compare_without_key(
+    table: Table, src: ConnectionPool, tgt: ConnectionPool, result: TableResult, lock: threading.Lock
+) -> None:
     with concurrent.futures.ThreadPoolExecutor(2) as both:
         fs, ft = both.submit(_multiset, src, table), both.submit(_multiset, tgt, table)
         s, t = fs.result(), ft.result()
