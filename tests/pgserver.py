@@ -65,10 +65,21 @@ class PostgresServer:
         self._as_postgres = os.geteuid() == 0
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = list(args)
-        if self._as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=180)
+        if self._as_postgres:  # drop root for the server's own programs, without relying on runuser/su
+            pw = pwd.getpwnam("postgres")
+            return subprocess.run(
+                list(args),
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=180,
+                cwd=self.root,
+                user=pw.pw_uid,
+                group=pw.pw_gid,
+                extra_groups=[],
+                env={**os.environ, "HOME": pw.pw_dir},
+            )
+        return subprocess.run(list(args), capture_output=True, text=True, check=True, timeout=180)
 
     def start(self) -> PostgresServer:
         self.root.mkdir(parents=True, exist_ok=True)

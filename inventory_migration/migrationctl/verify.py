@@ -38,7 +38,7 @@ EXCLUDED_TABLE_PREFIXES = ("awsdms_",)
 """DMS control and heartbeat tables live only on one side."""
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 DEFAULT_CHUNK_ROWS = 10_000
-DEFAULT_SEGMENT_ROWS = 1_000_000
+DEFAULT_SEGMENT_ROWS = 2_000_000
 MAX_REPORTED_KEYS = 20
 
 # --------------------------------------------------------------------------------------------- schema parity
@@ -260,7 +260,9 @@ def plan_segments(conn: psycopg.Connection, table: Table, segment_rows: int) -> 
             n=sql.Literal(segment_rows),
         )
         bounds = [tuple(r) for r in query(conn, statement)]  # type: ignore[misc]
-    edges: list[tuple[str, ...] | None] = [None, *[(str(b),) if isinstance(b, int) else b for b in bounds], None]
+    # Integer keys get an explicit lower edge (min - 1), so chunk arithmetic starts at 0 in every segment.
+    first: tuple[str, ...] | None = (str(lo - 1),) if table.integer_key else None
+    edges: list[tuple[str, ...] | None] = [first, *[(str(b),) if isinstance(b, int) else b for b in bounds], None]
     return [Segment(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
@@ -269,10 +271,10 @@ def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.C
     where = range_predicate(table, segment.lower, segment.upper)
     if table.integer_key:
         base = int(segment.lower[0]) if segment.lower else 0
-        bucket: sql.Composable = sql.SQL("(({k})::numeric - {b}) / {n}").format(
+        # Keys are > base within the segment, so integer division is the floor.
+        bucket: sql.Composable = sql.SQL("(({k})::bigint - {b}::bigint) / {n}::bigint").format(
             k=_key_expr(table), b=sql.Literal(base), n=sql.Literal(chunk_rows)
         )
-        bucket = sql.SQL("floor({})::bigint").format(bucket)
     else:
         bucket = sql.SQL("0")
     return sql.SQL(
@@ -401,8 +403,10 @@ class ConnectionPool:
             conn.close()
 
 
-def _hashes(pool: ConnectionPool, statement: sql.Composed) -> dict[int, tuple[int, str]]:
+def _hashes(pool: ConnectionPool, statement: sql.Composed, range_scan: bool) -> dict[int, tuple[int, str]]:
     with pool.get() as conn:
+        # A table split into segments is read by key range through its primary key, not scanned whole per segment.
+        query(conn, "SELECT set_config('enable_seqscan', %s, false)", ("off" if range_scan else "on",))
         return {int(r[0]): (int(r[1]), str(r[2])) for r in query(conn, statement)}
 
 
@@ -470,7 +474,7 @@ class DataParityOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     """Rows per hashed chunk (the unit a difference is localized to). Default: 10,000."""
     segment_rows: int = DEFAULT_SEGMENT_ROWS
-    """Rows per checkpointed segment. Default: 1,000,000."""
+    """Rows per checkpointed segment (integer keys). Default: 2,000,000."""
     jobs: int = max(1, (os.cpu_count() or 2) // 2)
     """Segments compared at once (each runs one query per side). Default: half the CPUs."""
     state_file: Path | None = None
@@ -500,14 +504,16 @@ def data_parity(
     lock = threading.Lock()
     try:
         work: list[tuple[Table, Segment]] = []
+        segment_counts: dict[str, int] = {}
         for table in source_tables:
             if table.qualified not in on_target:
                 results[table.qualified].note = "missing on target"
                 continue
             with src.get() as conn:
                 size = options.segment_rows if table.integer_key else options.chunk_rows
-                for segment in plan_segments(conn, table, size):
-                    work.append((table, segment))
+                segments = plan_segments(conn, table, size)
+                segment_counts[table.qualified] = len(segments)
+                work += [(table, segment) for segment in segments]
 
         on_planned(len(work))
 
@@ -525,8 +531,9 @@ def data_parity(
                 progress(1)
                 return
             statement = segment_hash_query(table, segment, options.chunk_rows)
+            range_scan = segment_counts[table.qualified] > 1
             with concurrent.futures.ThreadPoolExecutor(2) as both:
-                fs, ft = both.submit(_hashes, src, statement), both.submit(_hashes, tgt, statement)
+                fs, ft = both.submit(_hashes, src, statement, range_scan), both.submit(_hashes, tgt, statement, range_scan)
                 s_chunks, t_chunks = fs.result(), ft.result()
             s_rows, t_rows = sum(c[0] for c in s_chunks.values()), sum(c[0] for c in t_chunks.values())
             bad = sorted(c for c in s_chunks.keys() | t_chunks.keys() if s_chunks.get(c) != t_chunks.get(c))
