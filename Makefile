@@ -15,13 +15,14 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test lint bench validate clean
+.PHONY: help install synth summary test lint bench bench-verify validate clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
 	@echo "make test                    the test suite (terraform validate, checkov, coverage >= 95%)"
 	@echo "make lint                    ruff + mypy"
 	@echo "make bench                   synth time and peak memory vs. a bare provider import"
+	@echo "make bench-verify            migrationctl verify vs. the COPY floor and reladiff on >= 1 GB"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 
 $(PY_STAMP): Pipfile.lock
@@ -52,6 +53,9 @@ lint: install
 
 bench: install
 	pipenv run python scripts/benchmark_synth.py
+
+bench-verify: install
+	pipenv run python scripts/benchmark_verify.py
 
 validate: synth
 	pipenv run python -m inventory_migration.terraform_cli $(STACK_JSON)

@@ -7,6 +7,7 @@ it only, and runs ``terraform init`` / ``validate`` in a stack directory.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import glob
 import json
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_v*"
 MIRROR_ENV = "TF_PROVIDER_MIRROR"
@@ -115,6 +117,15 @@ class OfflineTerraform:
         )
         return TerraformResult(proc.returncode, proc.stdout + proc.stderr)
 
+    def plan(self, synth: Mapping[str, object], directory: Path) -> TerraformResult:
+        """``init`` then ``plan`` (the provider must reach its endpoints: use :func:`with_local_endpoints`)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "cdk.tf.json").write_text(json.dumps(synth, indent=2), encoding="utf-8")
+        init = self.run("init", "-input=false", "-no-color", cwd=directory)
+        if not init.ok:
+            return init
+        return self.run("plan", "-input=false", "-no-color", "-lock=false", cwd=directory)
+
     def validate(self, synth: Mapping[str, object], directory: Path) -> TerraformResult:
         """``init -backend=false`` then ``validate -json`` on one synthesized stack."""
         directory.mkdir(parents=True, exist_ok=True)
@@ -123,6 +134,30 @@ class OfflineTerraform:
         if not init.ok:
             return init
         return self.run("validate", "-no-color", cwd=directory)
+
+
+LOCAL_ENDPOINT_SERVICES = ("sts", "ec2", "kms", "iam", "logs", "rds", "dms", "s3", "sns", "cloudwatch", "secretsmanager")
+"""Every AWS service the migration stack calls."""
+
+
+def with_local_endpoints(synth: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
+    """A copy of a synthesized stack whose provider talks to a local AWS emulator (moto) with dummy keys,
+    and whose state stays local: for rehearsing ``plan``/``apply`` without an AWS account."""
+    out = copy.deepcopy(dict(synth))
+    provider = out["provider"]["aws"][0]
+    provider.update(
+        {
+            "access_key": "testing",
+            "secret_key": "testing",
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": True,
+            "skip_metadata_api_check": True,
+            "s3_use_path_style": True,
+            "endpoints": [{service: endpoint for service in LOCAL_ENDPOINT_SERVICES}],
+        }
+    )
+    out.get("terraform", {}).pop("backend", None)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

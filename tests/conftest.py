@@ -187,3 +187,34 @@ def empty_db(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
     pg_server.psql("postgres", f"CREATE DATABASE {name}")
     yield str(pg_server.dsn(name))
     pg_server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A local moto server (an AWS emulator from the dev dependencies) on 127.0.0.1, for terraform plan."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    binary = shutil.which("moto_server", path=str(Path(sys.executable).parent))
+    if binary is None:
+        pytest.skip("moto_server not installed (pipenv sync --dev)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)  # loopback only
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -92,3 +92,28 @@ def test_validate_reports_init_failure(tmp_path: Path) -> None:
     tf = OfflineTerraform(binary="false", cli_config=tmp_path / "none.tfrc")
     result = tf.validate({"resource": {}}, tmp_path / "d")
     assert not result.ok
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_terraform_plan_against_a_local_aws(
+    offline_terraform: OfflineTerraform, moto_endpoint: str, synthesized: Any, environment: str, tmp_path: Path
+) -> None:
+    """The real provider plans every resource against moto: data sources resolve, every value is accepted."""
+    from inventory_migration.rules import resources
+    from inventory_migration.terraform_cli import with_local_endpoints
+
+    synth = synthesized(environment)
+    result = offline_terraform.plan(with_local_endpoints(synth, moto_endpoint), tmp_path / environment)
+    assert result.ok, result.output[-3000:]
+    count = sum(1 for _ in resources(synth))
+    assert f"Plan: {count} to add, 0 to change, 0 to destroy." in result.output
+
+
+def test_local_endpoints_keep_the_stack_and_drop_the_backend(synthesized: Any) -> None:
+    from inventory_migration.terraform_cli import LOCAL_ENDPOINT_SERVICES, with_local_endpoints
+
+    synth = synthesized("prod")
+    local = with_local_endpoints(synth, "http://127.0.0.1:1")
+    assert "backend" not in local["terraform"] and "backend" in synth["terraform"]
+    assert set(local["provider"]["aws"][0]["endpoints"][0]) == set(LOCAL_ENDPOINT_SERVICES)
+    assert local["resource"] == synth["resource"]
