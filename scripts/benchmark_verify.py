@@ -48,15 +48,15 @@ CREATE TABLE {SCHEMA}.stock_snapshot (
 """
 LOAD = f"""
 INSERT INTO {SCHEMA}.order_line
-SELECT g, g / 5, 'SKU-' || lpad((g % 100000)::text, 6, '0'), g % 10 + 1, (g % 10000) / 100.0,
-       (ARRAY['new', 'paid', 'shipped', 'returned'])[g % 4 + 1],
-       jsonb_build_object('gift', g % 7 = 0, 'channel', g % 3, 'tags', jsonb_build_array('a', g % 11)),
-       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', repeat(md5(g::text), 1 + g % 3)
+SELECT g, g / 5, 'SKU-' || lpad((g %% 100000)::text, 6, '0'), g %% 10 + 1, (g %% 10000) / 100.0,
+       (ARRAY['new', 'paid', 'shipped', 'returned'])[g %% 4 + 1],
+       jsonb_build_object('gift', g %% 7 = 0, 'channel', g %% 3, 'tags', jsonb_build_array('a', g %% 11)),
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', repeat(md5(g::text), 1 + g %% 3)
 FROM generate_series(%(lo)s, %(hi)s) g;
 """
 LOAD_SNAPSHOT = f"""
 INSERT INTO {SCHEMA}.stock_snapshot
-SELECT w, p, date '2025-01-01' + d, (p * 7 + d) % 100
+SELECT w, p, date '2025-01-01' + d, (p * 7 + d) %% 100
 FROM unnest(ARRAY['BER1', 'NYC1', 'SFO1', 'SIN1']) w, generate_series(1, %(products)s) p, generate_series(0, 29) d;
 """
 

@@ -370,3 +370,44 @@ def test_schema_restore_failure_is_one_line(source_db: str, pg_server: Any, empt
     target = pg_server.dsn(empty_db.split("dbname=")[1].split()[0], user="weak", password="weak-pw")
     code, _out, err = run("schema", "pre-data", source_db, target)
     assert code == 2 and err.startswith("migrationctl: error: pg_restore failed on the target") and err.count("\n") == 1
+
+
+def test_verify_does_not_compare_data_when_columns_differ(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "ALTER TABLE catalog.product ALTER COLUMN name TYPE varchar(200)")
+    code, report = run_json("verify", source_db, target_copy)
+    assert code == 1
+    product = next(t for t in report["tables"] if t["table"] == "catalog.product")
+    assert product["note"].startswith("missing columns or other types on target") and not product["equal"]
+    assert ("columns", "catalog.product.name", "differs") in {
+        (d["kind"], d["name"], d["problem"]) for d in report["schema_differences"]
+    }
+
+
+def test_every_column_type_of_the_seed_takes_part_in_the_row_hash(source_db: str, target_copy: str) -> None:
+    # One change per column, each on its own row: every one must be found.
+    changes = {
+        1: "sku = sku || 'x'",
+        2: "category_id = 3 - (category_id % 2)",
+        3: "name = name || ' '",
+        4: "description = NULL",
+        5: "price = price + 0.01",
+        6: "attributes = '{}'",
+        7: "thumbnail = NULL",
+        8: "image_path = '/x'",
+        9: "created_at = created_at + interval '1 microsecond'",
+        10: "discontinued = NOT discontinued",
+    }
+    for row, assignment in changes.items():
+        execute(
+            target_copy, f"SET session_replication_role = replica; UPDATE catalog.product SET {assignment} WHERE id = {row * 100}"
+        )
+    execute(
+        target_copy,
+        "SET session_replication_role = replica; UPDATE inventory.stock SET status = 'discontinued' "
+        "WHERE status = 'in_stock' AND warehouse_code = 'SFO1' AND product_id = 6",
+    )
+    code, report = run_json("verify", "--data-only", "--tables", "catalog.product,inventory.stock", source_db, target_copy)
+    assert code == 1
+    tables = {t["table"]: t for t in report["tables"]}
+    assert tables["catalog.product"]["changed"] == len(changes)
+    assert tables["inventory.stock"]["changed"] == 1

@@ -208,3 +208,28 @@ def test_bad_task_arn_is_a_usage_error() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["lag", "--skip-source", "--task-arn", "dms-task-full-load-cdc-prod-inv"], out, err) == 2
     assert "not a DMS task ARN" in err.getvalue()
+
+
+def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
+    from psycopg import sql as psql
+
+    from inventory_migration.migrationctl.verify import base_type, row_hash
+
+    columns = (
+        ("id", "bigint", "b"),
+        ("price", "numeric(12,2)", "b"),
+        ("status", "inventory.stock_status", "e"),
+        ("tags", "text[]", "b"),
+        ("blob", "bytea", "b"),
+        ("at", "timestamp with time zone", "b"),
+    )
+    text = " ".join(row_hash(columns).as_string(None).split())
+    assert text.startswith(
+        'coalesce(hashint8extended("id", 1::bigint), -1) # coalesce(hash_numeric_extended("price", 2::bigint), -2)'
+    )
+    assert 'hashtextextended("status"::text, 3::bigint)' in text  # enums hash their OID: text instead
+    assert 'hashtextextended("tags"::text, 4::bigint)' in text and 'hashtextextended("blob"::text, 5::bigint)' in text
+    assert 'timestamp_hash_extended("at"::timestamp, 6::bigint)' in text
+    assert row_hash(()).as_string(None) == "0::bigint"
+    assert base_type("character varying(20)") == "character varying"
+    assert isinstance(row_hash(columns), psql.Composable)
