@@ -30,13 +30,15 @@ import os, resource
 def _hwm(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
-_kids = [int(p) for t in os.listdir("/proc/self/task") for p in open(f"/proc/self/task/{t}/children").read().split()]
-print("BENCH", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sum(_hwm(k) for k in _kids))
+def _descendants(pid):
+    kids = [int(c) for t in os.listdir(f"/proc/{pid}/task") for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+    return kids + [d for k in kids for d in _descendants(k)]
+print("BENCH", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sum(_hwm(k) for k in _descendants(os.getpid())))
 """
 
 
 def measure(code: str) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS of the Python process and of its jsii Node child (MiB), one fresh process."""
+    """Wall seconds, peak RSS of the Python process and of its jsii Node processes (MiB), one fresh process."""
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code + EPILOGUE], cwd=ROOT, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
