@@ -8,7 +8,7 @@ it, and Terraform replaces them (see ``docs/state-migration.md``).
 from __future__ import annotations
 
 from inventory_migration.cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
-from inventory_migration.config import BackendKind, MigrationConfig
+from inventory_migration.config import BackendKind, MigrationConfig, props_from
 from inventory_migration.constructs.aurora import AuroraCluster, AuroraClusterProps
 from inventory_migration.constructs.dms import DmsReplication, DmsReplicationProps, EndpointSpec
 from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
@@ -65,20 +65,7 @@ class MigrationStack(TerraformStack):
         self.network = Network(
             self,
             "network",
-            props=NetworkProps(
-                namer=namer,
-                region=c.region,
-                vpc_cidr=net.vpc_cidr,
-                on_prem_cidrs=net.on_prem_cidrs,
-                flow_log_key_arn=self.keys.ops.arn,
-                az_count=net.az_count,
-                nat_gateways=net.nat_gateways,
-                connectivity=net.connectivity,
-                customer_gateway_ip=net.customer_gateway_ip,
-                customer_gateway_bgp_asn=net.customer_gateway_bgp_asn,
-                transit_gateway_id=net.transit_gateway_id,
-                flow_log_retention_days=net.flow_log_retention_days,
-            ),
+            props=props_from(NetworkProps, net, namer=namer, region=c.region, flow_log_key_arn=self.keys.ops.arn),
         )
         self.security_groups = SecurityGroups(
             self,
@@ -102,39 +89,28 @@ class MigrationStack(TerraformStack):
         self.aurora = AuroraCluster(
             self,
             "aurora",
-            props=AuroraClusterProps(
+            props=props_from(
+                AuroraClusterProps,
+                a,
                 namer=namer,
                 partition=part,
-                engine_major=a.engine_major,
                 engine_version=a.resolved_engine_version,
-                engine_lifecycle_support=a.engine_lifecycle_support,
                 subnet_ids=self.network.database_subnet_ids,
                 availability_zones=self.network.availability_zones,
                 security_group_ids=[self.security_groups.aurora.id],
                 storage_key_arn=self.keys.rds.arn,
                 secret_key_arn=self.keys.ops.arn,
                 logs_key_arn=self.keys.ops.arn,
-                instance_class=a.instance_class,
-                instance_count=a.instance_count,
-                database_name=a.database_name,
-                master_username=a.master_username,
-                port=a.port,
-                backup_retention_days=a.backup_retention_days,
-                preferred_backup_window=a.preferred_backup_window,
-                preferred_maintenance_window=a.preferred_maintenance_window,
-                deletion_protection=a.deletion_protection,
-                skip_final_snapshot=a.skip_final_snapshot,
-                performance_insights_retention_days=a.performance_insights_retention_days,
-                monitoring_interval_seconds=a.monitoring_interval_seconds,
                 log_retention_days=c.monitoring.log_retention_days,
-                source_parameters=a.source_parameters,
             ),
         )
         d = c.dms
         self.dms = DmsReplication(
             self,
             "dms",
-            props=DmsReplicationProps(
+            props=props_from(
+                DmsReplicationProps,
+                d,
                 namer=namer,
                 region=c.region,
                 partition=part,
@@ -151,38 +127,16 @@ class MigrationStack(TerraformStack):
                     engine_name="aurora-postgresql",
                     ca_certificate_pem=self._read_pem(d.target_ca_certificate_file),
                 ),
-                schemas=d.schemas,
                 alarm_topic_arn=self.alarm_topic.arn,
-                instance_class=d.instance_class,
-                allocated_storage_gb=d.allocated_storage_gb,
-                multi_az=d.multi_az,
-                engine_version=d.engine_version,
-                lob_max_size_kb=d.lob_max_size_kb,
-                max_full_load_subtasks=d.max_full_load_subtasks,
-                heartbeat_frequency_minutes=d.heartbeat_frequency_minutes,
-                start_task=d.start_task,
-                create_account_roles=d.create_account_roles,
                 secret_recovery_window_days=30 if protected else 0,
                 log_retention_days=c.monitoring.log_retention_days,
             ),
         )
-        s = c.storage
         self.storage = ImageStorage(
             self,
             "storage",
-            props=ImageStorageProps(
-                namer=namer,
-                account_id=account_id,
-                partition=part,
-                kms_key_arn=self.keys.s3.arn,
-                infrequent_access_days=s.infrequent_access_days,
-                infrequent_access_min_object_bytes=s.infrequent_access_min_object_bytes,
-                glacier_instant_retrieval_days=s.glacier_instant_retrieval_days,
-                noncurrent_glacier_days=s.noncurrent_glacier_days,
-                noncurrent_expiration_days=s.noncurrent_expiration_days,
-                abort_incomplete_multipart_days=s.abort_incomplete_multipart_days,
-                access_log_retention_days=s.access_log_retention_days,
-                force_destroy=s.force_destroy,
+            props=props_from(
+                ImageStorageProps, c.storage, namer=namer, account_id=account_id, partition=part, kms_key_arn=self.keys.s3.arn
             ),
         )
         self.monitoring = MigrationMonitoring(
