@@ -8,12 +8,20 @@ the source database port on-prem and to Aurora's port.
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from inventory_migration.cdk import Construct, aws
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
 
 HTTPS_PORT = 443
+
+
+class Direction(Enum):
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
 DEFAULT_APP_PORT = 8080
 
 
@@ -55,61 +63,71 @@ class SecurityGroups(Construct):
         self.app = self._group("app", "ECS Fargate inventory app tasks")
         p = props
         for i, cidr in enumerate(p.on_prem_cidrs):
-            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                self,
+            self._rule(
+                Direction.EGRESS,
                 f"dms-to-source-{i + 1}",
-                security_group_id=self.dms.id,
-                description=f"DMS reads the on-prem PostgreSQL source in {cidr}",
-                tags=self._rule_tags(f"dms-to-source-{i + 1}"),
-                ip_protocol="tcp",
-                from_port=p.source_port,
-                to_port=p.source_port,
-                cidr_ipv4=cidr,
+                self.dms,
+                p.source_port,
+                f"DMS reads the on-prem PostgreSQL source in {cidr}",
+                cidr=cidr,
             )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self,
-            "dms-to-aurora",
-            security_group_id=self.dms.id,
-            description="DMS writes to the Aurora cluster",
-            tags=self._rule_tags("dms-to-aurora"),
-            ip_protocol="tcp",
-            from_port=p.aurora_port,
-            to_port=p.aurora_port,
-            referenced_security_group_id=self.aurora.id,
+        self._rule(
+            Direction.EGRESS, "dms-to-aurora", self.dms, p.aurora_port, "DMS writes to the Aurora cluster", peer=self.aurora
         )
         for source, group in (("dms", self.dms), ("app", self.app)):
-            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self,
+            self._rule(
+                Direction.INGRESS,
                 f"aurora-from-{source}",
-                security_group_id=self.aurora.id,
-                description=f"Aurora accepts PostgreSQL connections from the {source} security group",
-                tags=self._rule_tags(f"aurora-from-{source}"),
-                ip_protocol="tcp",
-                from_port=p.aurora_port,
-                to_port=p.aurora_port,
-                referenced_security_group_id=group.id,
+                self.aurora,
+                p.aurora_port,
+                f"Aurora accepts PostgreSQL connections from the {source} security group",
+                peer=group,
             )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self,
+        self._rule(
+            Direction.EGRESS,
             "app-to-aurora",
-            security_group_id=self.app.id,
-            description="App tasks connect to the Aurora cluster",
-            tags=self._rule_tags("app-to-aurora"),
-            ip_protocol="tcp",
-            from_port=p.aurora_port,
-            to_port=p.aurora_port,
-            referenced_security_group_id=self.aurora.id,
+            self.app,
+            p.aurora_port,
+            "App tasks connect to the Aurora cluster",
+            peer=self.aurora,
         )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self,
+        self._rule(
+            Direction.EGRESS,
             "app-to-https",
-            security_group_id=self.app.id,
-            description="App tasks reach AWS APIs and the image registry over HTTPS",
-            tags=self._rule_tags("app-to-https"),
+            self.app,
+            HTTPS_PORT,
+            "App tasks reach AWS APIs and the image registry over HTTPS",
+            cidr="0.0.0.0/0",
+        )
+
+    def _rule(
+        self,
+        direction: Direction,
+        rule_id: str,
+        group: aws.security_group.SecurityGroup,
+        port: int,
+        description: str,
+        *,
+        cidr: str | None = None,
+        peer: aws.security_group.SecurityGroup | None = None,
+    ) -> None:
+        """One TCP rule on one port, to/from a CIDR or another group; the id is also the Name tag's qualifier."""
+        rule_type = (
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+            if direction is Direction.INGRESS
+            else aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
+        )
+        rule_type(
+            self,
+            rule_id,
+            security_group_id=group.id,
+            description=description,
+            tags=self._rule_tags(rule_id),
             ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            cidr_ipv4="0.0.0.0/0",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr,
+            referenced_security_group_id=peer.id if peer is not None else None,
         )
 
     def _rule_tags(self, qualifier: str) -> dict[str, str]:
