@@ -16,6 +16,14 @@ from inventory_migration.migrationctl.cli import main
 from inventory_migration.migrationctl.verify import DataParityOptions, data_parity, list_tables
 
 
+@pytest.fixture(autouse=True)
+def _checkpoints_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify's default checkpoints go under the working directory; keep them out of the repository."""
+    from inventory_migration.migrationctl import cli
+
+    monkeypatch.setattr(cli, "STATE_DIR", tmp_path / ".migrationctl")
+
+
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(["--no-progress", *argv], out, err)
@@ -413,7 +421,7 @@ def test_every_column_type_of_the_seed_takes_part_in_the_row_hash(source_db: str
     assert tables["inventory.stock"]["changed"] == 1
 
 
-def test_console_script_as_a_user_runs_it(source_db: str, target_copy: str) -> None:
+def test_console_script_as_a_user_runs_it(source_db: str, target_copy: str, tmp_path: Path) -> None:
     """The installed `migrationctl` entry point, DSNs from the environment, exit codes as documented."""
     import os
     import shutil
@@ -428,7 +436,9 @@ def test_console_script_as_a_user_runs_it(source_db: str, target_copy: str) -> N
     )
     assert ok.returncode == 0 and "RESULT: target equals source" in ok.stdout
     assert "password" not in ok.stdout + ok.stderr
-    bad = subprocess.run([binary, "verify", "--tables", "nope"], env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [binary, "verify", "--tables", "nope"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     usage = subprocess.run([binary, "--output", "yaml", "lag"], env=env, capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2 and "invalid choice: 'yaml'" in usage.stderr
