@@ -432,7 +432,7 @@ def test_console_script_as_a_user_runs_it(source_db: str, target_copy: str, tmp_
     assert binary, "the package is installed editable by pipenv: migrationctl is on the venv's PATH"
     env = {**os.environ, "MIGRATION_SOURCE_DSN": source_db, "MIGRATION_TARGET_DSN": target_copy}
     ok = subprocess.run(
-        [binary, "verify", "--tables", "inventory.warehouse"], env=env, capture_output=True, text=True, timeout=120
+        [binary, "verify", "--tables", "inventory.warehouse"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert ok.returncode == 0 and "RESULT: target equals source" in ok.stdout
     assert "password" not in ok.stdout + ok.stderr
