@@ -117,23 +117,22 @@ class OfflineTerraform:
         )
         return TerraformResult(proc.returncode, proc.stdout + proc.stderr)
 
+    def _init_then(
+        self, synth: Mapping[str, object], directory: Path, init_args: tuple[str, ...], *command: str
+    ) -> TerraformResult:
+        """Write the stack into ``directory``, ``terraform init``, then run ``command`` if init succeeded."""
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "cdk.tf.json").write_text(json.dumps(synth, indent=2), encoding="utf-8")
+        init = self.run("init", "-input=false", "-no-color", *init_args, cwd=directory)
+        return self.run(*command, cwd=directory) if init.ok else init
+
     def plan(self, synth: Mapping[str, object], directory: Path) -> TerraformResult:
         """``init`` then ``plan`` (the provider must reach its endpoints: use :func:`with_local_endpoints`)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "cdk.tf.json").write_text(json.dumps(synth, indent=2), encoding="utf-8")
-        init = self.run("init", "-input=false", "-no-color", cwd=directory)
-        if not init.ok:
-            return init
-        return self.run("plan", "-input=false", "-no-color", "-lock=false", cwd=directory)
+        return self._init_then(synth, directory, (), "plan", "-input=false", "-no-color", "-lock=false")
 
     def validate(self, synth: Mapping[str, object], directory: Path) -> TerraformResult:
-        """``init -backend=false`` then ``validate -json`` on one synthesized stack."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "cdk.tf.json").write_text(json.dumps(synth, indent=2), encoding="utf-8")
-        init = self.run("init", "-input=false", "-backend=false", "-no-color", cwd=directory)
-        if not init.ok:
-            return init
-        return self.run("validate", "-no-color", cwd=directory)
+        """``init -backend=false`` then ``validate`` on one synthesized stack."""
+        return self._init_then(synth, directory, ("-backend=false",), "validate", "-no-color")
 
 
 LOCAL_ENDPOINT_SERVICES = ("sts", "ec2", "kms", "iam", "logs", "rds", "dms", "s3", "sns", "cloudwatch", "secretsmanager")

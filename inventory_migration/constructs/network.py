@@ -164,9 +164,7 @@ class Network(Construct):
                 )
             self.private_route_tables.append(rt)
             for tier in (SubnetTier.APP, SubnetTier.DMS):
-                aws.route_table_association.RouteTableAssociation(
-                    self, f"{tier.value}-{i + 1}-rta", route_table_id=rt.id, subnet_id=self.subnets[tier][i].id
-                )
+                self._associate(rt, tier, range(i, i + 1))
         self.database_route_table = aws.route_table.RouteTable(
             self, "database-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "database"))
         )

@@ -124,7 +124,6 @@ REMOVED_IN_MAJOR: Mapping[str, int] = {
     "stats_temp_directory": 15,
     "vacuum_defer_cleanup_age": 16,
     "promote_trigger_file": 16,
-    "force_parallel_mode": 16,
     "lc_ctype": 16,
     "lc_collate": 16,
     "old_snapshot_threshold": 17,

@@ -182,20 +182,25 @@ def check_wal(conn: psycopg.Connection) -> Iterable[Finding]:
         )
 
 
-def check_primary_keys(conn: psycopg.Connection) -> Iterable[Finding]:
+def _user_tables(conn: psycopg.Connection, condition: str) -> list[str]:
+    """``schema.table`` of every user table (``c``, in namespace ``n``) that meets ``condition``."""
     rows = query(
         conn,
         f"""
         SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER}
-          AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) ORDER BY 1""",
+        WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER} AND {condition} ORDER BY 1""",
     )
+    return [r[0] for r in rows]
+
+
+def check_primary_keys(conn: psycopg.Connection) -> Iterable[Finding]:
+    rows = _user_tables(conn, "NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)")
     if rows:
         yield Finding(
             Severity.WARNING,
             "tables-without-primary-key",
             f"{len(rows)} table(s) without a primary key: DMS replicates their INSERTs only, not UPDATEs or DELETEs",
-            tuple(r[0] for r in rows),
+            tuple(rows),
         )
 
 
@@ -278,19 +283,13 @@ def check_privileges(conn: psycopg.Connection) -> Iterable[Finding]:
             "replication-privilege",
             f"{user} has neither SUPERUSER nor REPLICATION: DMS cannot create a logical replication slot",
         )
-    unreadable = query(
-        conn,
-        f"""
-        SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA_FILTER}
-          AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')) ORDER BY 1""",
-    )
+    unreadable = _user_tables(conn, "NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))")
     if unreadable:
         yield Finding(
             Severity.BLOCKER,
             "select-privilege",
             f"{user} cannot read {len(unreadable)} table(s)",
-            tuple(r[0] for r in unreadable),
+            tuple(unreadable),
         )
     if superuser or replication:
         yield Finding(

@@ -29,7 +29,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -300,12 +300,12 @@ def plan_segments(conn: psycopg.Connection, table: Table, segment_rows: int) -> 
         lo, hi = int(row[0]), int(row[1])
         rows = max(table.estimated_rows, 1)
         width = max(1, (hi - lo + 1) * segment_rows // rows)
-        bounds = list(range(lo - 1 + width, hi, width))
+        bounds: list[tuple[str, ...]] = [(str(b),) for b in range(lo - 1 + width, hi, width)]
     else:
-        bounds = keyset_boundaries(conn, table, segment_rows)  # type: ignore[assignment]
+        bounds = keyset_boundaries(conn, table, segment_rows)
     # Integer keys get an explicit lower edge (min - 1), so chunk arithmetic starts at 0 in every segment.
     first: tuple[str, ...] | None = (str(lo - 1),) if table.integer_key else None
-    edges: list[tuple[str, ...] | None] = [first, *[(str(b),) if isinstance(b, int) else b for b in bounds], None]
+    edges: list[tuple[str, ...] | None] = [first, *bounds, None]
     return [Segment(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
@@ -452,6 +452,9 @@ class ConnectionPool:
         self._free: queue.Queue[psycopg.Connection] = queue.Queue()
         self._all = [connect(dsn, role, read_only=True) for _ in range(size)]
         for conn in self._all:
+            # The planner cannot estimate how few chunks there are: keep it from sorting the table to disk, and from
+            # JIT-compiling every segment query (its fixed cost dwarfs a 100,000-row segment).
+            query(conn, "SELECT set_config('enable_sort', 'off', false), set_config('jit', 'off', false)")
             self._free.put(conn)
 
     @contextlib.contextmanager
@@ -467,13 +470,20 @@ class ConnectionPool:
             conn.close()
 
 
+T = TypeVar("T")
+
+
+def on_both(src: ConnectionPool, tgt: ConnectionPool, fn: Callable[..., T], *args: Any) -> tuple[T, T]:
+    """Run ``fn(pool, *args)`` on the source and the target at the same time."""
+    with concurrent.futures.ThreadPoolExecutor(2) as both:
+        source, target = both.submit(fn, src, *args), both.submit(fn, tgt, *args)
+        return source.result(), target.result()
+
+
 def _hashes(pool: ConnectionPool, statement: sql.Composed, range_scan: bool) -> dict[int, tuple[int, str]]:
     with pool.get() as conn:
         # A table split into segments is read by key range through its primary key, not scanned whole per segment.
         query(conn, "SELECT set_config('enable_seqscan', %s, false)", ("off" if range_scan else "on",))
-        # The planner cannot estimate how few chunks there are: keep it from sorting the table to disk, and from
-        # JIT-compiling every segment query (its fixed cost dwarfs a 100,000-row segment).
-        query(conn, "SELECT set_config('enable_sort', 'off', false), set_config('jit', 'off', false)")
         return {int(r[0]): (int(r[1]), str(r[2])) for r in query(conn, statement)}
 
 
@@ -606,9 +616,7 @@ def data_parity(
                 return
             statement = segment_hash_query(table, segment, options.chunk_rows)
             range_scan = segment_counts[table.qualified] > 1
-            with concurrent.futures.ThreadPoolExecutor(2) as both:
-                fs, ft = both.submit(_hashes, src, statement, range_scan), both.submit(_hashes, tgt, statement, range_scan)
-                s_chunks, t_chunks = fs.result(), ft.result()
+            s_chunks, t_chunks = on_both(src, tgt, _hashes, statement, range_scan)
             s_rows, t_rows = sum(c[0] for c in s_chunks.values()), sum(c[0] for c in t_chunks.values())
             bad = sorted(c for c in s_chunks.keys() | t_chunks.keys() if s_chunks.get(c) != t_chunks.get(c))
             with lock:
@@ -616,12 +624,7 @@ def data_parity(
                 result.target_rows += t_rows
             for chunk in bad:
                 lower, upper = chunk_bounds(table, segment, chunk, options.chunk_rows)
-                with concurrent.futures.ThreadPoolExecutor(2) as both:
-                    fs2, ft2 = (
-                        both.submit(_row_hashes, src, table, lower, upper),
-                        both.submit(_row_hashes, tgt, table, lower, upper),
-                    )
-                    s_rows_map, t_rows_map = fs2.result(), ft2.result()
+                s_rows_map, t_rows_map = on_both(src, tgt, _row_hashes, table, lower, upper)
                 with lock:
                     compare_rows(table, s_rows_map, t_rows_map, result)
             if not bad:
@@ -652,9 +655,7 @@ def source_dsn_fingerprint(dsn: str) -> str:
 def _compare_without_key(
     table: Table, src: ConnectionPool, tgt: ConnectionPool, result: TableResult, lock: threading.Lock
 ) -> None:
-    with concurrent.futures.ThreadPoolExecutor(2) as both:
-        fs, ft = both.submit(_multiset, src, table), both.submit(_multiset, tgt, table)
-        s, t = fs.result(), ft.result()
+    s, t = on_both(src, tgt, _multiset, table)
     with lock:
         result.source_rows += sum(s.values())
         result.target_rows += sum(t.values())
