@@ -217,9 +217,17 @@ def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp
         data_parity(source_db, target_copy, tables, target_tables, options, progress=interrupt_after_three)
     done = json.loads(state.read_text())["tables"]["catalog.product"]
     assert len(done) >= 3  # the segment in flight when interrupted may finish too
+    from inventory_migration.migrationctl import verify
+
+    hashed: list[object] = []
+    real_hashes = verify._hashes
     planned: list[int] = []
-    results = data_parity(source_db, target_copy, tables, target_tables, options, on_planned=planned.append)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "_hashes", lambda *args: hashed.append(args) or real_hashes(*args))
+        results = data_parity(source_db, target_copy, tables, target_tables, options, on_planned=planned.append)
     assert planned[0] > len(done) and results[0].equal and results[0].source_rows == 3000
+    # Checkpointed segments are not read again: one hash query per side for each remaining segment only.
+    assert len(hashed) == 2 * (planned[0] - len(done))
     assert len(json.loads(state.read_text())["tables"]["catalog.product"]) == planned[0]
 
 
@@ -442,3 +450,24 @@ def test_console_script_as_a_user_runs_it(source_db: str, target_copy: str, tmp_
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     usage = subprocess.run([binary, "--output", "yaml", "lag"], env=env, capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2 and "invalid choice: 'yaml'" in usage.stderr
+
+
+def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 42")
+    state = tmp_path / "state.json"
+    for _ in range(2):  # the second run resumes from the checkpoint and must still see the difference
+        code, out, _ = run(
+            "verify", "--data-only", "--tables", "catalog.product", "--state-file", str(state), source_db, target_copy
+        )
+        assert code == 1 and "changed: 42" in out
+
+
+def test_preflight_blocks_a_source_without_logical_decoding() -> None:
+    from tests.pgserver import running_server
+
+    with running_server({"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0"}) as server:
+        code, report = run_json("preflight", server.dsn("postgres"))
+    assert code == 1 and not report["ready"]
+    blockers = {f["check"]: f["message"] for f in report["findings"] if f["severity"] == "blocker"}
+    assert "wal_level is replica" in blockers["wal-level"]
+    assert {"replication-slots", "wal-senders"} <= set(blockers)
