@@ -32,6 +32,8 @@ $(PY_STAMP): Pipfile.lock
 
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
+	@# npm does not run the embedded PostgreSQL packages' postinstall (shared-library symlinks): run it here.
+	@for pkg in node_modules/pg13 node_modules/pg16; do (cd $$pkg && ../.bin/node scripts/hydrate-symlinks.js); done
 	@rm -f node_modules/.installed-* && touch $@
 
 install: $(PY_STAMP) $(NODE_STAMP)
@@ -48,7 +50,7 @@ test: install
 
 lint: install
 	pipenv run ruff check .
-	pipenv run ruff format --check inventory_migration tests main.py scripts || true
+	pipenv run ruff format --check inventory_migration tests main.py scripts
 	pipenv run mypy
 
 bench: install

@@ -20,6 +20,7 @@ from cdktf import (
     TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
+    TerraformVariable,
     Testing,
     Token,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "TerraformResource",
     "TerraformResourceLifecycle",
     "TerraformStack",
+    "TerraformVariable",
     "Testing",
     "Token",
     "aws",

@@ -21,12 +21,20 @@ KMS_USE_ACTIONS = (
 KMS_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
-FLOW_LOG_DELIVERY_ACTIONS = (
-    "logs:CreateLogStream",
-    "logs:PutLogEvents",
-    "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams",
-)
+FLOW_LOG_DELIVERY_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
+"""What VPC flow logs do in their one log group."""
+FLOW_LOG_DESCRIBE_ACTIONS = ("logs:DescribeLogGroups",)
+"""Flow logs also list log groups: an action with no resource type in the IAM service authorization reference for
+CloudWatch Logs, so it only works with ``Resource: "*"``. It reads names, never log data."""
+LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+"""Writing to one log group (ECS ``awslogs`` driver)."""
+S3_OBJECT_READ_WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion")
+S3_BUCKET_LIST_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation")
+KMS_DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+"""What a client of an SSE-KMS bucket needs on its key (read: Decrypt; write: GenerateDataKey)."""
+ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+ECR_AUTH_ACTIONS = ("ecr:GetAuthorizationToken",)
+"""Logging in to ECR: no resource type in the service authorization reference, so ``Resource: "*"``."""
 
 Statement = dict[str, Any]
 

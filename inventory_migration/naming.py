@@ -49,8 +49,8 @@ class ResourceType(Enum):
     VPC_ENDPOINT = NameRule("vpce", 255, planned_qualifiers=("s3",))
     FLOW_LOG = NameRule("flowlog", 255)
     LOG_GROUP = NameRule("logs", 512, pattern=re.compile(r"^[\w./#-]+$"), planned_qualifiers=("vpc-flow",))
-    SECURITY_GROUP = NameRule("secgroup", 255, forbidden_prefix="sg-", planned_qualifiers=("aurora",))
-    SECURITY_GROUP_RULE = NameRule("sgrule", 255, planned_qualifiers=("dms-to-source-1",))
+    SECURITY_GROUP = NameRule("secgroup", 255, forbidden_prefix="sg-", planned_qualifiers=("datasync-endpoint",))
+    SECURITY_GROUP_RULE = NameRule("sgrule", 255, planned_qualifiers=("endpoint-from-agent-1024-4",))
     CUSTOMER_GATEWAY = NameRule("cgw", 255)
     VPN_GATEWAY = NameRule("vgw", 255)
     VPN_CONNECTION = NameRule("vpn", 255)
@@ -69,9 +69,9 @@ class ResourceType(Enum):
     PARAMETER_GROUP = NameRule(
         "aurora-params", 255, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True
     )
-    SECRET = NameRule("secret", 512, pattern=re.compile(r"^[\w/+=.@-]+$"), planned_qualifiers=("dms-source",))
-    IAM_ROLE = NameRule("role", 64, pattern=_IAM, planned_qualifiers=("dms-secrets-access",))
-    IAM_POLICY = NameRule("policy", 128, pattern=_IAM, planned_qualifiers=("dms-secrets-access",))
+    SECRET = NameRule("secret", 512, pattern=re.compile(r"^[\w/+=.@-]+$"), planned_qualifiers=("dms-reverse-target",))
+    IAM_ROLE = NameRule("role", 64, pattern=_IAM, planned_qualifiers=("dms-secrets-access", "ecs-task-execution"))
+    IAM_POLICY = NameRule("policy", 128, pattern=_IAM, planned_qualifiers=("dms-secrets-access", "ecs-task-execution"))
     DMS_SUBNET_GROUP = NameRule("dms-subnets", 255, pattern=_LETTERS_DIGITS_HYPHENS)
     DMS_INSTANCE = NameRule("dms-instance", 63, pattern=_LETTERS_DIGITS_HYPHENS, starts_with_letter=True, no_double_hyphen=True)
     DMS_ENDPOINT = NameRule(
@@ -80,7 +80,7 @@ class ResourceType(Enum):
         pattern=_LETTERS_DIGITS_HYPHENS,
         starts_with_letter=True,
         no_double_hyphen=True,
-        planned_qualifiers=("source",),
+        planned_qualifiers=("reverse-source", "reverse-target"),
     )
     DMS_TASK = NameRule(
         "dms-task",
@@ -88,7 +88,7 @@ class ResourceType(Enum):
         pattern=_LETTERS_DIGITS_HYPHENS,
         starts_with_letter=True,
         no_double_hyphen=True,
-        planned_qualifiers=("full-load-cdc",),
+        planned_qualifiers=("full-load-cdc", "reverse-cdc"),
     )
     DMS_CERTIFICATE = NameRule(
         "dms-cert",
@@ -96,7 +96,7 @@ class ResourceType(Enum):
         pattern=_LETTERS_DIGITS_HYPHENS,
         starts_with_letter=True,
         no_double_hyphen=True,
-        planned_qualifiers=("source",),
+        planned_qualifiers=("reverse-source",),
     )
     EVENT_SUBSCRIPTION = NameRule(
         "events",
@@ -104,16 +104,38 @@ class ResourceType(Enum):
         pattern=_LETTERS_DIGITS_HYPHENS,
         starts_with_letter=True,
         no_double_hyphen=True,
-        planned_qualifiers=("dms-instance",),
+        planned_qualifiers=("dms-reverse-task",),
     )
     S3_BUCKET = NameRule("s3", 63, pattern=_LOWER_DNS, planned_qualifiers=("access-logs",))
     SNS_TOPIC = NameRule("sns", 256, pattern=re.compile(r"^[\w-]+$"), planned_qualifiers=("alarms",))
-    ALARM = NameRule("alarm", 255, planned_qualifiers=("aurora-free-local-storage",))
+    ALARM = NameRule("alarm", 255, planned_qualifiers=("datasync-verification-errors",))
     DASHBOARD = NameRule("dashboard", 255, pattern=re.compile(r"^[\w-]+$"), planned_qualifiers=("migration",))
+    COMPOSITE_ALARM = NameRule("alarm", 255, planned_qualifiers=("cutover-blocked",))
     LOAD_BALANCER = NameRule("alb", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("app",))
-    """Reserved for the ECS blue-green cutover; checked now so a suffix cannot block it later."""
+    """Application Load Balancer names: 32 characters at most."""
     TARGET_GROUP = NameRule("tg", 32, pattern=_LETTERS_DIGITS_HYPHENS, no_double_hyphen=True, planned_qualifiers=("green",))
-    """Reserved for the ECS blue-green cutover; checked now so a suffix cannot block it later."""
+    """Target group names: 32 characters at most."""
+    LISTENER = NameRule("listener", 255, planned_qualifiers=("https",))
+    LISTENER_RULE = NameRule("rule", 255, planned_qualifiers=("green-testers",))
+    WEB_ACL = NameRule("waf", 128, pattern=re.compile(r"^[\w-]+$"), planned_qualifiers=("app",))
+    WAF_LOG_GROUP = NameRule("aws-waf-logs", 512, pattern=re.compile(r"^[\w./#-]+$"), planned_qualifiers=("app",))
+    """WAF only logs to CloudWatch log groups whose name starts with ``aws-waf-logs-``."""
+    DATASYNC_TASK = NameRule("datasync-task", 256, pattern=re.compile(r"^[\w .+=:/@-]+$"), planned_qualifiers=("images",))
+    DATASYNC_LOCATION = NameRule("datasync-location", 256, planned_qualifiers=("on-prem",))
+    DATASYNC_AGENT = NameRule("datasync-agent", 256, pattern=re.compile(r"^[\w .+=:/@-]+$"), planned_qualifiers=("images",))
+    EVENT_RULE = NameRule("events-rule", 64, pattern=re.compile(r"^[\.\-_A-Za-z0-9]+$"), planned_qualifiers=("datasync-failed",))
+    ECS_CLUSTER = NameRule("ecs", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
+    ECS_SERVICE = NameRule("ecs-service", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
+    TASK_DEFINITION = NameRule("taskdef", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
+
+
+DMS_ACCOUNT_ROLES = {
+    "dms-vpc-role": "AmazonDMSVPCManagementRole",
+    "dms-cloudwatch-logs-role": "AmazonDMSCloudWatchLogsRole",
+}
+"""Roles DMS looks up by these exact names, one per account, and the managed policy of each."""
+AWS_MANDATED_NAMES = frozenset(DMS_ACCOUNT_ROLES)
+"""Names AWS fixes, exempt from the naming convention."""
 
 
 class NameTooLongError(ValueError):

@@ -48,8 +48,13 @@ VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
 }
 """Services that use each key on a caller's behalf (``kms:ViaService``)."""
 
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.rds.amazonaws.com", "dms.amazonaws.com")
-"""Services that publish to the encrypted SNS topic as themselves (alarms, RDS and DMS events)."""
+PUBLISHING_SERVICES = (
+    "cloudwatch.amazonaws.com",
+    "events.rds.amazonaws.com",
+    "dms.amazonaws.com",
+    "events.amazonaws.com",
+)
+"""Services that publish to the encrypted SNS topic as themselves (alarms, RDS and DMS events, EventBridge rules)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -66,6 +71,8 @@ class EncryptionKeysProps:
     """AWS partition (a token from ``aws_partition``)."""
     deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
     """Days before a destroyed key is deleted (7 to 30). Default: 7."""
+    fargate_cluster_name: str = ""
+    """ECS cluster whose Fargate tasks encrypt their ephemeral storage with the operations key. Default: none."""
 
     def __post_init__(self) -> None:
         if not 7 <= self.deletion_window_days <= 30:
@@ -145,4 +152,30 @@ class EncryptionKeys(Construct):
                     principal={"Service": list(PUBLISHING_SERVICES)},
                 )
             )
+            if p.fargate_cluster_name:
+                statements += self._fargate_ephemeral_storage(p.fargate_cluster_name)
         return policy_json(*statements)
+
+    def _fargate_ephemeral_storage(self, cluster_name: str) -> list[Statement]:
+        """Fargate encrypts task storage of one cluster with this key (ECS developer guide, "Create an encryption key
+        for Fargate ephemeral storage"; the statements aws-cdk-lib's ``Cluster`` adds)."""
+        p = self.props
+        context = {
+            "kms:EncryptionContext:aws:ecs:clusterAccount": [p.account_id],
+            "kms:EncryptionContext:aws:ecs:clusterName": [cluster_name],
+        }
+        fargate = {"Service": "fargate.amazonaws.com"}
+        return [
+            statement(
+                "FargateGeneratesDataKeys",
+                ["kms:GenerateDataKeyWithoutPlaintext"],
+                principal=fargate,
+                condition={"StringEquals": context},
+            ),
+            statement(
+                "FargateCreatesDecryptGrants",
+                ["kms:CreateGrant"],
+                principal=fargate,
+                condition={"StringEquals": context, "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}},
+            ),
+        ]

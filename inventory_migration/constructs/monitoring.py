@@ -1,6 +1,7 @@
-"""Notifications and alarms: an encrypted SNS topic that CloudWatch, DMS and RDS events may publish to,
-e-mail subscriptions, alarms on replication lag and on DMS and Aurora health (to SNS on ALARM and OK),
-an RDS event subscription and the migration dashboard."""
+"""Notifications and alarms: an encrypted SNS topic that CloudWatch, DMS and RDS events may publish to, e-mail
+subscriptions, alarms on replication lag, DMS and Aurora health and green's health (to SNS on ALARM and OK), the
+``cutover-blocked`` composite alarm over the ones that decide a cutover, an RDS event subscription and the migration
+dashboard."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ from enum import Enum
 
 from inventory_migration.cdk import Construct, Fn, Token, aws
 from inventory_migration.config import AlarmThresholds
-from inventory_migration.dashboards.migration import DashboardInputs, dashboard_body
+from inventory_migration.dashboards.migration import (
+    DashboardInputs,
+    ImageSyncMetrics,
+    LoadBalancerMetrics,
+    ReplicationMetrics,
+    dashboard_body,
+)
 from inventory_migration.iam import policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
 
-TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "dms.amazonaws.com", "events.rds.amazonaws.com")
+TOPIC_PUBLISHERS = (
+    "cloudwatch.amazonaws.com",
+    "dms.amazonaws.com",
+    "events.rds.amazonaws.com",
+    "events.amazonaws.com",
+)
+"""Services that publish to the alarm topic: alarms, DMS and RDS events, EventBridge rules (DataSync failures)."""
 RDS_CLUSTER_EVENT_CATEGORIES = ("failover", "failure", "maintenance", "notification", "migration")
 PERIOD_SECONDS = 60
 
@@ -75,6 +88,7 @@ class AlarmTopic(Construct):
 
 class Comparison(Enum):
     ABOVE = "GreaterThanThreshold"
+    AT_LEAST = "GreaterThanOrEqualToThreshold"
     BELOW = "LessThanThreshold"
 
 
@@ -94,6 +108,32 @@ class AlarmSpec:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplicationMonitoring:
+    """What to watch of DMS (while it exists)."""
+
+    replication_instance_id: str
+    """DMS replication instance identifier."""
+    task_arn: str
+    """Forward DMS task ARN; its last segment is the ``ReplicationTaskIdentifier`` dimension."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplicationMonitoring:
+    """What to watch of the load balancer and ECS."""
+
+    load_balancer_arn_suffix: str
+    """``LoadBalancer`` dimension."""
+    green_target_group_arn_suffix: str
+    """``TargetGroup`` dimension of green."""
+    ecs_cluster_name: str
+    """``ClusterName`` dimension."""
+    blue_target_group_arn_suffix: str | None = None
+    """``TargetGroup`` dimension of blue; none once decommissioned. Default: none."""
+    ecs_service_name: str | None = None
+    """``ServiceName`` when the stack creates the service. Default: none."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MigrationMonitoringProps:
     """Props of :class:`MigrationMonitoring`."""
 
@@ -103,14 +143,16 @@ class MigrationMonitoringProps:
     """Region of the metrics."""
     topic_arn: str
     """Where alarms notify, on ALARM and on OK."""
-    replication_instance_id: str
-    """DMS replication instance identifier."""
-    task_arn: str
-    """DMS task ARN; its last segment is the ``ReplicationTaskIdentifier`` dimension."""
     cluster_id: str
     """Aurora cluster identifier."""
     reader_instance_ids: Sequence[str]
     """Aurora reader identifiers, for AuroraReplicaLag."""
+    application: ApplicationMonitoring
+    """The load balancer and ECS."""
+    replication: ReplicationMonitoring | None = None
+    """DMS; none once decommissioned (its alarms go with it). Default: none."""
+    image_sync: ImageSyncMetrics | None = None
+    """The DataSync task; none once decommissioned. Default: none."""
     thresholds: AlarmThresholds = dataclasses.field(default_factory=AlarmThresholds)
     """Thresholds. Default: :class:`AlarmThresholds` defaults."""
 
@@ -120,18 +162,94 @@ def task_resource_id_expression(task_arn: str) -> str:
     return Token.as_string(Fn.element(Fn.split(":", task_arn), 6))
 
 
+CUTOVER_BLOCKERS = (
+    "dms-cdc-latency-source",
+    "dms-cdc-latency-target",
+    "dms-freeable-memory",
+    "dms-free-storage",
+    "aurora-writer-unavailable",
+    "green-unhealthy-hosts",
+    "green-target-5xx",
+)
+"""Alarms whose ALARM state blocks a cutover (and, after it, argues for a rollback): the composite
+``cutover-blocked`` is in ALARM while any of those that exist is."""
+
+
 class MigrationMonitoring(Construct):
-    """Alarms, the RDS event subscription and the migration dashboard."""
+    """Alarms, the ``cutover-blocked`` composite alarm, the RDS event subscription and the migration dashboard."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: MigrationMonitoringProps) -> None:
         super().__init__(scope, construct_id)
         self._props = props
-        p, t = props, props.thresholds
-        self.task_resource_id = task_resource_id_expression(p.task_arn)
-        task = {"ReplicationInstanceIdentifier": p.replication_instance_id, "ReplicationTaskIdentifier": self.task_resource_id}
-        instance = {"ReplicationInstanceIdentifier": p.replication_instance_id}
-        cluster = {"DBClusterIdentifier": p.cluster_id}
-        specs = [
+        p = props
+        self.task_resource_id = task_resource_id_expression(p.replication.task_arn) if p.replication is not None else None
+        specs = [*self._replication_specs(), *self._aurora_specs(), *self._application_specs()]
+        self.alarms = {spec.qualifier: self._alarm(spec) for spec in specs}
+        blockers = [self.alarms[q] for q in CUTOVER_BLOCKERS if q in self.alarms]
+        name = p.namer.name(ResourceType.COMPOSITE_ALARM, "cutover-blocked")
+        self.cutover_blocked = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm(
+            self,
+            "cutover-blocked",
+            alarm_name=name,
+            alarm_description=(
+                "ALARM while replication lags, DMS runs short of memory or storage, the Aurora writer is unavailable, "
+                "or green is unhealthy: do not cut over (after the switch: consider migrationctl rollback)"
+            ),
+            alarm_rule=" OR ".join(f'ALARM("{alarm.alarm_name}")' for alarm in blockers),
+            alarm_actions=[p.topic_arn],
+            ok_actions=[p.topic_arn],
+            tags=name_tag(name),
+        )
+        self.rds_events = aws.db_event_subscription.DbEventSubscription(
+            self,
+            "rds-events",
+            name=p.namer.name(ResourceType.EVENT_SUBSCRIPTION, "aurora-cluster"),
+            sns_topic=p.topic_arn,
+            source_type="db-cluster",
+            source_ids=[p.cluster_id],
+            event_categories=list(RDS_CLUSTER_EVENT_CATEGORIES),
+            tags=name_tag(p.namer.name(ResourceType.EVENT_SUBSCRIPTION, "aurora-cluster")),
+        )
+        self.dashboard_name = p.namer.name(ResourceType.DASHBOARD, "migration")
+        app = p.application
+        self.dashboard = aws.cloudwatch_dashboard.CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=self.dashboard_name,
+            dashboard_body=dashboard_body(
+                DashboardInputs(
+                    region=p.region,
+                    cluster_id=p.cluster_id,
+                    cutover_alarm_arn=self.cutover_blocked.arn,
+                    alarm_arns=[a.arn for a in self.alarms.values()],
+                    load_balancer=LoadBalancerMetrics(
+                        load_balancer=app.load_balancer_arn_suffix,
+                        green_target_group=app.green_target_group_arn_suffix,
+                        blue_target_group=app.blue_target_group_arn_suffix,
+                    ),
+                    ecs_cluster_name=app.ecs_cluster_name,
+                    ecs_service_name=app.ecs_service_name,
+                    replication=ReplicationMetrics(
+                        replication_instance_id=p.replication.replication_instance_id,
+                        task_resource_id=self.task_resource_id,
+                    )
+                    if p.replication is not None and self.task_resource_id is not None
+                    else None,
+                    image_sync=p.image_sync,
+                )
+            ),
+        )
+
+    def _replication_specs(self) -> list[AlarmSpec]:
+        p, t = self._props, self._props.thresholds
+        if p.replication is None or self.task_resource_id is None:
+            return []
+        task = {
+            "ReplicationInstanceIdentifier": p.replication.replication_instance_id,
+            "ReplicationTaskIdentifier": self.task_resource_id,
+        }
+        instance = {"ReplicationInstanceIdentifier": p.replication.replication_instance_id}
+        return [
             AlarmSpec(
                 "dms-cdc-latency-source",
                 "AWS/DMS",
@@ -184,6 +302,12 @@ class MigrationMonitoring(Construct):
                 instance,
                 "DMS replication instance runs out of storage for cached changes",
             ),
+        ]
+
+    def _aurora_specs(self) -> list[AlarmSpec]:
+        p, t = self._props, self._props.thresholds
+        cluster = {"DBClusterIdentifier": p.cluster_id}
+        return [
             AlarmSpec(
                 "aurora-cpu",
                 "AWS/RDS",
@@ -237,33 +361,49 @@ class MigrationMonitoring(Construct):
                 )
                 for i, reader in enumerate(p.reader_instance_ids)
             ],
-        ]
-        self.alarms = {spec.qualifier: self._alarm(spec) for spec in specs}
-        self.rds_events = aws.db_event_subscription.DbEventSubscription(
-            self,
-            "rds-events",
-            name=p.namer.name(ResourceType.EVENT_SUBSCRIPTION, "aurora-cluster"),
-            sns_topic=p.topic_arn,
-            source_type="db-cluster",
-            source_ids=[p.cluster_id],
-            event_categories=list(RDS_CLUSTER_EVENT_CATEGORIES),
-            tags=name_tag(p.namer.name(ResourceType.EVENT_SUBSCRIPTION, "aurora-cluster")),
-        )
-        self.dashboard_name = p.namer.name(ResourceType.DASHBOARD, "migration")
-        self.dashboard = aws.cloudwatch_dashboard.CloudwatchDashboard(
-            self,
-            "dashboard",
-            dashboard_name=self.dashboard_name,
-            dashboard_body=dashboard_body(
-                DashboardInputs(
-                    region=p.region,
-                    replication_instance_id=p.replication_instance_id,
-                    task_resource_id=self.task_resource_id,
-                    cluster_id=p.cluster_id,
-                    alarm_arns=[a.arn for a in self.alarms.values()],
-                )
+            AlarmSpec(
+                "aurora-writer-unavailable",
+                "AWS/RDS",
+                "EngineUptime",
+                "Minimum",
+                Comparison.BELOW,
+                t.aurora_writer_min_uptime_seconds,
+                {"DBClusterIdentifier": p.cluster_id, "Role": "WRITER"},
+                "The Aurora writer restarted or failed over just now, or there is no writer (role metric: no datapoint)",
+                "breaching",
             ),
-        )
+        ]
+
+    def _application_specs(self) -> list[AlarmSpec]:
+        p, t = self._props, self._props.thresholds
+        green = {
+            "TargetGroup": p.application.green_target_group_arn_suffix,
+            "LoadBalancer": p.application.load_balancer_arn_suffix,
+        }
+        return [
+            AlarmSpec(
+                "green-unhealthy-hosts",
+                "AWS/ApplicationELB",
+                "UnHealthyHostCount",
+                "Maximum",
+                Comparison.AT_LEAST,
+                t.green_unhealthy_hosts,
+                green,
+                "Green (ECS Fargate) has unhealthy targets",
+                "notBreaching",
+            ),
+            AlarmSpec(
+                "green-target-5xx",
+                "AWS/ApplicationELB",
+                "HTTPCode_Target_5XX_Count",
+                "Sum",
+                Comparison.ABOVE,
+                t.green_target_5xx_count,
+                green,
+                "Green (ECS Fargate) answers with server errors",
+                "notBreaching",
+            ),
+        ]
 
     def _alarm(self, spec: AlarmSpec) -> aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
         p = self._props

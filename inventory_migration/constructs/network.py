@@ -10,7 +10,13 @@ from enum import Enum
 
 from inventory_migration.cdk import Construct, Fn, aws
 from inventory_migration.config import NatGatewayMode, OnPremConnectivity
-from inventory_migration.iam import FLOW_LOG_DELIVERY_ACTIONS, policy_json, service_assume_role_policy, statement
+from inventory_migration.iam import (
+    FLOW_LOG_DELIVERY_ACTIONS,
+    FLOW_LOG_DESCRIBE_ACTIONS,
+    policy_json,
+    service_assume_role_policy,
+    statement,
+)
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
 
@@ -251,7 +257,8 @@ class Network(Construct):
                     "DeliverFlowLogs",
                     FLOW_LOG_DELIVERY_ACTIONS,
                     [self.flow_log_group.arn, f"{self.flow_log_group.arn}:*"],
-                )
+                ),
+                statement("ListLogGroups", FLOW_LOG_DESCRIBE_ACTIONS, "*"),
             ),
         )
         self.flow_log = aws.flow_log.FlowLog(

@@ -1,8 +1,10 @@
-"""Security groups for DMS, Aurora and the ECS Fargate app.
+"""Security groups for DMS, Aurora, the ECS Fargate app and its load balancer.
 
 Rules are separate resources (``aws_vpc_security_group_*_rule``), each with a description. Nothing
 accepts traffic from 0.0.0.0/0: Aurora only from the DMS and app groups on its port; DMS talks only to
-the source database port on-prem and to Aurora's port.
+the source database port on-prem and to Aurora's port; the load balancer accepts 80/443 from the configured
+client networks and talks only to the app group and to the on-prem (blue) servers' port; the app accepts
+only the load balancer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
 
 HTTPS_PORT = 443
+HTTP_PORT = 80
 
 
 class Direction(Enum):
@@ -40,13 +43,26 @@ class SecurityGroupsProps:
     aurora_port: int
     """Aurora port."""
     app_port: int = DEFAULT_APP_PORT
-    """Port the app containers listen on (for the load balancer of the cutover). Default: 8080."""
+    """Port the app containers listen on (the green targets). Default: 8080."""
+    alb_ingress_cidrs: tuple[str, ...] = ()
+    """Client networks allowed to reach the load balancer on 80 and 443. Default: none."""
+    blue_targets: tuple[str, ...] = ()
+    """On-prem application servers (IPv4) the load balancer forwards blue traffic to. Default: none."""
+    blue_port: int = DEFAULT_APP_PORT
+    """Port of the on-prem application servers. Default: 8080."""
+    replication: bool = True
+    """Create the DMS group and its rules (false once DMS is decommissioned). Default: true."""
 
     def __post_init__(self) -> None:
-        bad = [
-            f"{name} = {value!r}: must be 1 to 65535"
-            for name, value in (("source_port", self.source_port), ("aurora_port", self.aurora_port), ("app_port", self.app_port))
-            if not 1 <= value <= 65535
+        ports = (
+            ("source_port", self.source_port),
+            ("aurora_port", self.aurora_port),
+            ("app_port", self.app_port),
+            ("blue_port", self.blue_port),
+        )
+        bad = [f"{name} = {value!r}: must be 1 to 65535" for name, value in ports if not 1 <= value <= 65535]
+        bad += [
+            f"alb_ingress_cidrs: {c} opens the load balancer to the internet" for c in self.alb_ingress_cidrs if c.endswith("/0")
         ]
         if bad:
             raise ValueError("; ".join(bad))
@@ -57,32 +73,21 @@ class SecurityGroups(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecurityGroupsProps) -> None:
         super().__init__(scope, construct_id)
-        self._props = props
-        self.dms = self._group("dms", "AWS DMS replication instance")
+        self._props = p = props
+        self.dms = self._group("dms", "AWS DMS replication instance") if p.replication else None
         self.aurora = self._group("aurora", "Aurora PostgreSQL cluster")
         self.app = self._group("app", "ECS Fargate inventory app tasks")
-        p = props
-        for i, cidr in enumerate(p.on_prem_cidrs):
-            self._rule(
-                Direction.EGRESS,
-                f"dms-to-source-{i + 1}",
-                self.dms,
-                p.source_port,
-                f"DMS reads the on-prem PostgreSQL source in {cidr}",
-                cidr=cidr,
-            )
+        self.alb = self._group("alb", "Application load balancer of the blue-green cutover")
+        if self.dms is not None:
+            self._dms_rules(self.dms)
         self._rule(
-            Direction.EGRESS, "dms-to-aurora", self.dms, p.aurora_port, "DMS writes to the Aurora cluster", peer=self.aurora
+            Direction.INGRESS,
+            "aurora-from-app",
+            self.aurora,
+            p.aurora_port,
+            "Aurora accepts PostgreSQL connections from the app security group",
+            peer=self.app,
         )
-        for source, group in (("dms", self.dms), ("app", self.app)):
-            self._rule(
-                Direction.INGRESS,
-                f"aurora-from-{source}",
-                self.aurora,
-                p.aurora_port,
-                f"Aurora accepts PostgreSQL connections from the {source} security group",
-                peer=group,
-            )
         self._rule(
             Direction.EGRESS,
             "app-to-aurora",
@@ -98,6 +103,55 @@ class SecurityGroups(Construct):
             HTTPS_PORT,
             "App tasks reach AWS APIs and the image registry over HTTPS",
             cidr="0.0.0.0/0",
+        )
+        self._rule(
+            Direction.INGRESS, "app-from-alb", self.app, p.app_port, "App tasks accept the load balancer only", peer=self.alb
+        )
+        for i, cidr in enumerate(p.alb_ingress_cidrs):
+            for name, port in (("https", HTTPS_PORT), ("http", HTTP_PORT)):
+                self._rule(
+                    Direction.INGRESS,
+                    f"alb-from-{name}-{i + 1}",
+                    self.alb,
+                    port,
+                    f"Clients in {cidr} reach the load balancer over {name.upper()}"
+                    + (" (redirected to HTTPS)" if port == HTTP_PORT else ""),
+                    cidr=cidr,
+                )
+        self._rule(
+            Direction.EGRESS, "alb-to-app", self.alb, p.app_port, "The load balancer forwards to green (ECS)", peer=self.app
+        )
+        for i, target in enumerate(p.blue_targets):
+            self._rule(
+                Direction.EGRESS,
+                f"alb-to-blue-{i + 1}",
+                self.alb,
+                p.blue_port,
+                f"The load balancer forwards to blue, the on-prem server {target}",
+                cidr=f"{target}/32",
+            )
+
+    def _dms_rules(self, dms: aws.security_group.SecurityGroup) -> None:
+        p = self._props
+        for i, cidr in enumerate(p.on_prem_cidrs):
+            self._rule(
+                Direction.EGRESS,
+                f"dms-to-source-{i + 1}",
+                dms,
+                p.source_port,
+                f"DMS reads (and, on the way back, writes) the on-prem PostgreSQL in {cidr}",
+                cidr=cidr,
+            )
+        self._rule(
+            Direction.EGRESS, "dms-to-aurora", dms, p.aurora_port, "DMS writes to (and reads back from) Aurora", peer=self.aurora
+        )
+        self._rule(
+            Direction.INGRESS,
+            "aurora-from-dms",
+            self.aurora,
+            p.aurora_port,
+            "Aurora accepts PostgreSQL connections from the dms security group",
+            peer=dms,
         )
 
     def _rule(

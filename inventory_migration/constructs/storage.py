@@ -29,6 +29,38 @@ BLOCK_ALL_PUBLIC_ACCESS = {
 OBJECT_OWNERSHIP = "BucketOwnerEnforced"
 """ACLs disabled; the bucket owner owns every object."""
 
+ELB_LOG_DELIVERY_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-south-1": "718504428378",
+    "sa-east-1": "507241528517",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-3": "589379963580",
+    "eu-south-1": "635631232127",
+    "me-south-1": "076674570225",
+    "us-gov-east-1": "190560391635",
+    "us-gov-west-1": "048591011584",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
+}
+"""Elastic Load Balancing's log-delivery account per region that existed before August 2022 (ELB user guide, "Enable
+access logs for your Application Load Balancer"); newer regions deliver as the service principal
+``logdelivery.elasticloadbalancing.amazonaws.com``."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ImageStorageProps:
@@ -58,6 +90,11 @@ class ImageStorageProps:
     """Days access logs are kept. Default: 365."""
     force_destroy: bool = True
     """Destroy empties the buckets. Default: true (destroyable)."""
+    load_balancer_log_prefix: str = ""
+    """When set, the log bucket also takes Application Load Balancer access logs under this prefix (they need SSE-S3,
+    like server access logs). Default: none."""
+    region: str = "us-east-1"
+    """Region of the load balancer, which decides the log-delivery principal. Default: ``us-east-1``."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -214,7 +251,7 @@ class ImageStorage(Construct):
             ),
             depends_on=[self._public_access_blocks["images"]],
         )
-        aws.s3_bucket_policy.S3BucketPolicy(
+        self.log_bucket_policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "access-logs-policy",
             bucket=self.log_bucket.id,
@@ -230,6 +267,7 @@ class ImageStorage(Construct):
                         "StringEquals": {"aws:SourceAccount": p.account_id},
                     },
                 ),
+                *self._load_balancer_log_delivery(p),
             ),
             depends_on=[self._public_access_blocks["access-logs"]],
         )
@@ -253,6 +291,24 @@ class ImageStorage(Construct):
             versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         return bucket
+
+    def _load_balancer_log_delivery(self, p: ImageStorageProps) -> list[dict[str, object]]:
+        if not p.load_balancer_log_prefix:
+            return []
+        account = ELB_LOG_DELIVERY_ACCOUNTS.get(p.region)
+        principal = (
+            {"AWS": f"arn:{p.partition}:iam::{account}:root"}
+            if account
+            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        )
+        return [
+            statement(
+                "LoadBalancerAccessLogDelivery",
+                ["s3:PutObject"],
+                [f"{self.log_bucket.arn}/{p.load_balancer_log_prefix}/AWSLogs/{p.account_id}/*"],
+                principal=principal,
+            )
+        ]
 
     @staticmethod
     def _deny_insecure_transport(bucket: aws.s3_bucket.S3Bucket) -> dict[str, object]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
-from inventory_migration.constructs.dms import AWS_MANDATED_NAMES
+from inventory_migration.naming import AWS_MANDATED_NAMES
 from inventory_migration.tagging import REQUIRED_TAG_KEYS
 
 
@@ -64,14 +64,26 @@ CMK_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     "aws_secretsmanager_secret": ("kms_key_id",),
     "aws_dms_replication_instance": ("kms_key_arn",),
     "aws_dms_endpoint": ("kms_key_arn",),
+    "aws_ecs_cluster": ("configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id",),
 }
-"""Resources that store data, and the attributes that must name one of our customer-managed keys."""
+"""Resources that store data, and the attributes (dotted paths through nested blocks) that must name one of our
+customer-managed keys."""
 
 NO_DATA_AT_REST = frozenset(
     {
+        "aws_cloudwatch_composite_alarm",
         "aws_cloudwatch_dashboard",
+        "aws_cloudwatch_event_rule",
+        "aws_cloudwatch_event_target",
+        "aws_cloudwatch_log_metric_filter",
+        "aws_cloudwatch_log_resource_policy",
         "aws_cloudwatch_metric_alarm",
         "aws_customer_gateway",
+        "aws_datasync_agent",
+        "aws_datasync_location_nfs",
+        "aws_datasync_location_s3",
+        "aws_datasync_location_smb",
+        "aws_datasync_task",
         "aws_db_event_subscription",
         "aws_db_subnet_group",
         "aws_default_security_group",
@@ -80,6 +92,9 @@ NO_DATA_AT_REST = frozenset(
         "aws_dms_replication_subnet_group",
         "aws_dms_replication_task",
         "aws_ec2_transit_gateway_vpc_attachment",
+        "aws_ecs_cluster_capacity_providers",
+        "aws_ecs_service",
+        "aws_ecs_task_definition",
         "aws_eip",
         "aws_flow_log",
         "aws_iam_role",
@@ -88,6 +103,11 @@ NO_DATA_AT_REST = frozenset(
         "aws_internet_gateway",
         "aws_kms_alias",
         "aws_kms_key",
+        "aws_lb",
+        "aws_lb_listener",
+        "aws_lb_listener_rule",
+        "aws_lb_target_group",
+        "aws_lb_target_group_attachment",
         "aws_nat_gateway",
         "aws_rds_cluster_parameter_group",
         "aws_route",
@@ -111,9 +131,14 @@ NO_DATA_AT_REST = frozenset(
         "aws_vpn_connection_route",
         "aws_vpn_gateway",
         "aws_s3_bucket",
+        "aws_wafv2_web_acl",
+        "aws_wafv2_web_acl_association",
+        "aws_wafv2_web_acl_logging_configuration",
     }
 )
-"""Resources that hold no data of their own (S3 buckets are checked through their encryption configuration)."""
+"""Resources that hold no data of their own (S3 buckets are checked through their encryption configuration; the load
+balancer's access logs land in the SSE-S3 log bucket; task definitions and services keep their data in the cluster's
+encrypted Fargate storage)."""
 
 ENCRYPTION_EXCEPTIONS: Mapping[str, str] = {
     "access-logs-encryption": "S3 server access logs can only be delivered to a bucket encrypted with SSE-S3 "
@@ -125,6 +150,18 @@ ENCRYPTION_EXCEPTIONS: Mapping[str, str] = {
 def construct_path(logical_id: str) -> str:
     """The construct path part of a cdktf logical id (``storage_access-logs-encryption_DFC39B18``)."""
     return logical_id.rsplit("_", 1)[0]
+
+
+def lookup(config: Resource, dotted: str) -> Any:
+    """A (possibly nested) attribute: ``a.b.c`` descends into the first element of each block list."""
+    value: Any = config
+    for part in dotted.split("."):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _is_kms_reference(value: Any) -> bool:
@@ -143,7 +180,7 @@ def rule_encrypted_with_cmk(resource_type: str, logical_id: str, config: Resourc
     if resource_type == "aws_kms_key":
         return OK if config.get("enable_key_rotation") is True else bad("key rotation is off")
     if resource_type in CMK_ATTRIBUTES:
-        missing = [a for a in CMK_ATTRIBUTES[resource_type] if not _is_kms_reference(config.get(a))]
+        missing = [a for a in CMK_ATTRIBUTES[resource_type] if not _is_kms_reference(lookup(config, a))]
         if resource_type == "aws_rds_cluster" and config.get("storage_encrypted") is not True:
             missing.append("storage_encrypted")
         return bad(f"not encrypted with a CMK: {', '.join(missing)}") if missing else OK
@@ -169,6 +206,7 @@ def rule_destroyable(resource_type: str, logical_id: str, config: Resource, ctx:
         "aws_s3_bucket": [(config.get("force_destroy") is not True, "force_destroy is off")],
         "aws_secretsmanager_secret": [(config.get("recovery_window_in_days") != 0, "recovery window keeps the secret")],
         "aws_kms_key": [(config.get("deletion_window_in_days", 30) > 7, "deletion window longer than 7 days")],
+        "aws_lb": [(config.get("enable_deletion_protection") is True, "deletion protection is on")],
     }.get(resource_type, [])
     problems = [msg for broken, msg in checks if broken]
     return bad("; ".join(problems)) if problems else OK
@@ -207,9 +245,14 @@ def rule_rules_described(resource_type: str, logical_id: str, config: Resource, 
 UNTAGGABLE = frozenset(
     {
         "aws_cloudwatch_dashboard",
+        "aws_cloudwatch_event_target",
+        "aws_cloudwatch_log_metric_filter",
+        "aws_cloudwatch_log_resource_policy",
+        "aws_ecs_cluster_capacity_providers",
         "aws_iam_role_policy",
         "aws_iam_role_policy_attachment",
         "aws_kms_alias",
+        "aws_lb_target_group_attachment",
         "aws_route",
         "aws_route_table_association",
         "aws_s3_bucket_lifecycle_configuration",
@@ -222,6 +265,8 @@ UNTAGGABLE = frozenset(
         "aws_sns_topic_policy",
         "aws_sns_topic_subscription",
         "aws_vpn_connection_route",
+        "aws_wafv2_web_acl_association",
+        "aws_wafv2_web_acl_logging_configuration",
     }
 )
 """Resource types the AWS provider cannot tag (cross-checked against the provider schema in the tests)."""
@@ -252,6 +297,9 @@ NAME_ATTRIBUTES: Mapping[str, str] = {
     "aws_dms_replication_task": "replication_task_id",
     "aws_dms_certificate": "certificate_id",
     "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_cloudwatch_composite_alarm": "alarm_name",
+    "aws_ecs_task_definition": "family",
+    "aws_cloudwatch_log_resource_policy": "policy_name",
     "aws_cloudwatch_dashboard": "dashboard_name",
     "aws_kms_alias": "name",
 }

@@ -7,22 +7,34 @@ it, and Terraform replaces them (see ``docs/state-migration.md``).
 
 from __future__ import annotations
 
-from inventory_migration.cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
+from typing import Any
+
+from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
 from inventory_migration.config import BackendKind, MigrationConfig, props_from
+from inventory_migration.config.application import TESTER_HEADER
+from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
 from inventory_migration.constructs.aurora import AuroraCluster, AuroraClusterProps
 from inventory_migration.constructs.dms import DmsReplication, DmsReplicationProps, EndpointSpec
+from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferProps
 from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
 from inventory_migration.constructs.monitoring import (
     AlarmTopic,
     AlarmTopicProps,
+    ApplicationMonitoring,
     MigrationMonitoring,
     MigrationMonitoringProps,
+    ReplicationMonitoring,
 )
-from inventory_migration.constructs.network import Network, NetworkProps
+from inventory_migration.constructs.network import Network, NetworkProps, SubnetTier
 from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
-from inventory_migration.naming import Namer
+from inventory_migration.dashboards.migration import ImageSyncMetrics
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.phases import plan_for
 from inventory_migration.tagging import standard_tags
+
+ALB_LOG_PREFIX = "alb"
+"""Where the load balancer's access logs go in the log bucket."""
 
 TERRAFORM_REQUIRED_VERSION = ">= 1.10"
 """S3-native state locking (``use_lockfile``) needs Terraform 1.10 or newer."""
@@ -45,10 +57,12 @@ class MigrationStack(TerraformStack):
         )
         self._backend()
         namer = Namer(environment=c.environment, suffix=c.environment_suffix)
+        self.plan = phase = plan_for(c.migration_phase)
         identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "identity")
         partition = aws.data_aws_partition.DataAwsPartition(self, "partition")
         account_id, part = identity.account_id, partition.partition
         protected = c.aurora.deletion_protection
+        recovery_window = 30 if protected else 0
 
         self.keys = EncryptionKeys(
             self,
@@ -59,6 +73,7 @@ class MigrationStack(TerraformStack):
                 account_id=account_id,
                 partition=part,
                 deletion_window_days=c.kms.deletion_window_days,
+                fargate_cluster_name=namer.name(ResourceType.ECS_CLUSTER, "app"),
             ),
         )
         net = c.network
@@ -76,6 +91,11 @@ class MigrationStack(TerraformStack):
                 on_prem_cidrs=net.on_prem_cidrs,
                 source_port=c.source.port,
                 aurora_port=c.aurora.port,
+                app_port=c.app.container_port,
+                alb_ingress_cidrs=c.app.ingress_cidrs,
+                blue_targets=c.app.blue_targets if phase.blue_targets else (),
+                blue_port=c.app.blue_port,
+                replication=phase.replication,
             ),
         )
         self.alarm_topic = AlarmTopic(
@@ -115,7 +135,7 @@ class MigrationStack(TerraformStack):
                 region=c.region,
                 partition=part,
                 subnet_ids=self.network.dms_subnet_ids,
-                security_group_ids=[self.security_groups.dms.id],
+                security_group_ids=[self.security_groups.dms.id] if self.security_groups.dms is not None else [],
                 kms_key_arn=self.keys.ops.arn,
                 source=EndpointSpec(
                     database_name=c.source.database_name,
@@ -128,7 +148,10 @@ class MigrationStack(TerraformStack):
                     ca_certificate_pem=self._read_pem(d.target_ca_certificate_file),
                 ),
                 alarm_topic_arn=self.alarm_topic.arn,
-                secret_recovery_window_days=30 if protected else 0,
+                replication=phase.replication,
+                forward_task=phase.forward_task,
+                reverse_task=phase.reverse_task,
+                secret_recovery_window_days=recovery_window,
                 log_retention_days=c.monitoring.log_retention_days,
             ),
         )
@@ -136,9 +159,84 @@ class MigrationStack(TerraformStack):
             self,
             "storage",
             props=props_from(
-                ImageStorageProps, c.storage, namer=namer, account_id=account_id, partition=part, kms_key_arn=self.keys.s3.arn
+                ImageStorageProps,
+                c.storage,
+                namer=namer,
+                account_id=account_id,
+                partition=part,
+                kms_key_arn=self.keys.s3.arn,
+                load_balancer_log_prefix=ALB_LOG_PREFIX,
+                region=c.region,
             ),
         )
+        app = c.app
+        self.application = BlueGreenApplication(
+            self,
+            "application",
+            props=props_from(
+                BlueGreenApplicationProps,
+                app,
+                namer=namer,
+                region=c.region,
+                partition=part,
+                vpc_id=self.network.vpc.id,
+                public_subnet_ids=[s.id for s in self.network.subnets[SubnetTier.PUBLIC]],
+                app_subnet_ids=self.network.app_subnet_ids,
+                alb_security_group_id=self.security_groups.alb.id,
+                app_security_group_id=self.security_groups.app.id,
+                access_log_bucket=self.storage.log_bucket.id,
+                access_log_prefix=ALB_LOG_PREFIX,
+                ops_key_arn=self.keys.ops.arn,
+                image_bucket_arn=self.storage.bucket.arn,
+                image_key_arn=self.keys.s3.arn,
+                database_environment={
+                    "DATABASE_HOST": self.aurora.cluster.endpoint,
+                    "DATABASE_PORT": str(a.port),
+                    "DATABASE_NAME": a.database_name,
+                    "IMAGE_BUCKET": self.storage.bucket.bucket,
+                },
+                blue_weight=phase.blue_weight,
+                green_weight=phase.green_weight,
+                blue_targets=app.blue_targets if phase.blue_targets else (),
+                tester_header=TESTER_HEADER,
+                log_retention_days=c.monitoring.log_retention_days,
+                secret_recovery_window_days=recovery_window,
+            ),
+        )
+        self.application.load_balancer.node.add_dependency(self.storage.log_bucket_policy)
+        f = c.files
+        self.files = ImageTransfer(
+            self,
+            "files",
+            props=props_from(
+                ImageTransferProps,
+                f,
+                namer=namer,
+                region=c.region,
+                account_id=account_id,
+                partition=part,
+                vpc_id=self.network.vpc.id,
+                subnet_ids=self.network.dms_subnet_ids,
+                on_prem_cidrs=net.on_prem_cidrs,
+                bucket_arn=self.storage.bucket.arn,
+                bucket_key_arn=self.keys.s3.arn,
+                report_bucket_arn=self.storage.log_bucket.arn,
+                logs_key_arn=self.keys.ops.arn,
+                alarm_topic_arn=self.alarm_topic.arn,
+                sync=phase.image_sync,
+                bytes_per_second=f.bytes_per_second,
+                log_retention_days=c.monitoring.log_retention_days,
+            ),
+        )
+        replication = (
+            ReplicationMonitoring(
+                replication_instance_id=self.dms.instance.replication_instance_id,
+                task_arn=self.dms.task.replication_task_arn,
+            )
+            if self.dms.instance is not None and self.dms.task is not None
+            else None
+        )
+        blue = self.application.blue
         self.monitoring = MigrationMonitoring(
             self,
             "monitoring",
@@ -146,10 +244,23 @@ class MigrationStack(TerraformStack):
                 namer=namer,
                 region=c.region,
                 topic_arn=self.alarm_topic.arn,
-                replication_instance_id=self.dms.instance.replication_instance_id,
-                task_arn=self.dms.task.replication_task_arn,
                 cluster_id=self.aurora.cluster.cluster_identifier,
                 reader_instance_ids=[i.identifier for i in self.aurora.instances[1:]],
+                replication=replication,
+                application=ApplicationMonitoring(
+                    load_balancer_arn_suffix=self.application.load_balancer_arn_suffix,
+                    green_target_group_arn_suffix=self.application.green_target_group_arn_suffix,
+                    blue_target_group_arn_suffix=str(blue.arn_suffix) if blue is not None else None,
+                    ecs_cluster_name=self.application.cluster_name,
+                    ecs_service_name=self.application.service.name if self.application.service is not None else None,
+                ),
+                image_sync=ImageSyncMetrics(
+                    task_id=Fn.element(Fn.split("/", self.files.task.arn), 1),
+                    log_group_name=self.files.log_group.name,
+                    verification_namespace=METRIC_NAMESPACE,
+                )
+                if self.files.task is not None
+                else None,
                 thresholds=c.monitoring.thresholds,
             ),
         )
@@ -174,7 +285,13 @@ class MigrationStack(TerraformStack):
             LocalBackend(self, path=b.local_path or f"terraform.{stack_name(c)}.tfstate")
 
     def _outputs(self) -> None:
-        outputs = {
+        app, dms = self.application, self.dms
+        outputs: dict[str, tuple[Any, str, bool]] = {
+            "migration_phase": (
+                self.config.migration_phase.value,
+                "The deployed phase: the next phase change sets previous_phase to this",
+                False,
+            ),
             "aurora_writer_endpoint": (
                 self.aurora.cluster.endpoint,
                 "Aurora writer endpoint (DMS target, apps after cutover)",
@@ -187,26 +304,74 @@ class MigrationStack(TerraformStack):
                 "Secrets Manager secret holding the Aurora master credentials",
                 True,
             ),
-            "dms_source_secret_arn": (self.dms.source_secret.arn, "Secret the runbook fills with the source credentials", True),
-            "dms_target_secret_arn": (
-                self.dms.target_secret.arn,
-                "Secret the runbook fills with the Aurora credentials for DMS",
-                True,
-            ),
-            "dms_task_arn": (
-                self.dms.task.replication_task_arn,
-                "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)",
-                False,
-            ),
-            "dms_replication_instance_id": (
-                self.dms.instance.replication_instance_id,
-                "DMS replication instance identifier",
-                False,
-            ),
             "images_bucket_name": (self.storage.bucket.bucket, "S3 bucket for the product images", False),
             "alarm_topic_arn": (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
+            "cutover_blocked_alarm_name": (
+                self.monitoring.cutover_blocked.alarm_name,
+                "Composite alarm that must be OK before a cutover (migrationctl cutover checks it)",
+                False,
+            ),
             "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the migration", False),
             "vpc_id": (self.network.vpc.id, "VPC of the migration", False),
+            "ecs_cluster_name": (app.cluster.name, "ECS cluster of the applications", False),
+            "ecs_cluster_arn": (app.cluster.arn, "ECS cluster ARN", False),
+            "app_subnet_ids": (self.network.app_subnet_ids, "Private subnets for the ECS tasks", False),
+            "app_security_group_id": (self.security_groups.app.id, "Security group for the ECS tasks", False),
+            "task_execution_role_arn": (app.execution_role.arn, "ECS task execution role (logs, database secret)", False),
+            "task_role_arn": (app.task_role.arn, "ECS task role (the image bucket)", False),
+            "app_database_secret_arn": (
+                app.database_secret.arn,
+                "Secret the runbook fills with the application's Aurora credentials",
+                True,
+            ),
+            "green_target_group_arn": (app.green.arn, "Green target group (ECS Fargate, ip targets)", False),
+            "https_listener_arn": (
+                app.https_listener.arn,
+                "HTTPS listener whose weights migrationctl cutover/rollback switch",
+                False,
+            ),
+            "load_balancer_dns_name": (app.load_balancer.dns_name, "DNS name of the load balancer", False),
         }
+        if self.files.task is not None:
+            outputs["datasync_task_arn"] = (
+                self.files.task.arn,
+                "DataSync task that copies the images (the runbook starts its final run)",
+                False,
+            )
+        if app.blue is not None:
+            outputs["blue_target_group_arn"] = (app.blue.arn, "Blue target group (the on-prem servers)", False)
+        if dms.source_secret is not None and dms.target_secret is not None and dms.instance is not None:
+            outputs["dms_source_secret_arn"] = (
+                dms.source_secret.arn,
+                "Secret the runbook fills with the source credentials",
+                True,
+            )
+            outputs["dms_target_secret_arn"] = (
+                dms.target_secret.arn,
+                "Secret the runbook fills with the Aurora credentials for DMS",
+                True,
+            )
+            outputs["dms_replication_instance_id"] = (
+                dms.instance.replication_instance_id,
+                "DMS replication instance identifier",
+                False,
+            )
+        if dms.task is not None:
+            outputs["dms_task_arn"] = (
+                dms.task.replication_task_arn,
+                "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)",
+                False,
+            )
+        if dms.reverse_task is not None and dms.reverse_target_secret is not None:
+            outputs["dms_reverse_task_arn"] = (
+                dms.reverse_task.replication_task_arn,
+                "DMS reverse CDC task ARN (Aurora -> on-prem, the way back)",
+                False,
+            )
+            outputs["dms_reverse_target_secret_arn"] = (
+                dms.reverse_target_secret.arn,
+                "Secret the runbook fills with the on-prem credentials of the reverse task",
+                True,
+            )
         for output_id, (value, description, sensitive) in outputs.items():
             TerraformOutput(self, output_id, value=value, description=description, sensitive=sensitive)

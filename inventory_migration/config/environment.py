@@ -1,0 +1,147 @@
+"""One environment of the migration: every section, and the rules that span sections."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from inventory_migration.config.application import ApplicationConfig
+from inventory_migration.config.base import (
+    AWS_REGIONS,
+    CONFIG_DIR,
+    DEFAULT_ENVIRONMENT,
+    ENVIRONMENT_PATTERN,
+    SUFFIX_PATTERN,
+    Check,
+    Problem,
+    Validated,
+    cidr,
+    ipv4,
+)
+from inventory_migration.config.database import AuroraConfig, SourceDatabaseConfig
+from inventory_migration.config.dms import DmsConfig
+from inventory_migration.config.files import FilesConfig
+from inventory_migration.config.monitoring import MonitoringConfig
+from inventory_migration.config.network import NetworkConfig
+from inventory_migration.config.state import KmsConfig, StateBackendConfig
+from inventory_migration.config.storage import StorageConfig
+from inventory_migration.phases import MigrationPhase, plan_for, transition_problem
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MigrationConfig(Validated):
+    """One environment of the migration."""
+
+    environment: str = DEFAULT_ENVIRONMENT
+    """Environment name: lowercase letters and digits, 2 to 10 characters. Default: ``dev``."""
+    environment_suffix: str = "inv"
+    """Suffix that ends every physical name, ``{type}-{environment}-{suffix}``; 1 to 16 of ``a-z0-9-``,
+    no leading, trailing or double hyphen. Pick one that makes S3 bucket names globally unique.
+    Default: ``inv``."""
+    region: str = "us-east-1"
+    """AWS region. Default: ``us-east-1``."""
+    cost_center: str = "inventory-platform"
+    """Value of the ``CostCenter`` tag. Default: ``inventory-platform``."""
+    migration_phase: MigrationPhase = MigrationPhase.FOUNDATION
+    """The phase to deploy: it decides what exists and runs (``inventory_migration/phases.py``) and is the
+    ``MigrationPhase`` tag. Default: ``foundation``."""
+    previous_phase: MigrationPhase | None = None
+    """The phase deployed now (``terraform output migration_phase``); with ``migration_phase`` it names the
+    transition, which must be allowed. Default: none, which only ``foundation`` accepts."""
+    force_phase_transition: bool = False
+    """Deploy a transition the phase rules refuse (e.g. rebuilding a sandbox directly in ``cdc``). Default: false."""
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    """VPC and on-prem path."""
+    source: SourceDatabaseConfig = dataclasses.field(default_factory=SourceDatabaseConfig)
+    """The on-prem PostgreSQL source."""
+    aurora: AuroraConfig = dataclasses.field(default_factory=AuroraConfig)
+    """The Aurora target."""
+    dms: DmsConfig = dataclasses.field(default_factory=DmsConfig)
+    """DMS replication."""
+    storage: StorageConfig = dataclasses.field(default_factory=StorageConfig)
+    """Image bucket."""
+    monitoring: MonitoringConfig = dataclasses.field(default_factory=MonitoringConfig)
+    """Alarms and notifications."""
+    kms: KmsConfig = dataclasses.field(default_factory=KmsConfig)
+    """Customer-managed keys."""
+    backend: StateBackendConfig = dataclasses.field(default_factory=StateBackendConfig)
+    """Terraform state backend."""
+    app: ApplicationConfig = dataclasses.field(default_factory=ApplicationConfig)
+    """ECS Fargate and the blue-green load balancer."""
+    files: FilesConfig = dataclasses.field(default_factory=FilesConfig)
+    """The product images and their DataSync transfer."""
+    config_dir: str = dataclasses.field(default="", metadata={"internal": True})
+    """Directory relative file settings resolve against. Default: ``config/`` of this repository."""
+
+    def resolve_file(self, relative: str) -> Path:
+        return Path(self.config_dir or CONFIG_DIR) / relative
+
+    def _checks(self) -> list[Check]:
+        from inventory_migration.naming import Namer  # cycle: naming reads the config type
+
+        checks: list[Check] = [
+            (
+                ENVIRONMENT_PATTERN.fullmatch(self.environment) is None,
+                Problem("environment", self.environment, "must be 2-10 lowercase letters and digits, starting with a letter"),
+            ),
+            (
+                SUFFIX_PATTERN.fullmatch(self.environment_suffix) is None,
+                Problem(
+                    "environment_suffix",
+                    self.environment_suffix,
+                    "AWS names accept 1-16 of a-z, 0-9 and '-', not starting or ending with '-' and without '--'",
+                ),
+            ),
+            (
+                self.region not in AWS_REGIONS,
+                Problem("region", self.region, "not an AWS region; e.g. us-east-1, eu-west-1 (see config/base.py: AWS_REGIONS)"),
+            ),
+            (
+                re.fullmatch(r"[\w .:/=+\-@]{1,256}", self.cost_center) is None,
+                Problem("cost_center", self.cost_center, "must be a valid tag value (1-256 characters)"),
+            ),
+        ]
+        for file_field, relative in (
+            ("source.ca_certificate_file", self.source.ca_certificate_file),
+            ("dms.target_ca_certificate_file", self.dms.target_ca_certificate_file),
+        ):
+            checks.append(
+                (
+                    bool(relative) and not self.resolve_file(relative).is_file(),
+                    Problem(file_field, relative, f"no such file under {self.config_dir or CONFIG_DIR}"),
+                )
+            )
+        checks += self._phase_checks() + self._network_checks()
+        if not any(violated for violated, _ in checks[:2]):
+            namer = Namer(environment=self.environment, suffix=self.environment_suffix)
+            checks.extend((True, Problem("environment_suffix", self.environment_suffix, msg)) for msg in namer.check_planned())
+        return checks
+
+    def _phase_checks(self) -> list[Check]:
+        transition = None if self.force_phase_transition else transition_problem(self.previous_phase, self.migration_phase)
+        plan = plan_for(self.migration_phase)
+        return [
+            (transition is not None, Problem("migration_phase", self.migration_phase.value, transition or "")),
+            (
+                plan.reverse_task.exists and not self.dms.reverse_cdc_start_position,
+                Problem(
+                    "dms.reverse_cdc_start_position",
+                    "",
+                    f"required in {self.migration_phase.value!r}: the LSN `migrationctl cutover` printed and journaled",
+                ),
+            ),
+        ]
+
+    def _network_checks(self) -> list[Check]:
+        on_prem = [net for net in (cidr(c) for c in self.network.on_prem_cidrs) if net is not None]
+        checks: list[Check] = []
+        for target in self.app.blue_targets:
+            address = ipv4(target)
+            checks.append(
+                (
+                    address is not None and bool(on_prem) and not any(address in net for net in on_prem),
+                    Problem("app.blue_targets", target, "must be inside network.on_prem_cidrs (blue is reached over the VPN)"),
+                )
+            )
+        return checks

@@ -1,0 +1,390 @@
+"""AWS DataSync: the ~2 TB of product images from the on-prem file system into the image bucket, privately.
+
+* A DataSync **interface VPC endpoint** in the private migration subnets with its own security group: only the
+  ports DataSync documents for an agent talking to a VPC service endpoint (TCP 443 for data, 1024-1064 for the
+  control plane, 22 for the optional support channel), only from the on-prem networks. Files never cross the public
+  internet.
+* The on-prem **agent** (activated by hand on-prem: its ARN comes from config, or the stack creates it from an
+  activation key), an **NFS** (or SMB) location on the export, and an **S3 location** on the image bucket whose
+  bucket-access role has exactly the actions DataSync documents for an S3 location, plus the bucket's key through S3.
+* The **task**: incremental (``CHANGED``), verification of what it transferred, mtime/atime and POSIX metadata kept
+  (DataSync stores them as object metadata), deleted-file handling and a bandwidth limit from config, a schedule
+  for the incremental runs before the window, logs to a CMK-encrypted log group, a task report to the log bucket.
+* A failed execution notifies the alarm topic (EventBridge rule → SNS); verification errors in the task log become a
+  metric for the dashboard.
+
+What runs follows the phase (``inventory_migration/phases.py``): scheduled through ``cdc``, on demand in the window
+(the runbook starts the final run), and removed — all but the log group, kept as evidence — at ``decommission``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+
+from inventory_migration.cdk import Construct, TerraformVariable, aws
+from inventory_migration.config.files import DeletedFiles, FileProtocol
+from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
+from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.phases import ImageSync
+from inventory_migration.tagging import name_tag
+
+ENDPOINT_PORTS: tuple[tuple[int, int, str], ...] = (
+    (443, 443, "data transfer"),
+    (1024, 1064, "control plane"),
+    (22, 22, "support channel"),
+)
+"""What an agent opens to a DataSync VPC service endpoint (DataSync user guide, network requirements)."""
+S3_LOCATION_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+S3_LOCATION_OBJECT_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionTagging",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+)
+"""The bucket-access role of an S3 location, exactly as the DataSync user guide lists it ("Providing DataSync access
+to S3 buckets")."""
+TASK_FAILED_PATTERN = {
+    "source": ["aws.datasync"],
+    "detail-type": ["DataSync Task Execution State Change"],
+    "detail": {"State": ["ERROR"]},
+}
+VERIFICATION_ERROR_PATTERN = '"Verification failed"'
+"""What DataSync writes to the task log for a file whose verification failed."""
+METRIC_NAMESPACE = "InventoryMigration/DataSync"
+REPORT_PREFIX = "datasync-reports"
+SMB_PASSWORD_VARIABLE = "datasync_smb_password"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ImageTransferProps:
+    """Props of :class:`ImageTransfer`."""
+
+    namer: Namer
+    """Derives names."""
+    region: str
+    """Region of the endpoint service and the log policy."""
+    account_id: str
+    """Account of the task (conditions on the log and trust policies)."""
+    partition: str
+    """AWS partition."""
+    vpc_id: str
+    """VPC of the endpoint."""
+    subnet_ids: Sequence[str]
+    """Private subnets (routed to on-prem) of the endpoint."""
+    on_prem_cidrs: tuple[str, ...]
+    """Where the agent is: the only sources the endpoint accepts."""
+    bucket_arn: str
+    """The image bucket."""
+    bucket_key_arn: str
+    """CMK of the image bucket."""
+    report_bucket_arn: str
+    """Bucket (the log bucket) for the task reports."""
+    logs_key_arn: str
+    """CMK of the task log group."""
+    alarm_topic_arn: str
+    """Where a failed execution is reported."""
+    server: str
+    """The on-prem file server."""
+    export_path: str
+    """NFS export (or SMB share path)."""
+    sync: ImageSync = ImageSync.SCHEDULED
+    """The task's state for the phase. Default: scheduled."""
+    protocol: FileProtocol = FileProtocol.NFS
+    """NFS or SMB. Default: NFS."""
+    smb_user: str = ""
+    """SMB user. Default: none."""
+    smb_domain: str = ""
+    """SMB domain. Default: none."""
+    agent_arn: str = ""
+    """An activated agent; empty with ``agent_activation_key`` set creates one. Default: none."""
+    agent_activation_key: str = ""
+    """Activation key of a new agent. Default: none."""
+    s3_prefix: str = ""
+    """Prefix in the bucket. Default: the root."""
+    bytes_per_second: int = -1
+    """Bandwidth limit; -1 for none. Default: -1."""
+    schedule: str = "cron(0 1 * * ? *)"
+    """Schedule while the sync is scheduled. Default: daily at 01:00 UTC."""
+    deleted_files: DeletedFiles = DeletedFiles.REMOVE
+    """Deleted-file handling. Default: remove."""
+    report_successes: bool = False
+    """Reports list successes too. Default: false."""
+    log_retention_days: int = 365
+    """Task log retention. Default: 365."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            msg
+            for bad, msg in (
+                (bool(self.agent_arn) == bool(self.agent_activation_key), "agent_arn / agent_activation_key: exactly one"),
+                (not self.subnet_ids, "subnet_ids: at least one"),
+                (not self.on_prem_cidrs, "on_prem_cidrs: at least one"),
+            )
+            if bad
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class ImageTransfer(Construct):
+    """DataSync from the on-prem file system to the image bucket, over a private endpoint."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ImageTransferProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = p = props
+        n = p.namer
+        log_name = n.name(ResourceType.LOG_GROUP, "datasync")
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "logs",
+            name=log_name,
+            kms_key_id=p.logs_key_arn,
+            retention_in_days=p.log_retention_days,
+            tags=name_tag(log_name),
+        )
+        self.task: aws.datasync_task.DatasyncTask | None = None
+        if p.sync is not ImageSync.ABSENT:
+            self._transfer()
+
+    def _transfer(self) -> None:
+        p, n = self.props, self.props.namer
+        self._endpoint()
+        agent_arn = p.agent_arn or self._agent()
+        self.bucket_access_role = self._bucket_access_role()
+        subdirectory = f"/{p.s3_prefix}" if p.s3_prefix else "/"
+        self.s3_location = aws.datasync_location_s3.DatasyncLocationS3(
+            self,
+            "s3-location",
+            s3_bucket_arn=p.bucket_arn,
+            subdirectory=subdirectory,
+            s3_storage_class="STANDARD",
+            s3_config=aws.datasync_location_s3.DatasyncLocationS3S3Config(bucket_access_role_arn=self.bucket_access_role.arn),
+            tags=name_tag(n.name(ResourceType.DATASYNC_LOCATION, "images")),
+            depends_on=[self.bucket_access_policy],
+        )
+        self.source_location = self._source_location(agent_arn)
+        aws.cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy(
+            self,
+            "log-policy",
+            policy_name=n.name(ResourceType.IAM_POLICY, "datasync-logs"),
+            policy_document=policy_json(
+                statement(
+                    "DataSyncWritesTaskLogs",
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [f"{self.log_group.arn}:*"],
+                    principal={"Service": "datasync.amazonaws.com"},
+                    condition={
+                        "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:task/*"},
+                        "StringEquals": {"aws:SourceAccount": p.account_id},
+                    },
+                )
+            ),
+        )
+        name = n.name(ResourceType.DATASYNC_TASK, "images")
+        self.task = aws.datasync_task.DatasyncTask(
+            self,
+            "task",
+            name=name,
+            source_location_arn=self.source_location,
+            destination_location_arn=self.s3_location.arn,
+            cloudwatch_log_group_arn=self.log_group.arn,
+            options=aws.datasync_task.DatasyncTaskOptions(
+                transfer_mode="CHANGED",
+                verify_mode="ONLY_FILES_TRANSFERRED",
+                overwrite_mode="ALWAYS",
+                mtime="PRESERVE",
+                atime="BEST_EFFORT",
+                uid="INT_VALUE",
+                gid="INT_VALUE",
+                posix_permissions="PRESERVE",
+                preserve_devices="NONE",
+                preserve_deleted_files="REMOVE" if p.deleted_files is DeletedFiles.REMOVE else "PRESERVE",
+                bytes_per_second=p.bytes_per_second,
+                task_queueing="ENABLED",
+                log_level="BASIC",
+                object_tags="PRESERVE",
+            ),
+            task_report_config=aws.datasync_task.DatasyncTaskTaskReportConfig(
+                output_type="STANDARD",
+                report_level="SUCCESSES_AND_ERRORS" if p.report_successes else "ERRORS_ONLY",
+                s3_object_versioning="INCLUDE",
+                s3_destination=aws.datasync_task.DatasyncTaskTaskReportConfigS3Destination(
+                    bucket_access_role_arn=self.bucket_access_role.arn,
+                    s3_bucket_arn=p.report_bucket_arn,
+                    subdirectory=REPORT_PREFIX,
+                ),
+            ),
+            schedule=aws.datasync_task.DatasyncTaskSchedule(schedule_expression=p.schedule)
+            if p.sync is ImageSync.SCHEDULED
+            else None,
+            tags=name_tag(name),
+        )
+        self._failure_notification()
+        aws.cloudwatch_log_metric_filter.CloudwatchLogMetricFilter(
+            self,
+            "task-verification-errors",
+            name=n.name(ResourceType.ALARM, "datasync-verification-errors"),
+            log_group_name=self.log_group.name,
+            pattern=VERIFICATION_ERROR_PATTERN,
+            metric_transformation=aws.cloudwatch_log_metric_filter.CloudwatchLogMetricFilterMetricTransformation(
+                name="VerificationErrors", namespace=METRIC_NAMESPACE, value="1", default_value="0"
+            ),
+        )
+
+    def _endpoint(self) -> None:
+        p, n = self.props, self.props.namer
+        name = n.name(ResourceType.SECURITY_GROUP, "datasync-endpoint")
+        self.endpoint_security_group = aws.security_group.SecurityGroup(
+            self,
+            "endpoint-sg",
+            name=name,
+            description=f"DataSync VPC endpoint: only the on-prem agent ({name})",
+            vpc_id=p.vpc_id,
+            tags=name_tag(name),
+        )
+        for i, cidr in enumerate(p.on_prem_cidrs):
+            for low, high, purpose in ENDPOINT_PORTS:
+                rule_id = f"endpoint-from-agent-{low}-{i + 1}"
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self,
+                    rule_id,
+                    security_group_id=self.endpoint_security_group.id,
+                    description=f"The DataSync agent in {cidr} reaches the endpoint ({purpose})",
+                    ip_protocol="tcp",
+                    from_port=low,
+                    to_port=high,
+                    cidr_ipv4=cidr,
+                    tags=name_tag(n.name(ResourceType.SECURITY_GROUP_RULE, rule_id)),
+                )
+        self.endpoint = aws.vpc_endpoint.VpcEndpoint(
+            self,
+            "endpoint",
+            vpc_id=p.vpc_id,
+            service_name=f"com.amazonaws.{p.region}.datasync",
+            vpc_endpoint_type="Interface",
+            subnet_ids=list(p.subnet_ids)[:1],
+            security_group_ids=[self.endpoint_security_group.id],
+            private_dns_enabled=False,
+            tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "datasync")),
+        )
+
+    def _agent(self) -> str:
+        p, n = self.props, self.props.namer
+        name = n.name(ResourceType.DATASYNC_AGENT, "images")
+        subnet = p.subnet_ids[0]
+        agent = aws.datasync_agent.DatasyncAgent(
+            self,
+            "agent",
+            name=name,
+            activation_key=p.agent_activation_key,
+            vpc_endpoint_id=self.endpoint.id,
+            security_group_arns=[
+                f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:security-group/{self.endpoint_security_group.id}"
+            ],
+            subnet_arns=[f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:subnet/{subnet}"],
+            tags=name_tag(name),
+        )
+        return str(agent.arn)
+
+    def _bucket_access_role(self) -> aws.iam_role.IamRole:
+        p, n = self.props, self.props.namer
+        name = n.name(ResourceType.IAM_ROLE, "datasync-s3")
+        trust = policy_json(
+            statement(
+                "DataSyncAssumes",
+                ["sts:AssumeRole"],
+                None,
+                principal={"Service": "datasync.amazonaws.com"},
+                condition={
+                    "StringEquals": {"aws:SourceAccount": p.account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:*"},
+                },
+            )
+        )
+        role = aws.iam_role.IamRole(self, "bucket-access-role", name=name, assume_role_policy=trust, tags=name_tag(name))
+        buckets = [p.bucket_arn, p.report_bucket_arn]
+        self.bucket_access_policy = aws.iam_role_policy.IamRolePolicy(
+            self,
+            "bucket-access",
+            name=n.name(ResourceType.IAM_POLICY, "datasync-s3"),
+            role=role.id,
+            policy=policy_json(
+                statement(
+                    "AWSDataSyncS3BucketPermissions",
+                    S3_LOCATION_BUCKET_ACTIONS,
+                    buckets,
+                    condition={"StringEquals": {"aws:ResourceAccount": p.account_id}},
+                ),
+                statement(
+                    "AWSDataSyncS3ObjectPermissions",
+                    S3_LOCATION_OBJECT_ACTIONS,
+                    [f"{b}/*" for b in buckets],
+                    condition={"StringEquals": {"aws:ResourceAccount": p.account_id}},
+                ),
+                statement(
+                    "UseImageBucketKey",
+                    KMS_DATA_KEY_ACTIONS,
+                    [p.bucket_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"s3.{p.region}.amazonaws.com"}},
+                ),
+            ),
+        )
+        return role
+
+    def _source_location(self, agent_arn: str) -> str:
+        p, n = self.props, self.props.namer
+        tags = name_tag(n.name(ResourceType.DATASYNC_LOCATION, "on-prem"))
+        if p.protocol is FileProtocol.SMB:
+            password = TerraformVariable(
+                self,
+                SMB_PASSWORD_VARIABLE,
+                type="string",
+                sensitive=True,
+                description="Password of the SMB user DataSync reads the image share with (set TF_VAR_datasync_smb_password)",
+            )
+            smb = aws.datasync_location_smb.DatasyncLocationSmb(
+                self,
+                "smb-location",
+                agent_arns=[agent_arn],
+                server_hostname=p.server,
+                subdirectory=p.export_path,
+                user=p.smb_user,
+                domain=p.smb_domain or None,
+                password=password.string_value,
+                tags=tags,
+            )
+            return str(smb.arn)
+        nfs = aws.datasync_location_nfs.DatasyncLocationNfs(
+            self,
+            "nfs-location",
+            server_hostname=p.server,
+            subdirectory=p.export_path,
+            on_prem_config=aws.datasync_location_nfs.DatasyncLocationNfsOnPremConfig(agent_arns=[agent_arn]),
+            mount_options=aws.datasync_location_nfs.DatasyncLocationNfsMountOptions(version="AUTOMATIC"),
+            tags=tags,
+        )
+        return str(nfs.arn)
+
+    def _failure_notification(self) -> None:
+        p, n = self.props, self.props.namer
+        assert self.task is not None
+        name = n.name(ResourceType.EVENT_RULE, "datasync-failed")
+        pattern = {**TASK_FAILED_PATTERN, "resources": [{"prefix": self.task.arn}]}
+        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "task-failed",
+            name=name,
+            description="A DataSync execution of the image transfer failed",
+            event_pattern=json.dumps(pattern, sort_keys=True),
+            tags=name_tag(name),
+        )
+        aws.cloudwatch_event_target.CloudwatchEventTarget(
+            self, "task-failed-target", rule=rule.name, arn=p.alarm_topic_arn, target_id="alarm-topic"
+        )
