@@ -15,7 +15,7 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test lint bench bench-verify validate clean
+.PHONY: help install synth summary test lint bench bench-verify validate phases clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench                   synth time and peak memory vs. a bare provider import"
 	@echo "make bench-verify            migrationctl verify vs. the COPY floor and reladiff on >= 1 GB"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
+	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
 
 $(PY_STAMP): Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -61,6 +62,9 @@ bench-verify: install
 
 validate: synth
 	pipenv run python -m inventory_migration.terraform_cli $(STACK_JSON)
+
+phases: install
+	pipenv run python -m inventory_migration.phase_report dev prod
 
 clean:
 	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

@@ -49,6 +49,43 @@ def synthesized() -> Callable[[str], dict[str, Any]]:
     return get
 
 
+REVERSE_LSN = "0/1A2B3C4D"
+"""The reverse start position the phase synths use (``migrationctl cutover`` prints the real one)."""
+
+
+def phase_config(environment: str, phase: Any) -> Any:
+    """A shipped environment's config moved to ``phase`` (forced: the tests look at each phase on its own)."""
+    import dataclasses
+
+    from inventory_migration.config import load_config
+
+    config = load_config(environment)
+    return dataclasses.replace(
+        config,
+        migration_phase=phase,
+        force_phase_transition=True,
+        dms=dataclasses.replace(config.dms, reverse_cdc_start_position=REVERSE_LSN),
+    )
+
+
+@pytest.fixture(scope="session")
+def phase_synth() -> Callable[[str, Any], dict[str, Any]]:
+    """Synthesize a shipped environment in a phase once per session: ``phase_synth("dev", MigrationPhase.CDC)``."""
+    from inventory_migration.cdk import Testing
+    from inventory_migration.stacks.migration import MigrationStack, stack_name
+
+    cache: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def get(environment: str, phase: Any) -> dict[str, Any]:
+        if (environment, phase) not in cache:
+            config = phase_config(environment, phase)
+            stack = MigrationStack(Testing.app(), stack_name(config), config=config)
+            cache[(environment, phase)] = json.loads(Testing.synth(stack))
+        return cache[(environment, phase)]
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def dev_stack() -> Any:
     """The dev stack object (for resolving logical ids)."""

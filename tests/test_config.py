@@ -86,6 +86,42 @@ def test_file_environment_defaults_to_file_name(tmp_path: Path) -> None:
         ({"environment_suffix": "x" * 17}, "environment_suffix", "1-16"),
         ({"environment": "Dev"}, "environment", "lowercase"),
         ({"region": "useast1"}, "region", "AWS region"),
+        ({"region": "us-east-9"}, "region", "not an AWS region"),
+        ({"region": "mars-north-1"}, "region", "not an AWS region"),
+        ({"aurora": {"source_parameters": {"work_mem": "16MB"}}}, "aurora.source_parameters.work_mem", "integer parameter"),
+        ({"aurora": {"source_parameters": {"random_page_cost": "fast"}}}, "aurora.source_parameters.random_page_cost", "numeric"),
+        ({"aurora": {"source_parameters": {"autovacuum": "maybe"}}}, "aurora.source_parameters.autovacuum", "on/off"),
+        (
+            {"aurora": {"source_parameters": {"log_statement": "some"}}},
+            "aurora.source_parameters.log_statement",
+            "allowed: none, ddl",
+        ),
+        ({"previous_phase": "launch"}, "previous_phase", "allowed: 'foundation'"),
+        ({"dms": {"reverse_cdc_start_position": "16/B374D848x"}}, "dms.reverse_cdc_start_position", "LSN"),
+        ({"dms": {"reverse_slot_name": "Way-Back"}}, "dms.reverse_slot_name", "replication slot name"),
+        ({"app": {"certificate_arn": "my-cert"}}, "app.certificate_arn", "ACM certificate ARN"),
+        ({"app": {"ingress_cidrs": ["0.0.0.0/0"]}}, "app.ingress_cidrs", "must not be 0.0.0.0/0"),
+        ({"app": {"ingress_cidrs": []}}, "app.ingress_cidrs", "at least one client network"),
+        ({"app": {"blue_targets": ["10.1.2.3"]}}, "app.blue_targets", "inside network.on_prem_cidrs"),
+        ({"app": {"blue_targets": ["server-1"]}}, "app.blue_targets", "IPv4 address"),
+        ({"app": {"blue_targets": []}}, "app.blue_targets", "on-prem application servers"),
+        ({"app": {"container_port": 0}}, "app.container_port", "TCP port"),
+        ({"app": {"health_check_path": "health"}}, "app.health_check_path", "start with /"),
+        ({"app": {"cpu": 300}}, "app.cpu", "Fargate CPU units"),
+        ({"app": {"cpu": 512, "memory_mib": 512}}, "app.memory_mib", "1024 to 4096"),
+        ({"app": {"desired_count": 0}}, "app.desired_count", "greater than 0"),
+        ({"app": {"container_image": "Not An Image"}}, "app.container_image", "image reference"),
+        ({"app": {"tester_header_value": "a b"}}, "app.tester_header_value", "letters, digits"),
+        ({"files": {"agent_arn": ""}}, "files.agent_arn", "exactly one"),
+        ({"files": {"agent_arn": "agent-1"}}, "files.agent_arn", "DataSync agent ARN"),
+        ({"files": {"agent_arn": "", "agent_activation_key": "abc"}}, "files.agent_activation_key", "ABCDE-FGHIJ"),
+        ({"files": {"protocol": "ftp"}}, "files.protocol", "allowed: 'nfs', 'smb'"),
+        ({"files": {"protocol": "smb"}}, "files.smb_user", "required with protocol 'smb'"),
+        ({"files": {"export_path": "exports"}}, "files.export_path", "start with /"),
+        ({"files": {"s3_prefix": "/images"}}, "files.s3_prefix", "starting with /"),
+        ({"files": {"bandwidth_limit_mbps": -1}}, "files.bandwidth_limit_mbps", "0 or more"),
+        ({"files": {"schedule": "daily"}}, "files.schedule", "cron("),
+        ({"files": {"server": ""}}, "files.server", "file server"),
         ({"network": {"vpc_cidr": "192.168.0.0/16"}}, "network.on_prem_cidrs", "overlaps vpc_cidr"),
         ({"network": {"vpc_cidr": "10.0.0.0/8"}}, "network.vpc_cidr", "/16 and /22"),
         ({"network": {"vpc_cidr": "not-a-cidr"}}, "network.vpc_cidr", "CIDR notation"),
@@ -230,6 +266,30 @@ def test_standard_support_dates() -> None:
 def test_source_parameters_accept_numbers_and_booleans() -> None:
     config = config_from_mapping({"aurora": {"source_parameters": {"work_mem": 4096, "jit": False, "random_page_cost": 1.1}}})
     assert dict(config.aurora.source_parameters) == {"work_mem": "4096", "jit": "0", "random_page_cost": "1.1"}
+
+
+def test_source_parameters_accept_what_postgresql_accepts() -> None:
+    ok = {"work_mem": "16384", "random_page_cost": "1.1", "autovacuum": "on", "log_statement": "ddl", "timezone": "UTC"}
+    formula = {"shared_buffers": "{DBInstanceClassMemory/32768}", "rds.custom_thing": "anything"}
+    config = config_from_mapping({"aurora": {"source_parameters": {**ok, **formula}}})
+    assert dict(config.aurora.source_parameters) == {**ok, **formula}
+
+
+def test_regions_match_botocore() -> None:
+    """AWS_REGIONS is the commercial, China and GovCloud partitions of the installed botocore."""
+    from botocore.loaders import Loader
+
+    from inventory_migration.config import AWS_REGIONS
+
+    partitions = {p["partition"]: set(p["regions"]) for p in Loader().load_data("endpoints")["partitions"]}
+    assert partitions["aws"] | partitions["aws-cn"] | partitions["aws-us-gov"] == AWS_REGIONS
+
+
+def test_files_bandwidth_in_bytes() -> None:
+    from inventory_migration.config import FilesConfig
+
+    assert FilesConfig(bandwidth_limit_mbps=200).bytes_per_second == 25_000_000
+    assert FilesConfig(bandwidth_limit_mbps=0).bytes_per_second == -1
 
 
 def test_transit_gateway_path() -> None:

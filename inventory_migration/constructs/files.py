@@ -349,6 +349,7 @@ class ImageTransfer(Construct):
                 sensitive=True,
                 description="Password of the SMB user DataSync reads the image share with (set TF_VAR_datasync_smb_password)",
             )
+            password.override_logical_id(SMB_PASSWORD_VARIABLE)  # TF_VAR_datasync_smb_password, whatever the construct path
             smb = aws.datasync_location_smb.DatasyncLocationSmb(
                 self,
                 "smb-location",

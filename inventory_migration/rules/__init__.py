@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from typing import Any
@@ -321,6 +322,26 @@ def rule_named_with_suffix(resource_type: str, logical_id: str, config: Resource
     return bad(f"{attribute} {name!r} does not end with {ctx.name_tail!r}")
 
 
+# ----------------------------------------------------------------------------- least privilege
+
+
+def rule_no_wildcard_actions(resource_type: str, logical_id: str, config: Resource, ctx: RuleContext) -> Finding:
+    """Role policies allow named actions only: no ``*`` in an Allow statement's actions."""
+    if resource_type != "aws_iam_role_policy":
+        return NA
+    try:
+        document = json.loads(config["policy"])
+    except (KeyError, TypeError, ValueError):
+        return bad("policy is not a JSON document")
+    for stmt in document.get("Statement", []):
+        actions = stmt.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        wild = [a for a in actions if "*" in a]
+        if stmt.get("Effect") == "Allow" and wild:
+            return bad(f"statement {stmt.get('Sid', '?')} allows wildcard actions {', '.join(wild)}")
+    return OK
+
+
 RULES: Mapping[str, Rule] = {
     "encrypted-with-cmk": rule_encrypted_with_cmk,
     "destroyable": rule_destroyable,
@@ -328,6 +349,7 @@ RULES: Mapping[str, Rule] = {
     "rules-described": rule_rules_described,
     "tagged": rule_tagged,
     "named-with-suffix": rule_named_with_suffix,
+    "no-wildcard-actions": rule_no_wildcard_actions,
 }
 
 

@@ -315,7 +315,7 @@ class MigrationStack(TerraformStack):
             "vpc_id": (self.network.vpc.id, "VPC of the migration", False),
             "ecs_cluster_name": (app.cluster.name, "ECS cluster of the applications", False),
             "ecs_cluster_arn": (app.cluster.arn, "ECS cluster ARN", False),
-            "app_subnet_ids": (self.network.app_subnet_ids, "Private subnets for the ECS tasks", False),
+            "app_subnet_ids": (Fn.tolist(self.network.app_subnet_ids), "Private subnets for the ECS tasks", False),
             "app_security_group_id": (self.security_groups.app.id, "Security group for the ECS tasks", False),
             "task_execution_role_arn": (app.execution_role.arn, "ECS task execution role (logs, database secret)", False),
             "task_role_arn": (app.task_role.arn, "ECS task role (the image bucket)", False),

@@ -1,0 +1,342 @@
+"""The blue-green application construct (ECS Fargate, the weighted load balancer, WAF) and the DataSync image
+transfer construct, each in a fresh stack: properties of the synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from inventory_migration.naming import Namer
+from inventory_migration.phases import ImageSync
+from tests.conftest import one, resources_of, synth_of
+
+NAMER = Namer(environment="dev", suffix="t1")
+OPS = "arn:aws:kms:us-east-1:123456789012:key/ops"
+S3KEY = "arn:aws:kms:us-east-1:123456789012:key/s3"
+BUCKET = "arn:aws:s3:::s3-images-dev-t1"
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+
+
+def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
+    return dict(json.loads(resource[attribute]))
+
+
+def actions_of(document: dict[str, Any]) -> dict[str, tuple[set[str], Any]]:
+    out = {}
+    for s in document["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        out[s["Sid"]] = (set(actions), s.get("Resource"))
+    return out
+
+
+def application(stack: Any, **overrides: Any) -> Any:
+    from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
+
+    props: dict[str, Any] = dict(
+        namer=NAMER,
+        region="us-east-1",
+        partition="aws",
+        vpc_id="vpc-1",
+        public_subnet_ids=["pub-1", "pub-2"],
+        app_subnet_ids=["app-1", "app-2"],
+        alb_security_group_id="sg-alb",
+        app_security_group_id="sg-app",
+        certificate_arn=CERT,
+        access_log_bucket="s3-access-logs-dev-t1",
+        ops_key_arn=OPS,
+        image_bucket_arn=BUCKET,
+        image_key_arn=S3KEY,
+        database_environment={"DATABASE_HOST": "aurora.example", "DATABASE_PORT": "5432"},
+        blue_targets=("192.168.10.11", "192.168.10.12"),
+        container_image="public.ecr.aws/nginx/nginx:1.27",
+    )
+    props.update(overrides)
+    return BlueGreenApplication(stack, "application", props=BlueGreenApplicationProps(**props))
+
+
+def ref(stack: Any, resource: Any, attribute: str) -> str:
+    return f"${{{resource.terraform_resource_type}.{stack.get_logical_id(resource)}.{attribute}}}"
+
+
+def test_ecs_cluster_and_service(construct_stack: Any) -> None:
+    app = application(construct_stack)
+    synth = synth_of(construct_stack)
+    cluster = one(synth, "aws_ecs_cluster")
+    assert cluster["name"] == "ecs-app-dev-t1"
+    assert cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    assert cluster["configuration"]["managed_storage_configuration"]["fargate_ephemeral_storage_kms_key_id"] == OPS
+    providers = one(synth, "aws_ecs_cluster_capacity_providers")
+    assert providers["capacity_providers"] == ["FARGATE", "FARGATE_SPOT"]
+    log_group = next(g for g in resources_of(synth, "aws_cloudwatch_log_group") if g["name"] == "logs-ecs-app-dev-t1")
+    assert log_group["kms_key_id"] == OPS
+    service = one(synth, "aws_ecs_service")
+    assert service["desired_count"] == 2
+    assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    assert service["network_configuration"] == {
+        "subnets": ["app-1", "app-2"],
+        "security_groups": ["sg-app"],
+        "assign_public_ip": False,
+    }
+    assert service["load_balancer"] == [
+        {"target_group_arn": ref(construct_stack, app.green, "arn"), "container_name": "app", "container_port": 8080}
+    ]
+    assert service["capacity_provider_strategy"] == [{"capacity_provider": "FARGATE", "base": 1, "weight": 1}]
+    task = one(synth, "aws_ecs_task_definition")
+    assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
+    (container,) = json.loads(task["container_definitions"])
+    assert container["image"] == "public.ecr.aws/nginx/nginx:1.27" and container["readonlyRootFilesystem"] is True
+    assert container["secrets"] == [
+        {"name": "DATABASE_CREDENTIALS", "valueFrom": ref(construct_stack, app.database_secret, "arn")}
+    ]
+    assert container["logConfiguration"]["logDriver"] == "awslogs"
+    assert one(synth, "aws_secretsmanager_secret")["kms_key_id"] == OPS
+
+
+def test_without_an_image_the_service_is_the_application_teams(construct_stack: Any) -> None:
+    application(construct_stack, container_image="", spot_weight=0)
+    synth = synth_of(construct_stack)
+    assert "aws_ecs_service" not in synth["resource"] and "aws_ecs_task_definition" not in synth["resource"]
+    assert one(synth, "aws_ecs_cluster")
+
+
+def test_roles_are_least_privilege(construct_stack: Any) -> None:
+    app = application(construct_stack, container_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/inventory/app:1.4.2")
+    synth = synth_of(construct_stack)
+    roles = {r["name"]: r for r in resources_of(synth, "aws_iam_role")}
+    trust = policy(roles["role-ecs-task-execution-dev-t1"], "assume_role_policy")["Statement"][0]["Principal"]
+    assert trust == {"Service": "ecs-tasks.amazonaws.com"}
+    policies = {p["name"]: actions_of(policy(p)) for p in resources_of(synth, "aws_iam_role_policy")}
+    execution = policies["policy-ecs-task-execution-dev-t1"]
+    assert execution == {
+        "WriteAppLogs": ({"logs:CreateLogStream", "logs:PutLogEvents"}, [f"{ref(construct_stack, app.log_group, 'arn')}:*"]),
+        "InjectDatabaseSecret": ({"secretsmanager:GetSecretValue"}, [ref(construct_stack, app.database_secret, "arn")]),
+        "DecryptDatabaseSecret": ({"kms:Decrypt"}, [OPS]),
+        "PullAppImage": (
+            {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+            ["arn:aws:ecr:us-east-1:123456789012:repository/inventory/app"],
+        ),
+        "LogInToEcr": ({"ecr:GetAuthorizationToken"}, "*"),
+    }
+    task = policies["policy-ecs-task-dev-t1"]
+    assert task == {
+        "ListImageBucket": ({"s3:ListBucket", "s3:GetBucketLocation"}, [BUCKET]),
+        "ReadWriteImages": ({"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion"}, [f"{BUCKET}/*"]),
+        "UseImageBucketKey": ({"kms:Decrypt", "kms:GenerateDataKey"}, [S3KEY]),
+    }
+    assert all("*" not in action for statements in policies.values() for actions, _ in statements.values() for action in actions)
+
+
+def test_load_balancer_listeners_and_target_groups(construct_stack: Any) -> None:
+    app = application(construct_stack, blue_weight=100, green_weight=0, blue_port=8081)
+    synth = synth_of(construct_stack)
+    lb = one(synth, "aws_lb")
+    assert lb["name"] == "alb-app-dev-t1" and lb["internal"] is False and lb["subnets"] == ["pub-1", "pub-2"]
+    assert lb["drop_invalid_header_fields"] is True and lb["enable_deletion_protection"] is False
+    assert lb["access_logs"] == {"bucket": "s3-access-logs-dev-t1", "prefix": "alb", "enabled": True}
+    listeners = {x["protocol"]: x for x in resources_of(synth, "aws_lb_listener")}
+    https, http = listeners["HTTPS"], listeners["HTTP"]
+    assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06" and https["certificate_arn"] == CERT
+    assert http["default_action"] == [
+        {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
+    ]
+    (forward,) = https["default_action"]
+    assert forward["forward"]["target_group"] == [
+        {"arn": ref(construct_stack, app.blue, "arn"), "weight": 100},
+        {"arn": ref(construct_stack, app.green, "arn"), "weight": 0},
+    ]
+    assert forward["forward"]["stickiness"] == {"enabled": False, "duration": 1}
+    groups = {g["tags"]["Colour"]: g for g in resources_of(synth, "aws_lb_target_group")}
+    assert {c: (g["target_type"], g["port"], g["name"]) for c, g in groups.items()} == {
+        "blue": ("ip", 8081, "tg-blue-dev-t1"),
+        "green": ("ip", 8080, "tg-green-dev-t1"),
+    }
+    assert all(g["health_check"]["path"] == "/health" for g in groups.values())
+    targets = resources_of(synth, "aws_lb_target_group_attachment")
+    assert sorted((t["target_id"], t["availability_zone"], t["port"]) for t in targets) == [
+        ("192.168.10.11", "all", 8081),
+        ("192.168.10.12", "all", 8081),
+    ]
+    rule = one(synth, "aws_lb_listener_rule")
+    assert rule["condition"] == [{"http_header": {"http_header_name": "X-Migration-Target", "values": ["green"]}}]
+    assert rule["action"] == [{"type": "forward", "target_group_arn": ref(construct_stack, app.green, "arn")}]
+
+
+def test_waf_in_front_of_the_load_balancer(construct_stack: Any) -> None:
+    from inventory_migration.constructs.application import WAF_MANAGED_RULE_GROUPS
+
+    app = application(construct_stack)
+    synth = synth_of(construct_stack)
+    acl = one(synth, "aws_wafv2_web_acl")
+    assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
+    assert [r["statement"][0]["managed_rule_group_statement"][0]["name"] for r in acl["rule"]] == list(WAF_MANAGED_RULE_GROUPS)
+    assert one(synth, "aws_wafv2_web_acl_association")["resource_arn"] == ref(construct_stack, app.load_balancer, "arn")
+    logging = one(synth, "aws_wafv2_web_acl_logging_configuration")
+    assert logging["log_destination_configs"] == [ref(construct_stack, app.waf_log_group, "arn")]
+    assert app_log_group_names(synth) >= {"aws-waf-logs-app-dev-t1"}
+
+
+def app_log_group_names(synth: dict[str, Any]) -> set[str]:
+    return {g["name"] for g in resources_of(synth, "aws_cloudwatch_log_group") if g["kms_key_id"] == OPS}
+
+
+def test_decommissioned_blue_leaves_green_alone(construct_stack: Any) -> None:
+    app = application(construct_stack, blue_targets=(), blue_weight=0, green_weight=100, deletion_protection=True)
+    synth = synth_of(construct_stack)
+    assert app.blue is None and "aws_lb_target_group_attachment" not in synth["resource"]
+    https = next(x for x in resources_of(synth, "aws_lb_listener") if x["protocol"] == "HTTPS")
+    assert https["default_action"][0]["forward"]["target_group"] == [
+        {"arn": ref(construct_stack, app.green, "arn"), "weight": 100}
+    ]
+    assert one(synth, "aws_lb")["enable_deletion_protection"] is True
+
+
+def test_application_props_validation() -> None:
+    with pytest.raises(ValueError) as info:
+        application(None, blue_weight=60, green_weight=30, blue_targets=(), public_subnet_ids=["one"])
+    text = str(info.value)
+    assert "must be 100" in text and "no targets" in text and "2 AZs" in text
+
+
+# ----------------------------------------------------------------------------- DataSync
+
+
+def transfer(stack: Any, **overrides: Any) -> Any:
+    from inventory_migration.constructs.files import ImageTransfer, ImageTransferProps
+
+    props: dict[str, Any] = dict(
+        namer=NAMER,
+        region="us-east-1",
+        account_id="123456789012",
+        partition="aws",
+        vpc_id="vpc-1",
+        subnet_ids=["dms-1", "dms-2"],
+        on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"),
+        bucket_arn=BUCKET,
+        bucket_key_arn=S3KEY,
+        report_bucket_arn="arn:aws:s3:::s3-access-logs-dev-t1",
+        logs_key_arn=OPS,
+        alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:alarms",
+        server="files.corp.example",
+        export_path="/exports/images",
+        agent_arn="arn:aws:datasync:us-east-1:123456789012:agent/agent-0123456789abcdef0",
+        bytes_per_second=25_000_000,
+    )
+    props.update(overrides)
+    return ImageTransfer(stack, "files", props=ImageTransferProps(**props))
+
+
+def test_datasync_task_options_and_locations(construct_stack: Any) -> None:
+    files = transfer(construct_stack)
+    synth = synth_of(construct_stack)
+    task = one(synth, "aws_datasync_task")
+    assert task["options"] == {
+        "transfer_mode": "CHANGED",
+        "verify_mode": "ONLY_FILES_TRANSFERRED",
+        "overwrite_mode": "ALWAYS",
+        "mtime": "PRESERVE",
+        "atime": "BEST_EFFORT",
+        "uid": "INT_VALUE",
+        "gid": "INT_VALUE",
+        "posix_permissions": "PRESERVE",
+        "preserve_devices": "NONE",
+        "preserve_deleted_files": "REMOVE",
+        "bytes_per_second": 25_000_000,
+        "task_queueing": "ENABLED",
+        "log_level": "BASIC",
+        "object_tags": "PRESERVE",
+    }
+    assert task["schedule"] == {"schedule_expression": "cron(0 1 * * ? *)"}
+    assert task["cloudwatch_log_group_arn"] == ref(construct_stack, files.log_group, "arn")
+    report = task["task_report_config"]
+    assert report["report_level"] == "ERRORS_ONLY" and report["s3_destination"]["subdirectory"] == "datasync-reports"
+    nfs = one(synth, "aws_datasync_location_nfs")
+    assert (nfs["server_hostname"], nfs["subdirectory"]) == ("files.corp.example", "/exports/images")
+    assert nfs["on_prem_config"]["agent_arns"] == ["arn:aws:datasync:us-east-1:123456789012:agent/agent-0123456789abcdef0"]
+    s3 = one(synth, "aws_datasync_location_s3")
+    assert (s3["s3_bucket_arn"], s3["subdirectory"]) == (BUCKET, "/")
+    assert "aws_datasync_agent" not in synth["resource"]
+    assert one(synth, "aws_cloudwatch_log_group")["kms_key_id"] == OPS
+
+
+def test_datasync_bucket_access_role_has_exactly_the_documented_actions(construct_stack: Any) -> None:
+    from inventory_migration.constructs.files import S3_LOCATION_BUCKET_ACTIONS, S3_LOCATION_OBJECT_ACTIONS
+
+    transfer(construct_stack)
+    synth = synth_of(construct_stack)
+    role = one(synth, "aws_iam_role")
+    trust = policy(role, "assume_role_policy")["Statement"][0]
+    assert trust["Principal"] == {"Service": "datasync.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    statements = actions_of(policy(one(synth, "aws_iam_role_policy")))
+    assert statements["AWSDataSyncS3BucketPermissions"][0] == set(S3_LOCATION_BUCKET_ACTIONS)
+    assert statements["AWSDataSyncS3ObjectPermissions"][0] == set(S3_LOCATION_OBJECT_ACTIONS)
+    assert statements["UseImageBucketKey"] == ({"kms:Decrypt", "kms:GenerateDataKey"}, [S3KEY])
+    assert len(S3_LOCATION_OBJECT_ACTIONS) == 9 and not any("*" in a for a in S3_LOCATION_OBJECT_ACTIONS)
+
+
+def test_datasync_endpoint_is_private_and_only_takes_the_agent_ports(construct_stack: Any) -> None:
+    files = transfer(construct_stack)
+    synth = synth_of(construct_stack)
+    endpoint = one(synth, "aws_vpc_endpoint")
+    assert endpoint["service_name"] == "com.amazonaws.us-east-1.datasync" and endpoint["vpc_endpoint_type"] == "Interface"
+    assert endpoint["subnet_ids"] == ["dms-1"]
+    assert endpoint["security_group_ids"] == [ref(construct_stack, files.endpoint_security_group, "id")]
+    rules = sorted(
+        (r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in resources_of(synth, "aws_vpc_security_group_ingress_rule")
+    )
+    assert rules == sorted(
+        (low, high, cidr) for cidr in ("192.168.0.0/16", "172.20.0.0/16") for low, high in ((22, 22), (443, 443), (1024, 1064))
+    )
+    assert "aws_vpc_security_group_egress_rule" not in synth["resource"]
+
+
+def test_datasync_failure_notifies_the_topic(construct_stack: Any) -> None:
+    files = transfer(construct_stack)
+    synth = synth_of(construct_stack)
+    rule = one(synth, "aws_cloudwatch_event_rule")
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["detail-type"] == ["DataSync Task Execution State Change"] and pattern["detail"] == {"State": ["ERROR"]}
+    assert pattern["resources"] == [{"prefix": ref(construct_stack, files.task, "arn")}]
+    assert one(synth, "aws_cloudwatch_event_target")["arn"] == "arn:aws:sns:us-east-1:123456789012:alarms"
+    metric = one(synth, "aws_cloudwatch_log_metric_filter")
+    assert metric["pattern"] == '"Verification failed"' and metric["metric_transformation"]["name"] == "VerificationErrors"
+    log_policy = policy(one(synth, "aws_cloudwatch_log_resource_policy"), "policy_document")["Statement"][0]
+    assert log_policy["Principal"] == {"Service": "datasync.amazonaws.com"}
+
+
+def test_datasync_on_demand_smb_and_a_new_agent(construct_stack: Any) -> None:
+    from inventory_migration.config.files import DeletedFiles, FileProtocol
+
+    transfer(
+        construct_stack,
+        sync=ImageSync.ON_DEMAND,
+        protocol=FileProtocol.SMB,
+        smb_user="svc-datasync",
+        agent_arn="",
+        agent_activation_key="ABCDE-FGHIJ-KLMNO-PQRST-UVWXY",
+        deleted_files=DeletedFiles.PRESERVE,
+        s3_prefix="images",
+    )
+    synth = synth_of(construct_stack)
+    task = one(synth, "aws_datasync_task")
+    assert "schedule" not in task and task["options"]["preserve_deleted_files"] == "PRESERVE"
+    smb = one(synth, "aws_datasync_location_smb")
+    assert smb["user"] == "svc-datasync" and smb["password"] == "${var.datasync_smb_password}"
+    assert synth["variable"]["datasync_smb_password"]["sensitive"] is True
+    agent = one(synth, "aws_datasync_agent")
+    assert agent["activation_key"] == "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY" and "aws_vpc_endpoint" in agent["vpc_endpoint_id"]
+    assert one(synth, "aws_datasync_location_s3")["subdirectory"] == "/images"
+
+
+def test_datasync_absent_keeps_only_the_evidence(construct_stack: Any) -> None:
+    files = transfer(construct_stack, sync=ImageSync.ABSENT)
+    synth = synth_of(construct_stack)
+    assert files.task is None and set(synth["resource"]) == {"aws_cloudwatch_log_group"}
+
+
+def test_datasync_props_validation() -> None:
+    with pytest.raises(ValueError) as info:
+        transfer(None, agent_arn="", subnet_ids=[], on_prem_cidrs=())
+    assert all(s in str(info.value) for s in ("exactly one", "subnet_ids", "on_prem_cidrs"))
