@@ -15,7 +15,7 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test lint bench bench-verify validate phases clean
+.PHONY: help install synth summary test lint bench bench-verify validate phases rehearse clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-verify            migrationctl verify vs. the COPY floor and reladiff on >= 1 GB"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
+	@echo "make rehearse [ENV=...]      apply every phase to a local AWS emulator, re-plan empty, destroy to nothing"
 
 $(PY_STAMP): Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -46,8 +47,9 @@ synth: install
 summary:
 	@pipenv run python -m inventory_migration.summary $(ENV)
 
+# Two workers: the deploy rehearsal (minutes of provider polling, little CPU) runs on one while the rest runs on the other.
 test: install
-	pipenv run python -m pytest --cov --cov-report=term-missing --cov-report=xml
+	pipenv run python -m pytest -n 2 --dist loadgroup --cov --cov-report=term-missing --cov-report=xml
 
 lint: install
 	pipenv run ruff check .
@@ -65,6 +67,9 @@ validate: synth
 
 phases: install
 	pipenv run python -m inventory_migration.phase_report dev prod
+
+rehearse: install
+	pipenv run python -m inventory_migration.rehearsal.walk $(ENV)
 
 clean:
 	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

@@ -15,12 +15,13 @@ def main(outdir: str | None = None) -> int:
 
     use_supported_node()
     from inventory_migration.config import ConfigError
+    from inventory_migration.rehearsal.mode import RehearsalModeError
 
     try:
         from inventory_migration.app import build_app
 
         app, _stack, _config = build_app(outdir=outdir)
-    except ConfigError as err:
+    except (ConfigError, RehearsalModeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     app.synth()

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from inventory_migration.cdk import App
 from inventory_migration.config import CONFIG_DIR, ENV_VAR, MigrationConfig, load_config
+from inventory_migration.rehearsal.mode import RehearsalMode
 from inventory_migration.stacks.migration import MigrationStack, stack_name
+
+CONFIG_DIR_ENV = "MIGRATION_CONFIG_DIR"
+"""Directory of the environment files, instead of ``config/`` (the deploy rehearsal uses it)."""
 
 CONTEXT_KEY = "environment"
 """cdktf context key that selects the environment (``cdktf synth --context environment=prod``... or cdktf.json)."""
@@ -26,12 +30,17 @@ def build_app(
     *,
     environment: str | None = None,
     outdir: str | None = None,
-    config_dir: Path = CONFIG_DIR,
+    config_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> tuple[App, MigrationStack, MigrationConfig]:
-    """The app with the migration stack of the chosen environment."""
+    """The app with the migration stack of the chosen environment.
+
+    ``MIGRATION_CONFIG_DIR`` replaces ``config/`` (the deploy rehearsal writes its phases there);
+    ``MIGRATION_REHEARSAL_ENDPOINT`` selects rehearsal mode (``inventory_migration/rehearsal/mode.py``).
+    """
     env = os.environ if environ is None else environ
     app = App(outdir=outdir) if outdir else App()
-    config = load_config(environment or select_environment(app, env), config_dir=config_dir, environ=env)
-    stack = MigrationStack(app, stack_name(config), config=config)
+    directory = config_dir or Path(env.get(CONFIG_DIR_ENV) or CONFIG_DIR)
+    config = load_config(environment or select_environment(app, env), config_dir=directory, environ=env)
+    stack = MigrationStack(app, stack_name(config), config=config, rehearsal=RehearsalMode.from_environ(env))
     return app, stack, config

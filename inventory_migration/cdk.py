@@ -26,6 +26,13 @@ from cdktf import (
 )
 from constructs import Construct, IConstruct
 
+
+def depend_on(resource: TerraformResource, *dependencies: TerraformResource) -> None:
+    """Add Terraform ``depends_on`` entries to a resource created elsewhere (``node.add_dependency`` does not)."""
+    addresses = [f"{d.terraform_resource_type}.{d.friendly_unique_id}" for d in dependencies]
+    resource.depends_on = [*(resource.depends_on or []), *addresses]
+
+
 __all__ = [
     "App",
     "Aspects",
@@ -44,4 +51,5 @@ __all__ = [
     "Testing",
     "Token",
     "aws",
+    "depend_on",
 ]

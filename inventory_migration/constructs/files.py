@@ -188,6 +188,7 @@ class ImageTransfer(Construct):
             ),
         )
         name = n.name(ResourceType.DATASYNC_TASK, "images")
+        report_level = "SUCCESSES_AND_ERRORS" if p.report_successes else "ERRORS_ONLY"
         self.task = aws.datasync_task.DatasyncTask(
             self,
             "task",
@@ -213,7 +214,15 @@ class ImageTransfer(Construct):
             ),
             task_report_config=aws.datasync_task.DatasyncTaskTaskReportConfig(
                 output_type="STANDARD",
-                report_level="SUCCESSES_AND_ERRORS" if p.report_successes else "ERRORS_ONLY",
+                report_level=report_level,
+                # Stated per kind as well: the provider reads an absent override back as an empty block, a perpetual
+                # diff; explicit values read back as themselves.
+                report_overrides=aws.datasync_task.DatasyncTaskTaskReportConfigReportOverrides(
+                    deleted_override=report_level,
+                    skipped_override=report_level,
+                    transferred_override=report_level,
+                    verified_override=report_level,
+                ),
                 s3_object_versioning="INCLUDE",
                 s3_destination=aws.datasync_task.DatasyncTaskTaskReportConfigS3Destination(
                     bucket_access_role_arn=self.bucket_access_role.arn,

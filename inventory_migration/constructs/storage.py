@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from inventory_migration.cdk import Construct, aws
+from inventory_migration.cdk import Construct, aws, depend_on
 from inventory_migration.iam import policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
@@ -219,7 +219,7 @@ class ImageStorage(Construct):
                 ),
             ],
         )
-        aws.s3_bucket_logging.S3BucketLoggingA(
+        self.logging = aws.s3_bucket_logging.S3BucketLoggingA(
             self,
             "images-logging",
             bucket=self.bucket.id,
@@ -271,6 +271,8 @@ class ImageStorage(Construct):
             ),
             depends_on=[self._public_access_blocks["access-logs"]],
         )
+        # Logging is switched on once the log bucket lets the logging service write (S3 checks it on PutBucketLogging).
+        depend_on(self.logging, self.log_bucket_policy)
 
     def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
         name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
+from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws, depend_on
 from inventory_migration.config import BackendKind, MigrationConfig, props_from
 from inventory_migration.config.application import TESTER_HEADER
 from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
@@ -31,6 +31,7 @@ from inventory_migration.constructs.storage import ImageStorage, ImageStoragePro
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.phases import plan_for
+from inventory_migration.rehearsal.mode import RehearsalMode
 from inventory_migration.tagging import standard_tags
 
 ALB_LOG_PREFIX = "alb"
@@ -48,13 +49,19 @@ def stack_name(config: MigrationConfig) -> str:
 class MigrationStack(TerraformStack):
     """All AWS resources of one migration environment."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: MigrationConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: MigrationConfig, rehearsal: RehearsalMode | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.config = c = config
+        self.rehearsal = rehearsal
         self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
-        aws.provider.AwsProvider(
+        provider = aws.provider.AwsProvider(
             self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))]
         )
+        if rehearsal is not None:
+            for key, value in rehearsal.provider_settings().items():
+                provider.add_override(key, value)
         self._backend()
         namer = Namer(environment=c.environment, suffix=c.environment_suffix)
         self.plan = phase = plan_for(c.migration_phase)
@@ -203,7 +210,7 @@ class MigrationStack(TerraformStack):
                 secret_recovery_window_days=recovery_window,
             ),
         )
-        self.application.load_balancer.node.add_dependency(self.storage.log_bucket_policy)
+        depend_on(self.application.load_balancer, self.storage.log_bucket_policy)  # ELB checks it can write its logs
         f = c.files
         self.files = ImageTransfer(
             self,
@@ -271,7 +278,9 @@ class MigrationStack(TerraformStack):
 
     def _backend(self) -> None:
         b, c = self.config.backend, self.config
-        if b.kind is BackendKind.S3:
+        if self.rehearsal is not None:
+            LocalBackend(self, path=self.rehearsal.state_path)
+        elif b.kind is BackendKind.S3:
             backend = S3Backend(
                 self,
                 bucket=b.bucket,

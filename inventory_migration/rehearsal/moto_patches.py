@@ -1,0 +1,595 @@
+"""Where moto (5.2) falls short of what ``terraform apply`` / ``plan`` / ``destroy`` of our stack needs, patched in
+the emulator process only. Each patch names the gap; :data:`PATCHES` is the list the rehearsal prints.
+
+Test-only: imported by ``emulator.py`` in the emulator's own process, never by the stack or ``migrationctl``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Patch:
+    service: str
+    gap: str
+    apply: Callable[[], None]
+
+
+PATCHES: list[Patch] = []
+
+
+def patch(service: str, gap: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def register(fn: Callable[[], None]) -> Callable[[], None]:
+        PATCHES.append(Patch(service, gap, fn))
+        return fn
+
+    return register
+
+
+def apply_patches() -> None:
+    import os
+
+    # AWS managed policies (AmazonDMSVPCManagementRole, AmazonRDSEnhancedMonitoringRole, ...) exist only when loaded.
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    for p in PATCHES:
+        p.apply()
+
+
+def _epoch(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return value
+    return value
+
+
+# --------------------------------------------------------------------------------------------- EC2
+
+
+@patch("ec2", "VPN connections: static routes (CreateVpnConnectionRoute) and Options (StaticRoutesOnly) are not kept")
+def _vpn_routes() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.ec2.models.vpn_connections import VPNConnectionBackend
+    from moto.ec2.responses.vpn_connections import VPNConnections
+
+    original = VPNConnections.create_vpn_connection
+
+    def create_vpn_connection(self: Any) -> Any:
+        result = original(self)
+        options = self._get_param("Options", {}) or {}
+        connection = result.result["VpnConnection"] if hasattr(result, "result") else None
+        if connection is not None:
+            static = str(options.get("StaticRoutesOnly", "false")).lower() == "true"
+            connection.options = {"StaticRoutesOnly": static, "TunnelInsideIpVersion": "ipv4"}
+            connection.routes = []
+        return result
+
+    def create_vpn_connection_route(self: Any) -> Any:
+        connection = self.ec2_backend.describe_vpn_connections(vpn_connection_ids=[self._get_param("VpnConnectionId")])[0]
+        routes = getattr(connection, "routes", None) or []
+        cidr = self._get_param("DestinationCidrBlock")
+        if not any(r["DestinationCidrBlock"] == cidr for r in routes):
+            routes.append({"DestinationCidrBlock": cidr, "Source": "Static", "State": "available"})
+        connection.routes = routes
+        return EmptyResult()
+
+    def delete_vpn_connection_route(self: Any) -> Any:
+        connection = self.ec2_backend.describe_vpn_connections(vpn_connection_ids=[self._get_param("VpnConnectionId")])[0]
+        cidr = self._get_param("DestinationCidrBlock")
+        connection.routes = [r for r in (getattr(connection, "routes", None) or []) if r["DestinationCidrBlock"] != cidr]
+        return EmptyResult()
+
+    from moto.ec2.models.vpn_connections import VPNConnection
+
+    original_filter = VPNConnection.get_filter_value
+
+    def get_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name == "route.destination-cidr-block":
+            return [r["DestinationCidrBlock"] for r in getattr(self, "routes", None) or []]
+        if filter_name == "vpn-connection-id":
+            return self.id
+        return original_filter(self, filter_name, method_name)
+
+    VPNConnection.get_filter_value = get_filter_value  # type: ignore[method-assign]
+    VPNConnections.create_vpn_connection = create_vpn_connection  # type: ignore[method-assign]
+    VPNConnections.create_vpn_connection_route = create_vpn_connection_route  # type: ignore[attr-defined]
+    VPNConnections.delete_vpn_connection_route = delete_vpn_connection_route  # type: ignore[attr-defined]
+    del ActionResult, VPNConnectionBackend
+
+
+# --------------------------------------------------------------------------------------------- S3
+
+
+@patch("s3", "lifecycle rule filters lose ObjectSizeGreaterThan / ObjectSizeLessThan (the provider then waits forever)")
+def _lifecycle_object_size() -> None:
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    original_put = S3Backend.put_bucket_lifecycle_configuration
+    original_get = S3Response.get_bucket_lifecycle
+
+    def put_bucket_lifecycle_configuration(self: Any, bucket_name: str, rules: list[dict[str, Any]]) -> None:
+        original_put(self, bucket_name, rules)
+        sizes = {}
+        for rule in rules:
+            flt = rule.get("Filter") or {}
+            found = {k: int(flt[k]) for k in ("ObjectSizeGreaterThan", "ObjectSizeLessThan") if k in flt}
+            if found:
+                sizes[rule.get("ID")] = found
+        self.get_bucket(bucket_name).lifecycle_object_sizes = sizes
+
+    def get_bucket_lifecycle(self: Any) -> Any:
+        sizes = getattr(self.backend.get_bucket(self.bucket_name), "lifecycle_object_sizes", {})
+        serialized = self.serialized
+
+        def with_sizes(result: Any) -> Any:
+            rules = result.result.get("Rules", []) if isinstance(result.result, dict) else []
+            for rule in rules:
+                if rule["ID"] in sizes:
+                    rule["Filter"] = {**{k: v for k, v in rule.get("Filter", {}).items() if v}, **sizes[rule["ID"]]}
+            return serialized(result)
+
+        self.serialized = with_sizes
+        return original_get(self)
+
+    S3Backend.put_bucket_lifecycle_configuration = put_bucket_lifecycle_configuration  # type: ignore[method-assign]
+    S3Response.get_bucket_lifecycle = get_bucket_lifecycle  # type: ignore[method-assign]
+
+
+@patch(
+    "s3",
+    "PutBucketLogging only recognises a bucket-policy grant whose Resource is a string, and fails on a Principal of '*'",
+)
+def _logging_policy_lists() -> None:
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket._log_permissions_enabled_policy
+
+    def enabled(target_bucket: Any, target_prefix: str | None) -> bool:
+        policy = target_bucket.policy
+        if policy:
+            document = json.loads(policy.decode())
+            for stmt in document["Statement"]:
+                if not isinstance(stmt.get("Principal"), dict):
+                    continue  # "*" (a deny-all statement) grants the logging service nothing
+                resources = stmt.get("Resource")
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    single = {**stmt, "Resource": resource}
+                    target_bucket.policy = json.dumps({"Statement": [single]}).encode()
+                    try:
+                        if original(target_bucket, target_prefix):
+                            return True
+                    finally:
+                        target_bucket.policy = policy
+        return False
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(enabled)  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------- EC2 security group rules
+
+
+@patch("ec2", "security group rules that reference a group lose their Description in DescribeSecurityGroupRules")
+def _rule_descriptions() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    SecurityGroupRule.description = property(description)  # type: ignore[method-assign,assignment]
+
+
+# --------------------------------------------------------------------------------------------- RDS
+
+
+@patch(
+    "rds",
+    "cluster instances drop their Performance Insights settings and default to CA rds-ca-default (AWS: "
+    "rds-ca-rsa2048-g1, so the provider modifies and reboots each instance); provisioned clusters report a serverless "
+    "ScalingConfigurationInfo",
+)
+def _rds() -> None:
+    from moto.rds.models import DBCluster, DBInstance
+
+    insights = {
+        "enable_performance_insights": "performance_insights_enabled",
+        "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+        "performance_insights_retention_period": "performance_insights_retention_period",
+    }
+    original_init = DBInstance.__init__
+    original_update = DBInstance.update
+
+    def init(self: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("ca_certificate_identifier", "rds-ca-rsa2048-g1")
+        original_init(self, **kwargs)
+        for key, attribute in insights.items():
+            if key in kwargs:
+                self.__dict__[attribute] = kwargs[key]
+
+    def update(self: Any, **kwargs: Any) -> None:
+        for key, attribute in insights.items():
+            if key in kwargs:
+                self.__dict__[attribute] = kwargs.pop(key)
+        original_update(self, **kwargs)
+
+    def scaling_configuration_info(self: Any) -> dict[str, Any] | None:
+        if self.engine_mode != "serverless":
+            return None
+        configuration = self.scaling_configuration or {}
+        return {
+            "MinCapacity": configuration.get("min_capacity"),
+            "MaxCapacity": configuration.get("max_capacity"),
+            "AutoPause": configuration.get("auto_pause"),
+            "SecondsUntilAutoPause": configuration.get("seconds_until_auto_pause"),
+            "TimeoutAction": configuration.get("timeout_action"),
+            "SecondsBeforeTimeout": configuration.get("seconds_before_timeout"),
+        }
+
+    DBInstance.__init__ = init  # type: ignore[method-assign]
+    DBInstance.update = update  # type: ignore[method-assign]
+    DBCluster.scaling_configuration_info = property(scaling_configuration_info)  # type: ignore[method-assign,assignment]
+
+
+# --------------------------------------------------------------------------------------------- ECS
+
+
+@patch(
+    "ecs",
+    "services drop capacityProviderStrategy (and report launchType EC2), the deployment circuit breaker, the health "
+    "check grace period and enableECSManagedTags",
+)
+def _ecs_service() -> None:
+    from botocore import xform_name
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    kept = (
+        "capacityProviderStrategy",
+        "deploymentConfiguration",
+        "healthCheckGracePeriodSeconds",
+        "enableECSManagedTags",
+        "enableExecuteCommand",
+        "availabilityZoneRebalancing",
+    )
+    original_create = EC2ContainerServiceResponse.create_service
+    original_update = EC2ContainerServiceResponse.update_service
+
+    def keep(self: Any, service: Any) -> None:
+        body = json.loads(self.body)
+        for key in kept:
+            if key in body:
+                service.__dict__[xform_name(key)] = body[key]
+        if body.get("capacityProviderStrategy"):
+            service.__dict__["launch_type"] = None
+
+    def create_service(self: Any) -> Any:
+        result = original_create(self)
+        keep(self, result.result["service"])
+        return result
+
+    def update_service(self: Any) -> Any:
+        result = original_update(self)
+        keep(self, result.result["service"])
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.update_service = update_service  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------- CloudWatch
+
+
+@patch("cloudwatch", "PutCompositeAlarm is not routed (the backend already stores alarm rules)")
+def _composite_alarm() -> None:
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------- DataSync
+
+
+@patch(
+    "datasync",
+    "NFS locations, agents, resource tags, and the task's Schedule / TaskReportConfig / TaskMode are not implemented",
+)
+def _datasync() -> None:
+    from moto.datasync.models import DataSyncBackend, Location, Task
+    from moto.datasync.responses import DataSyncResponse
+
+    tags: dict[str, dict[str, str]] = {}
+    agents: dict[str, dict[str, Any]] = {}
+    counter = itertools.count(1)
+
+    def _tags_in(self: Any, arn: str) -> None:
+        tags[arn] = {t["Key"]: t["Value"] for t in self._get_param("Tags") or []}
+
+    def create_location_nfs(self: Any) -> str:
+        server, subdirectory = self._get_param("ServerHostname"), self._get_param("Subdirectory")
+        metadata = {
+            "OnPremConfig": self._get_param("OnPremConfig"),
+            "MountOptions": self._get_param("MountOptions") or {"Version": "AUTOMATIC"},
+        }
+        arn = self.datasync_backend.create_location(f"nfs://{server}{subdirectory}", typ="NFS", metadata=metadata)
+        _tags_in(self, arn)
+        return json.dumps({"LocationArn": arn})
+
+    def describe_location_nfs(self: Any) -> str:
+        location = self.datasync_backend._get_location(self._get_param("LocationArn"), typ="NFS")
+        return json.dumps({"LocationArn": location.arn, "LocationUri": location.uri, **location.metadata})
+
+    original_s3 = DataSyncResponse.create_location_s3
+    original_smb = DataSyncResponse.create_location_smb
+
+    def create_location_s3(self: Any) -> str:
+        out = original_s3(self)
+        arn = json.loads(out)["LocationArn"]
+        self.datasync_backend.locations[arn].metadata["S3StorageClass"] = self._get_param("S3StorageClass") or "STANDARD"
+        _tags_in(self, arn)
+        return out
+
+    def describe_location_s3(self: Any) -> str:
+        location = self.datasync_backend._get_location(self._get_param("LocationArn"), typ="S3")
+        bucket, _, rest = location.uri.removeprefix("s3://").partition("/")
+        location.uri = f"s3://{bucket}/{rest.strip('/') + '/' if rest.strip('/') else ''}"  # AWS: one slash, trailing
+        return json.dumps({"LocationArn": location.arn, "LocationUri": location.uri, **location.metadata})
+
+    def create_location_smb(self: Any) -> str:
+        out = original_smb(self)
+        _tags_in(self, json.loads(out)["LocationArn"])
+        return out
+
+    def create_agent(self: Any) -> str:
+        arn = f"arn:aws:datasync:{self.region}:{self.current_account}:agent/agent-{next(counter):017x}"
+        agents[arn] = {"Name": self._get_param("AgentName"), "Status": "ONLINE", "EndpointType": "PRIVATE_LINK"}
+        _tags_in(self, arn)
+        return json.dumps({"AgentArn": arn})
+
+    def describe_agent(self: Any) -> str:
+        arn = self._get_param("AgentArn")
+        return json.dumps({"AgentArn": arn, **agents[arn]})
+
+    def update_agent(self: Any) -> str:
+        agents[self._get_param("AgentArn")]["Name"] = self._get_param("Name")
+        return json.dumps({})
+
+    def delete_agent(self: Any) -> str:
+        agents.pop(self._get_param("AgentArn"), None)
+        return json.dumps({})
+
+    task_fields = ("CloudWatchLogGroupArn", "Options", "Excludes", "Includes", "Schedule", "TaskReportConfig", "TaskMode")
+
+    def create_task(self: Any) -> str:
+        metadata = {k: self._get_param(k) for k in task_fields}
+        arn = self.datasync_backend.create_task(
+            self._get_param("SourceLocationArn"),
+            self._get_param("DestinationLocationArn"),
+            self._get_param("Name"),
+            metadata=metadata,
+        )
+        _tags_in(self, arn)
+        return json.dumps({"TaskArn": arn})
+
+    def update_task(self: Any) -> str:
+        task = self.datasync_backend._get_task(self._get_param("TaskArn"))
+        body = json.loads(self.body)
+        for key in task_fields:
+            if key in body:
+                task.metadata[key] = body[key] or None
+        if "Name" in body:
+            task.name = body["Name"]
+        return json.dumps({})
+
+    def prune(value: Any) -> Any:
+        """AWS leaves empty structures out of its answers."""
+        if isinstance(value, dict):
+            pruned = {k: prune(v) for k, v in value.items()}
+            return {k: v for k, v in pruned.items() if v not in (None, {}, [], "")}  # "" clears (UpdateTask)
+        return value
+
+    def describe_task(self: Any) -> str:
+        task = self.datasync_backend._get_task(self._get_param("TaskArn"))
+        metadata = {k: prune(v) for k, v in task.metadata.items() if prune(v)}
+        metadata.setdefault("TaskMode", "BASIC")
+        return json.dumps(
+            {
+                "TaskArn": task.arn,
+                "Status": task.status,
+                "Name": task.name,
+                "SourceLocationArn": task.source_location_arn,
+                "DestinationLocationArn": task.destination_location_arn,
+                "CreationTime": dt.datetime.now(dt.UTC).timestamp(),
+                **metadata,
+            }
+        )
+
+    def list_tags_for_resource(self: Any) -> str:
+        arn = self._get_param("ResourceArn")
+        return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in tags.get(arn, {}).items()]})
+
+    def tag_resource(self: Any) -> str:
+        tags.setdefault(self._get_param("ResourceArn"), {}).update({t["Key"]: t["Value"] for t in self._get_param("Tags")})
+        return json.dumps({})
+
+    def untag_resource(self: Any) -> str:
+        for key in self._get_param("Keys"):
+            tags.get(self._get_param("ResourceArn"), {}).pop(key, None)
+        return json.dumps({})
+
+    for name, fn in list(locals().items()):
+        if callable(fn) and not name.startswith(("_", "original")) and name not in ("task_fields", "prune"):
+            setattr(DataSyncResponse, name, fn)
+    del DataSyncBackend, Location, Task
+
+
+# --------------------------------------------------------------------------------------------- DMS
+
+
+@patch(
+    "dms",
+    "timestamps are ISO strings where the SDK wants epoch numbers; tasks never leave 'creating' and ignore their CDC "
+    "start position; ModifyReplicationTask, event subscriptions and Add/RemoveTagsToResource are not implemented",
+)
+def _dms() -> None:
+    from moto.dms.models import FakeReplicationInstance, FakeReplicationTask
+    from moto.dms.responses import DatabaseMigrationServiceResponse
+
+    original_task_to_dict = FakeReplicationTask.to_dict
+    original_instance_to_dict = FakeReplicationInstance.to_dict
+
+    def task_to_dict(self: Any) -> dict[str, Any]:
+        if self.status == "creating":
+            self.status = "ready"
+        out = original_task_to_dict(self)
+        for key in ("ReplicationTaskCreationDate", "ReplicationTaskStartDate"):
+            out[key] = _epoch(out.get(key))
+        out["ReplicationTaskStats"] = {k: _epoch(v) for k, v in out["ReplicationTaskStats"].items() if v is not None}
+        out = {k: v for k, v in out.items() if v is not None}
+        if getattr(self, "cdc_start_position", None):
+            out["CdcStartPosition"] = self.cdc_start_position
+        if self.status == "stopped":
+            out["StopReason"] = "Stop Reason NORMAL"
+        return out
+
+    def instance_to_dict(self: Any) -> dict[str, Any]:
+        out = original_instance_to_dict(self)
+        out["InstanceCreateTime"] = _epoch(out.get("InstanceCreateTime"))
+        return out
+
+    FakeReplicationTask.to_dict = task_to_dict  # type: ignore[method-assign]
+    FakeReplicationInstance.to_dict = instance_to_dict  # type: ignore[method-assign]
+
+    original_create_task = DatabaseMigrationServiceResponse.create_replication_task
+    original_start = DatabaseMigrationServiceResponse.start_replication_task
+
+    def create_replication_task(self: Any) -> str:
+        out = original_create_task(self)
+        arn = json.loads(out)["ReplicationTask"]["ReplicationTaskArn"]
+        task = self.dms_backend.replication_tasks[arn]
+        task.cdc_start_position = self._get_param("CdcStartPosition")
+        task.status = "ready"
+        return json.dumps({"ReplicationTask": task.to_dict()})
+
+    def start_replication_task(self: Any) -> str:
+        arn = self._get_param("ReplicationTaskArn")
+        task = self.dms_backend.replication_tasks[arn]
+        if self._get_param("CdcStartPosition"):
+            task.cdc_start_position = self._get_param("CdcStartPosition")
+        return original_start(self)
+
+    def modify_replication_task(self: Any) -> str:
+        task = self.dms_backend.replication_tasks[self._get_param("ReplicationTaskArn")]
+        for param, attribute in (
+            ("MigrationType", "migration_type"),
+            ("TableMappings", "table_mappings"),
+            ("ReplicationTaskSettings", "replication_task_settings"),
+            ("CdcStartPosition", "cdc_start_position"),
+        ):
+            if self._get_param(param) is not None:
+                setattr(task, attribute, self._get_param(param))
+        task.status = "ready" if task.status in ("creating", "ready") else task.status
+        return json.dumps({"ReplicationTask": task.to_dict()})
+
+    from moto.dms.models import FakeReplicationSubnetGroup
+
+    original_group_to_dict = FakeReplicationSubnetGroup.to_dict
+
+    def group_to_dict(self: Any) -> dict[str, Any]:
+        out = original_group_to_dict(self)
+        out["Subnets"] = [
+            {"SubnetIdentifier": s, "SubnetAvailabilityZone": {"Name": "us-east-1a"}, "SubnetStatus": "Active"}
+            for s in self.subnetIds or []
+        ]
+        return out
+
+    FakeReplicationSubnetGroup.to_dict = group_to_dict  # type: ignore[method-assign]
+    original_create_group = DatabaseMigrationServiceResponse.create_replication_subnet_group
+
+    def create_replication_subnet_group(self: Any) -> str:
+        name = self._get_param("ReplicationSubnetGroupIdentifier")
+        original_create_group(self)
+        group = self.dms_backend.replication_subnet_groups[name]
+        group.subnetIds = self._get_param("SubnetIds")
+        out = json.dumps({"ReplicationSubnetGroup": group.to_dict()})
+        arn = f"arn:aws:dms:{self.region}:{self.current_account}:subgrp:{name}"
+        self.dms_backend.tag_resource(arn, {t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
+        return str(out)
+
+    subscriptions: dict[str, dict[str, Any]] = {}
+
+    def _subscription(name: str) -> dict[str, Any]:
+        return subscriptions[name]
+
+    def create_event_subscription(self: Any) -> str:
+        name = self._get_param("SubscriptionName")
+        subscriptions[name] = {
+            "CustomerAwsId": self.current_account,
+            "CustSubscriptionId": name,
+            "SnsTopicArn": self._get_param("SnsTopicArn"),
+            "Status": "active",
+            "SubscriptionCreationTime": dt.datetime.now(dt.UTC).isoformat(),
+            "SourceType": self._get_param("SourceType"),
+            "SourceIdsList": self._get_param("SourceIds") or [],
+            "EventCategoriesList": self._get_param("EventCategories") or [],
+            "Enabled": bool(self._get_param("Enabled", True)),
+        }
+        arn = f"arn:aws:dms:{self.region}:{self.current_account}:es:{name}"
+        self.dms_backend.tag_resource(arn, {t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
+        return json.dumps({"EventSubscription": subscriptions[name]})
+
+    def describe_event_subscriptions(self: Any) -> str:
+        name = self._get_param("SubscriptionName")
+        found = [s for n, s in subscriptions.items() if name in (None, n)]
+        if name and not found:
+            return self._error("ResourceNotFoundFault", f"Event subscription {name} not found")
+        return json.dumps({"EventSubscriptionsList": found})
+
+    def modify_event_subscription(self: Any) -> str:
+        sub = _subscription(self._get_param("SubscriptionName"))
+        for param, key in (
+            ("SnsTopicArn", "SnsTopicArn"),
+            ("SourceType", "SourceType"),
+            ("EventCategories", "EventCategoriesList"),
+        ):
+            if self._get_param(param) is not None:
+                sub[key] = self._get_param(param)
+        if self._get_param("Enabled") is not None:
+            sub["Enabled"] = bool(self._get_param("Enabled"))
+        return json.dumps({"EventSubscription": sub})
+
+    def delete_event_subscription(self: Any) -> str:
+        sub = subscriptions.pop(self._get_param("SubscriptionName"))
+        return json.dumps({"EventSubscription": sub})
+
+    def add_tags_to_resource(self: Any) -> str:
+        self.dms_backend.tag_resource(self._get_param("ResourceArn"), {t["Key"]: t["Value"] for t in self._get_param("Tags")})
+        return json.dumps({})
+
+    def remove_tags_from_resource(self: Any) -> str:
+        self.dms_backend.untag_resource(self._get_param("ResourceArn"), self._get_param("TagKeys"))
+        return json.dumps({})
+
+    def _error(self: Any, code: str, message: str) -> Any:
+        return 400, {"x-amzn-ErrorType": code}, json.dumps({"__type": code, "message": message})
+
+    for name, fn in list(locals().items()):
+        if name in (
+            "create_replication_task",
+            "start_replication_task",
+            "modify_replication_task",
+            "create_event_subscription",
+            "describe_event_subscriptions",
+            "modify_event_subscription",
+            "delete_event_subscription",
+            "add_tags_to_resource",
+            "remove_tags_from_resource",
+            "create_replication_subnet_group",
+            "_error",
+        ):
+            setattr(DatabaseMigrationServiceResponse, name, fn)

@@ -1,0 +1,381 @@
+"""The deploy rehearsal: every phase of one environment applied to a local AWS emulator, each re-planned empty and
+checked, each transition's plan held to the phase table, then destroyed to nothing.
+
+``make rehearse [ENV=dev|prod]`` runs :func:`main`; ``tests/test_rehearsal.py`` runs the same :class:`Rehearsal`.
+
+1. Start the patched emulator on a free loopback port (bounded lifetime, always stopped).
+2. Write the environment's configuration into a work directory, with the emulator's certificate, and point
+   ``MIGRATION_CONFIG_DIR`` / ``MIGRATION_REHEARSAL_*`` at it (rehearsal mode: local endpoint, local state).
+3. ``npx cdktf deploy --auto-approve`` of the first phase: the users' own command (cdktf.json's app, pipenv, Node 22).
+4. Check through boto3 what matters, from the emulator (:mod:`inventory_migration.rehearsal.checks`).
+5. ``terraform plan -detailed-exitcode`` after every apply: no changes.
+6. Each next phase of :data:`WALK`: one config edit, synthesize, ``plan -out``, hold ``show -json`` of the plan to the
+   transition's intended change set, apply that plan, re-plan empty, check.
+7. ``npx cdktf destroy --auto-approve``, then list every resource type we create: nothing left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from inventory_migration.change_sets import Action, ResourceChange, plan_changes, violations
+from inventory_migration.phases import MigrationPhase
+from inventory_migration.rehearsal import tomlfile
+from inventory_migration.rehearsal.mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
+
+P = MigrationPhase
+WALK: tuple[MigrationPhase, ...] = (
+    P.FOUNDATION,
+    P.FULL_LOAD,
+    P.CDC,
+    P.CUTOVER,
+    P.ROLLBACK_WINDOW,
+    P.CDC,
+    P.CUTOVER,
+    P.ROLLBACK_WINDOW,
+    P.DECOMMISSION,
+)
+"""In order to the switch, back to ``cdc`` (a rollback), then forward to the end."""
+REHEARSAL_LSN = "0/1A2B3C4D"
+"""The reverse task's start position in the rehearsal (``migrationctl cutover`` records the real one)."""
+REHEARSAL_AGENT_ARN = f"arn:aws:datasync:us-east-1:{REHEARSAL_ACCOUNT_ID}:agent/agent-0123456789abcdef0"
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_PARALLELISM = 30
+
+NOT_REHEARSED: Mapping[str, str] = {}
+"""Resource types of the stack that the rehearsal cannot apply, with the reason (the goal, and today's state: none)."""
+
+
+class RehearsalFailed(RuntimeError):
+    """A step of the rehearsal did not do what the runbook says."""
+
+
+@dataclasses.dataclass
+class Step:
+    """One timed step, for the summary."""
+
+    name: str
+    phase: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class Report:
+    """What a rehearsal did: steps, resources per phase, changes per transition, destroy result."""
+
+    environment: str
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    resources_per_phase: dict[str, int] = dataclasses.field(default_factory=dict)
+    transitions: list[tuple[str, str, dict[str, int]]] = dataclasses.field(default_factory=list)
+    left_after_destroy: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    destroyed: int = 0
+    patches: list[str] = dataclasses.field(default_factory=list)
+    checks: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+    def render(self) -> str:
+        lines = [f"deploy rehearsal of {self.environment}: {len(WALK)} phases applied, {len(self.transitions)} transitions"]
+        lines.append("\nresources applied per phase:")
+        lines += [f"  {phase:<16} {count:>4}" for phase, count in self.resources_per_phase.items()]
+        lines.append("\nchanges per transition (besides retagging; from the plan, all as the phase table intends):")
+        for previous, current, counts in self.transitions:
+            summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "none"
+            lines.append(f"  {previous:>15} -> {current:<15} {summary}")
+        lines.append(
+            f"\ndestroy: {self.destroyed} resources destroyed; left behind: {sum(map(len, self.left_after_destroy.values()))}"
+        )
+        lines.append(
+            f"not rehearsed: {len(NOT_REHEARSED)} resource type(s)" + "".join(f"\n  {t}: {r}" for t, r in NOT_REHEARSED.items())
+        )
+        lines.append(f"emulator gaps patched (test-only launcher): {len(self.patches)}")
+        lines += [f"  {p}" for p in self.patches]
+        lines.append("\nseconds per step:")
+        lines += [f"  {s.seconds:7.1f}  {s.name:<28} {s.phase:<16} {s.detail}" for s in self.steps]
+        lines.append(f"  {self.total_seconds:7.1f}  total")
+        return "\n".join(lines)
+
+
+def _progress(message: str) -> None:
+    print(f"[rehearse {dt.datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class Rehearsal:
+    """One rehearsal of one environment in ``workdir``."""
+
+    environment: str
+    workdir: Path
+    progress: Callable[[str], None] = _progress
+    walk: tuple[MigrationPhase, ...] = WALK
+    report: Report = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.report = Report(self.environment)
+        self.config_dir = self.workdir / "config"
+        self.outdir = self.workdir / "cdktf.out"
+        self.state = self.workdir / "terraform.tfstate"
+        self.stack_dir = self.outdir / "stacks" / f"inventory-migration-{self.environment}"
+
+    # ----------------------------------------------------------------------------------------- plumbing
+
+    @contextlib.contextmanager
+    def step(self, name: str, phase: MigrationPhase | None = None, detail: str = "") -> Iterator[Step]:
+        label = phase.value if phase else ""
+        self.progress(f"{name} {label}".strip() + " …")
+        record = Step(name, label, 0.0, detail)
+        started = time.monotonic()
+        try:
+            yield record
+        finally:
+            record.seconds = time.monotonic() - started
+            self.report.steps.append(record)
+            self.progress(f"{name} {label}".strip() + f": {record.seconds:.1f} s {record.detail}".rstrip())
+
+    def env(self) -> dict[str, str]:
+        assert self.mode is not None
+        path = f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+        return {
+            **os.environ,
+            **self.mode.environ(),
+            "PATH": path,
+            "MIGRATION_ENV": self.environment,
+            "MIGRATION_CONFIG_DIR": str(self.config_dir),
+            "TF_CLI_CONFIG_FILE": str(self.cli_config),
+            "TF_IN_AUTOMATION": "1",
+            "CHECKPOINT_DISABLE": "1",
+            "AWS_ACCESS_KEY_ID": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": "rehearsal",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        }
+
+    def run(
+        self,
+        *command: str,
+        cwd: Path | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+        timeout: int = 1800,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env(), **(extra_env or {})}
+        proc = subprocess.run(
+            list(command), cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        log = (
+            self.workdir
+            / "logs"
+            / f"{len(self.report.steps):02d}-{Path(command[0]).name}-{command[1] if len(command) > 1 else ''}.log"
+        )
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(command)}\n{proc.stdout}\n{proc.stderr}", encoding="utf-8")
+        if proc.returncode not in ok_codes:
+            raise RehearsalFailed(
+                f"{' '.join(command[:3])} exited {proc.returncode}; see {log}\n{(proc.stdout + proc.stderr)[-4000:]}"
+            )
+        return proc
+
+    def terraform(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        return self.run("terraform", *args, "-no-color", cwd=self.stack_dir, ok_codes=ok_codes)
+
+    # ----------------------------------------------------------------------------------------- the scenario
+
+    def execute(self, endpoint: str, *, cli_config: Path) -> Report:
+        from inventory_migration.rehearsal import checks
+        from inventory_migration.rehearsal.moto_patches import PATCHES
+
+        self.mode = RehearsalMode(endpoint=endpoint, state_path=str(self.state))
+        self.cli_config = cli_config
+        self.report.patches = [f"{p.service}: {p.gap}" for p in PATCHES]
+        with self.step("prepare"):
+            self.certificate_arn = checks.import_certificate(endpoint)
+            self.write_config(self.walk[0], None)
+        with self.step("cdktf deploy", self.walk[0], "(npx cdktf deploy --auto-approve)"):
+            self.run(
+                "npx",
+                "--no-install",
+                "cdktf",
+                "deploy",
+                "--auto-approve",
+                "--skip-provider-lock",
+                "--output",
+                str(self.outdir),
+                "--terraform-parallelism",
+                str(TERRAFORM_PARALLELISM),
+            )
+        self.after_apply(self.walk[0])
+        for previous, current in zip(self.walk, self.walk[1:], strict=False):
+            self.transition(previous, current)
+        self.destroy()
+        return self.report
+
+    def write_config(self, phase: MigrationPhase, previous: MigrationPhase | None) -> None:
+        data = tomllib.loads((ROOT / "config" / f"{self.environment}.toml").read_text(encoding="utf-8"))
+        data["migration_phase"] = phase.value
+        data.pop("previous_phase", None)
+        if previous is not None:
+            data["previous_phase"] = previous.value
+        data.setdefault("dms", {})["reverse_cdc_start_position"] = REHEARSAL_LSN
+        data.setdefault("app", {})["certificate_arn"] = self.certificate_arn
+        data.setdefault("files", {})["agent_arn"] = REHEARSAL_AGENT_ARN
+        data["files"].pop("agent_activation_key", None)
+        data.setdefault("backend", {})["kind"] = "local"  # rehearsal mode ignores it; keeps the file valid without a bucket
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / f"{self.environment}.toml").write_text(tomlfile.dumps(data), encoding="utf-8")
+
+    def synth(self) -> None:
+        """Synthesize the current config into the stack directory, as ``cdktf synth`` would: the same ``build_app``
+        with the same environment, in this process (the provider bindings are imported once, not once per phase)."""
+        from inventory_migration.runtime import use_supported_node
+
+        use_supported_node()  # before the first cdktf import: jsii picks its Node when it starts
+        from inventory_migration.app import build_app
+
+        app, _stack, _config = build_app(outdir=str(self.outdir), environ=self.env())
+        app.synth()
+
+    def after_apply(self, phase: MigrationPhase) -> None:
+        from inventory_migration.rehearsal import checks
+
+        state = json.loads(self.terraform("show", "-json").stdout)
+        resources = [r for r in state.get("values", {}).get("root_module", {}).get("resources", []) if r["mode"] == "managed"]
+        self.report.resources_per_phase.setdefault(phase.value, len(resources))
+        with self.step("re-plan", phase, "(plan -detailed-exitcode: must be 0)"):
+            result = self.terraform(
+                "plan", "-detailed-exitcode", "-input=false", f"-parallelism={TERRAFORM_PARALLELISM}", ok_codes=(0, 2)
+            )
+            if result.returncode == 2:
+                raise RehearsalFailed(f"{phase.value}: the plan after apply is not empty:\n{_plan_summary(result.stdout)}")
+        with self.step("checks", phase) as record:
+            try:
+                done = checks.check_phase(self.mode.endpoint, phase, state, self.environment)
+            except checks.CheckFailed as failed:
+                raise RehearsalFailed(f"{phase.value}: check failed: {failed}") from None
+            record.detail = f"({len(done)} checks)"
+            self.report.checks = sorted(set(self.report.checks) | set(done))
+
+    def transition(self, previous: MigrationPhase, current: MigrationPhase) -> None:
+        with self.step("synth", current):
+            self.write_config(current, previous)
+            self.synth()
+        with self.step("plan", current) as record:
+            # The re-plan after the last apply has just refreshed everything and found nothing: no second refresh.
+            self.terraform("plan", "-input=false", "-refresh=false", "-out=phase.tfplan", f"-parallelism={TERRAFORM_PARALLELISM}")
+            plan = json.loads(self.terraform("show", "-json", "phase.tfplan").stdout)
+            changes = plan_changes(plan)
+            problems = violations(changes, previous, current)
+            counts = _counts(changes)
+            record.detail = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            if problems:
+                raise RehearsalFailed(
+                    f"{previous.value} -> {current.value}: the plan is not what the phase table says:\n" + "\n".join(problems)
+                )
+            self.report.transitions.append((previous.value, current.value, counts))
+        with self.step("apply", current):
+            self.terraform("apply", "-input=false", f"-parallelism={TERRAFORM_PARALLELISM}", "phase.tfplan")
+        self.after_apply(current)
+
+    def destroy(self) -> None:
+        from inventory_migration.rehearsal import checks
+
+        with self.step("cdktf destroy", self.walk[-1], "(npx cdktf destroy --auto-approve)"):
+            before = len(
+                json.loads(self.terraform("show", "-json").stdout).get("values", {}).get("root_module", {}).get("resources", [])
+            )
+            self.run(
+                "npx",
+                "--no-install",
+                "cdktf",
+                "destroy",
+                "--auto-approve",
+                "--skip-provider-lock",
+                "--output",
+                str(self.outdir),
+                "--terraform-parallelism",
+                str(TERRAFORM_PARALLELISM),
+            )
+            self.report.destroyed = before
+        with self.step("leftovers"):
+            self.report.left_after_destroy = checks.leftovers(self.mode.endpoint)
+            left = {k: v for k, v in self.report.left_after_destroy.items() if v}
+            if left:
+                raise RehearsalFailed(f"destroy left resources behind: {json.dumps(left, indent=1)}")
+
+
+def _counts(changes: list[ResourceChange]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for change in changes:
+        if change.action is not Action.RETAG:
+            counts[change.action.value] = counts.get(change.action.value, 0) + 1
+    retagged = sum(1 for c in changes if c.action is Action.RETAG)
+    if retagged:
+        counts["retag"] = retagged
+    return counts
+
+
+def _plan_summary(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip().startswith(("#", "~", "+", "-", "Plan:"))]
+    return "\n".join(lines[:120])
+
+
+def cli_config_for_mirror(workdir: Path) -> Path:
+    from inventory_migration.terraform_cli import find_provider_mirror, write_cli_config
+
+    mirror = find_provider_mirror()
+    if mirror is None or shutil.which("terraform") is None:
+        raise RehearsalFailed("terraform not on PATH or no hashicorp/aws 5.x filesystem mirror found")
+    return write_cli_config(mirror, workdir / "terraform.tfrc")
+
+
+def rehearse(
+    environment: str, workdir: Path, *, progress: Callable[[str], None] = _progress, walk: tuple[MigrationPhase, ...] = WALK
+) -> Report:
+    """Run the whole rehearsal against a fresh emulator; raise :class:`RehearsalFailed` at the first deviation."""
+    from inventory_migration.rehearsal.emulator import running_emulator
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    rehearsal = Rehearsal(environment, workdir, progress=progress, walk=walk)
+    cli_config = cli_config_for_mirror(workdir)
+    with contextlib.ExitStack() as stack:
+        with rehearsal.step("start emulator"):
+            emulator = stack.enter_context(running_emulator(workdir / "logs" / "emulator.log"))
+        return rehearsal.execute(emulator.endpoint, cli_config=cli_config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rehearse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("environment", nargs="?", default="dev", help="environment to rehearse (default: dev)")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the work directory here (default: a temporary one, removed on success)"
+    )
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rehearse-"))
+    try:
+        report = rehearse(args.environment, workdir)
+    except RehearsalFailed as failure:
+        print(f"REHEARSAL FAILED: {failure}\n(work directory kept: {workdir})", file=sys.stderr)
+        return 1
+    print(report.render())
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
