@@ -15,7 +15,7 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test lint bench bench-verify validate phases rehearse clean
+.PHONY: help install synth summary test lint bench bench-verify bench-cutover validate phases rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -26,6 +26,8 @@ help:
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
 	@echo "make rehearse [ENV=...]      apply every phase to a local AWS emulator, re-plan empty, destroy to nothing"
+	@echo "make rehearse-cutover        cutover / rollback / cutover on PostgreSQL 13 -> 16 under load, with the fault cases"
+	@echo "make bench-cutover           three whole cutover rehearsals: write unavailability per switch, median and all runs"
 
 $(PY_STAMP): Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -71,5 +73,11 @@ phases: install
 rehearse: install
 	pipenv run python -m inventory_migration.rehearsal.walk $(ENV)
 
+rehearse-cutover: install
+	pipenv run python -m inventory_migration.rehearsal.cutover_night --faults --workdir build/rehearse-cutover
+
+bench-cutover: install
+	pipenv run python -m inventory_migration.rehearsal.cutover_night --repeat 3 --workdir build/bench-cutover
+
 clean:
-	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml
+	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

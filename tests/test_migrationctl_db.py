@@ -54,7 +54,7 @@ def test_exact_copy_verifies_equal(source_db: str, target_copy: str) -> None:
     assert "no primary key" in tables["audit.stock_event"]["note"]
 
 
-def test_pre_and_post_data_phases(pg_server: Any, source_db: str, empty_db: str) -> None:
+def test_pre_and_post_data_phases(source_db: str, empty_db: str) -> None:
     code, out, _ = run("schema", "pre-data", source_db, empty_db)
     assert code == 0 and "pre-data: restored" in out
     with psycopg.connect(empty_db) as conn:
@@ -86,7 +86,7 @@ def test_pre_and_post_data_phases(pg_server: Any, source_db: str, empty_db: str)
     missing = {(d["kind"], d["name"]) for d in report["schema_differences"]}
     assert ("triggers", "inventory.stock.stock_audit") in missing and ("indexes", "catalog.product_attributes_gin") in missing
 
-    copy_data(pg_server, "inv_source", empty_db.split("dbname=")[1].split()[0])
+    copy_data(source_db, empty_db)
     code, out, _ = run("schema", "post-data", source_db, empty_db)
     assert code == 0 and "post-data: restored" in out
     code, out, _ = run("schema", "post-data", "--dry-run", source_db, empty_db)
@@ -95,10 +95,76 @@ def test_pre_and_post_data_phases(pg_server: Any, source_db: str, empty_db: str)
     assert code == 0 and report["equal"], report
 
 
-def copy_data(pg_server: Any, source: str, target: str) -> None:
+PARTITIONED = """
+CREATE SCHEMA sales;
+CREATE TABLE sales.measurement (
+    id bigint NOT NULL, at date NOT NULL, reading numeric(10, 2), note text, PRIMARY KEY (id, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE sales.measurement_2020 PARTITION OF sales.measurement FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+CREATE TABLE sales.measurement_2021 (id bigint NOT NULL, at date NOT NULL, reading numeric(10, 2), note text);
+ALTER TABLE sales.measurement ATTACH PARTITION sales.measurement_2021 FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');
+CREATE INDEX measurement_reading ON sales.measurement (reading);
+CREATE TABLE sales.region_split (id int NOT NULL, region text NOT NULL, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE sales.region_split_eu PARTITION OF sales.region_split FOR VALUES IN ('eu');
+CREATE TABLE sales.region_split_us PARTITION OF sales.region_split FOR VALUES IN ('us') PARTITION BY HASH (id);
+CREATE TABLE sales.region_split_us_0 PARTITION OF sales.region_split_us FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE sales.region_split_us_1 PARTITION OF sales.region_split_us FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE INDEX region_split_by_id ON sales.region_split (id);
+INSERT INTO sales.measurement SELECT g, date '2020-01-01' + (g % 700), g / 7.0, 'n' || g FROM generate_series(1, 3000) g;
+INSERT INTO sales.region_split SELECT g, (ARRAY['eu', 'us'])[1 + g % 2] FROM generate_series(1, 1000) g;
+"""
+ATTACHED_SQL = """
+SELECT c.relkind::text, c.relname, p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'sales' ORDER BY 1, 2
+"""
+
+
+def test_schema_phases_rerun_on_partitioned_tables(pg_pair: Any, empty_db: str) -> None:
+    """Partitions and partition indexes are attached once: a re-run of either phase restores nothing."""
+    pg_pair.source.psql("postgres", "CREATE DATABASE inv_partitioned")
+    source = pg_pair.source.dsn("inv_partitioned")
+    try:
+        pg_pair.source.psql("inv_partitioned", PARTITIONED)
+        for _ in range(2):
+            code, out, err = run("schema", "pre-data", source, empty_db)
+            assert code == 0, err
+        assert out.startswith("pre-data: restored 0 object(s)"), out
+        with psycopg.connect(empty_db) as conn:
+            tables = {(r[1], r[2]) for r in conn.execute(ATTACHED_SQL) if r[0] in ("r", "p")}
+        assert tables == {
+            ("measurement_2020", "measurement"),
+            ("measurement_2021", "measurement"),
+            ("region_split_eu", "region_split"),
+            ("region_split_us", "region_split"),
+            ("region_split_us_0", "region_split_us"),
+            ("region_split_us_1", "region_split_us"),
+        }
+        copy_data(source, empty_db)
+        for _ in range(2):
+            code, out, err = run("schema", "post-data", source, empty_db)
+            assert code == 0, err
+        assert out.startswith("post-data: restored 0 object(s)"), out
+        with psycopg.connect(empty_db) as conn:
+            indexes = {(r[1], r[2]) for r in conn.execute(ATTACHED_SQL) if r[0] in ("i", "I")}
+            invalid = conn.execute(
+                "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relnamespace = 'sales'::regnamespace AND NOT i.indisvalid"
+            ).fetchone()[0]
+        assert ("measurement_2020_pkey", "measurement_pkey") in indexes
+        assert ("measurement_2021_reading_idx", "measurement_reading") in indexes
+        assert ("region_split_us_0_id_idx", "region_split_us_id_idx") in indexes
+        assert invalid == 0
+        code, report = run_json("verify", source, empty_db)
+        assert code == 0 and report["equal"], report
+        assert {t["table"] for t in report["tables"]} >= {"sales.measurement_2020", "sales.region_split_us_1"}
+    finally:
+        pg_pair.source.psql("postgres", "DROP DATABASE inv_partitioned WITH (FORCE)")
+
+
+def copy_data(source: str, target: str) -> None:
     from tests.conftest import copy_data as copy
 
-    copy(pg_server, source, target)
+    copy(source, target)
 
 
 @pytest.mark.parametrize(
@@ -375,7 +441,7 @@ def test_unknown_table(source_db: str, target_copy: str) -> None:
     assert code == 2 and "unknown table(s) in --tables: catalog.nope" in err and err.count("\n") == 1
 
 
-def test_schema_restore_failure_is_one_line(source_db: str, pg_server: Any, empty_db: str) -> None:
+def test_schema_restore_failure_is_one_line(source_db: str, pg_pair: Any, empty_db: str) -> None:
     execute(
         empty_db,
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'weak') THEN "
@@ -383,7 +449,7 @@ def test_schema_restore_failure_is_one_line(source_db: str, pg_server: Any, empt
         + empty_db.split("dbname=")[1].split()[0]
         + " FROM PUBLIC",
     )
-    target = pg_server.dsn(empty_db.split("dbname=")[1].split()[0], user="weak", password="weak-pw")
+    target = pg_pair.target.dsn(pg_pair.database(empty_db), user="weak", password="weak-pw")
     code, _out, err = run("schema", "pre-data", source_db, target)
     assert code == 2 and err.startswith("migrationctl: error: pg_restore failed on the target") and err.count("\n") == 1
 
@@ -463,9 +529,10 @@ def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: 
 
 
 def test_preflight_blocks_a_source_without_logical_decoding() -> None:
-    from tests.pgserver import running_server
+    from inventory_migration.rehearsal.pgcluster import running_server
 
-    with running_server({"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0"}) as server:
+    settings = {"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0"}
+    with running_server(settings=settings) as server:
         code, report = run_json("preflight", server.dsn("postgres"))
     assert code == 1 and not report["ready"]
     blockers = {f["check"]: f["message"] for f in report["findings"] if f["severity"] == "blocker"}

@@ -233,3 +233,17 @@ def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     assert row_hash(()).as_string(None) == "0::bigint"
     assert base_type("character varying(20)") == "character varying"
     assert isinstance(row_hash(columns), psql.Composable)
+
+
+def test_procedure_argument_modes_deparse_the_same_on_13_and_16() -> None:
+    from inventory_migration.migrationctl.verify import normalize_definition
+
+    on_13 = "CREATE OR REPLACE PROCEDURE s.p(a character, b numeric(10,2), INOUT c integer) LANGUAGE sql AS $$ SELECT 1 $$"
+    on_16 = (
+        "CREATE OR REPLACE PROCEDURE s.p(IN a character, IN b numeric(10,2),\n INOUT c integer) LANGUAGE sql AS $$ SELECT 1 $$"
+    )
+    assert normalize_definition("functions", on_13) == normalize_definition("functions", on_16) == on_13
+    # A real difference still shows, and functions keep their text.
+    assert normalize_definition("functions", on_16.replace("INOUT", "OUT")) != normalize_definition("functions", on_13)
+    function = "CREATE OR REPLACE FUNCTION s.f(IN a integer) RETURNS integer"
+    assert normalize_definition("functions", function) == function

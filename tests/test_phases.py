@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,38 @@ def test_transition_changes_exactly_what_the_table_says(
     assert not [c for c in changes if is_protected(c.path)]
     for change in changes:
         print(f"{environment} {previous.value} -> {current.value}: {change.action.value:<7} {change.address}")
+
+
+REFERENCE = re.compile(r"\$\{((?:aws|data\.aws)_[a-z0-9_]+\.[A-Za-z0-9_-]+)\.")
+
+
+DATA_ONLY_REFERRERS = frozenset({"aws_cloudwatch_dashboard"})
+"""Resources that only name others in a document AWS does not check (a dashboard's widgets)."""
+
+
+def _resources(synth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{kind}.{name}": body for kind, items in synth.get("resource", {}).items() for name, body in items.items()}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize(("previous", "current"), TRANSITIONS, ids=[f"{a.value}->{b.value}" for a, b in TRANSITIONS])
+def test_a_deleted_resource_outlives_the_update_of_what_referenced_it(
+    phase_synth: Any, environment: str, previous: MigrationPhase, current: MigrationPhase
+) -> None:
+    """Terraform deletes a resource *before* updating one that stops referencing it, unless the deleted one is
+    create_before_destroy. AWS refuses such deletes (a target group in use by the listener, an alarm in a composite's
+    rule): the deploy rehearsal's decommission failed on exactly this. Every such pair, in every transition."""
+    before, after = _resources(phase_synth(environment, previous)), _resources(phase_synth(environment, current))
+    deleted = before.keys() - after.keys()
+    wrong = []
+    for address in before.keys() & after.keys():
+        if address.split(".")[0] in DATA_ONLY_REFERRERS:
+            continue
+        body = {k: v for k, v in before[address].items() if k != "depends_on"}
+        for referenced in set(REFERENCE.findall(json.dumps(body))) & deleted:
+            if not before[referenced].get("lifecycle", {}).get("create_before_destroy"):
+                wrong.append(f"{referenced} (referenced by {address})")
+    assert not wrong, f"deleted before their referrers change: {sorted(wrong)}"
 
 
 def test_expected_changes_follow_the_table() -> None:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inventory_migration.cdk import Construct, aws
+from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
 from inventory_migration.iam import (
     ECR_AUTH_ACTIONS,
     ECR_PULL_ACTIONS,
@@ -288,6 +288,11 @@ class BlueGreenApplication(Construct):
                 unhealthy_threshold=3,
             ),
             tags=name_tag(name, {"Colour": colour}),
+            # Decommission deletes blue while the listener stops forwarding to it. Terraform would otherwise delete
+            # first and ELB refuses (ResourceInUse, found by the deploy rehearsal); created-before-destroyed, the
+            # group is deleted after the listener's update. Caveat: a change that replaces blue (port, protocol)
+            # needs the old group gone first, as its name stays the same.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True) if colour == "blue" else None,
         )
 
     def _load_balancer(self) -> None:

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Sequence
 from enum import Enum
 
-from inventory_migration.cdk import Construct, Fn, Token, aws
+from inventory_migration.cdk import Construct, Fn, TerraformResourceLifecycle, Token, aws
 from inventory_migration.config import AlarmThresholds
 from inventory_migration.dashboards.migration import (
     DashboardInputs,
@@ -426,4 +426,6 @@ class MigrationMonitoring(Construct):
             alarm_actions=[p.topic_arn],
             ok_actions=[p.topic_arn],
             tags=name_tag(name),
+            # A phase that drops an alarm also drops it from the composite's rule: the rule must change first.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True) if spec.qualifier in CUTOVER_BLOCKERS else None,
         )

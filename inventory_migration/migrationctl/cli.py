@@ -25,6 +25,7 @@ from inventory_migration.migrationctl import params as params_mod
 from inventory_migration.migrationctl import preflight as preflight_mod
 from inventory_migration.migrationctl import schema as schema_mod
 from inventory_migration.migrationctl import sequences as sequences_mod
+from inventory_migration.migrationctl import switch_commands
 from inventory_migration.migrationctl import verify as verify_mod
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, connection, resolve_dsn
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
@@ -194,6 +195,8 @@ def cmd_verify(ctx: Context) -> ExitCode:
     )
     if report.equal and state_file is not None:
         state_file.unlink(missing_ok=True)
+    if not (a.tables or a.schema_only or a.data_only):  # a full verify: the record `cutover`'s gate reads
+        verify_mod.write_record(STATE_DIR / verify_mod.RECORD_FILE, report, source_dsn, target_dsn)
     emit(
         ctx.fmt, report.to_dict(), render_verify(report, schema_checked=not a.data_only, data_checked=not a.schema_only), ctx.out
     )
@@ -371,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, help="exit 1 if DMS total latency exceeds this")
     p.add_argument("--max-bytes", type=int, help="exit 1 if a slot's confirmed lag exceeds this")
     p.set_defaults(handler=cmd_lag)
+
+    switch_commands.add_parsers(sub, both_args, comma_list, positive_int, STATE_DIR)
     return parser
 
 

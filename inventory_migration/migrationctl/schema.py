@@ -101,6 +101,10 @@ EXISTS_SQL = {
     "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND t.tgname = %(name)s AND NOT t.tgisinternal",
     "RULE": "SELECT 1 FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND r.rulename = %(name)s",
+    # An attached partition (table or index) is a relation with relispartition set: restoring the ATTACH again
+    # fails with '"…" is already a partition'.
+    "TABLE ATTACH": "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %(schema)s AND c.relname = %(name)s AND c.relispartition",
     "DEFAULT": "SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
     "JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND a.attname = %(name)s",
@@ -116,6 +120,7 @@ SAME_CHECK = {
     "AGGREGATE": "FUNCTION",
     "FK CONSTRAINT": "CONSTRAINT",
     "CHECK CONSTRAINT": "CONSTRAINT",
+    "INDEX ATTACH": "TABLE ATTACH",
 }
 TWO_PART_NAMES = frozenset({"CONSTRAINT", "TRIGGER", "RULE", "DEFAULT"})
 ALWAYS_RERUNNABLE = frozenset({"SEQUENCE OWNED BY", "COMMENT"})

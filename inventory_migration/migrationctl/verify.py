@@ -110,9 +110,51 @@ def user_schemas(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _argument_list(text: str, open_at: int) -> int:
+    """Index of the parenthesis closing the one at ``open_at`` (types such as ``numeric(10,2)`` nest)."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text)
+
+
+def _split_arguments(arguments: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(arguments):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(arguments[start:i].strip())
+            start = i + 1
+    parts.append(arguments[start:].strip())
+    return [p for p in parts if p]
+
+
+def normalize_definition(kind: str, definition: str) -> str:
+    """A definition as text that is the same on every major for the same object.
+
+    Known deparse differences between the source's and the target's majors (tested on 13 -> 16):
+
+    * ``pg_get_functiondef`` of a PROCEDURE writes the argument mode ``IN`` explicitly from PostgreSQL 14 on
+      (``restock(IN p_qty integer)``) and left it implicit before (``restock(p_qty integer)``).
+    """
+    text = " ".join(definition.split())
+    if kind == "functions" and text.startswith("CREATE OR REPLACE PROCEDURE "):
+        open_at = text.find("(")
+        close_at = _argument_list(text, open_at)
+        arguments = [a.removeprefix("IN ") for a in _split_arguments(text[open_at + 1 : close_at])]
+        text = text[: open_at + 1] + ", ".join(arguments) + text[close_at:]
+    return text
+
+
 def schema_snapshot(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[str, dict[str, str]]:
     return {
-        kind: {str(k): " ".join(str(v).split()) for k, v in query(conn, statement, {"schemas": list(schemas)})}
+        kind: {str(k): normalize_definition(kind, str(v)) for k, v in query(conn, statement, {"schemas": list(schemas)})}
         for kind, statement in SCHEMA_QUERIES.items()
     }
 
@@ -446,12 +488,16 @@ def fingerprint(*parts: object) -> str:
 
 
 class ConnectionPool:
-    """A fixed set of read-only connections to one side."""
+    """A fixed set of read-only connections to one side; with ``snapshot`` every connection reads that exported
+    snapshot (one REPEATABLE READ transaction per connection, held for the pool's life)."""
 
-    def __init__(self, dsn: str, role: str, size: int) -> None:
+    def __init__(self, dsn: str, role: str, size: int, snapshot: str | None = None) -> None:
         self._free: queue.Queue[psycopg.Connection] = queue.Queue()
         self._all = [connect(dsn, role, read_only=True) for _ in range(size)]
         for conn in self._all:
+            if snapshot:
+                query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                query(conn, sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             # The planner cannot estimate how few chunks there are: keep it from sorting the table to disk, and from
             # JIT-compiling every segment query (its fixed cost dwarfs a 100,000-row segment).
             query(conn, "SELECT set_config('enable_sort', 'off', false), set_config('jit', 'off', false)")
@@ -558,6 +604,11 @@ class DataParityOptions:
     """Segments compared at once (each runs one query per side). Default: half the CPUs."""
     state_file: Path | None = None
     """Where progress is checkpointed. Default: no checkpoint."""
+    source_snapshot: str | None = None
+    """An exported snapshot (``pg_export_snapshot()``) every source connection reads. Default: the live source."""
+    target_snapshot: str | None = None
+    """The same for the target. With both, parity as of one moment while both sides go on changing (the switch point
+    of ``migrationctl cutover``). Default: the live target."""
 
 
 def data_parity(
@@ -578,8 +629,8 @@ def data_parity(
             source_dsn_fingerprint(source_dsn), source_dsn_fingerprint(target_dsn), options.chunk_rows, options.segment_rows
         ),
     )
-    src = ConnectionPool(source_dsn, "source", options.jobs)
-    tgt = ConnectionPool(target_dsn, "target", options.jobs)
+    src = ConnectionPool(source_dsn, "source", options.jobs, snapshot=options.source_snapshot)
+    tgt = ConnectionPool(target_dsn, "target", options.jobs, snapshot=options.target_snapshot)
     lock = threading.Lock()
     try:
         work: list[tuple[Table, Segment]] = []
@@ -645,6 +696,28 @@ def data_parity(
         src.close()
         tgt.close()
     return list(results.values())
+
+
+RECORD_FILE = "verify-last.json"
+"""Where a full ``verify`` records its verdict (under the state directory): ``cutover`` requires a recent clean one."""
+
+
+def write_record(path: Path, report: VerifyReport, source_dsn: str, target_dsn: str) -> None:
+    """Record a full verify's verdict, the databases it compared and when (atomically)."""
+    import datetime as dt
+
+    record = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "equal": report.equal,
+        "source": source_dsn_fingerprint(source_dsn),
+        "target": source_dsn_fingerprint(target_dsn),
+        "tables": len(report.tables),
+        "rows_compared": report.rows_compared,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def source_dsn_fingerprint(dsn: str) -> str:

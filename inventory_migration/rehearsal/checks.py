@@ -25,7 +25,7 @@ class CheckFailed(AssertionError):
 def client(endpoint: str, service: str) -> Any:
     import boto3
 
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal"
     )
 

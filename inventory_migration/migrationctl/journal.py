@@ -1,0 +1,103 @@
+"""The JSON journal of ``migrationctl cutover`` / ``rollback``: every step with its times and result, and the facts
+a later step (or a re-run) needs — LSNs, the exported snapshot, the switch time.
+
+Written atomically (temporary file, fsync, rename) before and after every step, so a process killed at any moment
+leaves a journal that says exactly which steps finished; a re-run skips those and resumes with the first unfinished
+one. Every step is idempotent, so repeating a half-done step is safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
+KILL_ENV = "MIGRATIONCTL_KILL_AFTER"
+"""Fault injection for rehearsals: ``<operation>:<step>`` kills the process with SIGKILL right after that step's work,
+before the journal records it as done — the worst moment, which the re-run must survive."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """One operation's journal file."""
+
+    def __init__(self, path: Path, operation: str) -> None:
+        self.path = path
+        self.operation = operation
+        if path.is_file():
+            self.data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            if self.data.get("operation") != operation:
+                raise ValueError(f"{path} is a {self.data.get('operation')} journal, not {operation}")
+        else:
+            self.data = {"operation": operation, "status": RUNNING, "started_at": now(), "steps": {}, "facts": {}}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return dict(self.data["facts"])
+
+    @property
+    def status(self) -> str:
+        return str(self.data["status"])
+
+    def done(self, step: str) -> bool:
+        return bool(self.data["steps"].get(step, {}).get("status") == DONE)
+
+    def started(self, step: str) -> bool:
+        """Whether the step ever began (it may have finished, failed, or been killed half-way)."""
+        return step in self.data["steps"]
+
+    def record(self, **facts: Any) -> None:
+        self.data["facts"].update(facts)
+        self.save()
+
+    def finish(self, status: str = DONE) -> None:
+        self.data["status"] = status
+        self.data["finished_at"] = now()
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(self.data, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[dict[str, Any]]:
+        """Run one step: the yielded dict is its result; on an exception the step is marked failed and re-raised."""
+        entry = self.data["steps"].setdefault(name, {})
+        entry.update({"status": RUNNING, "started_at": now(), "attempts": entry.get("attempts", 0) + 1})
+        entry.pop("error", None)
+        self.save()
+        started = time.monotonic()
+        result: dict[str, Any] = {}
+        try:
+            yield result
+        except BaseException as error:
+            entry.update({"status": FAILED, "finished_at": now(), "error": f"{type(error).__name__}: {error}"})
+            entry["seconds"] = round(time.monotonic() - started, 3)
+            self.save()
+            raise
+        if os.environ.get(KILL_ENV) == f"{self.operation}:{name}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        entry.update({"status": DONE, "finished_at": now(), "seconds": round(time.monotonic() - started, 3), "result": result})
+        self.save()
+
+    def archive(self) -> Path:
+        """Move a finished journal aside (``name-<time>.json``) so the next operation starts a new one."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        target = self.path.with_name(f"{self.path.stem}-{stamp}.json")
+        os.replace(self.path, target)
+        return target

@@ -1,0 +1,426 @@
+"""Replication between the two databases, both directions, behind one interface.
+
+* :class:`NativeReplication`: PostgreSQL publication/subscription (``pgoutput``). The local rehearsal's stand-in for
+  DMS, and a valid choice for the way back (a subscription on the on-prem server to a publication on Aurora).
+* :class:`DmsReplication`: AWS DMS (production): the forward full-load-and-CDC task and the reverse CDC-only task,
+  driven through boto3; lag from CloudWatch.
+
+Both read from a logical replication slot on the side being copied, so both drain the same way: a replication is
+caught up to a position when its slot's ``confirmed_flush_lsn`` has reached it (:func:`wait_for_slot`). The way back
+starts from a slot created on the target *before the first green write* (:meth:`ReplicationBackend.prepare_reverse`),
+whose consistent point is the switch.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from inventory_migration.migrationctl.db import connect, query
+from inventory_migration.migrationctl.errors import UsageError
+
+FORWARD_NAME = "migration_forward"
+"""Publication, subscription and slot of the native forward replication (on-prem -> Aurora)."""
+REVERSE_NAME = "migration_reverse"
+"""Publication and subscription of the native way back (Aurora -> on-prem)."""
+
+
+def lsn_value(lsn: str) -> int:
+    """``16/B374D848`` -> an integer that orders like the LSN."""
+    high, _, low = lsn.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def current_lsn(conn: psycopg.Connection) -> str:
+    """The WAL *write* position: with ``synchronous_commit = off`` it can trail commits already made (use
+    :func:`sync_point` for a position that covers them)."""
+    return str(query(conn, "SELECT pg_current_wal_lsn()::text")[0][0])
+
+
+def sync_point(conn: psycopg.Connection) -> str:
+    """A position that covers every commit made so far, and that a caught-up slot is sure to confirm.
+
+    ``pg_current_wal_lsn()`` is where WAL has been *written*; commits made with ``synchronous_commit = off`` (common on
+    busy on-prem servers) can still sit in WAL buffers beyond it, and a drain that waited for it would switch before
+    they are replicated. So: the *insert* position (after every commit record so far), then one small synchronous
+    commit, which flushes WAL past it — a WAL sender only sends flushed WAL, and confirms the end of what it decoded,
+    which is now beyond the returned position. No message or table write: DMS and pgoutput see an empty transaction.
+    """
+    position = str(query(conn, "SELECT pg_current_wal_insert_lsn()::text")[0][0])
+    with conn.transaction():
+        query(conn, "SET LOCAL synchronous_commit = on")
+        query(conn, "SELECT txid_current()")
+    return position
+
+
+def slot_position(conn: psycopg.Connection, slot: str) -> tuple[str | None, bool] | None:
+    """(confirmed_flush_lsn, active) of a logical slot, or ``None`` if there is no such slot."""
+    rows = query(
+        conn,
+        "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = %s AND slot_type = 'logical'",
+        (slot,),
+    )
+    return (rows[0][0], bool(rows[0][1])) if rows else None
+
+
+class DrainTimeout(RuntimeError):
+    """Replication did not reach the position in time."""
+
+
+def wait_for_slot(
+    conn: psycopg.Connection,
+    slot: str,
+    lsn: str,
+    timeout: float,
+    *,
+    poll: float = 0.05,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Wait until ``slot`` has confirmed everything up to ``lsn``; the seconds it took. Raises :class:`DrainTimeout`."""
+    started = clock()
+    target = lsn_value(lsn)
+    while True:
+        position = slot_position(conn, slot)
+        if position is None:
+            raise UsageError(f"no logical replication slot {slot!r}: the replication it belongs to is gone")
+        confirmed = position[0]
+        if confirmed is not None and lsn_value(confirmed) >= target:
+            return clock() - started
+        if clock() - started > timeout:
+            raise DrainTimeout(f"slot {slot!r} confirmed {confirmed} after {timeout:.0f} s; needed {lsn}")
+        sleep(poll)
+
+
+def advance_slot(conn: psycopg.Connection, slot: str, lsn: str | None = None, *, timeout: float = 30.0) -> str:
+    """Move a slot to ``lsn`` (default: the current WAL end) without sending what it skips. The slot's reader must
+    have stopped; its WAL sender may take a moment to notice, so this waits up to ``timeout`` for the slot to be free."""
+    target = lsn or current_lsn(conn)
+    deadline = time.monotonic() + timeout
+    while True:
+        position = slot_position(conn, slot)
+        if position is None:
+            raise UsageError(f"no logical replication slot {slot!r} to advance")
+        if position[0] is not None and lsn_value(position[0]) >= lsn_value(target):
+            return position[0]
+        if not position[1]:
+            break
+        if time.monotonic() > deadline:
+            raise UsageError(f"slot {slot!r} is still in use {timeout:.0f} s after its replication was stopped")
+        time.sleep(0.02)
+    return str(query(conn, "SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, target))[0][0])
+
+
+def create_slot(conn: psycopg.Connection, slot: str, plugin: str) -> str:
+    """Create a logical slot if missing; its consistent point (or, if it existed, its confirmed position)."""
+    position = slot_position(conn, slot)
+    if position is not None:
+        return str(position[0])
+    return str(query(conn, "SELECT lsn::text FROM pg_create_logical_replication_slot(%s, %s)", (slot, plugin))[0][0])
+
+
+def drop_slot(conn: psycopg.Connection, slot: str, *, timeout: float = 30.0) -> None:
+    """Drop a slot if it exists, once its reader has let go of it."""
+    deadline = time.monotonic() + timeout
+    while (position := slot_position(conn, slot)) is not None and position[1]:
+        if time.monotonic() > deadline:
+            raise UsageError(f"slot {slot!r} is still in use {timeout:.0f} s after its replication was stopped")
+        time.sleep(0.02)
+    if position is not None:
+        query(conn, "SELECT pg_drop_replication_slot(%s)", (slot,))
+
+
+@dataclasses.dataclass(frozen=True)
+class Lag:
+    """How far a replication trails: bytes of WAL not yet confirmed and/or seconds (DMS latency)."""
+
+    bytes: int | None = None
+    seconds: float | None = None
+
+
+class ReplicationBackend(abc.ABC):
+    """What ``migrationctl cutover`` / ``rollback`` need from a replication, in both directions."""
+
+    name: str
+    forward_slot: str
+    """Logical slot on the source that the forward replication reads."""
+    reverse_slot: str
+    """Logical slot on the target that the way back reads (created by :meth:`prepare_reverse`)."""
+    reverse_plugin: str
+    """Output plugin of the reverse slot."""
+
+    def resolve_forward_slot(self, source: psycopg.Connection) -> str:
+        """The forward slot's name (a backend may have to look it up)."""
+        return self.forward_slot
+
+    @abc.abstractmethod
+    def forward_running(self) -> bool: ...
+
+    @abc.abstractmethod
+    def forward_lag(self, source: psycopg.Connection) -> Lag: ...
+
+    @abc.abstractmethod
+    def stop_forward(self) -> None:
+        """Stop on-prem -> Aurora (idempotent); returns once nothing more is applied."""
+
+    @abc.abstractmethod
+    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
+        """Advance the forward slot to ``position`` (where on-prem equals Aurora), then resume (idempotent): the changes
+        the way back wrote on-prem are not sent to Aurora again. Returns the position it resumes from."""
+
+    def prepare_reverse(self, target: psycopg.Connection) -> str:
+        """Create the way back's slot on the target (idempotent); its consistent point: the reverse start position."""
+        return create_slot(target, self.reverse_slot, self.reverse_plugin)
+
+    @abc.abstractmethod
+    def start_reverse(self, start_lsn: str) -> str:
+        """Start Aurora -> on-prem from ``start_lsn`` (idempotent); a one-line status."""
+
+    @abc.abstractmethod
+    def reverse_running(self) -> bool: ...
+
+    @abc.abstractmethod
+    def stop_reverse(self, target: psycopg.Connection) -> None:
+        """Stop the way back and drop its slot (idempotent)."""
+
+
+# --------------------------------------------------------------------------------------------- native
+
+
+@dataclasses.dataclass
+class NativeReplication(ReplicationBackend):
+    """PostgreSQL logical replication: publication on the copied side, subscription on the other."""
+
+    source_dsn: str
+    target_dsn: str
+    source_dsn_for_target: str = ""
+    """How the target server reaches the source (the forward subscription's connection). Default: ``source_dsn``."""
+    target_dsn_for_source: str = ""
+    """How the source server reaches the target (the reverse subscription's connection). Default: ``target_dsn``."""
+    name: str = "native"
+    forward_slot: str = FORWARD_NAME
+    reverse_slot: str = REVERSE_NAME
+    reverse_plugin: str = "pgoutput"
+
+    def _source(self) -> psycopg.Connection:
+        return connect(self.source_dsn, "source")
+
+    def _target(self) -> psycopg.Connection:
+        return connect(self.target_dsn, "target")
+
+    def setup_forward(self, *, copy_data: bool = True) -> None:
+        """Publication and slot on the source, subscription on the target (the initial copy runs when ``copy_data``).
+        The slot is created first, not by CREATE SUBSCRIPTION, which would wait forever when both databases share a
+        server."""
+        with self._source() as source:
+            if not query(source, "SELECT 1 FROM pg_publication WHERE pubname = %s", (FORWARD_NAME,)):
+                query(source, sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(FORWARD_NAME)))
+            create_slot(source, self.forward_slot, "pgoutput")
+        with self._target() as target:
+            if not query(target, "SELECT 1 FROM pg_subscription WHERE subname = %s", (FORWARD_NAME,)):
+                query(
+                    target,
+                    sql.SQL(
+                        "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
+                        "WITH (copy_data = {}, create_slot = false, slot_name = {})"
+                    ).format(
+                        sql.Identifier(FORWARD_NAME),
+                        sql.Literal(self.source_dsn_for_target or self.source_dsn),
+                        sql.Identifier(FORWARD_NAME),
+                        sql.Literal(copy_data),
+                        sql.Literal(self.forward_slot),
+                    ),
+                )
+            if not query(target, "SELECT 1 FROM pg_publication WHERE pubname = %s", (REVERSE_NAME,)):
+                query(target, sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(REVERSE_NAME)))
+
+    def initial_copy_done(self) -> bool:
+        with self._target() as target:
+            rows = query(
+                target,
+                "SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') FROM pg_subscription_rel r "
+                "JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = %s",
+                (FORWARD_NAME,),
+            )
+            return int(rows[0][0]) == 0
+
+    def forward_running(self) -> bool:
+        with self._target() as target:
+            rows = query(target, "SELECT subenabled FROM pg_subscription WHERE subname = %s", (FORWARD_NAME,))
+            return bool(rows and rows[0][0])
+
+    def forward_lag(self, source: psycopg.Connection) -> Lag:
+        rows = query(
+            source,
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
+            (self.forward_slot,),
+        )
+        return Lag(bytes=int(rows[0][0] or 0) if rows else None)
+
+    def _set_enabled(self, conn: psycopg.Connection, subscription: str, enabled: bool) -> None:
+        if query(conn, "SELECT 1 FROM pg_subscription WHERE subname = %s", (subscription,)):
+            verb = "ENABLE" if enabled else "DISABLE"
+            query(conn, sql.SQL("ALTER SUBSCRIPTION {} " + verb).format(sql.Identifier(subscription)))
+            if not enabled:  # the apply worker exits on its own schedule: wait until nothing more is applied
+                deadline = time.monotonic() + 30
+                while query(
+                    conn,
+                    "SELECT 1 FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid "
+                    "WHERE s.subname = %s AND st.pid IS NOT NULL",
+                    (subscription,),
+                ):
+                    if time.monotonic() > deadline:
+                        raise UsageError(f"subscription {subscription} still applying 30 s after DISABLE")
+                    time.sleep(0.02)
+
+    def stop_forward(self) -> None:
+        with self._target() as target:
+            self._set_enabled(target, FORWARD_NAME, False)
+
+    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
+        position = advance_slot(source, self.forward_slot, position)
+        with self._target() as target:
+            self._set_enabled(target, FORWARD_NAME, True)
+        return position
+
+    def start_reverse(self, start_lsn: str) -> str:
+        with self._source() as source:
+            if query(source, "SELECT 1 FROM pg_subscription WHERE subname = %s", (REVERSE_NAME,)):
+                self._set_enabled(source, REVERSE_NAME, True)
+                return f"subscription {REVERSE_NAME} on the source enabled"
+            query(
+                source,
+                sql.SQL(
+                    "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
+                    "WITH (create_slot = false, slot_name = {}, copy_data = false, enabled = true)"
+                ).format(
+                    sql.Identifier(REVERSE_NAME),
+                    sql.Literal(self.target_dsn_for_source or self.target_dsn),
+                    sql.Identifier(REVERSE_NAME),
+                    sql.Literal(self.reverse_slot),
+                ),
+            )
+        return f"subscription {REVERSE_NAME} on the source reads slot {self.reverse_slot} from {start_lsn}"
+
+    def reverse_running(self) -> bool:
+        with self._source() as source:
+            rows = query(source, "SELECT subenabled FROM pg_subscription WHERE subname = %s", (REVERSE_NAME,))
+            return bool(rows and rows[0][0])
+
+    def stop_reverse(self, target: psycopg.Connection) -> None:
+        with self._source() as source:
+            if query(source, "SELECT 1 FROM pg_subscription WHERE subname = %s", (REVERSE_NAME,)):
+                self._set_enabled(source, REVERSE_NAME, False)
+                query(source, sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(sql.Identifier(REVERSE_NAME)))
+                query(source, sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(REVERSE_NAME)))
+        drop_slot(target, self.reverse_slot)
+
+
+# --------------------------------------------------------------------------------------------- DMS
+
+
+@dataclasses.dataclass
+class DmsReplication(ReplicationBackend):
+    """AWS DMS: the forward full-load-and-CDC task and the reverse CDC-only task (``inventory_migration/constructs/dms.py``).
+
+    The reverse task exists from the ``cutover`` phase on; when ``migrationctl cutover`` runs while the stack is still
+    in ``cdc``, :meth:`start_reverse` reports the position to deploy with (``dms.reverse_cdc_start_position``): the slot
+    created before the first green write keeps every change until the task reads it.
+    """
+
+    dms: Any
+    cloudwatch: Any
+    forward_task_arn: str
+    reverse_task_arn: str = ""
+    forward_slot: str = ""
+    """DMS's slot on the source (``pg_replication_slots``); empty: the one active ``test_decoding`` slot."""
+    reverse_slot: str = "migration_way_back"
+    name: str = "dms"
+    reverse_plugin: str = "test_decoding"
+    poll_seconds: float = 5.0
+    timeout_seconds: float = 900.0
+
+    def _task(self, arn: str) -> dict[str, Any]:
+        tasks = self.dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])[
+            "ReplicationTasks"
+        ]
+        if not tasks:
+            raise UsageError(f"no DMS replication task {arn}")
+        return dict(tasks[0])
+
+    def _wait(self, arn: str, statuses: tuple[str, ...]) -> str:
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            status = str(self._task(arn)["Status"])
+            if status in statuses:
+                return status
+            if time.monotonic() > deadline:
+                raise UsageError(f"DMS task {arn} is {status!r} after {self.timeout_seconds:.0f} s; wanted {statuses}")
+            time.sleep(self.poll_seconds)
+
+    def resolve_forward_slot(self, source: psycopg.Connection) -> str:
+        if self.forward_slot:
+            return self.forward_slot
+        rows = query(
+            source,
+            "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical' AND plugin = 'test_decoding' "
+            "AND database = current_database()",
+        )
+        if len(rows) != 1:
+            raise UsageError(f"cannot tell DMS's slot on the source ({len(rows)} test_decoding slots): pass --forward-slot")
+        self.forward_slot = str(rows[0][0])
+        return self.forward_slot
+
+    def forward_running(self) -> bool:
+        return bool(self._task(self.forward_task_arn)["Status"] == "running")
+
+    def forward_lag(self, source: psycopg.Connection) -> Lag:
+        from inventory_migration.migrationctl.lag import dms_lag
+
+        result = dms_lag(self.cloudwatch, self.dms, self.forward_task_arn)
+        return Lag(seconds=result.total_seconds)
+
+    def stop_forward(self) -> None:
+        if self._task(self.forward_task_arn)["Status"] in ("running", "starting"):
+            self.dms.stop_replication_task(ReplicationTaskArn=self.forward_task_arn)
+        self._wait(self.forward_task_arn, ("stopped", "ready", "failed"))
+
+    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
+        position = advance_slot(source, self.resolve_forward_slot(source), position)
+        if self._task(self.forward_task_arn)["Status"] != "running":
+            self.dms.start_replication_task(
+                ReplicationTaskArn=self.forward_task_arn, StartReplicationTaskType="resume-processing"
+            )
+            self._wait(self.forward_task_arn, ("running",))
+        return position
+
+    def start_reverse(self, start_lsn: str) -> str:
+        if not self.reverse_task_arn:
+            return (
+                f'reverse DMS task not deployed yet: set dms.reverse_cdc_start_position = "{start_lsn}" and deploy the '
+                f"cutover phase (slot {self.reverse_slot} keeps every change until then)"
+            )
+        status = self._task(self.reverse_task_arn)["Status"]
+        if status != "running":
+            self.dms.start_replication_task(
+                ReplicationTaskArn=self.reverse_task_arn,
+                StartReplicationTaskType="start-replication" if status == "ready" else "resume-processing",
+                CdcStartPosition=start_lsn,
+            )
+            self._wait(self.reverse_task_arn, ("running",))
+        return f"reverse DMS task running from {start_lsn}"
+
+    def reverse_running(self) -> bool:
+        return bool(self.reverse_task_arn) and self._task(self.reverse_task_arn)["Status"] == "running"
+
+    def stop_reverse(self, target: psycopg.Connection) -> None:
+        if self.reverse_task_arn and self._task(self.reverse_task_arn)["Status"] in ("running", "starting"):
+            self.dms.stop_replication_task(ReplicationTaskArn=self.reverse_task_arn)
+            self._wait(self.reverse_task_arn, ("stopped", "ready", "failed"))
+        drop_slot(target, self.reverse_slot)
