@@ -15,7 +15,7 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test lint bench bench-verify bench-cutover validate phases rehearse rehearse-cutover clean
+.PHONY: help install synth summary test lint bench bench-verify bench-files bench-cutover validate phases rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint                    ruff + mypy"
 	@echo "make bench                   synth time and peak memory vs. a bare provider import"
 	@echo "make bench-verify            migrationctl verify vs. the COPY floor and reladiff on >= 1 GB"
+	@echo "make bench-files             migrationctl files verify vs. rclone check on 100,000 files in moto S3"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
 	@echo "make rehearse [ENV=...]      apply every phase to a local AWS emulator, re-plan empty, destroy to nothing"
@@ -63,6 +64,10 @@ bench: install
 
 bench-verify: install
 	pipenv run python scripts/benchmark_verify.py
+
+bench-files: install
+	@command -v rclone >/dev/null || { echo "rclone missing: apt-get install rclone" >&2; exit 1; }
+	pipenv run python scripts/benchmark_files.py
 
 validate: synth
 	pipenv run python -m inventory_migration.terraform_cli $(STACK_JSON)

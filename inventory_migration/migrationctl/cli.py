@@ -20,12 +20,12 @@ from typing import Any, TextIO
 import psycopg
 
 from inventory_migration.dms_settings import task_resource_id
+from inventory_migration.migrationctl import files_commands, switch_commands
 from inventory_migration.migrationctl import lag as lag_mod
 from inventory_migration.migrationctl import params as params_mod
 from inventory_migration.migrationctl import preflight as preflight_mod
 from inventory_migration.migrationctl import schema as schema_mod
 from inventory_migration.migrationctl import sequences as sequences_mod
-from inventory_migration.migrationctl import switch_commands
 from inventory_migration.migrationctl import verify as verify_mod
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, connection, resolve_dsn
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
@@ -376,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_lag)
 
     switch_commands.add_parsers(sub, both_args, comma_list, positive_int, STATE_DIR)
+    files_commands.add_parsers(sub, positive_int, STATE_DIR)
     return parser
 
 

@@ -1,0 +1,117 @@
+"""``migrationctl files plan`` and ``migrationctl files verify``: the product images' side of the migration.
+
+``plan`` reads only the tree; ``verify`` reads the tree (or a manifest) and the bucket and writes nothing but its
+own record in the state directory (``files-verify-last.json``, which ``cutover --require-files-verify`` reads).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.migrationctl import files_tree, files_verify
+from inventory_migration.migrationctl.errors import ExitCode, UsageError
+from inventory_migration.migrationctl.output import OutputFormat
+
+
+def _files_config(env: str | None) -> Any:
+    from inventory_migration.config import load_config
+
+    return load_config(env).files
+
+
+def cmd_plan(ctx: Any) -> ExitCode:
+    a = ctx.args
+    files = _files_config(a.env)
+    bandwidth = files.bandwidth_limit_mbps if a.bandwidth_mbps is None else a.bandwidth_mbps
+    prefix = files.s3_prefix if a.prefix is None else a.prefix
+    entries, info = files_tree.walk(a.root, a.jobs)
+    plan = files_tree.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction)
+    if a.manifest:
+        with a.manifest.open("w", encoding="utf-8") as handle:
+            written = files_tree.write_manifest(handle, a.root, entries, a.manifest_checksum)
+        ctx.err.write(f"manifest: {written:,} entries in {a.manifest}\n")
+    if ctx.fmt is OutputFormat.JSON:
+        ctx.out.write(json.dumps(plan.to_json(), indent=2) + "\n")
+    else:
+        ctx.out.write(files_tree.render_plan(plan) + "\n")
+    return ExitCode.FINDINGS if plan.blocking else ExitCode.OK
+
+
+def cmd_verify(ctx: Any) -> ExitCode:
+    a = ctx.args
+    if not a.source.exists():
+        raise UsageError(f"{a.source}: no such directory or manifest")
+    if a.resume and not a.checksum:
+        raise UsageError("--resume resumes a --checksum run")
+    options = files_verify.VerifyOptions(
+        mtime=files_verify.MtimeMode(a.mtime),
+        mtime_tolerance_s=a.mtime_tolerance,
+        checksum=a.checksum,
+        follow_symlinks=a.follow_symlinks,
+        jobs=a.jobs,
+        resume=a.resume,
+        progress_file=a.state_dir / files_verify.PROGRESS_FILE,
+    )
+    from botocore.config import Config
+    from tqdm import tqdm
+
+    s3 = ctx.boto3_session().client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
+    with tqdm(desc="objects", unit="obj", file=ctx.err, disable=not ctx.progress_enabled, leave=False) as bar:
+        report = files_verify.verify(s3, a.source, a.url, options, progress=bar.update)
+    files_verify.write_record(a.state_dir / files_verify.RECORD_FILE, report, options)
+    if ctx.fmt is OutputFormat.JSON:
+        ctx.out.write(json.dumps(files_verify.to_json(report), indent=2) + "\n")
+    else:
+        ctx.out.write(files_verify.render(report) + "\n")
+    return ExitCode.OK if report.equal else ExitCode.FINDINGS
+
+
+def add_parsers(sub: Any, positive_int: Any, state_dir: Path) -> None:
+    """Register ``files plan`` and ``files verify``."""
+    files = sub.add_parser("files", help="the product images: plan the move, verify the bucket").add_subparsers(
+        dest="files_command", required=True, metavar="SUBCOMMAND"
+    )
+    p = files.add_parser("plan", help="walk the image tree: sizes, depth, names S3 cannot take, transfer time, storage cost")
+    p.add_argument("root", type=Path, metavar="ROOT", help="the image tree (the mounted export)")
+    p.add_argument("--env", help="environment whose [files] settings apply (default: $MIGRATION_ENV, then dev)")
+    p.add_argument("--prefix", help="key prefix in the bucket (default: the environment's files.s3_prefix)")
+    p.add_argument("--bandwidth-mbps", type=int, help="for the transfer time (default: files.bandwidth_limit_mbps)")
+    p.add_argument(
+        "--read-fraction",
+        type=float,
+        default=0.1,
+        help="share of the large images' bytes read in a month, for the lifecycle cost (default: 0.1)",
+    )
+    p.add_argument("--manifest", type=Path, help="also write (path, size, mtime, mode) per entry to this file (JSON lines)")
+    p.add_argument("--manifest-checksum", action="store_true", help="add each file's SHA-256 to the manifest (reads every file)")
+    p.add_argument("--jobs", type=positive_int, default=16, help="directories listed at once (default: 16)")
+    p.set_defaults(handler=cmd_plan)
+
+    v = files.add_parser("verify", help="every file is one object with the same key, size and mtime (and content)")
+    v.add_argument("source", type=Path, metavar="ROOT", help="the image tree, or a manifest written by `files plan --manifest`")
+    v.add_argument("url", metavar="S3_URL", help="s3://BUCKET/PREFIX")
+    v.add_argument(
+        "--mtime",
+        choices=[m.value for m in files_verify.MtimeMode],
+        default=files_verify.MtimeMode.EXACT.value,
+        help="exact: the mtime DataSync keeps on each object (one HEAD each); listing: only 'not modified since its "
+        "object was written' (no per-object request: the fast gate); ignore (default: exact)",
+    )
+    v.add_argument(
+        "--mtime-tolerance",
+        type=float,
+        default=files_verify.DEFAULT_MTIME_TOLERANCE_S,
+        help="seconds of mtime difference still equal (default: 1)",
+    )
+    v.add_argument("--checksum", action="store_true", help="compare content too (object checksum, else a streamed hash)")
+    v.add_argument("--resume", action="store_true", help="skip what an interrupted --checksum run already proved")
+    v.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="expect a link's target content (`aws s3 sync`) instead of DataSync's link object",
+    )
+    v.add_argument("--jobs", type=positive_int, default=16, help="threads for walk, listing and object requests (default: 16)")
+    v.add_argument("--state-dir", type=Path, default=state_dir, help=f"where the verdict is recorded (default: {state_dir})")
+    v.set_defaults(handler=cmd_verify)

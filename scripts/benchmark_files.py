@@ -1,0 +1,231 @@
+"""Benchmark (not a test): ``migrationctl files verify`` vs ``rclone check`` on >= 100,000 thumbnail-sized files.
+
+Generates a tree, copies it into moto's S3 on 127.0.0.1 the way DataSync does (mtime kept as ``file-mtime`` user
+metadata), then in one run, each as its own process (wall time and peak RSS):
+
+* the two inputs alone: the local walk, and the bucket listing;
+* ``files verify --mtime listing`` (size + "not modified since the copy", no per-object request) and
+  ``rclone check --size-only`` (size only: rclone has no mtime mode for a check);
+* ``files verify --mtime exact`` (size + the kept mtime: one HEAD per object), for reference;
+* ``files verify --checksum --mtime ignore`` (content) and ``rclone check`` (size + MD5: local MD5 against the
+  listing's ETag);
+* peak memory of the checksum mode on a tree of a few large files, to show it does not grow with file sizes.
+
+Targets: ≥ 2x faster than rclone in the same mode; the listing-mode verify within 1.3x of the slower input alone.
+
+    make bench-files         # or: pipenv run python scripts/benchmark_files.py [--files 100000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inventory_migration.migrationctl import files_tree  # noqa: E402
+from inventory_migration.rehearsal.emulator import free_port  # noqa: E402
+
+BUCKET = "bench-images"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def generate(root: Path, files: int, size_range: tuple[int, int], seed: int = 7) -> int:
+    """``files`` files in a catalogue-like tree (brand/category/sku-N.jpg), 100 per directory."""
+    rng = random.Random(seed)
+    total = 0
+    per_dir = 100
+    for i in range(files):
+        d = root / f"brand-{i // (per_dir * 20):03}" / f"cat-{(i // per_dir) % 20:02}"
+        if i % per_dir == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        size = rng.randint(*size_range)
+        (d / f"sku-{i:07}.jpg").write_bytes(rng.randbytes(size))
+        total += size
+    return total
+
+
+def copy_to_s3(bucket: str, root: Path) -> None:
+    """Put every file into the in-process emulator's S3 backend directly (HTTP PUTs to moto run ~150/s: 100,000
+    of them would dominate the run), with the metadata DataSync keeps."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    base = os.fsencode(root)
+    for e in files_tree.walk(root)[0]:
+        with open(os.path.join(base, e.path), "rb") as handle:
+            key = backend.put_object(bucket, os.fsdecode(e.path), handle.read())
+        key.set_metadata({"x-amz-meta-file-mtime": f"{e.mtime_ns}ns"})
+
+
+RUSAGE_WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"code": p.returncode, "seconds": time.perf_counter() - t, "rss_kib": rss,
+                  "out": p.stdout[-4000:], "err": p.stderr[-4000:]}))
+"""
+"""Runs one command and reports its wall time and peak RSS (a small wrapper process: the benchmark's own memory,
+emulator included, would otherwise be counted in a forked child's peak)."""
+
+
+def measure(label: str, argv: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", RUSAGE_WRAPPER, *argv], env=env, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    if result["code"] not in ok_codes:
+        raise SystemExit(f"{label} exited {result['code']}:\n{result['out']}\n{result['err']}")
+    return {
+        "what": label,
+        "seconds": round(result["seconds"], 2),
+        "peak_rss_mib": round(result["rss_kib"] / 1024, 1),
+        "tail": result["out"].strip().splitlines()[-1:],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=100_000, help="small files in the tree (default: 100000)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench-files")
+    parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument("--exact", action="store_true", help="also time --mtime exact (one HEAD per object: ~150/s against moto)")
+    parser.add_argument("--no-rclone", action="store_true", help="skip rclone (smoke runs without it installed)")
+    parser.add_argument("--large-files", type=int, default=8, help="files of 32 MiB in the memory tree (default: 8)")
+    a = parser.parse_args(argv)
+    rclone = None if a.no_rclone else shutil.which("rclone")
+    if not a.no_rclone and rclone is None:
+        raise SystemExit("rclone not found: apt-get install rclone (or --no-rclone)")
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    small, large = a.workdir / "thumbs", a.workdir / "large"
+    small.mkdir(parents=True)
+    t = time.perf_counter()
+    size = generate(small, a.files, (2_000, 24_000))
+    print(f"generated {a.files:,} files, {size / 2**20:.0f} MiB in {time.perf_counter() - t:.0f} s", flush=True)
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        import boto3
+        from botocore.config import Config
+
+        s3 = boto3.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=64), **_boto_credentials())
+        s3.create_bucket(Bucket=BUCKET)
+        t = time.perf_counter()
+        copy_to_s3(BUCKET, small)
+        print(f"copied into moto S3 in {time.perf_counter() - t:.0f} s", flush=True)
+
+        # AWS_CA_BUNDLE (set on some machines) makes rclone's SDK refuse a plain-HTTP endpoint; nothing here is TLS.
+        env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        env |= CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "PYTHONPATH": str(ROOT)}
+        env |= {
+            "RCLONE_CONFIG_MOTO_TYPE": "s3",
+            "RCLONE_CONFIG_MOTO_PROVIDER": "Other",
+            "RCLONE_CONFIG_MOTO_ENDPOINT": endpoint,
+            "RCLONE_CONFIG_MOTO_ACCESS_KEY_ID": "bench",
+            "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "bench",
+            "RCLONE_CONFIG_MOTO_REGION": "us-east-1",
+        }
+        py = [sys.executable, "-c"]
+        ctl = [sys.executable, "-m", "inventory_migration.migrationctl.cli", "--no-progress"]
+        state = ["--state-dir", str(a.workdir / "state"), "--jobs", str(a.jobs)]
+        url = f"s3://{BUCKET}"
+        walk_only = (
+            "import sys; from pathlib import Path; from inventory_migration.migrationctl.files_tree import walk; "
+            f"e, _ = walk(Path(sys.argv[1]), {a.jobs // 2}); print(len(e), 'entries')"
+        )
+        list_only = (
+            "import sys, boto3; from inventory_migration.migrationctl.files_verify import list_objects; "
+            "from botocore.config import Config; "
+            f"s3 = boto3.client('s3', config=Config(max_pool_connections={a.jobs * 2})); "
+            f"print(len(list_objects(s3, '{BUCKET}', '', {a.jobs // 2})), 'objects')"
+        )
+        rows = [
+            measure("input alone: local walk", [*py, walk_only, str(small)], env),
+            measure("input alone: bucket listing", [*py, list_only], env),
+            measure(
+                "files verify --mtime listing", [*ctl, "files", "verify", str(small), url, "--mtime", "listing", *state], env
+            ),
+        ]
+        checkers = ["--checkers", str(a.jobs), "--transfers", str(a.jobs)]
+        if rclone:
+            rows.append(
+                measure(
+                    "rclone check --size-only", [rclone, "check", str(small), f"moto:{BUCKET}", "--size-only", *checkers], env
+                )
+            )
+        if a.exact:
+            rows.append(measure("files verify --mtime exact", [*ctl, "files", "verify", str(small), url, *state], env))
+        rows.append(
+            measure(
+                "files verify --checksum --mtime ignore",
+                [*ctl, "files", "verify", str(small), url, "--checksum", "--mtime", "ignore", *state],
+                env,
+            )
+        )
+        if rclone:
+            rows.append(measure("rclone check (size + MD5)", [rclone, "check", str(small), f"moto:{BUCKET}", *checkers], env))
+
+        # Memory with large files: the same checksum mode over a few 32 MiB files.
+        large.mkdir()
+        for i in range(a.large_files):
+            (large / f"poster-{i}.tif").write_bytes(os.urandom(32 << 20))
+        s3.create_bucket(Bucket="bench-large")
+        for e in files_tree.walk(large)[0]:
+            s3.upload_file(
+                str(large / os.fsdecode(e.path)),
+                "bench-large",
+                os.fsdecode(e.path),
+                ExtraArgs={"Metadata": {"file-mtime": f"{e.mtime_ns}ns"}},
+            )
+        rows.append(
+            measure(
+                f"files verify --checksum, {a.large_files} x 32 MiB",
+                [*ctl, "files", "verify", str(large), "s3://bench-large", "--checksum", *state],
+                env,
+            )
+        )
+    finally:
+        moto.stop()
+
+    by = {r["what"]: r for r in rows}
+    slower_input = max(float(by["input alone: local walk"]["seconds"]), float(by["input alone: bucket listing"]["seconds"]))  # type: ignore[arg-type]
+    listing = float(by["files verify --mtime listing"]["seconds"])  # type: ignore[arg-type]
+    print(f"\n{'what':<45} {'seconds':>9} {'peak RSS MiB':>13}")
+    for r in rows:
+        print(f"{r['what']:<45} {r['seconds']:>9} {r['peak_rss_mib']:>13}")
+    summary: dict[str, object] = {"files": a.files, "rows": rows, "listing_vs_slower_input": round(listing / slower_input, 2)}
+    print(f"\nfiles verify --mtime listing / slower input alone: {listing / slower_input:.2f}x (target <= 1.3x)")
+    if rclone:
+        size_only = float(by["rclone check --size-only"]["seconds"])  # type: ignore[arg-type]
+        md5 = float(by["rclone check (size + MD5)"]["seconds"])  # type: ignore[arg-type]
+        checksum = float(by["files verify --checksum --mtime ignore"]["seconds"])  # type: ignore[arg-type]
+        summary |= {"vs_rclone_size": round(size_only / listing, 2), "vs_rclone_hash": round(md5 / checksum, 2)}
+        print(f"rclone check --size-only / files verify --mtime listing: {size_only / listing:.2f}x (target >= 2x)")
+        print(f"rclone check / files verify --checksum: {md5 / checksum:.2f}x (target >= 2x)")
+    (a.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {"region_name": "us-east-1", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
