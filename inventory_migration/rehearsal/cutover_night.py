@@ -471,6 +471,7 @@ class Result:
 
 def rehearse(workdir: Path, *, faults: bool, seconds: float, rate: float, rows: int) -> Result:
     started = time.monotonic()
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
     for major in (13, 16):

@@ -77,8 +77,8 @@ class PostgresServer:
 
     def __init__(self, bindir: Path, root: Path, *, settings: Mapping[str, str] | None = None) -> None:
         self.bindir = bindir
-        self.root = root
-        self.datadir = root / "data"
+        self.root = root.resolve()  # the tools run with cwd=root: a relative path would resolve twice
+        self.datadir = self.root / "data"
         self.port = free_port()
         self.settings = {**LOGICAL_SETTINGS, **(settings or {})}
         self._as_postgres = os.geteuid() == 0
@@ -89,6 +89,13 @@ class PostgresServer:
         return int(out.split()[-1].split(".")[0])
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return self._run_unchecked(*args)
+        except subprocess.CalledProcessError as error:
+            tail = error.stderr.strip()[-2000:]
+            raise RuntimeError(f"{Path(args[0]).name} failed (exit {error.returncode}): {tail}") from error
+
+    def _run_unchecked(self, *args: str) -> subprocess.CompletedProcess[str]:
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
             return subprocess.run(
@@ -134,7 +141,7 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError, subprocess.TimeoutExpired):
+        with contextlib.suppress(RuntimeError, FileNotFoundError, subprocess.TimeoutExpired):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def dsn(self, dbname: str = "postgres", *, user: str = SUPERUSER, password: str = PASSWORD) -> str:
