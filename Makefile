@@ -50,7 +50,8 @@ synth: install
 summary:
 	@pipenv run python -m inventory_migration.summary $(ENV)
 
-# Two workers: the deploy rehearsal (minutes of provider polling, little CPU) runs on one while the rest runs on the other.
+# Two workers: the deploy rehearsal (its two legs side by side: minutes of provider polling, little CPU) runs on one
+# while the rest runs on the other.
 test: install
 	pipenv run python -m pytest -n 2 --dist loadgroup --cov --cov-report=term-missing --cov-report=xml
 

@@ -491,7 +491,7 @@ def test_cli_reports_failed_gates_with_exit_1(shop: Shop) -> None:
 def test_cli_needs_the_load_balancer_and_the_task(tmp_path: Path) -> None:
     code, _out, err = run_cli("cutover", "host=x", "host=y", "--app-roles", "app", "--backend", "native")
     assert code == 2 and "the load balancer is not known" in err
-    code, _out, err = run_cli("cutover", "host=x", "host=y", "--app-roles", "app", "--no-load-balancer", "--region", "us-east-1")
+    code, _out, err = run_cli("--region", "us-east-1", "cutover", "host=x", "host=y", "--app-roles", "app", "--no-load-balancer")
     assert code == 2 and "--backend dms needs the forward task" in err
     bad = tmp_path / "outputs.json"
     bad.write_text("[1]")

@@ -3,6 +3,7 @@ dev applied to the local emulator, re-planned empty, destroyed to nothing."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import tomllib
 from pathlib import Path
@@ -170,20 +171,34 @@ def test_toml_writer_round_trips_the_shipped_configs() -> None:
 # ----------------------------------------------------------------------------- the rehearsal
 
 
+def test_the_legs_cover_every_transition_of_the_walk() -> None:
+    from inventory_migration.rehearsal.walk import LEGS, WALK
+
+    def transitions(phases: tuple[Any, ...]) -> set[tuple[Any, Any]]:
+        return set(itertools.pairwise(phases))
+
+    assert transitions(WALK) == set().union(*(transitions(leg) for leg in LEGS))
+    assert LEGS[0][0].value == "foundation" and LEGS[-1][-1].value == "decommission"
+
+
 @pytest.mark.rehearsal
 @pytest.mark.xdist_group("rehearsal")
 def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
-    """The whole scenario of ``make rehearse``: any apply or destroy error, non-empty re-plan, unintended change or
-    leftover raises RehearsalFailed."""
-    from inventory_migration.rehearsal.walk import NOT_REHEARSED, WALK, rehearse
+    """The scenario of ``make rehearse``, its two legs side by side: any apply or destroy error, non-empty re-plan,
+    unintended change or leftover raises RehearsalFailed."""
+    from inventory_migration.rehearsal.walk import LEGS, NOT_REHEARSED, rehearse_legs
 
     lines: list[str] = []
-    report = rehearse("dev", tmp_path, progress=lines.append)
-    print(report.render())
-    assert set(report.resources_per_phase) == {p.value for p in WALK}
-    assert report.resources_per_phase["foundation"] > 150 and report.resources_per_phase["decommission"] < 130
-    assert len(report.transitions) == len(WALK) - 1
-    assert report.destroyed > 100 and not any(report.left_after_destroy.values())
+    reports = rehearse_legs("dev", tmp_path, progress=lines.append)
+    for leg, report in zip(LEGS, reports, strict=True):
+        print(report.render())
+        assert set(report.resources_per_phase) == {p.value for p in leg}
+        assert all(n > 150 for phase, n in report.resources_per_phase.items() if phase != "decommission")
+        assert len(report.transitions) == len(leg) - 1
+        assert report.destroyed > 100 and not any(report.left_after_destroy.values())
+        assert len(report.checks) >= 9
+    assert reports[-1].resources_per_phase["decommission"] < 130
     assert NOT_REHEARSED == {}
-    assert any("cdktf deploy" in line for line in lines) and any("cdktf destroy" in line for line in lines)
-    assert len(report.checks) >= 9
+    for n in range(1, len(LEGS) + 1):
+        assert any(line.startswith(f"[leg {n}] cdktf deploy") for line in lines)
+        assert any(line.startswith(f"[leg {n}] cdktf destroy") for line in lines)

@@ -278,7 +278,11 @@ def leftovers(endpoint: str) -> dict[str, list[str]]:
     found["load balancers"] = [
         lb["LoadBalancerName"] for lb in client(endpoint, "elbv2").describe_load_balancers()["LoadBalancers"]
     ]
-    found["ecs clusters"] = [c for c in client(endpoint, "ecs").list_clusters()["clusterArns"] if not c.endswith("/default")]
+    ecs = client(endpoint, "ecs")
+    arns = [c for c in ecs.list_clusters()["clusterArns"] if not c.endswith("/default")]
+    # A deleted cluster stays visible as INACTIVE for a while (in AWS and in moto): it is gone, not left behind.
+    described = ecs.describe_clusters(clusters=arns)["clusters"] if arns else []
+    found["ecs clusters"] = [c["clusterArn"] for c in described if c.get("status") != "INACTIVE"]
     return found
 
 

@@ -188,6 +188,11 @@ def bindir_for(major: int | None) -> Path | None:
     return debian_bindir() if major is None else npm_bindir(major)
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Every directory from / to ``path`` lets other users through (o+x)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path.resolve(), *path.resolve().parents])
+
+
 @contextlib.contextmanager
 def running_server(
     bindir: Path | None = None, settings: Mapping[str, str] | None = None, *, parent: Path | None = None
@@ -196,6 +201,8 @@ def running_server(
     bindir = bindir or debian_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql, or npm ci for 13/16")
+    if parent is not None and os.geteuid() == 0 and not _reachable_by_others(parent):
+        parent = None  # the server runs as postgres: under a private directory (pytest's tmp_path) it could not start
     root = Path(tempfile.mkdtemp(prefix="migration-pg-", dir=parent))
     os.chmod(root, 0o755)
     server = PostgresServer(bindir, root / "cluster", settings=settings)

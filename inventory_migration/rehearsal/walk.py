@@ -17,6 +17,7 @@ checked, each transition's plan held to the phase table, then destroyed to nothi
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +51,16 @@ WALK: tuple[MigrationPhase, ...] = (
     P.DECOMMISSION,
 )
 """In order to the switch, back to ``cdc`` (a rollback), then forward to the end."""
+LEGS: tuple[tuple[MigrationPhase, ...], ...] = (
+    (P.FOUNDATION, P.FULL_LOAD, P.CDC, P.CUTOVER),
+    (P.CUTOVER, P.ROLLBACK_WINDOW, P.CDC),
+    (P.ROLLBACK_WINDOW, P.DECOMMISSION),
+)
+"""The walk's transitions in three legs, each on its own emulator, run side by side (the applies mostly wait on the
+provider's polling): every transition of :data:`WALK` is in one of them. A leg that starts after ``foundation`` starts
+with a fresh deploy directly in that phase (``force_phase_transition``, as a sandbox rebuilt in a later phase would)."""
+_SYNTH_LOCK = threading.Lock()
+"""One jsii kernel per process: the legs synthesize one at a time."""
 REHEARSAL_LSN = "0/1A2B3C4D"
 """The reverse task's start position in the rehearsal (``migrationctl cutover`` records the real one)."""
 REHEARSAL_AGENT_ARN = f"arn:aws:datasync:us-east-1:{REHEARSAL_ACCOUNT_ID}:agent/agent-0123456789abcdef0"
@@ -91,7 +103,8 @@ class Report:
         return sum(s.seconds for s in self.steps)
 
     def render(self) -> str:
-        lines = [f"deploy rehearsal of {self.environment}: {len(WALK)} phases applied, {len(self.transitions)} transitions"]
+        phases = len(self.transitions) + 1
+        lines = [f"deploy rehearsal of {self.environment}: {phases} phases applied, {len(self.transitions)} transitions"]
         lines.append("\nresources applied per phase:")
         lines += [f"  {phase:<16} {count:>4}" for phase, count in self.resources_per_phase.items()]
         lines.append("\nchanges per transition (besides retagging; from the plan, all as the phase table intends):")
@@ -229,8 +242,11 @@ class Rehearsal:
         data = tomllib.loads((ROOT / "config" / f"{self.environment}.toml").read_text(encoding="utf-8"))
         data["migration_phase"] = phase.value
         data.pop("previous_phase", None)
+        data.pop("force_phase_transition", None)
         if previous is not None:
             data["previous_phase"] = previous.value
+        elif phase is not MigrationPhase.FOUNDATION:
+            data["force_phase_transition"] = True  # a leg that starts in a later phase
         data.setdefault("dms", {})["reverse_cdc_start_position"] = REHEARSAL_LSN
         data.setdefault("app", {})["certificate_arn"] = self.certificate_arn
         data.setdefault("files", {})["agent_arn"] = REHEARSAL_AGENT_ARN
@@ -247,8 +263,9 @@ class Rehearsal:
         use_supported_node()  # before the first cdktf import: jsii picks its Node when it starts
         from inventory_migration.app import build_app
 
-        app, _stack, _config = build_app(outdir=str(self.outdir), environ=self.env())
-        app.synth()
+        with _SYNTH_LOCK:  # one jsii kernel per process: legs run side by side, their synths one at a time
+            app, _stack, _config = build_app(outdir=str(self.outdir), environ=self.env())
+            app.synth()
 
     def after_apply(self, phase: MigrationPhase) -> None:
         from inventory_migration.rehearsal import checks
@@ -358,20 +375,46 @@ def rehearse(
         return rehearsal.execute(emulator.endpoint, cli_config=cli_config)
 
 
+def rehearse_legs(
+    environment: str,
+    workdir: Path,
+    *,
+    legs: tuple[tuple[MigrationPhase, ...], ...] = LEGS,
+    progress: Callable[[str], None] = _progress,
+) -> list[Report]:
+    """The legs side by side, each with its own emulator and work directory; raise the first leg's failure."""
+
+    def leg(i: int) -> Report:
+        def tagged(line: str) -> None:
+            progress(f"[leg {i + 1}] {line}")
+
+        return rehearse(environment, workdir / f"leg-{i + 1}", progress=tagged, walk=legs[i])
+
+    with concurrent.futures.ThreadPoolExecutor(len(legs), thread_name_prefix="leg") as pool:
+        futures = [pool.submit(leg, i) for i in range(len(legs))]
+        return [f.result() for f in futures]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rehearse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("environment", nargs="?", default="dev", help="environment to rehearse (default: dev)")
     parser.add_argument(
         "--workdir", type=Path, help="keep the work directory here (default: a temporary one, removed on success)"
     )
+    parser.add_argument(
+        "--sequential", action="store_true", help="the whole walk on one emulator, one phase after the other (slower)"
+    )
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rehearse-"))
+    started = time.monotonic()
     try:
-        report = rehearse(args.environment, workdir)
+        reports = [rehearse(args.environment, workdir)] if args.sequential else rehearse_legs(args.environment, workdir)
     except RehearsalFailed as failure:
         print(f"REHEARSAL FAILED: {failure}\n(work directory kept: {workdir})", file=sys.stderr)
         return 1
-    print(report.render())
+    for report in reports:
+        print(report.render())
+    print(f"\nwhole rehearsal: {time.monotonic() - started:.0f} s")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
