@@ -495,7 +495,7 @@ def render_plan(p: Plan, limit: int = 20) -> str:
     lines.append("")
     if p.transfer_hours is not None:
         lines.append(
-            f"first full copy at {p.bandwidth_mbps} Mbit/s: {p.transfer_hours:.1f} h (incremental runs copy only changes)"
+            f"first full copy at {p.bandwidth_mbps} Mbit/s: {_duration(p.transfer_hours * 3600)} (incremental runs copy only changes)"
         )
     lines += [
         "",
@@ -505,5 +505,14 @@ def render_plan(p: Plan, limit: int = 20) -> str:
         f"  {c.tier.value:<20} ${c.monthly_usd:>10,.2f}/month  (one-time ${c.one_time_usd:,.2f})  {c.note}" for c in p.costs
     ]
     cheapest = min(p.costs, key=lambda c: c.monthly_usd)
-    lines.append(f"cheapest: {cheapest.tier.value}")
+    if max(c.monthly_usd for c in p.costs) - cheapest.monthly_usd < 0.01:
+        lines.append("cheapest: no difference at this size")
+    else:
+        lines.append(f"cheapest: {cheapest.tier.value}")
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
