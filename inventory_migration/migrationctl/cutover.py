@@ -136,6 +136,13 @@ def _record_gate(
     return Gate(label, ok, detail)
 
 
+def _sync_sequences(writer: psycopg.Connection, follower: psycopg.Connection, gap: int) -> int:
+    """Every sequence of ``follower`` to ``writer``'s position plus ``gap`` (never backwards); how many were set."""
+    plan = sequences_mod.plan_sync(sequences_mod.positions(writer), sequences_mod.positions(follower), gap)
+    sequences_mod.apply_sync(follower, plan)
+    return sum(1 for p in plan if p.action == "set")
+
+
 def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     """Every gate, evaluated (nothing changes)."""
     out: list[Gate] = []
@@ -262,9 +269,7 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
 
         if not journal.done("sequences"):
             with journal.step("sequences") as result:
-                plan = sequences_mod.plan_sync(sequences_mod.positions(source), sequences_mod.positions(target), s.sequence_gap)
-                sequences_mod.apply_sync(target, plan)
-                result["set"] = sum(1 for p in plan if p.action == "set")
+                result["set"] = _sync_sequences(source, target, s.sequence_gap)
 
         if not journal.done("way-back"):
             with journal.step("way-back") as result:
@@ -391,9 +396,7 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
                 raise CutoverAborted(f"{timeout}; green is writable again and nothing else changed") from None
         if not journal.done("sequences"):
             with journal.step("sequences") as result:
-                plan = sequences_mod.plan_sync(sequences_mod.positions(target), sequences_mod.positions(source), s.sequence_gap)
-                sequences_mod.apply_sync(source, plan)
-                result["set"] = sum(1 for p in plan if p.action == "set")
+                result["set"] = _sync_sequences(target, source, s.sequence_gap)
         if not journal.done("weights-blue"):
             with journal.step("weights-blue"):
                 if s.elbv2 is not None and s.listener is not None:
