@@ -57,7 +57,7 @@ test: install
 
 lint: install
 	pipenv run ruff check .
-	pipenv run ruff format --check inventory_migration tests main.py scripts
+	pipenv run ruff format --check inventory_migration harness tests main.py scripts
 	pipenv run mypy
 
 bench: install
@@ -77,13 +77,13 @@ phases: install
 	pipenv run python -m inventory_migration.phase_report dev prod
 
 rehearse: install
-	pipenv run python -m inventory_migration.rehearsal.walk $(ENV)
+	pipenv run python -m harness.deploy.walk $(ENV)
 
 rehearse-cutover: install
-	pipenv run python -m inventory_migration.rehearsal.cutover_night --faults --workdir build/rehearse-cutover
+	pipenv run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
 
 bench-cutover: install
-	pipenv run python -m inventory_migration.rehearsal.cutover_night --repeat 3 --workdir build/bench-cutover
+	pipenv run python -m harness.night.cutover_night --repeat 3 --workdir build/bench-cutover
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

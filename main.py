@@ -15,7 +15,7 @@ def main(outdir: str | None = None) -> int:
 
     use_supported_node()
     from inventory_migration.config import ConfigError
-    from inventory_migration.rehearsal.mode import RehearsalModeError
+    from inventory_migration.stacks.rehearsal_mode import RehearsalModeError
 
     try:
         from inventory_migration.app import build_app

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from inventory_migration.cdk import App
 from inventory_migration.config import CONFIG_DIR, ENV_VAR, MigrationConfig, load_config
-from inventory_migration.rehearsal.mode import RehearsalMode
 from inventory_migration.stacks.migration import MigrationStack, stack_name
+from inventory_migration.stacks.rehearsal_mode import RehearsalMode
 
 CONFIG_DIR_ENV = "MIGRATION_CONFIG_DIR"
 """Directory of the environment files, instead of ``config/`` (the deploy rehearsal uses it)."""
@@ -36,7 +36,7 @@ def build_app(
     """The app with the migration stack of the chosen environment.
 
     ``MIGRATION_CONFIG_DIR`` replaces ``config/`` (the deploy rehearsal writes its phases there);
-    ``MIGRATION_REHEARSAL_ENDPOINT`` selects rehearsal mode (``inventory_migration/rehearsal/mode.py``).
+    ``MIGRATION_REHEARSAL_ENDPOINT`` selects rehearsal mode (``inventory_migration/stacks/rehearsal_mode.py``).
     """
     env = os.environ if environ is None else environ
     app = App(outdir=outdir) if outdir else App()

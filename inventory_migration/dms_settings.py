@@ -26,6 +26,11 @@ class LogSeverity(Enum):
     DETAILED_DEBUG = "LOGGER_SEVERITY_DETAILED_DEBUG"
 
 
+REVERSE_SLOT_NAME = "migration_way_back"
+"""The logical replication slot on Aurora that holds the way back: ``migrationctl cutover`` creates it before the first
+green write and the reverse DMS task reads from it. The default of ``dms.reverse_slot_name``, of the DMS construct's
+prop and of ``migrationctl cutover|rollback --reverse-slot``."""
+
 LOG_COMPONENTS = (
     "SOURCE_UNLOAD",
     "SOURCE_CAPTURE",

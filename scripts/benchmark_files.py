@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inventory_migration.migrationctl import files_tree  # noqa: E402
-from inventory_migration.rehearsal.emulator import free_port  # noqa: E402
+from harness.aws.emulator import free_port  # noqa: E402
+from inventory_migration.migrationctl.files import tree as files_tree  # noqa: E402
 
 BUCKET = "bench-images"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -147,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         state = ["--state-dir", str(a.workdir / "state"), "--jobs", str(a.jobs)]
         url = f"s3://{BUCKET}"
         walk_only = (
-            "import sys; from pathlib import Path; from inventory_migration.migrationctl.files_tree import walk; "
+            "import sys; from pathlib import Path; from inventory_migration.migrationctl.files.tree import walk; "
             f"e, _ = walk(Path(sys.argv[1]), {a.jobs // 2}); print(len(e), 'entries')"
         )
         list_only = (
-            "import sys, boto3; from inventory_migration.migrationctl.files_verify import list_objects; "
+            "import sys, boto3; from inventory_migration.migrationctl.files.verify import list_objects; "
             "from botocore.config import Config; "
             f"s3 = boto3.client('s3', config=Config(max_pool_connections={a.jobs * 2})); "
             f"print(len(list_objects(s3, '{BUCKET}', '', {a.jobs // 2})), 'objects')"

@@ -31,8 +31,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inventory_migration.migrationctl.verify import DataParityOptions, Table, data_parity, list_tables  # noqa: E402
-from inventory_migration.rehearsal.pgcluster import PASSWORD, SUPERUSER, running_server  # noqa: E402
+from harness.postgres import PASSWORD, SUPERUSER, running_server  # noqa: E402
+from inventory_migration.migrationctl.database.data_parity import DataParityOptions, Table, data_parity, list_tables  # noqa: E402
 
 SCHEMA = "bench"
 DDL = f"""

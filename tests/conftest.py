@@ -174,7 +174,7 @@ def psycopg_conninfo(dsn: str) -> dict[str, Any]:
 @pytest.fixture(scope="session", params=list(PG_PAIRS))
 def pg_pair(request: pytest.FixtureRequest) -> Iterator[PgPair]:
     """Real PostgreSQL servers (wal_level=logical) for the session, once per pair of majors."""
-    from inventory_migration.rehearsal.pgcluster import bindir_for, running_server
+    from harness.postgres import bindir_for, running_server
 
     source_major, target_major = PG_PAIRS[request.param]
     bindirs = {major: bindir_for(major) for major in (source_major, target_major)}

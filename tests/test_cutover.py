@@ -20,9 +20,12 @@ import psycopg
 import pytest
 from botocore.stub import ANY, Stubber
 
-from inventory_migration.migrationctl import cli, cutover, replication, snapshot_holder, switch
-from inventory_migration.migrationctl.journal import ABORTED, DONE, KILL_ENV, Journal
-from inventory_migration.migrationctl.replication import (
+from harness.night import workload as wl
+from inventory_migration.migrationctl import cli
+from inventory_migration.migrationctl.cutover import replication, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover.gates import gates
+from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, KILL_ENV, Journal
+from inventory_migration.migrationctl.cutover.replication import (
     FORWARD_NAME,
     REVERSE_NAME,
     DmsReplication,
@@ -33,7 +36,8 @@ from inventory_migration.migrationctl.replication import (
     sync_point,
     wait_for_slot,
 )
-from inventory_migration.rehearsal import workload as wl
+from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
+from inventory_migration.migrationctl.database import commands as database_commands
 
 FORWARD_ARN = "arn:aws:dms:us-east-1:123456789012:task:FORWARDTASK"
 REVERSE_ARN = "arn:aws:dms:us-east-1:123456789012:task:REVERSETASK"
@@ -66,19 +70,19 @@ def test_wait_for_slot_gives_up_at_the_timeout() -> None:
 
 
 def test_journal_resumes_and_records_failures(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "cutover.json", "cutover")
+    journal = Journal(tmp_path / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     with journal.step("gates") as result:
         result["ok"] = True
     with pytest.raises(RuntimeError), journal.step("freeze"):
         raise RuntimeError("boom")
-    again = Journal(tmp_path / "cutover.json", "cutover")
+    again = Journal(tmp_path / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     assert again.done("gates") and not again.done("freeze") and again.started("freeze")
     assert again.data["steps"]["freeze"]["error"] == "RuntimeError: boom"
     with again.step("freeze"):
         pass
     assert again.data["steps"]["freeze"]["attempts"] == 2
     with pytest.raises(ValueError, match="is a cutover journal, not rollback"):
-        Journal(tmp_path / "cutover.json", "rollback")
+        Journal(tmp_path / "cutover.json", "rollback", steps.JOURNAL_STEPS["rollback"])
     archived = again.archive()
     assert archived.exists() and not (tmp_path / "cutover.json").exists()
 
@@ -269,7 +273,7 @@ class Shop:
             goal = sync_point(conn)
             wait(lambda: lsn_value(slot_position(conn, FORWARD_NAME)[0] or "0/0") >= lsn_value(goal), "forward replication")  # type: ignore[index]
 
-    def settings(self, **overrides: Any) -> cutover.Settings:
+    def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "source_dsn": self.source_dsn,
             "target_dsn": self.target_dsn,
@@ -279,7 +283,7 @@ class Shop:
             "drain_timeout": 20.0,
             "say": lambda _line: None,
         }
-        return cutover.Settings(**(values | overrides))
+        return Settings(**(values | overrides))
 
     def insert(self, side: str) -> int:
         with psycopg.connect(self.app(side)) as conn:
@@ -312,7 +316,7 @@ def emulator() -> Iterator[str]:
     """The patched AWS emulator on 127.0.0.1 (the load balancer, the composite alarm)."""
     import tempfile
 
-    from inventory_migration.rehearsal.emulator import running_emulator
+    from harness.aws.emulator import running_emulator
 
     with running_emulator(Path(tempfile.mkdtemp(prefix="emulator-")) / "emulator.log") as running:
         yield running.endpoint
@@ -320,7 +324,7 @@ def emulator() -> Iterator[str]:
 
 @pytest.fixture()
 def shop(pg_pair: Any, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    monkeypatch.setattr(cli, "STATE_DIR", tmp_path / ".migrationctl")
+    monkeypatch.setattr(database_commands, "STATE_DIR", tmp_path / ".migrationctl")
     name = "co" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:30]
     s = Shop(pg_pair, name, tmp_path / ".migrationctl")
     try:
@@ -345,8 +349,8 @@ def shop(pg_pair: Any, request: pytest.FixtureRequest, tmp_path: Path, monkeypat
 
 @pytest.fixture()
 def lb(emulator: str) -> tuple[Any, switch.Listener, dict[str, str]]:
-    from inventory_migration.rehearsal.checks import client
-    from inventory_migration.rehearsal.cutover_night import create_load_balancer
+    from harness.aws.clients import client
+    from harness.night.cutover_night import create_load_balancer
 
     outputs = create_load_balancer(emulator, suffix=uuid.uuid4().hex[:6])  # one emulator for the module
     listener = switch.Listener(
@@ -359,7 +363,7 @@ def lb(emulator: str) -> tuple[Any, switch.Listener, dict[str, str]]:
 
 def test_dry_run_prints_the_gates_and_changes_nothing(shop: Shop) -> None:
     lines: list[str] = []
-    journal = cutover.cutover(shop.settings(say=lines.append), dry_run=True)
+    journal = steps.cutover(shop.settings(say=lines.append), dry_run=True)
     assert not journal.path.exists()
     assert any("gate ok   recent clean verify" in line for line in lines), lines
     assert any("gate ok   applications cannot write to the target yet" in line for line in lines)
@@ -371,8 +375,8 @@ def test_a_failing_gate_changes_nothing(shop: Shop) -> None:
     (shop.state_dir / "verify-last.json").unlink()
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         switch.set_read_only(conn, [wl.ROLE], False)
-    with pytest.raises(cutover.GatesFailed, match="recent clean verify; applications cannot write to the target yet"):
-        cutover.cutover(shop.settings())
+    with pytest.raises(GatesFailed, match="recent clean verify; applications cannot write to the target yet"):
+        steps.cutover(shop.settings())
     assert not (shop.state_dir / "journal" / "cutover.json").exists()
     assert shop.writable("source")
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
@@ -384,22 +388,22 @@ def test_a_verify_of_other_databases_does_not_count(shop: Shop) -> None:
     record["target"] = "127.0.0.1:1/elsewhere"
     (shop.state_dir / "verify-last.json").write_text(json.dumps(record))
     with psycopg.connect(shop.source_dsn) as source, psycopg.connect(shop.target_dsn) as target:
-        gate = next(g for g in cutover.gates(shop.settings(), source, target) if g.name == "recent clean verify")
+        gate = next(g for g in gates(shop.settings(), source, target) if g.name == "recent clean verify")
     assert not gate.ok and "recorded for another target database" in gate.detail
 
 
 def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb: Any) -> None:
     elbv2, listener, outputs = lb
-    from inventory_migration.rehearsal.checks import client
+    from harness.aws.clients import client
 
     cloudwatch = client(elbv2.meta.endpoint_url, "cloudwatch")
     settings = shop.settings(
         elbv2=elbv2, listener=listener, cloudwatch=cloudwatch, cutover_alarm=outputs["cutover_blocked_alarm_name"]
     )
     on_blue = shop.insert("source")
-    journal = cutover.cutover(settings)
+    journal = steps.cutover(settings)
     assert journal.status == DONE
-    assert [s for s in cutover.CUTOVER_STEPS if journal.done(s)] == list(cutover.CUTOVER_STEPS)
+    assert [s for s in steps.CUTOVER_STEPS if journal.done(s)] == list(steps.CUTOVER_STEPS)
     assert journal.data["steps"]["verify"]["result"]["equal"] is True
     assert switch.weights(elbv2, listener) == {"blue": 0, "green": 100}
     assert shop.has_order("target", on_blue) and shop.writable("target") and not shop.writable("source")
@@ -407,10 +411,10 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     on_green = shop.insert("target")
     assert on_green > on_blue + 500
     wait(lambda: shop.has_order("source", on_green), "the way back")
-    assert cutover.cutover(settings).status == DONE  # a repeat does nothing
+    assert steps.cutover(settings).status == DONE  # a repeat does nothing
 
-    back = cutover.rollback(settings)
-    assert back.status == DONE and [s for s in cutover.ROLLBACK_STEPS if back.done(s)] == list(cutover.ROLLBACK_STEPS)
+    back = steps.rollback(settings)
+    assert back.status == DONE and [s for s in steps.ROLLBACK_STEPS if back.done(s)] == list(steps.ROLLBACK_STEPS)
     assert switch.weights(elbv2, listener) == {"blue": 100, "green": 0}
     assert shop.writable("source") and not shop.writable("target")
     on_blue_again = shop.insert("source")
@@ -419,7 +423,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         assert slot_position(conn, REVERSE_NAME) is None  # the way back is gone until the next cutover
     # And again: a second cutover starts a new journal.
-    again = cutover.cutover(settings)
+    again = steps.cutover(settings)
     assert again.status == DONE and len(list((shop.state_dir / "journal").glob("cutover-*.json"))) == 1
 
 
@@ -441,17 +445,17 @@ def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
         assert locked.wait(10)
         with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
             conn.execute("UPDATE shop.customer SET created_at = now() WHERE id = 1")  # the apply waits for the row
-        with pytest.raises(cutover.CutoverAborted, match="the source is writable again"):
-            cutover.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
+        with pytest.raises(CutoverAborted, match="the source is writable again"):
+            steps.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
     finally:
         release.set()
         holder.join()
     assert shop.writable("source") and not shop.writable("target")
-    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover")
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     assert journal.status == ABORTED and journal.data["steps"]["drain"]["status"] == "failed"
     # The next cutover starts afresh once replication is healthy.
     shop.caught_up()
-    assert cutover.cutover(shop.settings()).status == DONE
+    assert steps.cutover(shop.settings()).status == DONE
 
 
 def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -460,13 +464,13 @@ def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: 
 
     monkeypatch.setattr(snapshot_holder, "start", no_holder)
     with pytest.raises(RuntimeError, match="holder could not start"):
-        cutover.cutover(shop.settings())
+        steps.cutover(shop.settings())
     assert not shop.writable("source")  # frozen: the cutover stopped half-way
     lines: list[str] = []
-    undo = cutover.rollback(shop.settings(say=lines.append))
-    assert undo.status == DONE and list(undo.data["steps"]) == list(cutover.ABORT_STEPS)
+    undo = steps.rollback(shop.settings(say=lines.append))
+    assert undo.status == DONE and list(undo.data["steps"]) == list(steps.ABORT_STEPS)
     assert shop.writable("source") and not shop.writable("target")
-    assert Journal(shop.state_dir / "journal" / "cutover.json", "cutover").status == ABORTED
+    assert Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS).status == ABORTED
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         assert slot_position(conn, REVERSE_NAME) is None
     assert "nothing was written on green" in lines[-1]
@@ -487,14 +491,14 @@ def test_a_difference_at_the_switch_point_notifies_and_names_the_rollback(shop: 
             published.append(message)
 
     monkeypatch.setattr(snapshot_holder, "start", tamper_then_hold)
-    journal = cutover.cutover(shop.settings(sns=Sns(), topic_arn="arn:aws:sns:us-east-1:123456789012:alarms"))
+    journal = steps.cutover(shop.settings(sns=Sns(), topic_arn="arn:aws:sns:us-east-1:123456789012:alarms"))
     result = journal.data["steps"]["verify"]["result"]
     assert result["equal"] is False and result["differing_tables"] == ["shop.order_line"]
     assert published and "migrationctl rollback" in published[0]["Message"]
 
 
 def test_rollback_without_a_cutover_is_a_usage_error(tmp_path: Path) -> None:
-    settings = cutover.Settings(
+    settings = Settings(
         source_dsn="",
         target_dsn="",
         app_roles=("x",),
@@ -502,7 +506,7 @@ def test_rollback_without_a_cutover_is_a_usage_error(tmp_path: Path) -> None:
         state_dir=tmp_path,
     )
     with pytest.raises(Exception, match="no cutover journal"):
-        cutover.rollback(settings)
+        steps.rollback(settings)
 
 
 # ----------------------------------------------------------------------------------------------- the CLI
@@ -544,7 +548,7 @@ def test_cli_needs_the_load_balancer_and_the_task(tmp_path: Path) -> None:
 
 
 def test_stack_outputs_in_both_shapes(tmp_path: Path) -> None:
-    from inventory_migration.migrationctl.switch_commands import load_stack_outputs
+    from inventory_migration.migrationctl.cutover.commands import load_stack_outputs
 
     terraform = tmp_path / "tf.json"
     terraform.write_text(json.dumps({"https_listener_arn": {"value": "arn:l", "type": "string", "sensitive": False}}))
@@ -557,7 +561,7 @@ def test_stack_outputs_in_both_shapes(tmp_path: Path) -> None:
 
 def test_the_kill_hook_is_inert_unless_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KILL_ENV, "rollback:freeze")
-    journal = Journal(tmp_path / "j.json", "cutover")
+    journal = Journal(tmp_path / "j.json", "cutover", steps.CUTOVER_STEPS)
     with journal.step("freeze"):
         pass
     assert journal.done("freeze")
@@ -574,7 +578,7 @@ def test_make_rehearse_cutover_passes() -> None:
     import json
     import subprocess
 
-    from inventory_migration.rehearsal.pgcluster import bindir_for
+    from harness.postgres import bindir_for
 
     if bindir_for(13) is None or bindir_for(16) is None:
         pytest.fail("PostgreSQL 13/16 from npm not installed (npm ci)")

@@ -19,9 +19,13 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.migrationctl import cli, cutover
-from inventory_migration.migrationctl import files_tree as ft
-from inventory_migration.migrationctl import files_verify as fv
+from inventory_migration.migrationctl import cli
+from inventory_migration.migrationctl.cutover.gates import record_gate
+from inventory_migration.migrationctl.files import costs as fc
+from inventory_migration.migrationctl.files import plan as fp
+from inventory_migration.migrationctl.files import tree as ft
+from inventory_migration.migrationctl.files import verify as fv
+from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD
 
 MB = 1 << 20
 NFC = unicodedata.normalize("NFC", "crème-brûlée.jpg")
@@ -160,14 +164,14 @@ def test_lifecycle_costs_follow_the_numbers() -> None:
     # 2 TiB of 400 KiB images, 100 GiB of thumbnails under 128 KiB, 10 % of the large bytes read a month.
     large = (int(2048 * gib / (400 << 10)), 2048 * gib)
     small = (int(100 * gib / (40 << 10)), 100 * gib)
-    costs = {c.tier: c for c in ft.lifecycle_costs(small, large, 0.1)}
-    standard = costs[ft.Tier.STANDARD].monthly_usd
+    costs = {c.tier: c for c in fc.lifecycle_costs(small, large, 0.1)}
+    standard = costs[fc.Tier.STANDARD].monthly_usd
     assert standard == pytest.approx(2148 * 0.023)
-    assert costs[ft.Tier.LIFECYCLE].monthly_usd == pytest.approx(100 * 0.023 + 2048 * 0.004 + 0.1 * 2048 * 0.03)
-    assert costs[ft.Tier.LIFECYCLE].monthly_usd < costs[ft.Tier.INTELLIGENT_TIERING].monthly_usd < standard
+    assert costs[fc.Tier.LIFECYCLE].monthly_usd == pytest.approx(100 * 0.023 + 2048 * 0.004 + 0.1 * 2048 * 0.03)
+    assert costs[fc.Tier.LIFECYCLE].monthly_usd < costs[fc.Tier.INTELLIGENT_TIERING].monthly_usd < standard
     # Read the whole collection every month and Glacier IR's retrieval fees make the lifecycle the dearest option.
-    hot = {c.tier: c.monthly_usd for c in ft.lifecycle_costs(small, large, 1.0)}
-    assert hot[ft.Tier.LIFECYCLE] > hot[ft.Tier.STANDARD]
+    hot = {c.tier: c.monthly_usd for c in fc.lifecycle_costs(small, large, 1.0)}
+    assert hot[fc.Tier.LIFECYCLE] > hot[fc.Tier.STANDARD]
 
 
 # --------------------------------------------------------------------------------------------- plan
@@ -176,7 +180,7 @@ def test_lifecycle_costs_follow_the_numbers() -> None:
 def test_plan_reports_every_kind_of_name_and_file(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "tree", bad_name=True, special=True)
     entries, info = ft.walk(root, jobs=4)
-    plan = ft.make_plan(root, entries, info, prefix="images/", bandwidth_mbps=200)
+    plan = fp.make_plan(root, entries, info, prefix="images/", bandwidth_mbps=200)
     assert plan.files == 29  # 20 thumbs + 2 catalog + hard link + 3 names + zero + big + latin-1
     assert plan.max_depth == 3 and plan.directories == 7
     assert plan.histogram["0 B"] == (1, 0) and plan.histogram["< 8 MiB"][0] == 1
@@ -187,7 +191,7 @@ def test_plan_reports_every_kind_of_name_and_file(tmp_path: Path) -> None:
     assert plan.symlinks == ["latest.png"] and plan.special == ["pipe"] and plan.empty_dirs == ["empty-dir"]
     assert plan.hard_links == 2
     assert plan.transfer_hours == pytest.approx(plan.bytes * 8 / 200e6 / 3600)
-    text = ft.render_plan(plan)
+    text = fp.render_plan(plan)
     for line in ("names that cannot become keys: 1", "symlinks: 1 (DataSync stores the link's target path", "cheapest:"):
         assert line in text
 
@@ -344,17 +348,16 @@ def test_verify_cli_records_the_verdict_the_cutover_gate_reads(
     root = make_tree(tmp_path / "tree")
     datasync_copy(s3, bucket, root)
     state = tmp_path / "state"
-    record = state / fv.RECORD_FILE
+    record = state / FILES_VERIFY_RECORD
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["files", "verify", str(root), f"s3://{bucket}", "--state-dir", str(state)], out, err) == 0, err.getvalue()
     assert out.getvalue().rstrip().endswith("EQUAL")
-    assert cutover.FILES_VERIFY_RECORD == fv.RECORD_FILE
-    gate = cutover._record_gate(record, "files verify clean", 24, lambda: __import__("time").time())
+    gate = record_gate(record, "files verify clean", 24, lambda: __import__("time").time())
     assert gate.ok, gate.detail
     s3.put_object(Bucket=bucket, Key="stray", Body=b"x")
     assert cli.main(["files", "verify", str(root), f"s3://{bucket}", "--state-dir", str(state)], io.StringIO(), err) == 1
     assert json.loads(record.read_text())["differences"] == {"extra": 1}
-    assert not cutover._record_gate(record, "files verify clean", 24, lambda: __import__("time").time()).ok
+    assert not record_gate(record, "files verify clean", 24, lambda: __import__("time").time()).ok
     assert cli.main(["files", "verify", str(root), "not-a-url"], io.StringIO(), err) == 2
 
 

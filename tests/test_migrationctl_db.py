@@ -13,15 +13,15 @@ import pytest
 
 from inventory_migration.config import config_from_mapping
 from inventory_migration.migrationctl.cli import main
-from inventory_migration.migrationctl.verify import DataParityOptions, data_parity, list_tables
+from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity, list_tables
 
 
 @pytest.fixture(autouse=True)
 def _checkpoints_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """verify's default checkpoints go under the working directory; keep them out of the repository."""
-    from inventory_migration.migrationctl import cli
+    from inventory_migration.migrationctl.database import commands
 
-    monkeypatch.setattr(cli, "STATE_DIR", tmp_path / ".migrationctl")
+    monkeypatch.setattr(commands, "STATE_DIR", tmp_path / ".migrationctl")
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -283,7 +283,7 @@ def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp
         data_parity(source_db, target_copy, tables, target_tables, options, progress=interrupt_after_three)
     done = json.loads(state.read_text())["tables"]["catalog.product"]
     assert len(done) >= 3  # the segment in flight when interrupted may finish too
-    from inventory_migration.migrationctl import verify
+    from inventory_migration.migrationctl.database import data_parity as verify
 
     hashed: list[object] = []
     real_hashes = verify._hashes
@@ -529,7 +529,7 @@ def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: 
 
 
 def test_preflight_blocks_a_source_without_logical_decoding() -> None:
-    from inventory_migration.rehearsal.pgcluster import running_server
+    from harness.postgres import running_server
 
     settings = {"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0"}
     with running_server(settings=settings) as server:

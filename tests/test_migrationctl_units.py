@@ -11,13 +11,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from inventory_migration.migrationctl import cli, lag
+from inventory_migration.migrationctl import cli
+from inventory_migration.migrationctl.context import Context
+from inventory_migration.migrationctl.database import lag
+from inventory_migration.migrationctl.database.params import ExportedParameter, ParameterExport, SkippedParameter, translate
+from inventory_migration.migrationctl.database.schema import parse_toc
+from inventory_migration.migrationctl.database.sequences import plan_sync
 from inventory_migration.migrationctl.db import describe, resolve_dsn
 from inventory_migration.migrationctl.output import table
-from inventory_migration.migrationctl.params import ExportedParameter, ParameterExport, SkippedParameter, translate
 from inventory_migration.migrationctl.pgtools import libpq_env
-from inventory_migration.migrationctl.schema import parse_toc
-from inventory_migration.migrationctl.sequences import plan_sync
 
 TASK_ARN = "arn:aws:dms:us-east-1:123456789012:task:TASKRESOURCEID7"
 INSTANCE_ARN = "arn:aws:dms:us-east-1:123456789012:rep:INSTANCEARNID"
@@ -173,7 +175,7 @@ def test_dms_lag_without_datapoints() -> None:
 def test_lag_command_with_stubbed_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     cloudwatch, dms, _ = stubbed_clients({"CDCLatencySource": [point(58, 200.0)], "CDCLatencyTarget": [point(58, 100.0)]})
     fake_session = type("S", (), {"client": lambda self, name: {"cloudwatch": cloudwatch, "dms": dms}[name]})()
-    monkeypatch.setattr(cli.Context, "boto3_session", lambda self: fake_session)
+    monkeypatch.setattr(Context, "boto3_session", lambda self: fake_session)
     real = lag.dms_lag
     monkeypatch.setattr(lag, "dms_lag", lambda cw, d, arn: real(cw, d, arn, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)))
     out, err = io.StringIO(), io.StringIO()
@@ -188,7 +190,7 @@ def test_aws_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_credentials(self: Any) -> Any:
         raise NoCredentialsError()
 
-    monkeypatch.setattr(cli.Context, "boto3_session", no_credentials)
+    monkeypatch.setattr(Context, "boto3_session", no_credentials)
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["lag", "--skip-source", "--task-arn", TASK_ARN], out, err) == 2
     assert err.getvalue() == "migrationctl: error: AWS: Unable to locate credentials\n"
@@ -213,7 +215,7 @@ def test_bad_task_arn_is_a_usage_error() -> None:
 def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     from psycopg import sql as psql
 
-    from inventory_migration.migrationctl.verify import base_type, row_hash
+    from inventory_migration.migrationctl.database.data_parity import base_type, row_hash
 
     columns = (
         ("id", "bigint", "b"),
@@ -236,7 +238,7 @@ def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
 
 
 def test_procedure_argument_modes_deparse_the_same_on_13_and_16() -> None:
-    from inventory_migration.migrationctl.verify import normalize_definition
+    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
 
     on_13 = "CREATE OR REPLACE PROCEDURE s.p(a character, b numeric(10,2), INOUT c integer) LANGUAGE sql AS $$ SELECT 1 $$"
     on_16 = (

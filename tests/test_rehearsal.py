@@ -13,7 +13,7 @@ import pytest
 
 from inventory_migration.change_sets import Action, plan_changes, violations
 from inventory_migration.phases import MigrationPhase
-from inventory_migration.rehearsal.mode import ENDPOINT_ENV, STATE_ENV, RehearsalMode, RehearsalModeError
+from inventory_migration.stacks.rehearsal_mode import ENDPOINT_ENV, STATE_ENV, RehearsalMode, RehearsalModeError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def test_a_non_loopback_endpoint_stops_the_synth(monkeypatch: pytest.MonkeyPatch
 
 
 def test_rehearsal_mode_points_every_endpoint_at_the_emulator(tmp_path: Path) -> None:
-    from inventory_migration.rehearsal.endpoints import ENDPOINT_NAMES
+    from inventory_migration.stacks.provider_endpoints import ENDPOINT_NAMES
 
     settings = RehearsalMode(endpoint="http://127.0.0.1:4566", state_path=str(tmp_path / "s")).provider_settings()
     assert settings["access_key"] == settings["secret_key"] == "rehearsal-not-a-real-key"
@@ -67,7 +67,7 @@ def test_rehearsal_mode_points_every_endpoint_at_the_emulator(tmp_path: Path) ->
 
 def test_endpoint_names_are_the_providers(offline_terraform: Any, tmp_path: Path) -> None:
     """Every overridable endpoint of hashicorp/aws 5.100.0 is either sent to the emulator or an alias of one that is."""
-    from inventory_migration.rehearsal.endpoints import ALIASES, ENDPOINT_NAMES
+    from inventory_migration.stacks.provider_endpoints import ALIASES, ENDPOINT_NAMES
 
     (tmp_path / "main.tf.json").write_text(
         json.dumps({"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}})
@@ -158,7 +158,7 @@ def test_the_plan_checker_catches_an_unintended_replacement() -> None:
 
 
 def test_toml_writer_round_trips_the_shipped_configs() -> None:
-    from inventory_migration.rehearsal import tomlfile
+    from harness.deploy import tomlfile
 
     for env in ("dev", "prod"):
         data = tomllib.loads((ROOT / "config" / f"{env}.toml").read_text(encoding="utf-8"))
@@ -172,7 +172,7 @@ def test_toml_writer_round_trips_the_shipped_configs() -> None:
 
 
 def test_the_legs_cover_every_transition_of_the_walk() -> None:
-    from inventory_migration.rehearsal.walk import LEGS, WALK
+    from harness.deploy.walk import LEGS, WALK
 
     def transitions(phases: tuple[Any, ...]) -> set[tuple[Any, Any]]:
         return set(itertools.pairwise(phases))
@@ -186,7 +186,7 @@ def test_the_legs_cover_every_transition_of_the_walk() -> None:
 def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
     """The scenario of ``make rehearse``, its two legs side by side: any apply or destroy error, non-empty re-plan,
     unintended change or leftover raises RehearsalFailed."""
-    from inventory_migration.rehearsal.walk import LEGS, NOT_REHEARSED, rehearse_legs
+    from harness.deploy.walk import LEGS, NOT_REHEARSED, rehearse_legs
 
     lines: list[str] = []
     reports = rehearse_legs("dev", tmp_path, progress=lines.append)

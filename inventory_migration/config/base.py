@@ -118,6 +118,17 @@ class Validated:
             raise ConfigError(problems, source=type(self).__name__)
 
 
+def field_default(cls: type, name: str) -> Any:
+    """The default of dataclass ``cls``'s field ``name``: where another place must show or use the same default
+    (argparse defaults and help, a command's default that follows the stack's), it reads it from here."""
+    for field in dataclasses.fields(cls):
+        if field.name == name:
+            if field.default is dataclasses.MISSING:
+                raise ValueError(f"{cls.__name__}.{name} has no default")
+            return field.default
+    raise ValueError(f"{cls.__name__} has no field {name!r}")
+
+
 def positive(obj: object, *names: str) -> list[Check]:
     """Each named field must be greater than 0."""
     return [(getattr(obj, n) <= 0, Problem(n, getattr(obj, n), "must be greater than 0")) for n in names]

@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 from inventory_migration.config.base import Check, Problem, Validated, positive
+from inventory_migration.dms_settings import REVERSE_SLOT_NAME
 
 LSN_PATTERN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 """A PostgreSQL log sequence number as ``pg_lsn`` prints it."""
@@ -41,7 +42,7 @@ class DmsConfig(Validated):
     ``verify-full``. Default: none, ``require``."""
     heartbeat_frequency_minutes: int = 5
     """Minutes between DMS heartbeats on the source, keeping the slot's restart LSN moving. Default: 5."""
-    reverse_slot_name: str = "migration_way_back"
+    reverse_slot_name: str = REVERSE_SLOT_NAME
     """Logical replication slot on Aurora that holds the way back: ``migrationctl cutover`` creates it before the first
     green write, and the reverse task reads from it. Default: ``migration_way_back``."""
     reverse_cdc_start_position: str = ""

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from inventory_migration.cdk import Construct, aws
-from inventory_migration.dms_settings import TableMappings, TaskSettings
+from inventory_migration.dms_settings import REVERSE_SLOT_NAME, TableMappings, TaskSettings
 from inventory_migration.iam import KMS_DECRYPT_ACTIONS, SECRET_READ_ACTIONS, policy_json, service_assume_role_policy, statement
 from inventory_migration.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
 from inventory_migration.phases import TaskState
@@ -74,7 +74,7 @@ class DmsReplicationProps:
     """The full-load-and-CDC task on-prem → Aurora. Default: created, not started."""
     reverse_task: TaskState = TaskState.ABSENT
     """The CDC-only task Aurora → on-prem (the way back), with its endpoints and secret. Default: absent."""
-    reverse_slot_name: str = "migration_way_back"
+    reverse_slot_name: str = REVERSE_SLOT_NAME
     """Logical replication slot on Aurora the reverse task reads (created by ``migrationctl cutover``).
     Default: ``migration_way_back``."""
     reverse_cdc_start_position: str = ""

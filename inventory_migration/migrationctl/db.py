@@ -49,6 +49,12 @@ def describe(dsn: str) -> str:
     return f"host {host} port {port} database {dbname} user {user}"
 
 
+def database_identity(dsn: str) -> str:
+    """``host:port/dbname`` of a DSN: which database a record was taken of (never the user or the password)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
+
+
 def _reason(err: Exception) -> str:
     text = str(err).strip().splitlines()
     # psycopg puts the server's last word last ("FATAL: password authentication failed for user ...").

@@ -25,7 +25,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 
 
 def emit(fmt: OutputFormat, payload: Mapping[str, Any], text: str, stream: TextIO) -> None:
-    """Write the JSON payload or the human text."""
+    """Write the JSON payload or the human text: the one way a command's result reaches standard output."""
     if fmt is OutputFormat.JSON:
         stream.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     else:

@@ -30,8 +30,9 @@ from inventory_migration.constructs.security import SecurityGroups, SecurityGrou
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.outputs import StackOutput
 from inventory_migration.phases import plan_for
-from inventory_migration.rehearsal.mode import RehearsalMode
+from inventory_migration.stacks.rehearsal_mode import RehearsalMode
 from inventory_migration.tagging import standard_tags
 
 ALB_LOG_PREFIX = "alb"
@@ -295,92 +296,104 @@ class MigrationStack(TerraformStack):
 
     def _outputs(self) -> None:
         app, dms = self.application, self.dms
-        outputs: dict[str, tuple[Any, str, bool]] = {
-            "migration_phase": (
+        outputs: dict[StackOutput, tuple[Any, str, bool]] = {
+            StackOutput.MIGRATION_PHASE: (
                 self.config.migration_phase.value,
                 "The deployed phase: the next phase change sets previous_phase to this",
                 False,
             ),
-            "aurora_writer_endpoint": (
+            StackOutput.AURORA_WRITER_ENDPOINT: (
                 self.aurora.cluster.endpoint,
                 "Aurora writer endpoint (DMS target, apps after cutover)",
                 False,
             ),
-            "aurora_reader_endpoint": (self.aurora.cluster.reader_endpoint, "Aurora reader endpoint (read-only traffic)", False),
-            "aurora_port": (self.aurora.cluster.port, "Aurora port", False),
-            "aurora_master_secret_arn": (
+            StackOutput.AURORA_READER_ENDPOINT: (
+                self.aurora.cluster.reader_endpoint,
+                "Aurora reader endpoint (read-only traffic)",
+                False,
+            ),
+            StackOutput.AURORA_PORT: (self.aurora.cluster.port, "Aurora port", False),
+            StackOutput.AURORA_MASTER_SECRET_ARN: (
                 self.aurora.master_secret_arn,
                 "Secrets Manager secret holding the Aurora master credentials",
                 True,
             ),
-            "images_bucket_name": (self.storage.bucket.bucket, "S3 bucket for the product images", False),
-            "alarm_topic_arn": (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
-            "cutover_blocked_alarm_name": (
+            StackOutput.IMAGES_BUCKET_NAME: (self.storage.bucket.bucket, "S3 bucket for the product images", False),
+            StackOutput.ALARM_TOPIC_ARN: (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
+            StackOutput.CUTOVER_BLOCKED_ALARM_NAME: (
                 self.monitoring.cutover_blocked.alarm_name,
                 "Composite alarm that must be OK before a cutover (migrationctl cutover checks it)",
                 False,
             ),
-            "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the migration", False),
-            "vpc_id": (self.network.vpc.id, "VPC of the migration", False),
-            "ecs_cluster_name": (app.cluster.name, "ECS cluster of the applications", False),
-            "ecs_cluster_arn": (app.cluster.arn, "ECS cluster ARN", False),
-            "app_subnet_ids": (Fn.tolist(self.network.app_subnet_ids), "Private subnets for the ECS tasks", False),
-            "app_security_group_id": (self.security_groups.app.id, "Security group for the ECS tasks", False),
-            "task_execution_role_arn": (app.execution_role.arn, "ECS task execution role (logs, database secret)", False),
-            "task_role_arn": (app.task_role.arn, "ECS task role (the image bucket)", False),
-            "app_database_secret_arn": (
+            StackOutput.DASHBOARD_NAME: (
+                self.monitoring.dashboard.dashboard_name,
+                "CloudWatch dashboard of the migration",
+                False,
+            ),
+            StackOutput.VPC_ID: (self.network.vpc.id, "VPC of the migration", False),
+            StackOutput.ECS_CLUSTER_NAME: (app.cluster.name, "ECS cluster of the applications", False),
+            StackOutput.ECS_CLUSTER_ARN: (app.cluster.arn, "ECS cluster ARN", False),
+            StackOutput.APP_SUBNET_IDS: (Fn.tolist(self.network.app_subnet_ids), "Private subnets for the ECS tasks", False),
+            StackOutput.APP_SECURITY_GROUP_ID: (self.security_groups.app.id, "Security group for the ECS tasks", False),
+            StackOutput.TASK_EXECUTION_ROLE_ARN: (
+                app.execution_role.arn,
+                "ECS task execution role (logs, database secret)",
+                False,
+            ),
+            StackOutput.TASK_ROLE_ARN: (app.task_role.arn, "ECS task role (the image bucket)", False),
+            StackOutput.APP_DATABASE_SECRET_ARN: (
                 app.database_secret.arn,
                 "Secret the runbook fills with the application's Aurora credentials",
                 True,
             ),
-            "green_target_group_arn": (app.green.arn, "Green target group (ECS Fargate, ip targets)", False),
-            "https_listener_arn": (
+            StackOutput.GREEN_TARGET_GROUP_ARN: (app.green.arn, "Green target group (ECS Fargate, ip targets)", False),
+            StackOutput.HTTPS_LISTENER_ARN: (
                 app.https_listener.arn,
                 "HTTPS listener whose weights migrationctl cutover/rollback switch",
                 False,
             ),
-            "load_balancer_dns_name": (app.load_balancer.dns_name, "DNS name of the load balancer", False),
+            StackOutput.LOAD_BALANCER_DNS_NAME: (app.load_balancer.dns_name, "DNS name of the load balancer", False),
         }
         if self.files.task is not None:
-            outputs["datasync_task_arn"] = (
+            outputs[StackOutput.DATASYNC_TASK_ARN] = (
                 self.files.task.arn,
                 "DataSync task that copies the images (the runbook starts its final run)",
                 False,
             )
         if app.blue is not None:
-            outputs["blue_target_group_arn"] = (app.blue.arn, "Blue target group (the on-prem servers)", False)
+            outputs[StackOutput.BLUE_TARGET_GROUP_ARN] = (app.blue.arn, "Blue target group (the on-prem servers)", False)
         if dms.source_secret is not None and dms.target_secret is not None and dms.instance is not None:
-            outputs["dms_source_secret_arn"] = (
+            outputs[StackOutput.DMS_SOURCE_SECRET_ARN] = (
                 dms.source_secret.arn,
                 "Secret the runbook fills with the source credentials",
                 True,
             )
-            outputs["dms_target_secret_arn"] = (
+            outputs[StackOutput.DMS_TARGET_SECRET_ARN] = (
                 dms.target_secret.arn,
                 "Secret the runbook fills with the Aurora credentials for DMS",
                 True,
             )
-            outputs["dms_replication_instance_id"] = (
+            outputs[StackOutput.DMS_REPLICATION_INSTANCE_ID] = (
                 dms.instance.replication_instance_id,
                 "DMS replication instance identifier",
                 False,
             )
         if dms.task is not None:
-            outputs["dms_task_arn"] = (
+            outputs[StackOutput.DMS_TASK_ARN] = (
                 dms.task.replication_task_arn,
                 "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)",
                 False,
             )
         if dms.reverse_task is not None and dms.reverse_target_secret is not None:
-            outputs["dms_reverse_task_arn"] = (
+            outputs[StackOutput.DMS_REVERSE_TASK_ARN] = (
                 dms.reverse_task.replication_task_arn,
                 "DMS reverse CDC task ARN (Aurora -> on-prem, the way back)",
                 False,
             )
-            outputs["dms_reverse_target_secret_arn"] = (
+            outputs[StackOutput.DMS_REVERSE_TARGET_SECRET_ARN] = (
                 dms.reverse_target_secret.arn,
                 "Secret the runbook fills with the on-prem credentials of the reverse task",
                 True,
             )
         for output_id, (value, description, sensitive) in outputs.items():
-            TerraformOutput(self, output_id, value=value, description=description, sensitive=sensitive)
+            TerraformOutput(self, output_id.value, value=value, description=description, sensitive=sensitive)

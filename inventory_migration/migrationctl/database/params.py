@@ -13,7 +13,12 @@ from collections.abc import Mapping
 
 import psycopg
 
+from inventory_migration.config.base import field_default
+from inventory_migration.config.database import AuroraConfig
 from inventory_migration.migrationctl.db import query
+
+DEFAULT_TARGET_MAJOR: int = field_default(AuroraConfig, "engine_major")
+"""The Aurora major the stack deploys by default (``aurora.engine_major``): ``params export --target-major``'s default."""
 
 SETTINGS_SQL = """
     SELECT name, setting, unit, vartype, source

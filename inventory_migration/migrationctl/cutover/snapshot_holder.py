@@ -12,7 +12,6 @@ command line).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.migrationctl.db import connect, query
+from inventory_migration.migrationctl.polling import poll
+from inventory_migration.migrationctl.records import read_json, write_json
 
 DEFAULT_MAX_SECONDS = 6 * 3600
 DSN_ENV = "MIGRATION_SNAPSHOT_DSN"
@@ -32,9 +33,7 @@ def hold(dsn: str, info_file: Path, release_file: Path, max_seconds: float) -> i
     query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     snapshot = str(query(conn, "SELECT pg_export_snapshot()")[0][0])
     backend = int(query(conn, "SELECT pg_backend_pid()")[0][0])
-    tmp = info_file.with_name(info_file.name + ".tmp")
-    tmp.write_text(json.dumps({"snapshot": snapshot, "pid": os.getpid(), "backend_pid": backend, "at": time.time()}))
-    os.replace(tmp, info_file)
+    write_json(info_file, {"snapshot": snapshot, "pid": os.getpid(), "backend_pid": backend, "at": time.time()})
     stop = False
 
     def on_term(*_: Any) -> None:
@@ -73,20 +72,25 @@ def start(
                 stderr=log,
             )
         started[name] = (process, info_file)
-    deadline = time.monotonic() + timeout
     snapshots: dict[str, str] = {}
-    while len(snapshots) < len(started):
+
+    def all_exported() -> bool:
         for name, (process, info_file) in started.items():
             if name in snapshots:
                 continue
             if info_file.is_file():
-                snapshots[name] = str(json.loads(info_file.read_text())["snapshot"])
+                snapshots[name] = str(read_json(info_file)["snapshot"])
             elif process.poll() is not None:
                 error = info_file.with_suffix(".log").read_text(errors="replace").strip().splitlines()
                 raise RuntimeError(f"the {name} snapshot holder failed: {error[-1] if error else process.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the snapshot holders did not export their snapshots in {timeout:.0f} s")
-        time.sleep(0.01)
+        return len(snapshots) == len(started)
+
+    poll(
+        all_exported,
+        timeout=timeout,
+        interval=0.01,
+        timed_out=lambda: RuntimeError(f"the snapshot holders did not export their snapshots in {timeout:.0f} s"),
+    )
     return snapshots
 
 
@@ -95,7 +99,7 @@ def alive(snapshot: str, directory: Path, name: str) -> bool:
     info_file = _files(directory, name)[0]
     if not info_file.is_file():
         return False
-    current = json.loads(info_file.read_text())
+    current = read_json(info_file)
     if current.get("snapshot") != snapshot:
         return False
     try:

@@ -1,34 +1,44 @@
-"""``migrationctl cutover`` and ``migrationctl rollback``: arguments, and the wiring of :mod:`.cutover` to the databases,
+"""``migrationctl cutover`` and ``migrationctl rollback``: arguments, and the wiring of :mod:`.steps` to the databases,
 the replication backend and AWS.
 
 Everything AWS comes from ``terraform output -json`` of the deployed stack (``--stack-outputs``), each value
 overridable by its own flag; boto3 takes its endpoint from ``AWS_ENDPOINT_URL`` when set (the rehearsal's emulator).
+Every default shown here is :class:`.settings.Settings`'s (or the stack's, for the reverse slot).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
-from inventory_migration.migrationctl import cutover as cutover_mod
-from inventory_migration.migrationctl import sequences as sequences_mod
+from inventory_migration.config.base import field_default
+from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int
+from inventory_migration.migrationctl.context import Context
+from inventory_migration.migrationctl.cutover import steps
+from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
+from inventory_migration.migrationctl.cutover.replication import DmsReplication, NativeReplication, ReplicationBackend
+from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
+from inventory_migration.migrationctl.cutover.switch import Listener
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
-from inventory_migration.migrationctl.journal import ABORTED, DONE
-from inventory_migration.migrationctl.replication import DmsReplication, NativeReplication, ReplicationBackend
-from inventory_migration.migrationctl.switch import Listener
+from inventory_migration.migrationctl.records import STATE_DIR
+from inventory_migration.outputs import StackOutput
 
-OUTPUT_FLAGS = {
-    "listener_arn": "https_listener_arn",
-    "blue_target_group_arn": "blue_target_group_arn",
-    "green_target_group_arn": "green_target_group_arn",
-    "forward_task_arn": "dms_task_arn",
-    "reverse_task_arn": "dms_reverse_task_arn",
-    "cutover_alarm": "cutover_blocked_alarm_name",
-    "topic_arn": "alarm_topic_arn",
+OUTPUT_FLAGS: dict[str, StackOutput] = {
+    "listener_arn": StackOutput.HTTPS_LISTENER_ARN,
+    "blue_target_group_arn": StackOutput.BLUE_TARGET_GROUP_ARN,
+    "green_target_group_arn": StackOutput.GREEN_TARGET_GROUP_ARN,
+    "forward_task_arn": StackOutput.DMS_TASK_ARN,
+    "reverse_task_arn": StackOutput.DMS_REVERSE_TASK_ARN,
+    "cutover_alarm": StackOutput.CUTOVER_BLOCKED_ALARM_NAME,
+    "topic_arn": StackOutput.ALARM_TOPIC_ARN,
 }
-"""Flag -> the stack output it defaults to."""
+"""Flag (its argparse destination) -> the stack output it defaults to."""
+
+
+def _default(name: str) -> Any:
+    return field_default(Settings, name)
 
 
 def load_stack_outputs(path: Path) -> dict[str, Any]:
@@ -42,15 +52,16 @@ def load_stack_outputs(path: Path) -> dict[str, Any]:
     return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in data.items()}
 
 
-def _values(args: argparse.Namespace) -> dict[str, str]:
-    outputs = load_stack_outputs(args.stack_outputs) if args.stack_outputs else {}
-    return {flag: str(getattr(args, flag) or outputs.get(output) or "") for flag, output in OUTPUT_FLAGS.items()}
+def _values(ctx: Context) -> dict[str, str]:
+    a = ctx.args
+    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    return {flag: str(getattr(a, flag) or outputs.get(output.value) or "") for flag, output in OUTPUT_FLAGS.items()}
 
 
-def build_settings(ctx: Any, *, say: Any) -> cutover_mod.Settings:
+def build_settings(ctx: Context) -> Settings:
     """The cutover/rollback settings from the parsed arguments."""
     a = ctx.args
-    values = _values(a)
+    values = _values(ctx)
     if not a.app_roles:
         raise UsageError("--app-roles is required: the database roles of the applications (frozen and opened)")
     listener_parts = (values["listener_arn"], values["blue_target_group_arn"], values["green_target_group_arn"])
@@ -87,7 +98,7 @@ def build_settings(ctx: Any, *, say: Any) -> cutover_mod.Settings:
             forward_slot=a.forward_slot or "",
             reverse_slot=a.reverse_slot,
         )
-    return cutover_mod.Settings(
+    return Settings(
         source_dsn=source_dsn,
         target_dsn=target_dsn,
         app_roles=tuple(a.app_roles),
@@ -107,11 +118,11 @@ def build_settings(ctx: Any, *, say: Any) -> cutover_mod.Settings:
         sequence_gap=a.gap,
         verify_jobs=a.jobs,
         schemas=tuple(a.schemas or ()),
-        say=say,
+        say=ctx.say,
     )
 
 
-def _summary(journal: Any) -> dict[str, Any]:
+def _summary(journal: Journal) -> dict[str, Any]:
     return {
         "operation": journal.operation,
         "status": journal.status,
@@ -121,55 +132,45 @@ def _summary(journal: Any) -> dict[str, Any]:
     }
 
 
-def _run(ctx: Any, operation: str) -> ExitCode:
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        lines.append(line)
-        if ctx.fmt.value == "table":
-            ctx.out.write(line + "\n")
-            ctx.out.flush()
-
-    settings = build_settings(ctx, say=say)
-    run = cutover_mod.cutover if operation == "cutover" else cutover_mod.rollback
+def _run(ctx: Context, operation: str) -> ExitCode:
+    settings = build_settings(ctx)
+    run = steps.cutover if operation == "cutover" else steps.rollback
     try:
         journal = run(settings, dry_run=ctx.args.dry_run)
-    except cutover_mod.GatesFailed as failed:
-        if ctx.fmt.value == "json":
-            ctx.out.write(
-                json.dumps({"operation": operation, "status": "gates failed", "failed": str(failed), "log": lines}) + "\n"
-            )
-        else:
-            ctx.out.write(f"{operation}: NOT STARTED, gate(s) failed: {failed}. Nothing changed.\n")
+    except GatesFailed as failed:
+        ctx.emit(
+            {"operation": operation, "status": "gates failed", "failed": str(failed), "log": ctx.log},
+            f"{operation}: NOT STARTED, gate(s) failed: {failed}. Nothing changed.",
+        )
         return ExitCode.FINDINGS
-    except cutover_mod.CutoverAborted as aborted:
-        if ctx.fmt.value == "json":
-            ctx.out.write(json.dumps({"operation": operation, "status": ABORTED, "reason": str(aborted), "log": lines}) + "\n")
-        else:
-            ctx.out.write(f"{operation}: ABORTED: {aborted}\n")
+    except CutoverAborted as aborted:
+        ctx.emit(
+            {"operation": operation, "status": ABORTED, "reason": str(aborted), "log": ctx.log},
+            f"{operation}: ABORTED: {aborted}",
+        )
         return ExitCode.FINDINGS
-    if ctx.fmt.value == "json":
-        ctx.out.write(json.dumps(_summary(journal) | {"log": lines, "dry_run": ctx.args.dry_run}, default=str) + "\n")
+    if ctx.json:
+        ctx.emit(_summary(journal) | {"log": ctx.log, "dry_run": ctx.args.dry_run}, "")
     verify = journal.data["steps"].get("verify", {}).get("result", {})
     if journal.status == DONE and verify.get("equal") is False:
         return ExitCode.FINDINGS
     return ExitCode.OK
 
 
-def cmd_cutover(ctx: Any) -> ExitCode:
+def cmd_cutover(ctx: Context) -> ExitCode:
     return _run(ctx, "cutover")
 
 
-def cmd_rollback(ctx: Any) -> ExitCode:
+def cmd_rollback(ctx: Context) -> ExitCode:
     return _run(ctx, "rollback")
 
 
-def add_parsers(sub: Any, both_args: Any, comma_list: Any, positive_int: Any, state_dir: Path) -> None:
-    """Register ``cutover`` and ``rollback``."""
+def register(sub: SubParsers) -> None:
+    """``cutover`` and ``rollback``."""
     for name, help_text, handler in (
         (
             "cutover",
-            "switch the applications to Aurora: gates, freeze, drain, sequences, way back, switch, verify (resumable)",
+            "switch the applications to Aurora: " + ", ".join(steps.CUTOVER_STEPS) + " (resumable)",
             cmd_cutover,
         ),
         (
@@ -189,35 +190,69 @@ def add_parsers(sub: Any, both_args: Any, comma_list: Any, positive_int: Any, st
             help="replication in both directions: AWS DMS tasks, or PostgreSQL publication/subscription (default: dms)",
         )
         p.add_argument("--stack-outputs", type=Path, help="`terraform output -json` of the deployed stack")
-        p.add_argument("--listener-arn", help="HTTPS listener (default: stack output https_listener_arn)")
-        p.add_argument("--blue-target-group-arn", help="blue target group (default: stack output)")
-        p.add_argument("--green-target-group-arn", help="green target group (default: stack output)")
+        for flag, output, what in (
+            ("--listener-arn", StackOutput.HTTPS_LISTENER_ARN, "HTTPS listener"),
+            ("--blue-target-group-arn", StackOutput.BLUE_TARGET_GROUP_ARN, "blue target group"),
+            ("--green-target-group-arn", StackOutput.GREEN_TARGET_GROUP_ARN, "green target group"),
+        ):
+            p.add_argument(flag, help=f"{what} (default: stack output {output.value})")
         p.add_argument("--no-load-balancer", action="store_true", help="switch the databases only (weights are moved by hand)")
-        p.add_argument("--forward-task-arn", help="DMS full-load-and-CDC task (default: stack output dms_task_arn)")
-        p.add_argument("--reverse-task-arn", help="DMS reverse task (default: stack output dms_reverse_task_arn)")
+        p.add_argument(
+            "--forward-task-arn", help=f"DMS full-load-and-CDC task (default: stack output {StackOutput.DMS_TASK_ARN.value})"
+        )
+        p.add_argument(
+            "--reverse-task-arn", help=f"DMS reverse task (default: stack output {StackOutput.DMS_REVERSE_TASK_ARN.value})"
+        )
         p.add_argument("--forward-slot", help="DMS's replication slot on the source (default: the one test_decoding slot)")
         p.add_argument(
             "--reverse-slot",
-            default="migration_way_back",
-            help="slot on the target the reverse DMS task reads (config dms.reverse_slot_name; default: migration_way_back)",
+            default=REVERSE_SLOT_NAME,
+            help=f"slot on the target the reverse DMS task reads (config dms.reverse_slot_name; default: {REVERSE_SLOT_NAME})",
         )
         p.add_argument("--source-dsn-for-target", help="native: how the target server reaches the source (default: SOURCE_DSN)")
         p.add_argument("--target-dsn-for-source", help="native: how the source server reaches the target (default: TARGET_DSN)")
         p.add_argument(
-            "--cutover-alarm", help="composite alarm that must be OK (default: stack output cutover_blocked_alarm_name)"
+            "--cutover-alarm",
+            help=f"composite alarm that must be OK (default: stack output {StackOutput.CUTOVER_BLOCKED_ALARM_NAME.value})",
         )
         p.add_argument(
-            "--topic-arn", help="SNS topic told about a switch-point difference (default: stack output alarm_topic_arn)"
+            "--topic-arn",
+            help=f"SNS topic told about a switch-point difference (default: stack output {StackOutput.ALARM_TOPIC_ARN.value})",
         )
-        p.add_argument("--drain-timeout", type=float, default=60.0, help="seconds to wait for replication to drain (default: 60)")
-        p.add_argument("--max-lag-bytes", type=int, default=64 * 1024 * 1024, help="gate: forward slot lag (default: 64 MiB)")
-        p.add_argument("--max-lag-seconds", type=float, default=30.0, help="gate: DMS CDC latency (default: 30)")
         p.add_argument(
-            "--verify-max-age-hours", type=float, default=24.0, help="gate: age of the last clean verify (default: 24)"
+            "--drain-timeout",
+            type=float,
+            default=_default("drain_timeout"),
+            help=f"seconds to wait for replication to drain (default: {_default('drain_timeout'):g})",
+        )
+        p.add_argument(
+            "--max-lag-bytes",
+            type=int,
+            default=_default("max_lag_bytes"),
+            help=f"gate: forward slot lag (default: {_default('max_lag_bytes') // 1024**2} MiB)",
+        )
+        p.add_argument(
+            "--max-lag-seconds",
+            type=float,
+            default=_default("max_lag_seconds"),
+            help=f"gate: DMS CDC latency (default: {_default('max_lag_seconds'):g})",
+        )
+        p.add_argument(
+            "--verify-max-age-hours",
+            type=float,
+            default=_default("verify_max_age_hours"),
+            help=f"gate: age of the last clean verify (default: {_default('verify_max_age_hours'):g})",
         )
         p.add_argument("--require-files-verify", action="store_true", help="gate: a clean `files verify` is required too")
-        p.add_argument("--gap", type=int, default=sequences_mod.DEFAULT_GAP, help="sequence safety gap (default: 1000)")
-        p.add_argument("--jobs", type=positive_int, default=2, help="switch-point verify: segments compared at once (default: 2)")
+        p.add_argument(
+            "--gap", type=int, default=_default("sequence_gap"), help=f"sequence safety gap (default: {_default('sequence_gap')})"
+        )
+        p.add_argument(
+            "--jobs",
+            type=positive_int,
+            default=_default("verify_jobs"),
+            help=f"switch-point verify: segments compared at once (default: {_default('verify_jobs')})",
+        )
         p.add_argument("--schemas", type=comma_list, help="schemas to verify (default: every user schema)")
-        p.add_argument("--state-dir", default=str(state_dir), help=f"journal and verify records (default: {state_dir})")
+        p.add_argument("--state-dir", default=str(STATE_DIR), help=f"journal and verify records (default: {STATE_DIR})")
         p.set_defaults(handler=handler)

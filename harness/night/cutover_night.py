@@ -36,15 +36,15 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl import switch as switch_mod
-from inventory_migration.migrationctl.cutover import CUTOVER_STEPS, ROLLBACK_STEPS
-from inventory_migration.migrationctl.journal import KILL_ENV
-from inventory_migration.migrationctl.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
-from inventory_migration.rehearsal import workload as wl
-from inventory_migration.rehearsal.checks import REGION, client, import_certificate
-from inventory_migration.rehearsal.emulator import running_emulator
-from inventory_migration.rehearsal.pgcluster import PostgresServer, bindir_for, running_server
-from inventory_migration.rehearsal.timeline import Mark, draw
+from harness.aws.clients import REGION, client, import_certificate
+from harness.aws.emulator import running_emulator
+from harness.night import workload as wl
+from harness.night.timeline import Mark, draw
+from harness.postgres import PostgresServer, bindir_for, running_server
+from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.journal import KILL_ENV
+from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
+from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "shop"
@@ -262,7 +262,7 @@ class Night:
         self.source.psql(DATABASE, wl.SEED_SQL.format(customers=customers, orders=orders, lines=lines))
         self.source.psql(DATABASE, wl.GRANTS_SQL + "ANALYZE;")
         self.step_ok("schema pre-data", self.migrationctl("schema", "pre-data"))
-        from inventory_migration.migrationctl.replication import NativeReplication
+        from inventory_migration.migrationctl.cutover.replication import NativeReplication
 
         native = NativeReplication(source_dsn=self.source_dsn, target_dsn=self.target_dsn)
         native.setup_forward(copy_data=True)

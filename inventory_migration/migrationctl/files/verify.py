@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.migrationctl.errors import UsageError
-from inventory_migration.migrationctl.files_tree import (
+from inventory_migration.migrationctl.files.tree import (
     CHUNK,
     Entry,
     Kind,
@@ -44,11 +44,10 @@ from inventory_migration.migrationctl.files_tree import (
     read_manifest,
     walk,
 )
+from inventory_migration.migrationctl.records import write_json
 
-RECORD_FILE = "files-verify-last.json"
 MD5_ETAG = re.compile(r"[0-9a-f]{32}")
 """An ETag that can be a plain MD5 (single-part upload; SSE-KMS objects have other ETags: then a request decides)."""
-PROGRESS_FILE = "files-verify-progress.jsonl"
 MTIME_KEYS = ("file-mtime", "mtime")
 """User-metadata keys holding a file's mtime: DataSync / Storage Gateway's, then rclone's."""
 DEFAULT_MTIME_TOLERANCE_S = 1.0
@@ -476,10 +475,7 @@ def write_record(path: Path, report: FilesReport, options: VerifyOptions) -> Non
         "checksum": options.checksum,
         "differences": report.counts(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, record)
 
 
 def render(report: FilesReport, limit: int = 50) -> str:
@@ -498,7 +494,7 @@ def render(report: FilesReport, limit: int = 50) -> str:
         lines.append(f"{problem.value}: {len(items)}")
         lines += [f"  {d.path}" + (f"  ({d.detail})" if d.detail else "") for d in items[:limit]]
         if len(items) > limit:
-            lines.append(f"  … {len(items) - limit} more (--json for all)")
+            lines.append(f"  … {len(items) - limit} more (--output json for all)")
     lines.append("EQUAL" if report.equal else "DIFFERENCES")
     return "\n".join(lines)
 

@@ -13,7 +13,6 @@ phase plans no change to the listener.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from psycopg import sql
 
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.polling import poll
 
 READ_ONLY_SQLSTATE = "25006"
 """``read_only_sql_transaction``: what an application sees when it writes to a frozen database."""
@@ -59,8 +59,9 @@ def is_read_only(conn: psycopg.Connection, role: str) -> bool:
 def end_sessions(conn: psycopg.Connection, roles: Sequence[str], *, timeout: float = 10.0) -> int:
     """Terminate every session of ``roles`` in this database and wait until they are gone; how many there were."""
     ended = 0
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def none_left() -> bool:
+        nonlocal ended
         rows = query(
             conn,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY(%s) AND datname = current_database() "
@@ -68,11 +69,15 @@ def end_sessions(conn: psycopg.Connection, roles: Sequence[str], *, timeout: flo
             (list(roles),),
         )
         ended += len(rows)
-        if not rows:
-            return ended
-        if time.monotonic() > deadline:
-            raise UsageError(f"sessions of {', '.join(roles)} still alive {timeout:.0f} s after pg_terminate_backend")
-        time.sleep(0.01)
+        return not rows
+
+    poll(
+        none_left,
+        timeout=timeout,
+        interval=0.01,
+        timed_out=lambda: UsageError(f"sessions of {', '.join(roles)} still alive {timeout:.0f} s after pg_terminate_backend"),
+    )
+    return ended
 
 
 def freeze(conn: psycopg.Connection, roles: Sequence[str]) -> int:

@@ -2,59 +2,22 @@
 the image bucket's settings, security group rules, Aurora, alarms, DMS wiring, the listener's weights, ECS — and,
 after destroy, that nothing is left.
 
-Test-only (runs against the emulator of :mod:`inventory_migration.rehearsal.emulator`).
+Runs against the emulator of :mod:`harness.aws.emulator`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from harness.aws.clients import client
 from inventory_migration.phases import PHASE_PLANS, MigrationPhase
 from inventory_migration.tagging import REQUIRED_TAG_KEYS
-
-REGION = "us-east-1"
 
 
 class CheckFailed(AssertionError):
     """The emulator does not hold what the stack should have made."""
-
-
-def client(endpoint: str, service: str) -> Any:
-    import boto3
-
-    return boto3.client(  # type: ignore[call-overload]
-        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal"
-    )
-
-
-def import_certificate(endpoint: str) -> str:
-    """A self-signed certificate in the emulator's ACM, for the HTTPS listener; returns its ARN."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "inventory.rehearsal.invalid")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    response = client(endpoint, "acm").import_certificate(
-        Certificate=cert.public_bytes(serialization.Encoding.PEM), PrivateKey=pem_key
-    )
-    return str(response["CertificateArn"])
 
 
 # --------------------------------------------------------------------------------------------- state helpers
@@ -286,4 +249,4 @@ def leftovers(endpoint: str) -> dict[str, list[str]]:
     return found
 
 
-__all__ = ["CHECKS", "CheckFailed", "check_phase", "import_certificate", "leftovers", "managed"]
+__all__ = ["CHECKS", "CheckFailed", "check_phase", "leftovers", "managed"]

@@ -1,7 +1,7 @@
 """A local AWS emulator for the rehearsal: moto's server, patched where it falls short, on loopback only.
 
-Test-only: it needs the dev dependencies (moto) and is never imported by the stack or ``migrationctl``.
-``python -m inventory_migration.rehearsal.emulator --port N`` serves until killed or until ``--lifetime`` seconds
+It needs the dev dependencies (moto); nothing of the shipped package imports it.
+``python -m harness.aws.emulator --port N`` serves until killed or until ``--lifetime`` seconds
 have passed (a watchdog ends the process, so a forgotten emulator cannot outlive a CI job);
 :func:`running_emulator` starts one as a child process on a free port and always stops it (also on Ctrl-C).
 """
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LIFETIME_SECONDS = 3600
 STARTUP_TIMEOUT_SECONDS = 60
 
@@ -36,7 +37,7 @@ def free_port(host: str = HOST) -> int:
 def serve(host: str, port: int, lifetime_seconds: float) -> None:  # pragma: no cover - runs in the child process
     from moto.server import ThreadedMotoServer
 
-    from inventory_migration.rehearsal.moto_patches import apply_patches
+    from harness.aws.moto_patches import apply_patches
 
     apply_patches()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -84,7 +85,7 @@ def running_emulator(log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SE
             [
                 sys.executable,
                 "-m",
-                "inventory_migration.rehearsal.emulator",
+                "harness.aws.emulator",
                 "--port",
                 str(port),
                 "--lifetime",
@@ -93,6 +94,7 @@ def running_emulator(log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SE
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=ROOT,  # the harness is a checkout's folder, not an installed package
         )
     emulator = Emulator(endpoint=endpoint, process=process, log=log)
     try:

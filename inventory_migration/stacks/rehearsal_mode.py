@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from inventory_migration.rehearsal.endpoints import ENDPOINT_NAMES
+from inventory_migration.stacks.provider_endpoints import ENDPOINT_NAMES
 
 ENDPOINT_ENV = "MIGRATION_REHEARSAL_ENDPOINT"
 STATE_ENV = "MIGRATION_REHEARSAL_STATE"

@@ -1,22 +1,25 @@
 """The JSON journal of ``migrationctl cutover`` / ``rollback``: every step with its times and result, and the facts
 a later step (or a re-run) needs — LSNs, the exported snapshot, the switch time.
 
-Written atomically (temporary file, fsync, rename) before and after every step, so a process killed at any moment
-leaves a journal that says exactly which steps finished; a re-run skips those and resumes with the first unfinished
-one. Every step is idempotent, so repeating a half-done step is safe.
+Written atomically and durably (:func:`inventory_migration.migrationctl.records.write_json`) before and after every
+step, so a process killed at any moment leaves a journal that says exactly which steps finished; a re-run skips
+those and resumes with the first unfinished one. Every step is idempotent, so repeating a half-done step is safe.
+A journal knows the steps of its operation (the step tables of :mod:`.steps`) and refuses any other name, so a typo
+fails the first test that runs the step rather than the night.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
+
+from inventory_migration.migrationctl.records import read_json, write_json
 
 RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
 KILL_ENV = "MIGRATIONCTL_KILL_AFTER"
@@ -28,14 +31,19 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-class Journal:
-    """One operation's journal file."""
+class UnknownStep(ValueError):
+    """A step name that is not in the operation's step table."""
 
-    def __init__(self, path: Path, operation: str) -> None:
+
+class Journal:
+    """One operation's journal file; ``steps``: the names its operation may record."""
+
+    def __init__(self, path: Path, operation: str, steps: Collection[str]) -> None:
         self.path = path
         self.operation = operation
+        self.steps = tuple(steps)
         if path.is_file():
-            self.data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            self.data: dict[str, Any] = read_json(path)
             if self.data.get("operation") != operation:
                 raise ValueError(f"{path} is a {self.data.get('operation')} journal, not {operation}")
         else:
@@ -49,12 +57,17 @@ class Journal:
     def status(self) -> str:
         return str(self.data["status"])
 
+    def _known(self, step: str) -> str:
+        if step not in self.steps:
+            raise UnknownStep(f"{self.operation} has no step {step!r}; its steps: {', '.join(self.steps)}")
+        return step
+
     def done(self, step: str) -> bool:
-        return bool(self.data["steps"].get(step, {}).get("status") == DONE)
+        return bool(self.data["steps"].get(self._known(step), {}).get("status") == DONE)
 
     def started(self, step: str) -> bool:
         """Whether the step ever began (it may have finished, failed, or been killed half-way)."""
-        return step in self.data["steps"]
+        return self._known(step) in self.data["steps"]
 
     def record(self, **facts: Any) -> None:
         self.data["facts"].update(facts)
@@ -66,18 +79,12 @@ class Journal:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(self.data, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_json(self.path, self.data)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[dict[str, Any]]:
         """Run one step: the yielded dict is its result; on an exception the step is marked failed and re-raised."""
-        entry = self.data["steps"].setdefault(name, {})
+        entry = self.data["steps"].setdefault(self._known(name), {})
         entry.update({"status": RUNNING, "started_at": now(), "attempts": entry.get("attempts", 0) + 1})
         entry.pop("error", None)
         self.save()

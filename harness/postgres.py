@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SUPERUSER = "postgres"
 PASSWORD = "test-password-1"
 NPM_MAJORS = {13: "pg13", 16: "pg16"}

@@ -1,4 +1,5 @@
-"""``migrationctl files plan`` and ``migrationctl files verify``: the product images' side of the migration.
+"""``migrationctl files plan`` and ``migrationctl files verify``: their arguments, and their results through the one
+output path.
 
 ``plan`` reads only the tree; ``verify`` reads the tree (or a manifest) and the bucket and writes nothing but its
 own record in the state directory (``files-verify-last.json``, which ``cutover --require-files-verify`` reads).
@@ -6,70 +7,69 @@ own record in the state directory (``files-verify-last.json``, which ``cutover -
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from inventory_migration.migrationctl import files_tree, files_verify
+from inventory_migration.config import FilesConfig, load_config
+from inventory_migration.migrationctl.arguments import SubParsers, positive_int
+from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
-from inventory_migration.migrationctl.output import OutputFormat
+from inventory_migration.migrationctl.files import plan as plan_mod
+from inventory_migration.migrationctl.files import tree
+from inventory_migration.migrationctl.files import verify as verify_mod
+from inventory_migration.migrationctl.records import FILES_VERIFY_PROGRESS, FILES_VERIFY_RECORD, STATE_DIR
+
+DEFAULT_READ_FRACTION = 0.1
+"""``files plan --read-fraction``: share of the large images' bytes read in a month."""
+DEFAULT_JOBS = 16
+"""``--jobs`` of both commands: directories listed, objects requested at once."""
 
 
-def _files_config(env: str | None) -> Any:
-    from inventory_migration.config import load_config
-
+def _files_config(env: str | None) -> FilesConfig:
     return load_config(env).files
 
 
-def cmd_plan(ctx: Any) -> ExitCode:
+def cmd_plan(ctx: Context) -> ExitCode:
     a = ctx.args
     files = _files_config(a.env)
     bandwidth = files.bandwidth_limit_mbps if a.bandwidth_mbps is None else a.bandwidth_mbps
     prefix = files.s3_prefix if a.prefix is None else a.prefix
-    entries, info = files_tree.walk(a.root, a.jobs)
-    plan = files_tree.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction)
+    entries, info = tree.walk(a.root, a.jobs)
+    plan = plan_mod.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction)
     if a.manifest:
         with a.manifest.open("w", encoding="utf-8") as handle:
-            written = files_tree.write_manifest(handle, a.root, entries, a.manifest_checksum)
+            written = tree.write_manifest(handle, a.root, entries, a.manifest_checksum)
         ctx.err.write(f"manifest: {written:,} entries in {a.manifest}\n")
-    if ctx.fmt is OutputFormat.JSON:
-        ctx.out.write(json.dumps(plan.to_json(), indent=2) + "\n")
-    else:
-        ctx.out.write(files_tree.render_plan(plan) + "\n")
+    ctx.emit(plan.to_json(), plan_mod.render_plan(plan))
     return ExitCode.FINDINGS if plan.blocking else ExitCode.OK
 
 
-def cmd_verify(ctx: Any) -> ExitCode:
+def cmd_verify(ctx: Context) -> ExitCode:
     a = ctx.args
     if not a.source.exists():
         raise UsageError(f"{a.source}: no such directory or manifest")
     if a.resume and not a.checksum:
         raise UsageError("--resume resumes a --checksum run")
-    options = files_verify.VerifyOptions(
-        mtime=files_verify.MtimeMode(a.mtime),
+    options = verify_mod.VerifyOptions(
+        mtime=verify_mod.MtimeMode(a.mtime),
         mtime_tolerance_s=a.mtime_tolerance,
         checksum=a.checksum,
         follow_symlinks=a.follow_symlinks,
         jobs=a.jobs,
         resume=a.resume,
-        progress_file=a.state_dir / files_verify.PROGRESS_FILE,
+        progress_file=a.state_dir / FILES_VERIFY_PROGRESS,
     )
     from botocore.config import Config
-    from tqdm import tqdm
 
     s3 = ctx.boto3_session().client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
-    with tqdm(desc="objects", unit="obj", file=ctx.err, disable=not ctx.progress_enabled, leave=False) as bar:
-        report = files_verify.verify(s3, a.source, a.url, options, progress=bar.update)
-    files_verify.write_record(a.state_dir / files_verify.RECORD_FILE, report, options)
-    if ctx.fmt is OutputFormat.JSON:
-        ctx.out.write(json.dumps(files_verify.to_json(report), indent=2) + "\n")
-    else:
-        ctx.out.write(files_verify.render(report) + "\n")
+    with ctx.progress("objects", unit="obj") as bar:
+        report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update)
+    verify_mod.write_record(a.state_dir / FILES_VERIFY_RECORD, report, options)
+    ctx.emit(verify_mod.to_json(report), verify_mod.render(report))
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
 
 
-def add_parsers(sub: Any, positive_int: Any, state_dir: Path) -> None:
-    """Register ``files plan`` and ``files verify``."""
+def register(sub: SubParsers) -> None:
+    """``files plan`` and ``files verify``."""
     files = sub.add_parser("files", help="the product images: plan the move, verify the bucket").add_subparsers(
         dest="files_command", required=True, metavar="SUBCOMMAND"
     )
@@ -81,12 +81,14 @@ def add_parsers(sub: Any, positive_int: Any, state_dir: Path) -> None:
     p.add_argument(
         "--read-fraction",
         type=float,
-        default=0.1,
-        help="share of the large images' bytes read in a month, for the lifecycle cost (default: 0.1)",
+        default=DEFAULT_READ_FRACTION,
+        help=f"share of the large images' bytes read in a month, for the lifecycle cost (default: {DEFAULT_READ_FRACTION})",
     )
     p.add_argument("--manifest", type=Path, help="also write (path, size, mtime, mode) per entry to this file (JSON lines)")
     p.add_argument("--manifest-checksum", action="store_true", help="add each file's SHA-256 to the manifest (reads every file)")
-    p.add_argument("--jobs", type=positive_int, default=16, help="directories listed at once (default: 16)")
+    p.add_argument(
+        "--jobs", type=positive_int, default=DEFAULT_JOBS, help=f"directories listed at once (default: {DEFAULT_JOBS})"
+    )
     p.set_defaults(handler=cmd_plan)
 
     v = files.add_parser("verify", help="every file is one object with the same key, size and mtime (and content)")
@@ -94,16 +96,16 @@ def add_parsers(sub: Any, positive_int: Any, state_dir: Path) -> None:
     v.add_argument("url", metavar="S3_URL", help="s3://BUCKET/PREFIX")
     v.add_argument(
         "--mtime",
-        choices=[m.value for m in files_verify.MtimeMode],
-        default=files_verify.MtimeMode.EXACT.value,
+        choices=[m.value for m in verify_mod.MtimeMode],
+        default=verify_mod.MtimeMode.EXACT.value,
         help="exact: the mtime DataSync keeps on each object (one HEAD each); listing: only 'not modified since its "
         "object was written' (no per-object request: the fast gate); ignore (default: exact)",
     )
     v.add_argument(
         "--mtime-tolerance",
         type=float,
-        default=files_verify.DEFAULT_MTIME_TOLERANCE_S,
-        help="seconds of mtime difference still equal (default: 1)",
+        default=verify_mod.DEFAULT_MTIME_TOLERANCE_S,
+        help=f"seconds of mtime difference still equal (default: {verify_mod.DEFAULT_MTIME_TOLERANCE_S:g})",
     )
     v.add_argument("--checksum", action="store_true", help="compare content too (object checksum, else a streamed hash)")
     v.add_argument("--resume", action="store_true", help="skip what an interrupted --checksum run already proved")
@@ -112,6 +114,11 @@ def add_parsers(sub: Any, positive_int: Any, state_dir: Path) -> None:
         action="store_true",
         help="expect a link's target content (`aws s3 sync`) instead of DataSync's link object",
     )
-    v.add_argument("--jobs", type=positive_int, default=16, help="threads for walk, listing and object requests (default: 16)")
-    v.add_argument("--state-dir", type=Path, default=state_dir, help=f"where the verdict is recorded (default: {state_dir})")
+    v.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=DEFAULT_JOBS,
+        help=f"threads for walk, listing and object requests (default: {DEFAULT_JOBS})",
+    )
+    v.add_argument("--state-dir", type=Path, default=STATE_DIR, help=f"where the verdict is recorded (default: {STATE_DIR})")
     v.set_defaults(handler=cmd_verify)

@@ -11,13 +11,18 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
+from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
 
 DEFAULT_GAP = 1000
+"""Safety gap added to each position. Default of ``sequences sync --gap`` and of the cutover's sequences step."""
 
-POSITIONS_SQL = """
+SET, UNCHANGED, MISSING, UNUSED = "set", "unchanged", "missing on target", "unused on source"
+"""What :func:`plan_sync` decides for a sequence."""
+
+POSITIONS_SQL = f"""
     SELECT schemaname, sequencename, last_value, increment_by
-    FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2
+    FROM pg_sequences WHERE {user_schema("schemaname")} AND {user_object("sequencename")} ORDER BY 1, 2
 """
 
 
@@ -28,12 +33,12 @@ class SequenceSync:
     target_value: int | None
     new_value: int | None
     action: str
-    """``set``, ``unchanged`` (target already ahead), ``missing on target`` or ``unused on source``."""
+    """:data:`SET`, :data:`UNCHANGED` (target already ahead), :data:`MISSING` (on target) or :data:`UNUSED` (on source)."""
 
 
 def positions(conn: psycopg.Connection) -> dict[str, tuple[int | None, int]]:
     """``schema.sequence`` -> (last value or None if never used, increment)."""
-    return {f"{r[0]}.{r[1]}": (r[2], r[3]) for r in query(conn, POSITIONS_SQL)}
+    return {f"{r[0]}.{r[1]}": (r[2], r[3]) for r in query(conn, POSITIONS_SQL, ())}
 
 
 def plan_sync(
@@ -43,20 +48,20 @@ def plan_sync(
     for name, (value, increment) in sorted(source.items()):
         current = target.get(name)
         if current is None:
-            out.append(SequenceSync(name, value, None, None, "missing on target"))
+            out.append(SequenceSync(name, value, None, None, MISSING))
         elif value is None:
-            out.append(SequenceSync(name, None, current[0], None, "unused on source"))
+            out.append(SequenceSync(name, None, current[0], None, UNUSED))
         else:
             wanted = value + gap * (1 if increment > 0 else -1)
             ahead = current[0] is not None and (current[0] >= wanted if increment > 0 else current[0] <= wanted)
-            out.append(SequenceSync(name, value, current[0], None if ahead else wanted, "unchanged" if ahead else "set"))
+            out.append(SequenceSync(name, value, current[0], None if ahead else wanted, UNCHANGED if ahead else SET))
     return out
 
 
 def apply_sync(conn: psycopg.Connection, plan: list[SequenceSync]) -> None:
     with conn.transaction(), conn.cursor() as cur:
         for item in plan:
-            if item.action == "set":
+            if item.action == SET:
                 schema, name = item.sequence.split(".", 1)
                 cur.execute(
                     sql.SQL("SELECT setval({}, {}, true)").format(

@@ -1,4 +1,4 @@
-"""Prove target = source: schema parity from the catalogs, data parity from server-side hashes.
+"""Data parity: the same rows on both sides, proven by server-side hashes (schema parity is :mod:`.schema_parity`).
 
 Data parity hashes every row on the server and sums the hashes per primary-key chunk; both sides run in parallel
 and only the aggregates cross the network. A row's hash XORs one 64-bit hash per column, each seeded with the
@@ -34,150 +34,16 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.db import connect, query
+from inventory_migration.migrationctl.database.objects import user_object
+from inventory_migration.migrationctl.db import connect, database_identity, query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.records import read_json, write_json
 
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-EXCLUDED_TABLE_PREFIXES = ("awsdms_",)
-"""DMS control and heartbeat tables live only on one side."""
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 DEFAULT_CHUNK_ROWS = 10_000
 DEFAULT_SEGMENT_ROWS = 10_000_000
 DEFAULT_KEYED_SEGMENT_ROWS = 100_000
 MAX_REPORTED_KEYS = 20
-
-# --------------------------------------------------------------------------------------------- schema parity
-
-SCHEMA_QUERIES: dict[str, str] = {
-    "tables": """
-        SELECT n.nspname || '.' || c.relname, c.relkind::text
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
-    "columns": """
-        SELECT n.nspname || '.' || c.relname || '.' || a.attname,
-               format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-               || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
-        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-          AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
-    "indexes": """
-        SELECT n.nspname || '.' || ic.relname, pg_get_indexdef(i.indexrelid)
-        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
-        JOIN pg_class tc ON tc.oid = i.indrelid
-        WHERE n.nspname = ANY(%(schemas)s) AND tc.relname NOT LIKE 'awsdms\\_%%'""",
-    "constraints": """
-        SELECT n.nspname || '.' || c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
-        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'""",
-    "functions": """
-        SELECT n.nspname || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')', pg_get_functiondef(p.oid)
-        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.prokind IN ('f', 'p', 'w') AND n.nspname = ANY(%(schemas)s)
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""",
-    "triggers": """
-        SELECT n.nspname || '.' || c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
-        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT t.tgisinternal AND n.nspname = ANY(%(schemas)s)""",
-    "views": """
-        SELECT n.nspname || '.' || c.relname, pg_get_viewdef(c.oid)
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)""",
-    "sequences": """
-        SELECT schemaname || '.' || sequencename,
-               format('%%s start %%s increment %%s min %%s max %%s cycle %%s', data_type, start_value, increment_by,
-                      min_value, max_value, cycle)
-        FROM pg_sequences WHERE schemaname = ANY(%(schemas)s)""",
-    "types": """
-        SELECT n.nspname || '.' || t.typname,
-               CASE t.typtype WHEN 'e' THEN 'enum ' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
-                                                  FROM pg_enum e WHERE e.enumtypid = t.oid)
-                              WHEN 'd' THEN 'domain ' || format_type(t.typbasetype, t.typtypmod)
-                              ELSE 'type ' || t.typtype::text END
-        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname = ANY(%(schemas)s)
-          AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))""",
-}
-"""Per kind of object: (identity, definition) rows; definitions compare as text."""
-
-
-def user_schemas(conn: psycopg.Connection) -> list[str]:
-    rows = query(
-        conn,
-        "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
-        "AND nspname NOT LIKE 'pg\\_toast%%' AND nspname NOT LIKE 'pg\\_temp\\_%%' AND nspname <> 'pglogical' ORDER BY 1",
-    )
-    return [r[0] for r in rows]
-
-
-def _argument_list(text: str, open_at: int) -> int:
-    """Index of the parenthesis closing the one at ``open_at`` (types such as ``numeric(10,2)`` nest)."""
-    depth = 0
-    for i in range(open_at, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text)
-
-
-def _split_arguments(arguments: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(arguments):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append(arguments[start:i].strip())
-            start = i + 1
-    parts.append(arguments[start:].strip())
-    return [p for p in parts if p]
-
-
-def normalize_definition(kind: str, definition: str) -> str:
-    """A definition as text that is the same on every major for the same object.
-
-    Known deparse differences between the source's and the target's majors (tested on 13 -> 16):
-
-    * ``pg_get_functiondef`` of a PROCEDURE writes the argument mode ``IN`` explicitly from PostgreSQL 14 on
-      (``restock(IN p_qty integer)``) and left it implicit before (``restock(p_qty integer)``).
-    """
-    text = " ".join(definition.split())
-    if kind == "functions" and text.startswith("CREATE OR REPLACE PROCEDURE "):
-        open_at = text.find("(")
-        close_at = _argument_list(text, open_at)
-        arguments = [a.removeprefix("IN ") for a in _split_arguments(text[open_at + 1 : close_at])]
-        text = text[: open_at + 1] + ", ".join(arguments) + text[close_at:]
-    return text
-
-
-def schema_snapshot(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[str, dict[str, str]]:
-    return {
-        kind: {str(k): normalize_definition(kind, str(v)) for k, v in query(conn, statement, {"schemas": list(schemas)})}
-        for kind, statement in SCHEMA_QUERIES.items()
-    }
-
-
-@dataclasses.dataclass(frozen=True)
-class SchemaDifference:
-    kind: str
-    name: str
-    problem: str
-    """``missing on target``, ``extra on target`` or ``differs``."""
-    source: str = ""
-    target: str = ""
-
-
-def diff_schema(source: dict[str, dict[str, str]], target: dict[str, dict[str, str]]) -> list[SchemaDifference]:
-    out: list[SchemaDifference] = []
-    for kind in SCHEMA_QUERIES:
-        s, t = source.get(kind, {}), target.get(kind, {})
-        out += [SchemaDifference(kind, k, "missing on target", s[k]) for k in sorted(s.keys() - t.keys())]
-        out += [SchemaDifference(kind, k, "extra on target", "", t[k]) for k in sorted(t.keys() - s.keys())]
-        out += [SchemaDifference(kind, k, "differs", s[k], t[k]) for k in sorted(s.keys() & t.keys()) if s[k] != t[k]]
-    return out
-
 
 # --------------------------------------------------------------------------------------------- tables
 
@@ -206,22 +72,22 @@ class Table:
         return len(self.pk_columns) == 1 and self.pk_types[0] in INTEGER_TYPES
 
 
-TABLES_SQL = """
+TABLES_SQL = f"""
     SELECT n.nspname, c.relname,
            coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i
                      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                     WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+                     WHERE i.indrelid = c.oid AND i.indisprimary), '{{}}'),
            coalesce((SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) FROM pg_index i
                      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                     WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+                     WHERE i.indrelid = c.oid AND i.indisprimary), '{{}}'),
            pg_relation_size(c.oid), greatest(c.reltuples, 0)::bigint,
            (SELECT array_agg(ARRAY[a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text] ORDER BY a.attnum)
             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind = 'r' AND n.nspname = ANY(%(schemas)s) AND c.relname NOT LIKE 'awsdms\\_%%'
+    WHERE c.relkind = 'r' AND n.nspname = ANY(%(schemas)s) AND {user_object("c.relname")}
     ORDER BY pg_relation_size(c.oid) DESC, 1, 2
 """
 
@@ -425,29 +291,6 @@ class TableResult:
         return not (self.missing_on_target or self.extra_on_target or self.changed or self.note.startswith("missing"))
 
 
-@dataclasses.dataclass
-class VerifyReport:
-    schema: list[SchemaDifference]
-    tables: list[TableResult]
-    bytes_compared: int = 0
-    rows_compared: int = 0
-    seconds: float = 0.0
-
-    @property
-    def equal(self) -> bool:
-        return not self.schema and all(t.equal for t in self.tables)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "equal": self.equal,
-            "schema_differences": [dataclasses.asdict(d) for d in self.schema],
-            "tables": [dataclasses.asdict(t) | {"equal": t.equal} for t in self.tables],
-            "bytes_compared": self.bytes_compared,
-            "rows_compared": self.rows_compared,
-            "seconds": round(self.seconds, 3),
-        }
-
-
 # --------------------------------------------------------------------------------------------- state
 
 
@@ -460,7 +303,7 @@ class VerifyState:
         self.done: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         if path and path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json(path)
             if data.get("fingerprint") == fingerprint:
                 self.done = data.get("tables", {})
 
@@ -471,9 +314,7 @@ class VerifyState:
         with self._lock:
             self.done.setdefault(table, {})[str(segment)] = {"rows": rows}
             if self.path:
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "tables": self.done}), encoding="utf-8")
-                os.replace(tmp, self.path)
+                write_json(self.path, {"fingerprint": self.fingerprint, "tables": self.done})
 
     def clear(self) -> None:
         if self.path:
@@ -625,9 +466,7 @@ def data_parity(
     results = {t.qualified: TableResult(t.qualified) for t in source_tables}
     state = VerifyState(
         options.state_file,
-        fingerprint(
-            source_dsn_fingerprint(source_dsn), source_dsn_fingerprint(target_dsn), options.chunk_rows, options.segment_rows
-        ),
+        fingerprint(database_identity(source_dsn), database_identity(target_dsn), options.chunk_rows, options.segment_rows),
     )
     src = ConnectionPool(source_dsn, "source", options.jobs, snapshot=options.source_snapshot)
     tgt = ConnectionPool(target_dsn, "target", options.jobs, snapshot=options.target_snapshot)
@@ -696,33 +535,6 @@ def data_parity(
         src.close()
         tgt.close()
     return list(results.values())
-
-
-RECORD_FILE = "verify-last.json"
-"""Where a full ``verify`` records its verdict (under the state directory): ``cutover`` requires a recent clean one."""
-
-
-def write_record(path: Path, report: VerifyReport, source_dsn: str, target_dsn: str) -> None:
-    """Record a full verify's verdict, the databases it compared and when (atomically)."""
-    import datetime as dt
-
-    record = {
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "equal": report.equal,
-        "source": source_dsn_fingerprint(source_dsn),
-        "target": source_dsn_fingerprint(target_dsn),
-        "tables": len(report.tables),
-        "rows_compared": report.rows_compared,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def source_dsn_fingerprint(dsn: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    return f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
 
 
 def _compare_without_key(

@@ -22,8 +22,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from inventory_migration.dms_settings import REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.polling import poll
 
 FORWARD_NAME = "migration_forward"
 """Publication, subscription and slot of the native forward replication (on-prem -> Aurora)."""
@@ -79,41 +81,57 @@ def wait_for_slot(
     lsn: str,
     timeout: float,
     *,
-    poll: float = 0.05,
+    poll_seconds: float = 0.05,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> float:
     """Wait until ``slot`` has confirmed everything up to ``lsn``; the seconds it took. Raises :class:`DrainTimeout`."""
     started = clock()
     target = lsn_value(lsn)
-    while True:
+    confirmed: str | None = None
+
+    def reached() -> bool:
+        nonlocal confirmed
         position = slot_position(conn, slot)
         if position is None:
             raise UsageError(f"no logical replication slot {slot!r}: the replication it belongs to is gone")
         confirmed = position[0]
-        if confirmed is not None and lsn_value(confirmed) >= target:
-            return clock() - started
-        if clock() - started > timeout:
-            raise DrainTimeout(f"slot {slot!r} confirmed {confirmed} after {timeout:.0f} s; needed {lsn}")
-        sleep(poll)
+        return confirmed is not None and lsn_value(confirmed) >= target
+
+    poll(
+        reached,
+        timeout=timeout,
+        interval=poll_seconds,
+        timed_out=lambda: DrainTimeout(f"slot {slot!r} confirmed {confirmed} after {timeout:.0f} s; needed {lsn}"),
+        clock=clock,
+        sleep=sleep,
+    )
+    return clock() - started
+
+
+def _in_use(slot: str, timeout: float) -> UsageError:
+    return UsageError(f"slot {slot!r} is still in use {timeout:.0f} s after its replication was stopped")
 
 
 def advance_slot(conn: psycopg.Connection, slot: str, lsn: str | None = None, *, timeout: float = 30.0) -> str:
     """Move a slot to ``lsn`` (default: the current WAL end) without sending what it skips. The slot's reader must
     have stopped; its WAL sender may take a moment to notice, so this waits up to ``timeout`` for the slot to be free."""
     target = lsn or current_lsn(conn)
-    deadline = time.monotonic() + timeout
-    while True:
+    reached: str | None = None
+
+    def free_or_reached() -> bool:
+        nonlocal reached
         position = slot_position(conn, slot)
         if position is None:
             raise UsageError(f"no logical replication slot {slot!r} to advance")
         if position[0] is not None and lsn_value(position[0]) >= lsn_value(target):
-            return position[0]
-        if not position[1]:
-            break
-        if time.monotonic() > deadline:
-            raise UsageError(f"slot {slot!r} is still in use {timeout:.0f} s after its replication was stopped")
-        time.sleep(0.02)
+            reached = position[0]
+            return True
+        return not position[1]
+
+    poll(free_or_reached, timeout=timeout, interval=0.02, timed_out=lambda: _in_use(slot, timeout))
+    if reached is not None:
+        return reached
     return str(query(conn, "SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, target))[0][0])
 
 
@@ -127,12 +145,13 @@ def create_slot(conn: psycopg.Connection, slot: str, plugin: str) -> str:
 
 def drop_slot(conn: psycopg.Connection, slot: str, *, timeout: float = 30.0) -> None:
     """Drop a slot if it exists, once its reader has let go of it."""
-    deadline = time.monotonic() + timeout
-    while (position := slot_position(conn, slot)) is not None and position[1]:
-        if time.monotonic() > deadline:
-            raise UsageError(f"slot {slot!r} is still in use {timeout:.0f} s after its replication was stopped")
-        time.sleep(0.02)
-    if position is not None:
+
+    def released() -> bool:
+        position = slot_position(conn, slot)
+        return position is None or not position[1]
+
+    poll(released, timeout=timeout, interval=0.02, timed_out=lambda: _in_use(slot, timeout))
+    if slot_position(conn, slot) is not None:
         query(conn, "SELECT pg_drop_replication_slot(%s)", (slot,))
 
 
@@ -268,16 +287,19 @@ class NativeReplication(ReplicationBackend):
             verb = "ENABLE" if enabled else "DISABLE"
             query(conn, sql.SQL("ALTER SUBSCRIPTION {} " + verb).format(sql.Identifier(subscription)))
             if not enabled:  # the apply worker exits on its own schedule: wait until nothing more is applied
-                deadline = time.monotonic() + 30
-                while query(
-                    conn,
-                    "SELECT 1 FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid "
-                    "WHERE s.subname = %s AND st.pid IS NOT NULL",
-                    (subscription,),
-                ):
-                    if time.monotonic() > deadline:
-                        raise UsageError(f"subscription {subscription} still applying 30 s after DISABLE")
-                    time.sleep(0.02)
+                poll(
+                    lambda: (
+                        not query(
+                            conn,
+                            "SELECT 1 FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid "
+                            "WHERE s.subname = %s AND st.pid IS NOT NULL",
+                            (subscription,),
+                        )
+                    ),
+                    timeout=30,
+                    interval=0.02,
+                    timed_out=lambda: UsageError(f"subscription {subscription} still applying 30 s after DISABLE"),
+                )
 
     def stop_forward(self) -> None:
         with self._target() as target:
@@ -340,7 +362,8 @@ class DmsReplication(ReplicationBackend):
     reverse_task_arn: str = ""
     forward_slot: str = ""
     """DMS's slot on the source (``pg_replication_slots``); empty: the one active ``test_decoding`` slot."""
-    reverse_slot: str = "migration_way_back"
+    reverse_slot: str = REVERSE_SLOT_NAME
+    """The slot on Aurora the reverse task reads (``dms.reverse_slot_name``)."""
     name: str = "dms"
     reverse_plugin: str = "test_decoding"
     poll_seconds: float = 5.0
@@ -355,14 +378,20 @@ class DmsReplication(ReplicationBackend):
         return dict(tasks[0])
 
     def _wait(self, arn: str, statuses: tuple[str, ...]) -> str:
-        deadline = time.monotonic() + self.timeout_seconds
-        while True:
+        status = ""
+
+        def arrived() -> bool:
+            nonlocal status
             status = str(self._task(arn)["Status"])
-            if status in statuses:
-                return status
-            if time.monotonic() > deadline:
-                raise UsageError(f"DMS task {arn} is {status!r} after {self.timeout_seconds:.0f} s; wanted {statuses}")
-            time.sleep(self.poll_seconds)
+            return status in statuses
+
+        poll(
+            arrived,
+            timeout=self.timeout_seconds,
+            interval=self.poll_seconds,
+            timed_out=lambda: UsageError(f"DMS task {arn} is {status!r} after {self.timeout_seconds:.0f} s; wanted {statuses}"),
+        )
+        return status
 
     def resolve_forward_slot(self, source: psycopg.Connection) -> str:
         if self.forward_slot:
@@ -381,7 +410,7 @@ class DmsReplication(ReplicationBackend):
         return bool(self._task(self.forward_task_arn)["Status"] == "running")
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
-        from inventory_migration.migrationctl.lag import dms_lag
+        from inventory_migration.migrationctl.database.lag import dms_lag
 
         result = dms_lag(self.cloudwatch, self.dms, self.forward_task_arn)
         return Lag(seconds=result.total_seconds)

@@ -7,7 +7,7 @@ checked, each transition's plan held to the phase table, then destroyed to nothi
 2. Write the environment's configuration into a work directory, with the emulator's certificate, and point
    ``MIGRATION_CONFIG_DIR`` / ``MIGRATION_REHEARSAL_*`` at it (rehearsal mode: local endpoint, local state).
 3. ``npx cdktf deploy --auto-approve`` of the first phase: the users' own command (cdktf.json's app, pipenv, Node 22).
-4. Check through boto3 what matters, from the emulator (:mod:`inventory_migration.rehearsal.checks`).
+4. Check through boto3 what matters, from the emulator (:mod:`harness.deploy.checks`).
 5. ``terraform plan -detailed-exitcode`` after every apply: no changes.
 6. Each next phase of :data:`WALK`: one config edit, synthesize, ``plan -out``, hold ``show -json`` of the plan to the
    transition's intended change set, apply that plan, re-plan empty, check.
@@ -33,10 +33,10 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from harness.deploy import tomlfile
 from inventory_migration.change_sets import Action, ResourceChange, plan_changes, violations
 from inventory_migration.phases import MigrationPhase
-from inventory_migration.rehearsal import tomlfile
-from inventory_migration.rehearsal.mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
+from inventory_migration.stacks.rehearsal_mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
 
 P = MigrationPhase
 WALK: tuple[MigrationPhase, ...] = (
@@ -210,14 +210,14 @@ class Rehearsal:
     # ----------------------------------------------------------------------------------------- the scenario
 
     def execute(self, endpoint: str, *, cli_config: Path) -> Report:
-        from inventory_migration.rehearsal import checks
-        from inventory_migration.rehearsal.moto_patches import PATCHES
+        from harness.aws.clients import import_certificate
+        from harness.aws.moto_patches import PATCHES
 
         self.mode = RehearsalMode(endpoint=endpoint, state_path=str(self.state))
         self.cli_config = cli_config
         self.report.patches = [f"{p.service}: {p.gap}" for p in PATCHES]
         with self.step("prepare"):
-            self.certificate_arn = checks.import_certificate(endpoint)
+            self.certificate_arn = import_certificate(endpoint)
             self.write_config(self.walk[0], None)
         with self.step("cdktf deploy", self.walk[0], "(npx cdktf deploy --auto-approve)"):
             self.run(
@@ -268,7 +268,7 @@ class Rehearsal:
             app.synth()
 
     def after_apply(self, phase: MigrationPhase) -> None:
-        from inventory_migration.rehearsal import checks
+        from harness.deploy import checks
 
         state = json.loads(self.terraform("show", "-json").stdout)
         resources = [r for r in state.get("values", {}).get("root_module", {}).get("resources", []) if r["mode"] == "managed"]
@@ -309,7 +309,7 @@ class Rehearsal:
         self.after_apply(current)
 
     def destroy(self) -> None:
-        from inventory_migration.rehearsal import checks
+        from harness.deploy import checks
 
         with self.step("cdktf destroy", self.walk[-1], "(npx cdktf destroy --auto-approve)"):
             before = len(
@@ -364,7 +364,7 @@ def rehearse(
     environment: str, workdir: Path, *, progress: Callable[[str], None] = _progress, walk: tuple[MigrationPhase, ...] = WALK
 ) -> Report:
     """Run the whole rehearsal against a fresh emulator; raise :class:`RehearsalFailed` at the first deviation."""
-    from inventory_migration.rehearsal.emulator import running_emulator
+    from harness.aws.emulator import running_emulator
 
     workdir.mkdir(parents=True, exist_ok=True)
     rehearsal = Rehearsal(environment, workdir, progress=progress, walk=walk)

@@ -1,0 +1,36 @@
+"""Argument types and the arguments several commands share (the DSN positionals), for the concerns' parsers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV
+
+SubParsers = Any
+"""What ``ArgumentParser.add_subparsers()`` returns (argparse keeps its class private)."""
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {value}")
+    return number
+
+
+def comma_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def source_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source_dsn",
+        nargs="?",
+        metavar="SOURCE_DSN",
+        help=f"source connection string (default: ${SOURCE_ENV}, then libpq's environment)",
+    )
+
+
+def both_args(parser: argparse.ArgumentParser) -> None:
+    source_arg(parser)
+    parser.add_argument("target_dsn", nargs="?", metavar="TARGET_DSN", help=f"target connection string (default: ${TARGET_ENV})")

@@ -1,0 +1,55 @@
+"""What every command is given: its parsed arguments, the output path, progress, connections and AWS."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, resolve_dsn
+from inventory_migration.migrationctl.output import OutputFormat, emit
+
+
+class Context:
+    """One command's run: arguments, output format and streams, and the resources it may ask for."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.fmt = OutputFormat(args.output)
+        self.progress_enabled = not args.no_progress and err.isatty()
+        self.log: list[str] = []
+        """The lines :meth:`say` printed (a JSON result carries them)."""
+
+    @property
+    def json(self) -> bool:
+        return self.fmt is OutputFormat.JSON
+
+    def emit(self, payload: Mapping[str, Any], text: str) -> None:
+        """The command's result: ``payload`` with ``--output json``, ``text`` otherwise."""
+        emit(self.fmt, payload, text, self.out)
+
+    def say(self, line: str) -> None:
+        """A line of a long operation's story, printed as it happens (table output) and kept for the JSON result."""
+        self.log.append(line)
+        if not self.json:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def source(self) -> str:
+        return resolve_dsn(getattr(self.args, "source_dsn", None), SOURCE_ENV)
+
+    def target(self) -> str:
+        return resolve_dsn(getattr(self.args, "target_dsn", None), TARGET_ENV)
+
+    def progress(self, description: str, *, unit: str, total: int | None = None) -> Any:
+        """A progress bar on standard error (shown on a terminal only)."""
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=description, unit=unit, file=self.err, disable=not self.progress_enabled, leave=False)
+
+    def boto3_session(self) -> Any:
+        import boto3
+
+        return boto3.Session(profile_name=self.args.profile, region_name=self.args.region)

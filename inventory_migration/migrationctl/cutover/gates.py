@@ -1,0 +1,111 @@
+"""The cutover's gates: every condition that must hold before anything changes. Evaluating them changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.settings import Settings
+from inventory_migration.migrationctl.database import schema_parity
+from inventory_migration.migrationctl.database import sequences as sequences_mod
+from inventory_migration.migrationctl.database.objects import user_schemas
+from inventory_migration.migrationctl.db import database_identity, query
+from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, VERIFY_RECORD, read_json
+
+POST_DATA_KINDS = ("indexes", "constraints", "triggers")
+"""Kinds of schema object ``schema post-data`` creates: none may be missing on the target."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _age_hours(record: dict[str, Any], clock: Callable[[], float]) -> float:
+    at = dt.datetime.fromisoformat(record["at"]).timestamp()
+    return (clock() - at) / 3600
+
+
+def record_gate(
+    path: Path, label: str, max_age: float, clock: Callable[[], float], databases: dict[str, str] | None = None
+) -> Gate:
+    """A recorded verdict (``verify``, ``files verify``): clean, recent, and of these databases."""
+    if not path.is_file():
+        return Gate(label, False, f"no record {path}: run it before the window")
+    record = read_json(path)
+    age = _age_hours(record, clock)
+    other = [side for side, identity in (databases or {}).items() if record.get(side) != identity]
+    ok = bool(record.get("equal")) and age <= max_age and not other
+    detail = f"{'equal' if record.get('equal') else 'DIFFERENCES'}, {age:.1f} h ago (limit {max_age:g} h)"
+    if other:
+        detail += f"; recorded for another {' and '.join(other)} database"
+    return Gate(label, ok, detail)
+
+
+def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
+    """Every gate, evaluated (nothing changes)."""
+    out: list[Gate] = []
+    if s.cloudwatch is not None and s.cutover_alarm:
+        alarms = s.cloudwatch.describe_alarms(AlarmNames=[s.cutover_alarm], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        state = alarms[0]["StateValue"] if alarms else "MISSING"
+        out.append(Gate("no cutover-blocked alarm", state in ("OK", "INSUFFICIENT_DATA"), f"{s.cutover_alarm}: {state}"))
+    else:
+        out.append(Gate("no cutover-blocked alarm", True, "not checked: no alarm given (--stack-outputs)"))
+    running = s.backend.forward_running()
+    lag = s.backend.forward_lag(source)
+    lag_ok = (
+        running
+        and (lag.bytes is None or lag.bytes <= s.max_lag_bytes)
+        and (lag.seconds is None or lag.seconds <= s.max_lag_seconds)
+    )
+    detail = f"{s.backend.name} running={running}, lag {lag.bytes if lag.bytes is not None else '-'} B / {lag.seconds if lag.seconds is not None else '-'} s"
+    out.append(Gate("forward replication running, lag under threshold", lag_ok, detail))
+    schemas = list(s.schemas) or user_schemas(source)
+    snapshot_s, snapshot_t = schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
+    missing = [
+        d
+        for d in schema_parity.diff_schema(snapshot_s, snapshot_t)
+        if d.kind in POST_DATA_KINDS and d.problem == "missing on target"
+    ]
+    out.append(
+        Gate(
+            "post-data done",
+            not missing,
+            f"{len(missing)} index/constraint/trigger missing on target" + (f": {missing[0].name}" if missing else ""),
+        )
+    )
+    seq_plan = sequences_mod.plan_sync(sequences_mod.positions(source), sequences_mod.positions(target), s.sequence_gap)
+    absent = [p.sequence for p in seq_plan if p.action == sequences_mod.MISSING]
+    out.append(Gate("sequences present on the target", not absent, f"{len(seq_plan)} sequences, {len(absent)} missing"))
+    databases = {"source": database_identity(s.source_dsn), "target": database_identity(s.target_dsn)}
+    out.append(record_gate(s.state_dir / VERIFY_RECORD, "recent clean verify", s.verify_max_age_hours, s.clock, databases))
+    if s.require_files_verify:
+        out.append(record_gate(s.state_dir / FILES_VERIFY_RECORD, "files verify clean", s.verify_max_age_hours, s.clock))
+    else:
+        out.append(Gate("files verify clean", True, "not required (--require-files-verify)"))
+    wal_level = query(target, "SHOW wal_level")[0][0]
+    free_slots = int(
+        query(target, "SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots")[0][0]
+    )
+    reverse_exists = query(target, "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (s.backend.reverse_slot,))
+    out.append(
+        Gate(
+            "way back prepared",
+            wal_level == "logical" and (free_slots >= 1 or bool(reverse_exists)),
+            f"target wal_level={wal_level}, {free_slots} free slot(s)",
+        )
+    )
+    writable = [r for r in switch_mod.existing_roles(target, s.app_roles) if not switch_mod.is_read_only(target, r)]
+    out.append(Gate("applications cannot write to the target yet", not writable, f"writable on target: {writable or 'none'}"))
+    if s.elbv2 is not None and s.listener is not None:
+        current = switch_mod.weights(s.elbv2, s.listener)
+        out.append(Gate("all traffic on blue", current == {"blue": 100, "green": 0}, f"weights {current}"))
+    return out

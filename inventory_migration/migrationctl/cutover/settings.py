@@ -1,0 +1,74 @@
+"""What a cutover or rollback works with, the defaults its command line shows, and how it can end early."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.migrationctl.cutover.replication import ReplicationBackend
+from inventory_migration.migrationctl.cutover.switch import Listener
+from inventory_migration.migrationctl.database.sequences import DEFAULT_GAP
+from inventory_migration.migrationctl.records import JOURNAL_DIR
+
+
+class GatesFailed(RuntimeError):
+    """A gate said no: nothing has changed."""
+
+
+class CutoverAborted(RuntimeError):
+    """The cutover stopped and put the source back; nothing else has changed."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a cutover or rollback works with. The optional fields' defaults are also the command line's."""
+
+    source_dsn: str
+    """On-prem (blue)."""
+    target_dsn: str
+    """Aurora (green)."""
+    app_roles: tuple[str, ...]
+    """The applications' database roles: frozen on the side being left, opened on the other."""
+    backend: ReplicationBackend
+    """Replication in both directions."""
+    state_dir: Path
+    """Journal, snapshot holders and the verify records."""
+    listener: Listener | None = None
+    """The blue-green listener. Default: none (the weights are moved by hand)."""
+    elbv2: Any = None
+    """boto3 ``elbv2`` client for the listener. Default: none."""
+    cloudwatch: Any = None
+    """boto3 ``cloudwatch`` client for the cutover-blocked alarm. Default: none."""
+    cutover_alarm: str = ""
+    """Composite alarm that must be OK before a cutover. Default: none (the gate is reported as not checked)."""
+    sns: Any = None
+    """boto3 ``sns`` client for the switch-point notice. Default: none."""
+    topic_arn: str = ""
+    """Topic told about a difference at the switch point. Default: none."""
+    drain_timeout: float = 60.0
+    """Seconds to wait for replication to drain before aborting. Default: 60."""
+    max_lag_bytes: int = 64 * 1024 * 1024
+    """Gate: the forward slot's lag in bytes. Default: 64 MiB."""
+    max_lag_seconds: float = 30.0
+    """Gate: DMS CDC latency in seconds. Default: 30."""
+    verify_max_age_hours: float = 24.0
+    """Gate: age of the last clean ``verify`` (and ``files verify``) in hours. Default: 24."""
+    require_files_verify: bool = False
+    """Gate: a clean ``files verify`` is required too. Default: false."""
+    sequence_gap: int = DEFAULT_GAP
+    """Sequences are set to the other side's position plus this. Default: 1000."""
+    verify_jobs: int = 2
+    """Switch-point verify: segments compared at once. Default: 2."""
+    schemas: tuple[str, ...] = ()
+    """Schemas the gates and the switch-point verify compare. Default: every user schema."""
+    say: Callable[[str], None] = print
+    """Where the operation tells its story, a line at a time. Default: standard output."""
+    clock: Callable[[], float] = time.time
+    """Wall clock (epoch seconds): record ages, journal facts. Default: :func:`time.time`."""
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.state_dir / JOURNAL_DIR

@@ -1,0 +1,409 @@
+"""``migrationctl cutover`` and ``rollback``: the switch between on-prem (blue) and Aurora (green) as resumable,
+journaled step tables, with seconds of write unavailability, nothing lost, and parity proven at the switch point.
+
+Each operation is an ordered table of (name, function) — :data:`CUTOVER`, :data:`ROLLBACK`, :data:`ABORT` — and one
+loop (:func:`run_steps`) runs a table with the journal: a step already done is skipped, so a re-run after a kill
+resumes with the first unfinished one. The table is the one definition of the step names: the journal refuses any
+other, and the rehearsal kills the process after each of them.
+
+Cutover (from ``cdc``):
+
+1. **gates** — nothing changes unless all pass (:mod:`.gates`).
+2. **freeze** the source for the application roles; the freeze LSN is recorded.
+3. **drain**: wait until the forward slot on the source has confirmed the freeze LSN. A timeout aborts: the source is
+   unfrozen and nothing else has changed.
+4. **sequences** to the source's positions (``sequences sync``).
+5. **way-back**: the reverse slot is created on the target (its consistent point is the reverse start position), and a
+   detached holder exports and holds a snapshot of each side — both before the first green write.
+6. **switch**: the target opened for the application roles, the listener's weights to green (exactly as the
+   ``cutover`` phase declares them), forward replication stopped, reverse replication started from the recorded
+   position.
+7. **verify** at the switch point: every connection reads the held snapshots; a difference notifies the alarm topic and
+   names the rollback decision.
+
+Rollback (from ``cutover`` / ``rollback-window``): freeze green, drain the way back to that freeze point, sequences
+target -> source, weights to blue, advance the forward slot to the current source position, unfreeze blue, stop the way
+back, resume forward replication from that position (not a new full load: parity held at both switches, and a 500 GB
+load does not fit the window). A rollback of a cutover that never switched runs :data:`ABORT` instead: it undoes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+
+from inventory_migration.migrationctl.cutover import snapshot_holder
+from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.gates import Gate, gates
+from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
+from inventory_migration.migrationctl.cutover.replication import DrainTimeout, advance_slot, sync_point, wait_for_slot
+from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
+from inventory_migration.migrationctl.database import data_parity
+from inventory_migration.migrationctl.database import sequences as sequences_mod
+from inventory_migration.migrationctl.database.objects import user_schemas
+from inventory_migration.migrationctl.db import connection
+from inventory_migration.migrationctl.errors import UsageError
+
+SIDES = ("source", "target")
+
+
+@dataclasses.dataclass
+class Run:
+    """One cutover or rollback under way: its settings, journal and connections, and what the steps share."""
+
+    s: Settings
+    journal: Journal
+    source: psycopg.Connection
+    target: psycopg.Connection
+    gate_results: list[Gate] = dataclasses.field(default_factory=list)
+    cut: Journal | None = None
+    """A rollback's view of the cutover it undoes."""
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self.journal.facts
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    name: str
+    do: Callable[[Run, dict[str, Any]], None]
+    """The step's work; it fills the result dict the journal keeps."""
+
+
+def run_steps(steps: Sequence[Step], run: Run) -> None:
+    """Run every step of the table that the journal does not have as done, in order."""
+    for step in steps:
+        if not run.journal.done(step.name):
+            with run.journal.step(step.name) as result:
+                step.do(run, result)
+
+
+# --------------------------------------------------------------------------------------------- shared by both ways
+
+
+def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: str, result: dict[str, Any]) -> str:
+    """Read-only for the application roles on ``conn``; the position that covers every commit made before."""
+    result["sessions_ended"] = switch_mod.freeze(conn, run.s.app_roles)
+    lsn = sync_point(conn)
+    run.journal.record(**{lsn_fact: lsn, "frozen_at": run.s.clock()})
+    run.s.say(f"freeze: {side} read-only for {', '.join(run.s.app_roles)} at {lsn}")
+    return lsn
+
+
+def _drain(run: Run, result: dict[str, Any], *, conn: psycopg.Connection, slot: str, lsn_fact: str, what: str, side: str) -> None:
+    """Wait until ``slot`` on ``conn`` confirmed the freeze position; on a timeout the frozen side (``conn``'s) is made
+    writable again, the operation is marked aborted and :class:`CutoverAborted` raised."""
+    lsn = run.facts[lsn_fact]
+    try:
+        waited = wait_for_slot(conn, slot, lsn, run.s.drain_timeout)
+    except DrainTimeout as timeout:
+        switch_mod.unfreeze(conn, run.s.app_roles)
+        run.journal.finish(ABORTED)
+        raise CutoverAborted(f"{timeout}; {side} is writable again and nothing else changed") from None
+    result["seconds"] = round(waited, 3)
+    run.s.say(f"drain: {what} confirmed {lsn} after {waited:.2f} s")
+
+
+def _sync_sequences(writer: psycopg.Connection, follower: psycopg.Connection, gap: int) -> int:
+    """Every sequence of ``follower`` to ``writer``'s position plus ``gap`` (never backwards); how many were set."""
+    plan = sequences_mod.plan_sync(sequences_mod.positions(writer), sequences_mod.positions(follower), gap)
+    sequences_mod.apply_sync(follower, plan)
+    return sum(1 for p in plan if p.action == sequences_mod.SET)
+
+
+def _weights(run: Run, blue: int, green: int) -> None:
+    if run.s.elbv2 is not None and run.s.listener is not None:
+        switch_mod.set_weights(run.s.elbv2, run.s.listener, blue, green)
+
+
+def _release_snapshots(s: Settings) -> None:
+    for side in SIDES:
+        snapshot_holder.release(s.journal_dir, side)
+
+
+def _snapshots_alive(s: Settings, held: dict[str, str]) -> bool:
+    return bool(held) and all(snapshot_holder.alive(held[side], s.journal_dir, side) for side in SIDES)
+
+
+# --------------------------------------------------------------------------------------------- cutover
+
+
+def _record_gates(run: Run, result: dict[str, Any]) -> None:
+    result["gates"] = {g.name: g.detail for g in run.gate_results}
+
+
+def _freeze_blue(run: Run, result: dict[str, Any]) -> None:
+    result["freeze_lsn"] = _freeze(run, run.source, "source", "freeze_lsn", result)
+
+
+def _forward_drain(run: Run, result: dict[str, Any]) -> None:
+    slot = run.s.backend.resolve_forward_slot(run.source)
+    _drain(run, result, conn=run.source, slot=slot, lsn_fact="freeze_lsn", what="forward replication", side="the source")
+
+
+def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
+    result["set"] = _sync_sequences(run.source, run.target, run.s.sequence_gap)
+
+
+def _way_back(run: Run, result: dict[str, Any]) -> None:
+    s = run.s
+    reverse_lsn = s.backend.prepare_reverse(run.target)
+    held = run.facts.get("snapshots") or {}
+    snapshots = (
+        dict(held)
+        if _snapshots_alive(s, held)
+        else snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
+    )
+    run.journal.record(reverse_start_lsn=reverse_lsn, snapshots=snapshots)
+    result.update(reverse_start_lsn=reverse_lsn, snapshots=snapshots)
+    s.say(f"way back: slot {s.backend.reverse_slot} on the target from {reverse_lsn}; switch-point snapshots held")
+
+
+def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
+    s = run.s
+    # Writes first (the source is frozen, so forward replication has nothing left to apply), then forward replication
+    # stops before the way back starts: a change never travels in a circle.
+    switch_mod.unfreeze(run.target, s.app_roles)
+    _weights(run, 0, 100)
+    run.journal.record(switched_at=s.clock())
+    s.backend.stop_forward()
+    result["reverse"] = s.backend.start_reverse(run.facts["reverse_start_lsn"])
+    s.say(f"switch: green serves; {result['reverse']}")
+
+
+def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
+    s = run.s
+    held = run.facts.get("snapshots") or {}
+    if not _snapshots_alive(s, held):
+        s.say("verify: the switch-point snapshots are gone (a holder ended): run `migrationctl verify` once drained")
+        result.update({"equal": None, "note": "switch-point snapshots lost"})
+        return
+    schemas = list(s.schemas) or user_schemas(run.source)
+    tables_s, tables_t = data_parity.list_tables(run.source, schemas), data_parity.list_tables(run.target, schemas)
+    started = time.monotonic()
+    results = data_parity.data_parity(
+        s.source_dsn,
+        s.target_dsn,
+        tables_s,
+        tables_t,
+        data_parity.DataParityOptions(jobs=s.verify_jobs, source_snapshot=held["source"], target_snapshot=held["target"]),
+    )
+    equal = all(r.equal for r in results)
+    differing = [r.table for r in results if not r.equal]
+    seconds = time.monotonic() - started
+    s.say(f"verify at the switch point: {'equal' if equal else 'DIFFERENT: ' + ', '.join(differing)} ({seconds:.1f} s)")
+    if not equal and s.sns is not None and s.topic_arn:
+        s.sns.publish(
+            TopicArn=s.topic_arn,
+            Subject="Cutover: data differs at the switch point",
+            Message=(
+                f"migrationctl cutover: Aurora differs from on-prem as of the switch in {', '.join(differing)}. "
+                "Green has served since the switch; its writes are replicated back to on-prem. Decide now: "
+                "`migrationctl rollback` returns to blue without losing them."
+            ),
+        )
+    result.update(
+        {"equal": equal, "differing_tables": differing, "rows": sum(r.source_rows for r in results), "seconds": round(seconds, 3)}
+    )
+
+
+CUTOVER: tuple[Step, ...] = (
+    Step("gates", _record_gates),
+    Step("freeze", _freeze_blue),
+    Step("drain", _forward_drain),
+    Step("sequences", _sequences_to_green),
+    Step("way-back", _way_back),
+    Step("switch", _switch_to_green),
+    Step("verify", _switch_point_verify),
+)
+
+# --------------------------------------------------------------------------------------------- rollback
+
+
+def _freeze_green(run: Run, result: dict[str, Any]) -> None:
+    _release_snapshots(run.s)
+    _freeze(run, run.target, "target", "green_freeze_lsn", result)
+
+
+def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
+    backend = run.s.backend
+    if not backend.reverse_running():
+        assert run.cut is not None
+        result["started"] = backend.start_reverse(run.cut.facts["reverse_start_lsn"])
+    _drain(
+        run, result, conn=run.target, slot=backend.reverse_slot, lsn_fact="green_freeze_lsn", what="the way back", side="green"
+    )
+
+
+def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
+    result["set"] = _sync_sequences(run.target, run.source, run.s.sequence_gap)
+
+
+def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:
+    _weights(run, 100, 0)
+
+
+def _forward_position(run: Run, result: dict[str, Any]) -> None:
+    # Here on-prem equals Aurora: forward replication resumes from this point, so nothing the way back wrote is sent
+    # again and nothing written on-prem from now on is missed.
+    backend = run.s.backend
+    backend.stop_forward()  # already stopped unless the cutover was interrupted inside its switch
+    position = advance_slot(run.source, backend.resolve_forward_slot(run.source), sync_point(run.source))
+    run.journal.record(forward_resume_lsn=position)
+    result["position"] = position
+
+
+def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
+    switch_mod.unfreeze(run.source, run.s.app_roles)
+    run.journal.record(switched_at=run.s.clock())
+    run.s.say("switch: blue serves again")
+
+
+def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
+    run.s.backend.stop_reverse(run.target)
+
+
+def _resume_forward(run: Run, result: dict[str, Any]) -> None:
+    result["position"] = run.s.backend.resume_forward(run.source, run.facts["forward_resume_lsn"])
+    run.s.say(f"forward replication resumed from {result['position']}")
+
+
+ROLLBACK: tuple[Step, ...] = (
+    Step("freeze-green", _freeze_green),
+    Step("reverse-drain", _reverse_drain),
+    Step("sequences", _sequences_to_blue),
+    Step("weights-blue", _weights_to_blue),
+    Step("forward-position", _forward_position),
+    Step("unfreeze-blue", _unfreeze_blue),
+    Step("stop-reverse", _stop_reverse),
+    Step("resume-forward", _resume_forward),
+)
+
+# --------------------------------------------------------------------------------------------- undo of an unswitched cutover
+
+
+def _close_green(run: Run, _result: dict[str, Any]) -> None:
+    switch_mod.freeze(run.target, run.s.app_roles)
+
+
+def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
+    _release_snapshots(run.s)
+    run.s.backend.stop_reverse(run.target)
+
+
+def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
+    if not run.s.backend.forward_running():
+        result["position"] = run.s.backend.resume_forward(run.source, sync_point(run.source))
+
+
+def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
+    switch_mod.unfreeze(run.source, run.s.app_roles)
+
+
+ABORT: tuple[Step, ...] = (
+    Step("close-green", _close_green),
+    Step("weights-blue", _weights_to_blue),
+    Step("stop-reverse", _release_way_back),
+    Step("resume-forward", _forward_running_again),
+    Step("unfreeze-blue", _unfreeze_source),
+)
+
+CUTOVER_STEPS = tuple(step.name for step in CUTOVER)
+ROLLBACK_STEPS = tuple(step.name for step in ROLLBACK)
+ABORT_STEPS = tuple(step.name for step in ABORT)
+JOURNAL_STEPS = {"cutover": CUTOVER_STEPS, "rollback": tuple(dict.fromkeys(ROLLBACK_STEPS + ABORT_STEPS))}
+"""The names each operation's journal accepts (a rollback's journal records a rollback or the undo of a cutover)."""
+
+# --------------------------------------------------------------------------------------------- the operations
+
+
+def _journal(s: Settings, operation: str) -> Journal:
+    return Journal(s.journal_dir / f"{operation}.json", operation, JOURNAL_STEPS[operation])
+
+
+def _ready_for(s: Settings, operation: str) -> Journal:
+    """The journal to continue, or a new one (finished ones are archived when the other operation ran after them)."""
+    journal = _journal(s, operation)
+    other = _journal(s, "rollback" if operation == "cutover" else "cutover")
+    if journal.status in (DONE, ABORTED) and journal.path.exists():
+        newer_other = (
+            other.path.exists() and other.status in (DONE, ABORTED) and other.path.stat().st_mtime > journal.path.stat().st_mtime
+        )
+        if journal.status == ABORTED or newer_other:
+            journal.archive()
+            journal = _journal(s, operation)
+    return journal
+
+
+def _next(journal: Journal, names: tuple[str, ...]) -> str:
+    return next((name for name in names if not journal.done(name)), "nothing")
+
+
+def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
+    """Run (or resume) the cutover; returns its journal."""
+    journal = _ready_for(s, "cutover")
+    if journal.status == DONE:
+        s.say(f"cutover already done ({journal.path}); nothing to do")
+        return journal
+    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
+        run = Run(s, journal, source, target)
+        if not journal.done("gates"):
+            run.gate_results = gates(s, source, target)
+            for g in run.gate_results:
+                s.say(f"  gate {'ok  ' if g.ok else 'FAIL'} {g.name}: {g.detail}")
+            if dry_run:
+                s.say("dry run: the steps would be " + " -> ".join(CUTOVER_STEPS[1:]) + "; nothing changed")
+                return journal
+            if not all(g.ok for g in run.gate_results):
+                raise GatesFailed("; ".join(g.name for g in run.gate_results if not g.ok))
+        elif dry_run:
+            s.say(f"dry run: a cutover is under way ({journal.path}); next: {_next(journal, CUTOVER_STEPS)}")
+            return journal
+        run_steps(CUTOVER, run)
+        _release_snapshots(s)
+        journal.finish(DONE)
+    s.say(
+        f"cutover done. Record the reverse start position for the stack: dms.reverse_cdc_start_position = "
+        f'"{journal.facts["reverse_start_lsn"]}"; then migration_phase = "cutover", previous_phase = "cdc"; cdktf deploy'
+    )
+    return journal
+
+
+def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
+    """Run (or resume) the way back; undoes a cutover that never switched."""
+    cut = _journal(s, "cutover")
+    if not cut.path.exists():
+        raise UsageError(f"no cutover journal in {s.journal_dir}: nothing to roll back")
+    if not cut.started("switch"):  # green never opened: nothing was written there
+        return _abort(s, cut, dry_run=dry_run)
+    journal = _ready_for(s, "rollback")
+    if journal.status == DONE:
+        s.say(f"rollback already done ({journal.path}); nothing to do")
+        return journal
+    if dry_run:
+        s.say("dry run: the steps would be " + " -> ".join(ROLLBACK_STEPS) + f"; next: {_next(journal, ROLLBACK_STEPS)}")
+        return journal
+    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
+        run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
+        journal.finish(DONE)
+    s.say('rollback done: set migration_phase = "cdc" (previous_phase = the deployed one) and cdktf deploy')
+    return journal
+
+
+def _abort(s: Settings, cut: Journal, *, dry_run: bool) -> Journal:
+    """Undo a cutover that stopped before the switch: nothing was written on green."""
+    journal = _ready_for(s, "rollback")
+    if dry_run:
+        s.say("dry run: the cutover never switched; the undo would be " + " -> ".join(ABORT_STEPS))
+        return journal
+    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
+        run_steps(ABORT, Run(s, journal, source, target, cut=cut))
+    cut.finish(ABORTED)
+    journal.finish(DONE)
+    s.say("the cutover was undone: blue serves, forward replication runs, nothing was written on green")
+    return journal

@@ -1,0 +1,238 @@
+"""The database commands' plumbing: their arguments, and their results rendered through the one output path."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.dms_settings import task_resource_id
+from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg
+from inventory_migration.migrationctl.context import Context
+from inventory_migration.migrationctl.database import lag as lag_mod
+from inventory_migration.migrationctl.database import params as params_mod
+from inventory_migration.migrationctl.database import preflight as preflight_mod
+from inventory_migration.migrationctl.database import schema as schema_mod
+from inventory_migration.migrationctl.database import sequences as sequences_mod
+from inventory_migration.migrationctl.database import verify as verify_mod
+from inventory_migration.migrationctl.database.data_parity import DEFAULT_CHUNK_ROWS, Table
+from inventory_migration.migrationctl.database.objects import user_schemas
+from inventory_migration.migrationctl.db import connection
+from inventory_migration.migrationctl.errors import ExitCode, UsageError
+from inventory_migration.migrationctl.output import table
+from inventory_migration.migrationctl.records import STATE_DIR, VERIFY_RECORD
+
+
+def cmd_preflight(ctx: Context) -> ExitCode:
+    supported = preflight_mod.load_extension_list(ctx.args.supported_extensions)
+    with connection(ctx.source(), "source", read_only=True) as conn:
+        findings = preflight_mod.run_preflight(conn, supported)
+    blockers = [f for f in findings if f.severity is preflight_mod.Severity.BLOCKER]
+    warnings = [f for f in findings if f.severity is preflight_mod.Severity.WARNING]
+    lines = [
+        table([f.to_dict() | {"details": len(f.details) or ""} for f in findings], ["severity", "check", "message", "details"])
+    ]
+    for f in findings:
+        if f.details and f.severity is not preflight_mod.Severity.INFO:
+            lines.append(f"\n{f.check}:")
+            lines += [f"  - {d}" for d in f.details]
+    verdict = "NOT READY" if blockers else ("READY with warnings" if warnings else "READY")
+    lines.append(f"\n{verdict}: {len(blockers)} blocker(s), {len(warnings)} warning(s)")
+    ctx.emit({"ready": not blockers, "findings": [f.to_dict() for f in findings]}, "\n".join(lines))
+    failing = blockers or (warnings if ctx.args.fail_on == "warning" else [])
+    return ExitCode.FINDINGS if failing else ExitCode.OK
+
+
+def cmd_params_export(ctx: Context) -> ExitCode:
+    with connection(ctx.source(), "source", read_only=True) as conn:
+        result = params_mod.export(conn, ctx.args.target_major)
+    text = result.to_toml()
+    if ctx.args.write:
+        Path(ctx.args.write).write_text(text, encoding="utf-8")
+        text = f"wrote {len(result.parameters)} parameter(s), {len(result.skipped)} skipped, to {ctx.args.write}"
+    payload = {
+        "target_major": result.target_major,
+        "parameters": {p.name: p.value for p in result.parameters},
+        "skipped": [{"name": s.name, "value": s.value, "reason": s.reason} for s in result.skipped],
+    }
+    ctx.emit(payload, text)
+    return ExitCode.OK
+
+
+def cmd_schema(ctx: Context) -> ExitCode:
+    phase = schema_mod.Phase(ctx.args.phase)
+    source_dsn, target_dsn = ctx.source(), ctx.target()
+    with connection(source_dsn, "source", read_only=True) as source, connection(target_dsn, "target") as target:
+        schemas = tuple(ctx.args.schemas) if ctx.args.schemas else tuple(user_schemas(source))
+        with tempfile.TemporaryDirectory(prefix="migrationctl-") as tmp:
+            archive = Path(tmp) / "schema.dump"
+            schema_mod.dump(source_dsn, archive, schemas)
+            plan = schema_mod.plan(phase, archive, source, target)
+            if not ctx.args.dry_run:
+                schema_mod.apply(plan, archive, target_dsn)
+    summary = plan.summary() | {"dry_run": ctx.args.dry_run}
+    verb = "would restore" if ctx.args.dry_run else "restored"
+    lines = [f"{phase.value}: {verb} {len(plan.restore)} object(s); {len(plan.already_present)} already on the target"]
+    lines += [f"  {item}" for item in summary["restored"]]  # type: ignore[attr-defined]
+    ctx.emit(summary, "\n".join(lines))
+    return ExitCode.OK
+
+
+def cmd_sequences_sync(ctx: Context) -> ExitCode:
+    with connection(ctx.source(), "source", read_only=True) as source, connection(ctx.target(), "target") as target:
+        plan = sequences_mod.plan_sync(sequences_mod.positions(source), sequences_mod.positions(target), ctx.args.gap)
+        if not ctx.args.dry_run:
+            sequences_mod.apply_sync(target, plan)
+    rows = [
+        {"sequence": p.sequence, "source": p.source_value, "target": p.target_value, "new": p.new_value, "action": p.action}
+        for p in plan
+    ]
+    missing = [p for p in plan if p.action == sequences_mod.MISSING]
+    text = table(rows, ["sequence", "source", "target", "new", "action"])
+    if ctx.args.dry_run:
+        text += "\n(dry run: nothing changed)"
+    ctx.emit({"sequences": rows, "dry_run": ctx.args.dry_run}, text)
+    return ExitCode.FINDINGS if missing else ExitCode.OK
+
+
+def cmd_verify(ctx: Context) -> ExitCode:
+    a = ctx.args
+    request = verify_mod.VerifyRequest(
+        source_dsn=ctx.source(),
+        target_dsn=ctx.target(),
+        schemas=a.schemas or (),
+        tables=a.tables or (),
+        schema_only=a.schema_only,
+        data_only=a.data_only,
+        chunk_rows=a.chunk_rows,
+        jobs=a.jobs,
+    )
+
+    def checkpoint_for(tables: list[Table]) -> Path:
+        path = (
+            Path(a.state_file)
+            if a.state_file
+            else STATE_DIR / verify_mod.checkpoint_name(request.source_dsn, request.target_dsn, tables)
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if a.restart:
+            path.unlink(missing_ok=True)
+        return path
+
+    with ctx.progress("verify", unit="segment", total=0) as bar:
+
+        def planned(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = verify_mod.run(request, checkpoint_for=checkpoint_for, progress=bar.update, on_planned=planned)
+    if request.full:
+        verify_mod.write_record(STATE_DIR / VERIFY_RECORD, report, request.source_dsn, request.target_dsn)
+    ctx.emit(report.to_dict(), verify_mod.render(report, schema_checked=not a.data_only, data_checked=not a.schema_only))
+    return ExitCode.OK if report.equal else ExitCode.FINDINGS
+
+
+def cmd_lag(ctx: Context) -> ExitCode:
+    a = ctx.args
+    payload: dict[str, Any] = {}
+    lines: list[str] = []
+    over = False
+    if not a.skip_source:
+        with connection(ctx.source(), "source", read_only=True) as conn:
+            slots = lag_mod.slot_lag(conn)
+        payload["slots"] = [vars(s) for s in slots]
+        lines.append(table([vars(s) for s in slots], ["slot", "plugin", "active", "confirmed_lag_bytes", "retained_wal_bytes"]))
+        over |= a.max_bytes is not None and any(s.confirmed_lag_bytes > a.max_bytes for s in slots)
+    if a.task_arn:
+        try:
+            task_resource_id(a.task_arn)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        session = ctx.boto3_session()
+        result = lag_mod.dms_lag(session.client("cloudwatch"), session.client("dms"), a.task_arn)
+        payload["dms"] = vars(result) | {"total_seconds": result.total_seconds}
+        lines.append(
+            f"DMS task {result.task_resource_id} on {result.instance_identifier}: "
+            f"CDCLatencySource {result.source_seconds} s, CDCLatencyTarget {result.target_seconds} s, "
+            f"total {result.total_seconds} s (at {result.at or 'no datapoints in the last 10 minutes'})"
+        )
+        total = result.total_seconds
+        over |= a.max_seconds is not None and (total is None or total > a.max_seconds)
+    if not payload:
+        raise UsageError("nothing to measure: give a SOURCE_DSN and/or --task-arn")
+    ctx.emit(payload, "\n".join(lines))
+    return ExitCode.FINDINGS if over else ExitCode.OK
+
+
+def register(sub: SubParsers) -> None:
+    """``preflight``, ``params export``, ``schema pre-data|post-data``, ``sequences sync``, ``verify``, ``lag``."""
+    p = sub.add_parser("preflight", help="is the source ready for DMS full load + CDC?")
+    source_arg(p)
+    p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
+    p.add_argument(
+        "--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)"
+    )
+    p.set_defaults(handler=cmd_preflight)
+
+    params = sub.add_parser("params", help="source parameters").add_subparsers(
+        dest="params_command", required=True, metavar="ACTION"
+    )
+    p = params.add_parser("export", help="write the Aurora cluster parameters that mirror the source")
+    source_arg(p)
+    p.add_argument(
+        "--target-major",
+        type=int,
+        default=params_mod.DEFAULT_TARGET_MAJOR,
+        help=f"Aurora PostgreSQL major of the target (default: {params_mod.DEFAULT_TARGET_MAJOR})",
+    )
+    p.add_argument("--write", metavar="FILE", help="write the TOML fragment to FILE instead of standard output")
+    p.set_defaults(handler=cmd_params_export)
+
+    schema = sub.add_parser("schema", help="copy the schema around the DMS full load").add_subparsers(
+        dest="phase", required=True, metavar="PHASE"
+    )
+    for phase, help_text in (
+        ("pre-data", "before the load: types, tables, primary keys, functions, procedures, views"),
+        ("post-data", "after the load: secondary indexes, constraints, triggers"),
+    ):
+        p = schema.add_parser(phase, help=help_text)
+        both_args(p)
+        p.add_argument("--schemas", type=comma_list, help="schemas to copy (default: every user schema)")
+        p.add_argument("--dry-run", action="store_true", help="show what would be restored")
+        p.set_defaults(handler=cmd_schema)
+
+    seqs = sub.add_parser("sequences", help="sequence positions").add_subparsers(
+        dest="seq_command", required=True, metavar="ACTION"
+    )
+    p = seqs.add_parser("sync", help="set target sequences to the source position plus a gap (at cutover)")
+    both_args(p)
+    p.add_argument(
+        "--gap",
+        type=int,
+        default=sequences_mod.DEFAULT_GAP,
+        help=f"safety gap added to each position (default: {sequences_mod.DEFAULT_GAP})",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be set")
+    p.set_defaults(handler=cmd_sequences_sync)
+
+    p = sub.add_parser("verify", help="prove target = source: schema and data parity")
+    both_args(p)
+    p.add_argument("--tables", type=comma_list, help="only these tables (schema.table, comma-separated)")
+    p.add_argument("--schemas", type=comma_list, help="schemas to compare (default: every user schema of the source)")
+    p.add_argument("--jobs", type=positive_int, default=max(1, (os.cpu_count() or 2) // 2), help="segments compared at once")
+    p.add_argument("--chunk-rows", type=positive_int, default=DEFAULT_CHUNK_ROWS, help="rows per hashed chunk")
+    p.add_argument("--state-file", help=f"checkpoint file for resuming (default: under {STATE_DIR}/)")
+    p.add_argument("--restart", action="store_true", help="ignore the checkpoint and compare everything again")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--schema-only", action="store_true", help="compare the schema only")
+    mode.add_argument("--data-only", action="store_true", help="compare the data only")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("lag", help="replication lag: source slot and DMS CloudWatch metrics")
+    source_arg(p)
+    p.add_argument("--task-arn", help="DMS task ARN (its last segment is the CloudWatch task dimension)")
+    p.add_argument("--skip-source", action="store_true", help="only read DMS metrics")
+    p.add_argument("--max-seconds", type=float, help="exit 1 if DMS total latency exceeds this")
+    p.add_argument("--max-bytes", type=int, help="exit 1 if a slot's confirmed lag exceeds this")
+    p.set_defaults(handler=cmd_lag)

@@ -1,0 +1,179 @@
+"""``verify``: schema parity and data parity of the two databases as one verdict, its rendering, and the record the
+cutover's gate reads (a full verify of these two databases, clean, recent).
+
+The comparisons themselves are :mod:`.schema_parity` and :mod:`.data_parity`; this module puts them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.migrationctl.database import data_parity, schema_parity
+from inventory_migration.migrationctl.database.objects import user_schemas
+from inventory_migration.migrationctl.db import connection, database_identity
+from inventory_migration.migrationctl.output import table
+from inventory_migration.migrationctl.records import write_json
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    schema: list[schema_parity.SchemaDifference]
+    tables: list[data_parity.TableResult]
+    bytes_compared: int = 0
+    rows_compared: int = 0
+    seconds: float = 0.0
+
+    @property
+    def equal(self) -> bool:
+        return not self.schema and all(t.equal for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "equal": self.equal,
+            "schema_differences": [dataclasses.asdict(d) for d in self.schema],
+            "tables": [dataclasses.asdict(t) | {"equal": t.equal} for t in self.tables],
+            "bytes_compared": self.bytes_compared,
+            "rows_compared": self.rows_compared,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VerifyRequest:
+    """What to compare, and how."""
+
+    source_dsn: str
+    target_dsn: str
+    schemas: Sequence[str] = ()
+    """Schemas to compare. Default: every user schema of the source."""
+    tables: Sequence[str] = ()
+    """Only these tables (``schema.table``, or a bare name when unambiguous). Default: every table."""
+    schema_only: bool = False
+    """Compare the schema only. Default: false."""
+    data_only: bool = False
+    """Compare the data only. Default: false."""
+    chunk_rows: int = data_parity.DEFAULT_CHUNK_ROWS
+    """Rows per hashed chunk. Default: 10,000."""
+    jobs: int = 1
+    """Segments compared at once. Default: 1."""
+
+    @property
+    def full(self) -> bool:
+        """Every table, schema and data: the verify whose verdict the cutover's gate reads."""
+        return not (self.tables or self.schema_only or self.data_only)
+
+
+def run(
+    request: VerifyRequest,
+    *,
+    checkpoint_for: Callable[[list[data_parity.Table]], Path] | None = None,
+    progress: Callable[[int], None] = lambda _n: None,
+    on_planned: Callable[[int], None] = lambda _n: None,
+) -> VerifyReport:
+    """Compare; the data comparison checkpoints to ``checkpoint_for(the source's tables)`` (default: no checkpoint)."""
+    r = request
+    started = time.perf_counter()
+    with (
+        connection(r.source_dsn, "source", read_only=True) as source,
+        connection(r.target_dsn, "target", read_only=True) as target,
+    ):
+        schemas = list(r.schemas) or user_schemas(source)
+        schema_diffs: list[schema_parity.SchemaDifference] = []
+        if not r.data_only:
+            schema_diffs = schema_parity.diff_schema(
+                schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
+            )
+        source_tables = data_parity.select_tables(data_parity.list_tables(source, schemas), r.tables)
+        target_tables = data_parity.list_tables(target, schemas)
+    if r.tables:
+        wanted = {t.qualified for t in source_tables}
+        schema_diffs = [d for d in schema_diffs if any(d.name == w or d.name.startswith(w + ".") for w in wanted)]
+    results: list[data_parity.TableResult] = []
+    checkpoint = None
+    if not r.schema_only:
+        if checkpoint_for is not None:
+            checkpoint = checkpoint_for(source_tables)
+        options = data_parity.DataParityOptions(chunk_rows=r.chunk_rows, jobs=r.jobs, state_file=checkpoint)
+        results = data_parity.data_parity(
+            r.source_dsn, r.target_dsn, source_tables, target_tables, options, progress=progress, on_planned=on_planned
+        )
+    on_target = {t.qualified: t for t in target_tables}
+    report = VerifyReport(
+        schema_diffs,
+        results,
+        bytes_compared=sum(
+            t.heap_bytes + (on_target[t.qualified].heap_bytes if t.qualified in on_target else 0) for t in source_tables
+        ),
+        rows_compared=sum(x.source_rows + x.target_rows for x in results),
+        seconds=time.perf_counter() - started,
+    )
+    if report.equal and checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return report
+
+
+def checkpoint_name(source_dsn: str, target_dsn: str, tables: list[data_parity.Table]) -> str:
+    """The default checkpoint file's name: one per pair of databases and set of tables."""
+    key = data_parity.fingerprint(
+        database_identity(source_dsn), database_identity(target_dsn), sorted(t.qualified for t in tables)
+    )
+    return f"verify-{key}.json"
+
+
+def write_record(path: Path, report: VerifyReport, source_dsn: str, target_dsn: str) -> None:
+    """Record a full verify's verdict, the databases it compared and when."""
+    write_json(
+        path,
+        {
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "equal": report.equal,
+            "source": database_identity(source_dsn),
+            "target": database_identity(target_dsn),
+            "tables": len(report.tables),
+            "rows_compared": report.rows_compared,
+        },
+    )
+
+
+def render(report: VerifyReport, *, schema_checked: bool, data_checked: bool) -> str:
+    lines = []
+    if schema_checked:
+        lines.append(f"schema: {len(report.schema)} difference(s)")
+        for d in report.schema:
+            lines.append(f"  {d.kind:<11} {d.name}: {d.problem}")
+            if d.problem == "differs":
+                lines.append(f"      source: {d.source[:200]}")
+                lines.append(f"      target: {d.target[:200]}")
+    if data_checked:
+        rows = [
+            {
+                "table": r.table,
+                "source_rows": r.source_rows,
+                "target_rows": r.target_rows,
+                "missing": r.missing_on_target,
+                "extra": r.extra_on_target,
+                "changed": r.changed,
+                "status": "equal" if r.equal else "DIFFERENT",
+            }
+            for r in report.tables
+        ]
+        lines.append("")
+        lines.append(table(rows, ["table", "source_rows", "target_rows", "missing", "extra", "changed", "status"]))
+        for r in report.tables:
+            if r.note:
+                lines.append(f"  {r.table}: {r.note}")
+            if r.differing_ranges:
+                lines.append(f"  {r.table}: differing key ranges: {'; '.join(r.differing_ranges[:20])}")
+        if report.seconds > 0:
+            mb = report.bytes_compared / 1024**2
+            lines.append(
+                f"\nthroughput: {mb / report.seconds:.1f} MB/s, {report.rows_compared / report.seconds:,.0f} rows/s "
+                f"({mb:.0f} MB, {report.rows_compared:,} rows in {report.seconds:.1f} s)"
+            )
+    lines.append("RESULT: target equals source" if report.equal else "RESULT: DIFFERENCES FOUND")
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""``files plan``: what the image tree holds and what moving it means — counts, a size histogram, depth, the largest
+directories, names that cannot become keys or need care, links and special files (with what DataSync does with
+each), the first copy's transfer time and the monthly storage cost of each option (:mod:`.costs`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.migrationctl.files.costs import PRICES, Cost, lifecycle_costs
+from inventory_migration.migrationctl.files.tree import Entry, Kind, NameIssue, Walk, name_issues, normalization_twins
+
+SIZE_BUCKETS = (
+    (0, "0 B"),
+    (4 << 10, "< 4 KiB"),
+    (16 << 10, "< 16 KiB"),
+    (64 << 10, "< 64 KiB"),
+    (128 << 10, "< 128 KiB"),
+    (1 << 20, "< 1 MiB"),
+    (8 << 20, "< 8 MiB"),
+    (64 << 20, "< 64 MiB"),
+)
+"""Upper bounds (exclusive, except the first) of the size histogram; 128 KiB is S3's minimum billable size for IA."""
+
+
+def bucket_of(size: int) -> str:
+    if size == 0:
+        return "0 B"
+    for bound, label in SIZE_BUCKETS[1:]:
+        if size < bound:
+            return label
+    return ">= 64 MiB"
+
+
+@dataclasses.dataclass
+class Plan:
+    root: str
+    files: int
+    bytes: int
+    histogram: dict[str, tuple[int, int]]
+    max_depth: int
+    directories: int
+    largest_dirs: list[tuple[str, int]]
+    blocking: list[NameIssue]
+    warnings: list[NameIssue]
+    symlinks: list[str]
+    hard_links: int
+    special: list[str]
+    empty_dirs: list[str]
+    errors: list[str]
+    transfer_hours: float | None
+    bandwidth_mbps: int
+    costs: list[Cost]
+    read_fraction: float
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["costs"] = [
+            {
+                "tier": c.tier.value,
+                "monthly_usd": round(c.monthly_usd, 2),
+                "one_time_usd": round(c.one_time_usd, 2),
+                "note": c.note,
+            }
+            for c in self.costs
+        ]
+        out["blocking"] = [dataclasses.asdict(i) for i in self.blocking]
+        out["warnings"] = [dataclasses.asdict(i) for i in self.warnings]
+        out["prices_as_of"] = PRICES.as_of
+        return out
+
+
+def make_plan(
+    root: Path,
+    entries: list[Entry],
+    info: Walk,
+    prefix: str = "",
+    bandwidth_mbps: int = 0,
+    read_fraction: float = 0.1,
+    top: int = 10,
+) -> Plan:
+    files = [e for e in entries if e.kind is Kind.FILE]
+    histogram: dict[str, list[int]] = {label: [0, 0] for _, label in SIZE_BUCKETS} | {">= 64 MiB": [0, 0]}
+    for e in files:
+        cell = histogram[bucket_of(e.size)]
+        cell[0] += 1
+        cell[1] += e.size
+    blocking: list[NameIssue] = []
+    warnings: list[NameIssue] = []
+    for e in entries:
+        for issue in name_issues(e.path, prefix):
+            (blocking if issue.blocking else warnings).append(issue)
+    warnings += normalization_twins([e.path for e in entries] + info.empty_dirs)
+    inodes = collections.Counter(e.inode for e in files if e.inode is not None)
+    total = sum(e.size for e in files) + sum(e.size for e in entries if e.kind is Kind.SYMLINK)
+    small = [e for e in files if e.size < PRICES.min_billable_bytes]
+    large = [e for e in files if e.size >= PRICES.min_billable_bytes]
+    return Plan(
+        root=str(root),
+        files=len(files),
+        bytes=total,
+        histogram={k: (v[0], v[1]) for k, v in histogram.items()},
+        max_depth=info.max_depth,
+        directories=info.directories,
+        largest_dirs=[(os.fsdecode(d) or ".", b) for d, b in info.dir_bytes.most_common(top)],
+        blocking=blocking,
+        warnings=warnings,
+        symlinks=[e.display for e in entries if e.kind is Kind.SYMLINK],
+        hard_links=sum(n for n in inodes.values()),
+        special=[e.display for e in entries if e.kind is Kind.SPECIAL],
+        empty_dirs=[d.decode("utf-8", "backslashreplace") for d in sorted(info.empty_dirs)],
+        errors=info.errors,
+        transfer_hours=(total * 8 / (bandwidth_mbps * 1e6) / 3600) if bandwidth_mbps else None,
+        bandwidth_mbps=bandwidth_mbps,
+        costs=lifecycle_costs((len(small), sum(e.size for e in small)), (len(large), sum(e.size for e in large)), read_fraction),
+        read_fraction=read_fraction,
+    )
+
+
+def human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"  # pragma: no cover
+
+
+DATASYNC_NOTES = {
+    "symlinks": "DataSync stores the link's target path as the object's content (restored as a link on the way back); "
+    "`aws s3 sync` follows the link and uploads the target's content",
+    "hard links": "each path becomes its own object (the data is read once per execution)",
+    "special": "FIFOs, sockets and devices are not copied by DataSync or `aws s3 sync`",
+    "empty dirs": "DataSync keeps a folder as an empty `dir/` object; `aws s3 sync` drops empty directories",
+}
+
+
+def render_plan(p: Plan, limit: int = 20) -> str:
+    lines = [
+        f"tree {p.root}: {p.files:,} files, {human(p.bytes)} in {p.directories:,} directories, depth {p.max_depth}",
+        "",
+        "size histogram:",
+    ]
+    for label, (count, size) in p.histogram.items():
+        if count:
+            lines.append(f"  {label:>10}  {count:>12,} files  {human(size):>11}")
+    lines += ["", "largest directories (files directly in them):"]
+    lines += [f"  {human(size):>11}  {name}" for name, size in p.largest_dirs]
+    lines += ["", f"names that cannot become keys: {len(p.blocking)}"]
+    lines += [f"  {i.path}: {i.problem}" for i in p.blocking[:limit]]
+    lines += [f"names that need care: {len(p.warnings)}"]
+    lines += [f"  {i.path}: {i.problem}" for i in p.warnings[:limit]]
+    for label, items, note in (
+        ("symlinks", p.symlinks, DATASYNC_NOTES["symlinks"]),
+        ("special files", p.special, DATASYNC_NOTES["special"]),
+        ("empty directories", p.empty_dirs, DATASYNC_NOTES["empty dirs"]),
+    ):
+        lines.append(f"{label}: {len(items)}" + (f" ({note})" if items else ""))
+        lines += [f"  {name}" for name in items[:limit]]
+    lines.append(f"hard-linked paths: {p.hard_links}" + (f" ({DATASYNC_NOTES['hard links']})" if p.hard_links else ""))
+    if p.errors:
+        lines += [f"unreadable: {len(p.errors)}"] + [f"  {e}" for e in p.errors[:limit]]
+    lines.append("")
+    if p.transfer_hours is not None:
+        lines.append(
+            f"first full copy at {p.bandwidth_mbps} Mbit/s: {_duration(p.transfer_hours * 3600)} (incremental runs copy only changes)"
+        )
+    lines += [
+        "",
+        f"monthly storage cost, us-east-1 prices of {PRICES.as_of}, {p.read_fraction:.0%} of the large objects' bytes read a month:",
+    ]
+    lines += [
+        f"  {c.tier.value:<20} ${c.monthly_usd:>10,.2f}/month  (one-time ${c.one_time_usd:,.2f})  {c.note}" for c in p.costs
+    ]
+    cheapest = min(p.costs, key=lambda c: c.monthly_usd)
+    if max(c.monthly_usd for c in p.costs) - cheapest.monthly_usd < 0.01:
+        lines.append("cheapest: no difference at this size")
+    else:
+        lines.append(f"cheapest: {cheapest.tier.value}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"

@@ -1,0 +1,48 @@
+"""What migrationctl keeps between runs, and how it is written: one state directory, named records, and one atomic,
+durable JSON writer.
+
+Every file here is written whole or not at all (a temporary file beside it, flushed and fsync'd, then renamed over
+it, then the directory fsync'd), so a process killed at any moment — or a machine that loses power — leaves either
+the old record or the new one, never half of one. The cutover journal, the verify checkpoint, the verify and
+``files verify`` verdicts and the snapshot holders' files all go through :func:`write_json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = Path(".migrationctl")
+"""The default state directory (``--state-dir``), relative to where migrationctl runs."""
+JOURNAL_DIR = "journal"
+"""Under the state directory: the cutover / rollback journals and the snapshot holders' files."""
+VERIFY_RECORD = "verify-last.json"
+"""A full ``verify``'s verdict; ``cutover`` requires a recent clean one of the same databases."""
+FILES_VERIFY_RECORD = "files-verify-last.json"
+"""``files verify``'s verdict; ``cutover --require-files-verify`` requires a recent clean one."""
+FILES_VERIFY_PROGRESS = "files-verify-progress.jsonl"
+"""What an interrupted ``files verify --checksum`` already proved (``--resume``)."""
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically and durably (see the module's docstring)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON content of ``path`` (which must exist)."""
+    return json.loads(path.read_text(encoding="utf-8"))
