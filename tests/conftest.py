@@ -264,34 +264,12 @@ def empty_db(pg_pair: PgPair, request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A local moto server (an AWS emulator from the dev dependencies) on 127.0.0.1, for terraform plan."""
-    import shutil
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The harness's AWS emulator (moto, patched where it falls short) on 127.0.0.1, for the session."""
+    from harness.aws.emulator import running_emulator
 
-    binary = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if binary is None:
-        pytest.skip("moto_server not installed (pipenv sync --dev)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
+        yield emulator.endpoint
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from harness.night import workload as wl
+from harness.night.faults import stalled_apply
 from inventory_migration.migrationctl import cli
 from inventory_migration.migrationctl.cutover import replication, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
@@ -38,6 +37,8 @@ from inventory_migration.migrationctl.cutover.replication import (
 )
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import commands as database_commands
+from inventory_migration.migrationctl.polling import poll
+from inventory_migration.outputs import StackOutput
 
 FORWARD_ARN = "arn:aws:dms:us-east-1:123456789012:task:FORWARDTASK"
 REVERSE_ARN = "arn:aws:dms:us-east-1:123456789012:task:REVERSETASK"
@@ -305,21 +306,7 @@ class Shop:
 
 
 def wait(predicate: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[str]:
-    """The patched AWS emulator on 127.0.0.1 (the load balancer, the composite alarm)."""
-    import tempfile
-
-    from harness.aws.emulator import running_emulator
-
-    with running_emulator(Path(tempfile.mkdtemp(prefix="emulator-")) / "emulator.log") as running:
-        yield running.endpoint
+    poll(predicate, timeout=timeout, interval=0.05, timed_out=lambda: AssertionError(f"timed out waiting for {what}"))
 
 
 @pytest.fixture()
@@ -348,17 +335,17 @@ def shop(pg_pair: Any, request: pytest.FixtureRequest, tmp_path: Path, monkeypat
 
 
 @pytest.fixture()
-def lb(emulator: str) -> tuple[Any, switch.Listener, dict[str, str]]:
+def lb(moto_endpoint: str) -> tuple[Any, switch.Listener, dict[StackOutput, str]]:
     from harness.aws.clients import client
-    from harness.night.cutover_night import create_load_balancer
+    from harness.night.load_balancer import create_load_balancer
 
-    outputs = create_load_balancer(emulator, suffix=uuid.uuid4().hex[:6])  # one emulator for the module
+    outputs = create_load_balancer(moto_endpoint, suffix=uuid.uuid4().hex[:6])  # one emulator for the module
     listener = switch.Listener(
-        listener_arn=outputs["https_listener_arn"],
-        blue_target_group_arn=outputs["blue_target_group_arn"],
-        green_target_group_arn=outputs["green_target_group_arn"],
+        listener_arn=outputs[StackOutput.HTTPS_LISTENER_ARN],
+        blue_target_group_arn=outputs[StackOutput.BLUE_TARGET_GROUP_ARN],
+        green_target_group_arn=outputs[StackOutput.GREEN_TARGET_GROUP_ARN],
     )
-    return client(emulator, "elbv2"), listener, outputs
+    return client(moto_endpoint, "elbv2"), listener, outputs
 
 
 def test_dry_run_prints_the_gates_and_changes_nothing(shop: Shop) -> None:
@@ -398,7 +385,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
 
     cloudwatch = client(elbv2.meta.endpoint_url, "cloudwatch")
     settings = shop.settings(
-        elbv2=elbv2, listener=listener, cloudwatch=cloudwatch, cutover_alarm=outputs["cutover_blocked_alarm_name"]
+        elbv2=elbv2, listener=listener, cloudwatch=cloudwatch, cutover_alarm=outputs[StackOutput.CUTOVER_BLOCKED_ALARM_NAME]
     )
     on_blue = shop.insert("source")
     journal = steps.cutover(settings)
@@ -428,28 +415,8 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
 
 
 def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
-    # A row lock on the target stalls the forward apply without blocking the gates' catalogue reads (a table lock
-    # would stall those too, and the gates would wait instead of the drain).
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with psycopg.connect(shop.target_dsn) as conn:
-            conn.execute("UPDATE shop.customer SET email = email WHERE id = 1")
-            locked.set()
-            release.wait(60)
-            conn.rollback()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
-            conn.execute("UPDATE shop.customer SET created_at = now() WHERE id = 1")  # the apply waits for the row
-        with pytest.raises(CutoverAborted, match="the source is writable again"):
-            steps.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
-    finally:
-        release.set()
-        holder.join()
+    with stalled_apply(shop.source_dsn, shop.target_dsn), pytest.raises(CutoverAborted, match="the source is writable again"):
+        steps.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
     assert shop.writable("source") and not shop.writable("target")
     journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     assert journal.status == ABORTED and journal.data["steps"]["drain"]["status"] == "failed"

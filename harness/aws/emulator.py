@@ -22,6 +22,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from inventory_migration.migrationctl.polling import poll
+
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LIFETIME_SECONDS = 3600
@@ -98,17 +100,22 @@ def running_emulator(log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SE
         )
     emulator = Emulator(endpoint=endpoint, process=process, log=log)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
+
+        def answering() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"the emulator exited at start (exit {process.returncode}); see {log}")
             try:
                 urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()  # loopback only
-                break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the emulator did not answer within {STARTUP_TIMEOUT_SECONDS} s; see {log}") from None
-                time.sleep(0.2)
+                return False
+            return True
+
+        poll(
+            answering,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+            interval=0.2,
+            timed_out=lambda: RuntimeError(f"the emulator did not answer within {STARTUP_TIMEOUT_SECONDS} s; see {log}"),
+        )
         yield emulator
     finally:
         emulator.stop()

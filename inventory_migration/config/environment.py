@@ -52,25 +52,25 @@ class MigrationConfig(Validated):
     force_phase_transition: bool = False
     """Deploy a transition the phase rules refuse (e.g. rebuilding a sandbox directly in ``cdc``). Default: false."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
-    """VPC and on-prem path."""
+    """VPC and on-prem path. Default: the section's own defaults."""
     source: SourceDatabaseConfig = dataclasses.field(default_factory=SourceDatabaseConfig)
-    """The on-prem PostgreSQL source."""
+    """The on-prem PostgreSQL source. Default: the section's own defaults."""
     aurora: AuroraConfig = dataclasses.field(default_factory=AuroraConfig)
-    """The Aurora target."""
+    """The Aurora target. Default: the section's own defaults."""
     dms: DmsConfig = dataclasses.field(default_factory=DmsConfig)
-    """DMS replication."""
+    """DMS replication. Default: the section's own defaults."""
     storage: StorageConfig = dataclasses.field(default_factory=StorageConfig)
-    """Image bucket."""
+    """Image bucket. Default: the section's own defaults."""
     monitoring: MonitoringConfig = dataclasses.field(default_factory=MonitoringConfig)
-    """Alarms and notifications."""
+    """Alarms and notifications. Default: the section's own defaults."""
     kms: KmsConfig = dataclasses.field(default_factory=KmsConfig)
-    """Customer-managed keys."""
+    """Customer-managed keys. Default: the section's own defaults."""
     backend: StateBackendConfig = dataclasses.field(default_factory=StateBackendConfig)
-    """Terraform state backend."""
+    """Terraform state backend. Default: the section's own defaults."""
     app: ApplicationConfig = dataclasses.field(default_factory=ApplicationConfig)
-    """ECS Fargate and the blue-green load balancer."""
+    """ECS Fargate and the blue-green load balancer. Default: the section's own defaults."""
     files: FilesConfig = dataclasses.field(default_factory=FilesConfig)
-    """The product images and their DataSync transfer."""
+    """The product images and their DataSync transfer. Default: the section's own defaults."""
     config_dir: str = dataclasses.field(default="", metadata={"internal": True})
     """Directory relative file settings resolve against. Default: ``config/`` of this repository."""
 

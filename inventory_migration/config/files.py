@@ -59,7 +59,7 @@ class FilesConfig(Validated):
     bandwidth_limit_mbps: int = 200
     """Most the task sends, in Mbit/s (the VPN also carries DMS); 0 means no limit. Default: 200."""
     schedule: str = "cron(0 1 * * ? *)"
-    """When incremental runs happen before the window (EventBridge cron/rate, UTC). Default: daily at 01:00."""
+    """When incremental runs happen before the window (EventBridge cron/rate, UTC). Default: daily at 01:00 UTC."""
     deleted_files: DeletedFiles = DeletedFiles.REMOVE
     """Objects whose file is gone on-prem. Default: remove (the bucket mirrors the tree; versioning keeps history)."""
     report_successes: bool = False

@@ -107,7 +107,7 @@ class ImageTransferProps:
     agent_activation_key: str = ""
     """Activation key of a new agent. Default: none."""
     s3_prefix: str = ""
-    """Prefix in the bucket. Default: the root."""
+    """Prefix in the bucket. Default: the bucket root."""
     bytes_per_second: int = -1
     """Bandwidth limit; -1 for none. Default: -1."""
     schedule: str = "cron(0 1 * * ? *)"

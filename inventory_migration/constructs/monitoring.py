@@ -105,6 +105,7 @@ class AlarmSpec:
     dimensions: dict[str, str]
     description: str
     missing_data: str = "missing"
+    """CloudWatch's ``treat_missing_data``. Default: ``missing`` (the alarm keeps its state while data is missing)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

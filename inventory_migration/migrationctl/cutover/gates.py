@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.journal import RUNNING
 from inventory_migration.migrationctl.cutover.settings import Settings
 from inventory_migration.migrationctl.database import schema_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
@@ -18,6 +19,8 @@ from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import database_identity, query
 from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, VERIFY_RECORD, read_json
 
+ROLLBACK_JOURNAL = "rollback.json"
+"""The rollback's journal, under the journal directory."""
 POST_DATA_KINDS = ("indexes", "constraints", "triggers")
 """Kinds of schema object ``schema post-data`` creates: none may be missing on the target."""
 
@@ -50,9 +53,21 @@ def record_gate(
     return Gate(label, ok, detail)
 
 
+def unfinished_rollback(s: Settings) -> Gate:
+    """A rollback (or the undo of an unswitched cutover) that was interrupted must be finished first: a new cutover
+    on top of it would start from whatever state it left (a frozen side, a stale way-back slot)."""
+    path = s.journal_dir / ROLLBACK_JOURNAL
+    status = str(read_json(path).get("status")) if path.is_file() else "none"
+    return Gate(
+        "no rollback under way",
+        status != RUNNING,
+        f"rollback journal: {status}" + (": run `migrationctl rollback` again to finish it" if status == RUNNING else ""),
+    )
+
+
 def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     """Every gate, evaluated (nothing changes)."""
-    out: list[Gate] = []
+    out: list[Gate] = [unfinished_rollback(s)]
     if s.cloudwatch is not None and s.cutover_alarm:
         alarms = s.cloudwatch.describe_alarms(AlarmNames=[s.cutover_alarm], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
         state = alarms[0]["StateValue"] if alarms else "MISSING"

@@ -22,6 +22,9 @@ from typing import Any
 from inventory_migration.migrationctl.records import read_json, write_json
 
 RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
+ROLLED_BACK = "rolled back"
+"""A cutover journal closed by the rollback that undid it: the next cutover starts anew, from the gates."""
+FINISHED = (DONE, ABORTED, ROLLED_BACK)
 KILL_ENV = "MIGRATIONCTL_KILL_AFTER"
 """Fault injection for rehearsals: ``<operation>:<step>`` kills the process with SIGKILL right after that step's work,
 before the journal records it as done — the worst moment, which the re-run must survive."""

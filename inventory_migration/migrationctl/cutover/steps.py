@@ -38,8 +38,8 @@ import psycopg
 
 from inventory_migration.migrationctl.cutover import snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
-from inventory_migration.migrationctl.cutover.gates import Gate, gates
-from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
+from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, gates
+from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, FINISHED, ROLLED_BACK, Journal
 from inventory_migration.migrationctl.cutover.replication import DrainTimeout, advance_slot, sync_point, wait_for_slot
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import data_parity
@@ -322,21 +322,30 @@ JOURNAL_STEPS = {"cutover": CUTOVER_STEPS, "rollback": tuple(dict.fromkeys(ROLLB
 # --------------------------------------------------------------------------------------------- the operations
 
 
+JOURNAL_FILES = {"cutover": "cutover.json", "rollback": ROLLBACK_JOURNAL}
+
+
 def _journal(s: Settings, operation: str) -> Journal:
-    return Journal(s.journal_dir / f"{operation}.json", operation, JOURNAL_STEPS[operation])
+    return Journal(s.journal_dir / JOURNAL_FILES[operation], operation, JOURNAL_STEPS[operation])
 
 
-def _ready_for(s: Settings, operation: str) -> Journal:
-    """The journal to continue, or a new one (finished ones are archived when the other operation ran after them)."""
-    journal = _journal(s, operation)
-    other = _journal(s, "rollback" if operation == "cutover" else "cutover")
-    if journal.status in (DONE, ABORTED) and journal.path.exists():
-        newer_other = (
-            other.path.exists() and other.status in (DONE, ABORTED) and other.path.stat().st_mtime > journal.path.stat().st_mtime
-        )
-        if journal.status == ABORTED or newer_other:
-            journal.archive()
-            journal = _journal(s, operation)
+def _cutover_journal(s: Settings) -> Journal:
+    """The cutover journal to continue, or a new one when the last cutover finished, was aborted or rolled back."""
+    journal = _journal(s, "cutover")
+    if journal.path.exists() and journal.status in FINISHED and journal.status != DONE:
+        journal.archive()
+        journal = _journal(s, "cutover")
+    return journal
+
+
+def _rollback_journal(s: Settings, cut: Journal) -> Journal:
+    """The rollback journal of *this* cutover (``cut``): a journal left by the rollback of an earlier cutover is
+    archived, never taken for this one's."""
+    journal = _journal(s, "rollback")
+    if journal.path.exists() and journal.facts.get("cutover") != cut.data["started_at"]:
+        journal.archive()
+        journal = _journal(s, "rollback")
+    journal.data["facts"].setdefault("cutover", cut.data["started_at"])
     return journal
 
 
@@ -346,7 +355,7 @@ def _next(journal: Journal, names: tuple[str, ...]) -> str:
 
 def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
     """Run (or resume) the cutover; returns its journal."""
-    journal = _ready_for(s, "cutover")
+    journal = _cutover_journal(s)
     if journal.status == DONE:
         s.say(f"cutover already done ({journal.path}); nothing to do")
         return journal
@@ -374,6 +383,12 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
     return journal
 
 
+def _close(cut: Journal, status: str) -> None:
+    """The cutover is over once its undo begins: a later ``cutover`` starts anew, from the gates."""
+    if cut.status != status:
+        cut.finish(status)
+
+
 def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
     """Run (or resume) the way back; undoes a cutover that never switched."""
     cut = _journal(s, "cutover")
@@ -381,14 +396,16 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
         raise UsageError(f"no cutover journal in {s.journal_dir}: nothing to roll back")
     if not cut.started("switch"):  # green never opened: nothing was written there
         return _abort(s, cut, dry_run=dry_run)
-    journal = _ready_for(s, "rollback")
+    journal = _rollback_journal(s, cut)
     if journal.status == DONE:
+        _close(cut, ROLLED_BACK)
         s.say(f"rollback already done ({journal.path}); nothing to do")
         return journal
     if dry_run:
         s.say("dry run: the steps would be " + " -> ".join(ROLLBACK_STEPS) + f"; next: {_next(journal, ROLLBACK_STEPS)}")
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
+        _close(cut, ROLLED_BACK)
         run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
         journal.finish(DONE)
     s.say('rollback done: set migration_phase = "cdc" (previous_phase = the deployed one) and cdktf deploy')
@@ -397,13 +414,13 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
 
 def _abort(s: Settings, cut: Journal, *, dry_run: bool) -> Journal:
     """Undo a cutover that stopped before the switch: nothing was written on green."""
-    journal = _ready_for(s, "rollback")
+    journal = _rollback_journal(s, cut)
     if dry_run:
         s.say("dry run: the cutover never switched; the undo would be " + " -> ".join(ABORT_STEPS))
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
+        _close(cut, ABORTED)
         run_steps(ABORT, Run(s, journal, source, target, cut=cut))
-    cut.finish(ABORTED)
     journal.finish(DONE)
     s.say("the cutover was undone: blue serves, forward replication runs, nothing was written on green")
     return journal

@@ -1,0 +1,248 @@
+"""The night's cast: the two servers, the emulator's load balancer, the application's workload and the runs of
+``migrationctl`` (each the real command in its own process), with the checks the scenario and its faults share."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from harness.aws.clients import REGION, client
+from harness.night import workload as wl
+from harness.postgres import PostgresServer
+from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.journal import KILL_ENV
+from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
+from inventory_migration.migrationctl.polling import poll
+from inventory_migration.migrationctl.records import JOURNAL_DIR, STATE_DIR
+from inventory_migration.outputs import StackOutput
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = "shop"
+REVERSE_SLOT = REVERSE_NAME
+
+
+def log(message: str) -> None:
+    print(f"[night {dt.datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class RehearsalFailed(RuntimeError):
+    """The night did not go as it must."""
+
+
+def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait for ``predicate`` (polled every 0.1 s); :class:`RehearsalFailed` after ``timeout`` seconds."""
+    poll(predicate, timeout=timeout, interval=0.1, timed_out=lambda: RehearsalFailed(f"timed out waiting for {what}"))
+
+
+@dataclasses.dataclass
+class Operation:
+    """One run of ``migrationctl cutover`` / ``rollback`` and what its journal said."""
+
+    name: str
+    label: str
+    started: float
+    finished: float
+    exit_code: int
+    journal: dict[str, Any]
+    fault: str = ""
+    output: str = ""
+
+    def steps(self) -> dict[str, tuple[float, float, float]]:
+        """step -> (start epoch, end epoch, seconds)."""
+        out = {}
+        for step, entry in self.journal.get("steps", {}).items():
+            if entry.get("started_at") and entry.get("finished_at"):
+                start = dt.datetime.fromisoformat(entry["started_at"]).timestamp()
+                end = dt.datetime.fromisoformat(entry["finished_at"]).timestamp()
+                out[step] = (start, end, float(entry.get("seconds", end - start)))
+        return out
+
+
+class Night:
+    """The servers, the emulator, the workload and the runs of migrationctl."""
+
+    def __init__(
+        self, workdir: Path, source: PostgresServer, target: PostgresServer, endpoint: str, outputs: dict[StackOutput, str]
+    ):
+        self.workdir = workdir
+        self.source = source
+        self.target = target
+        self.endpoint = endpoint
+        self.outputs = outputs
+        self.outputs_file = workdir / "stack-outputs.json"
+        self.outputs_file.write_text(json.dumps({k.value: {"value": v} for k, v in outputs.items()}, indent=2))
+        self.listener = switch_mod.Listener(
+            listener_arn=outputs[StackOutput.HTTPS_LISTENER_ARN],
+            blue_target_group_arn=outputs[StackOutput.BLUE_TARGET_GROUP_ARN],
+            green_target_group_arn=outputs[StackOutput.GREEN_TARGET_GROUP_ARN],
+        )
+        self.elbv2 = client(endpoint, "elbv2")
+        self.cloudwatch = client(endpoint, "cloudwatch")
+        self.operations: list[Operation] = []
+        self.faults: list[dict[str, Any]] = []
+        self.workload: wl.Workload | None = None
+        self.router: wl.Router | None = None
+
+    # ------------------------------------------------------------------------------------------------ plumbing
+
+    @property
+    def source_dsn(self) -> str:
+        return self.source.dsn(DATABASE)
+
+    @property
+    def target_dsn(self) -> str:
+        return self.target.dsn(DATABASE)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": "rehearsal",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "MIGRATION_SOURCE_DSN": self.source_dsn,
+            "MIGRATION_TARGET_DSN": self.target_dsn,
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+
+    def migrationctl(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "inventory_migration.migrationctl.cli", "--no-progress", *args],
+            cwd=self.workdir,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def switch_args(self, *extra: str) -> list[str]:
+        return [
+            "--app-roles",
+            wl.ROLE,
+            "--backend",
+            "native",
+            "--stack-outputs",
+            str(self.outputs_file),
+            "--drain-timeout",
+            "30",
+            *extra,
+        ]
+
+    def journal(self, operation: str) -> dict[str, Any]:
+        path = self.workdir / STATE_DIR / JOURNAL_DIR / f"{operation}.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def run_operation(self, operation: str, label: str, *extra: str, fault: str = "") -> Operation:
+        env = {KILL_ENV: f"{operation}:{fault}"} if fault else {}
+        started = time.time()
+        proc = self.migrationctl(operation, *self.switch_args(*extra), **env)
+        op = Operation(
+            operation, label, started, time.time(), proc.returncode, self.journal(operation), fault, proc.stdout + proc.stderr
+        )
+        self.operations.append(op)
+        return op
+
+    def expect(self, op: Operation, code: int) -> Operation:
+        if op.exit_code != code:
+            raise RehearsalFailed(f"{op.label}: exit {op.exit_code}, expected {code}\n{op.output}")
+        return op
+
+    def weights(self) -> dict[str, int]:
+        return switch_mod.weights(self.elbv2, self.listener)
+
+    def sql(self, server: PostgresServer, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+
+    def read_only(self, server: PostgresServer) -> bool:
+        with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:
+            return switch_mod.is_read_only(conn, wl.ROLE)
+
+    # ------------------------------------------------------------------------------------------------ the evening
+
+    def prepare(self, *, customers: int, orders: int, lines: int) -> None:
+        """The application's database on 13, copied to 16 the way the runbook copies it."""
+        for server in (self.source, self.target):
+            server.psql("postgres", f"CREATE DATABASE {DATABASE}")
+            server.psql("postgres", wl.role_sql())
+        self.source.psql(DATABASE, wl.SCHEMA_SQL)
+        self.source.psql(DATABASE, wl.SEED_SQL.format(customers=customers, orders=orders, lines=lines))
+        self.source.psql(DATABASE, wl.GRANTS_SQL + "ANALYZE;")
+        self.step_ok("schema pre-data", self.migrationctl("schema", "pre-data"))
+        from inventory_migration.migrationctl.cutover.replication import NativeReplication
+
+        native = NativeReplication(source_dsn=self.source_dsn, target_dsn=self.target_dsn)
+        native.setup_forward(copy_data=True)
+        wait(native.initial_copy_done, 120, "the initial copy")
+        self.step_ok("schema post-data", self.migrationctl("schema", "post-data"))
+        # Grants are not copied (--no-owner --no-privileges): the runbook grants on Aurora, read-only until cutover.
+        self.target.psql(DATABASE, wl.GRANTS_SQL)
+        with psycopg.connect(self.target_dsn, autocommit=True) as conn:
+            switch_mod.set_read_only(conn, [wl.ROLE], True)
+        wait(self.forward_caught_up, 60, "forward replication to catch up")
+        self.step_ok("verify", self.migrationctl("verify"))
+
+    def step_ok(self, label: str, proc: subprocess.CompletedProcess[str]) -> None:
+        if proc.returncode != 0:
+            raise RehearsalFailed(f"{label}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+        log(f"{label}: {proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else 'ok'}")
+
+    def forward_caught_up(self) -> bool:
+        with psycopg.connect(self.source_dsn, autocommit=True) as conn:
+            position = slot_position(conn, FORWARD_NAME)
+            return position is not None and position[0] is not None and lsn_value(position[0]) >= lsn_value(sync_point(conn))
+
+    @contextlib.contextmanager
+    def load(self, rate: float) -> Iterator[wl.Workload]:
+        app = {
+            "blue": self.source.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD),
+            "green": self.target.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD),
+        }
+        self.router = wl.Router(self.weights).start()
+        self.workload = wl.Workload(app, self.router, rate=rate).start()
+        try:
+            yield self.workload
+        finally:
+            self.workload.stop()
+            self.router.stop()
+
+    def writes_for(self, seconds: float, colour: str) -> None:
+        """Let the application write; the acknowledged commits must land on ``colour``."""
+        assert self.workload is not None
+        since = time.time()
+        time.sleep(seconds)
+        with self.workload._lock:
+            landed = {a.database for a in self.workload.stats.acks if a.at >= since + 0.5}
+        if landed != {colour}:
+            raise RehearsalFailed(f"writes expected on {colour} only, landed on {sorted(landed)}")
+
+    # ------------------------------------------------------------------------------------------------ the end
+
+    def drain_way_back(self) -> None:
+        """After the last cutover, let the way back catch up so both sides can be compared in full."""
+        with psycopg.connect(self.target_dsn, autocommit=True) as conn:
+            goal = sync_point(conn)
+
+            def caught_up() -> bool:
+                position = slot_position(conn, REVERSE_SLOT)
+                return position is not None and position[0] is not None and lsn_value(position[0]) >= lsn_value(goal)
+
+            wait(caught_up, 60, "the way back to catch up")
+
+
+# --------------------------------------------------------------------------------------------- main

@@ -1,0 +1,394 @@
+"""One fact, one definition: where two places must agree, a test that fails when they drift.
+
+* config sections and the construct props they feed (``props_from``): same-named fields agree in default and in the
+  default their docs state; every optional field documents its default;
+* the stack's outputs are the :class:`StackOutput` enum, and every output migrationctl reads exists in the phases it
+  runs in;
+* the reverse slot name, the cutover's gate defaults and the state records are defined once and shown by argparse;
+* the shared plumbing behaves as its callers rely on (durable atomic JSON, the poll's deadline, the journal's step
+  names, the user-schema filter in SQL and in Python).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import os
+import pkgutil
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inventory_migration.config.base import field_default
+from inventory_migration.migrationctl import records
+from inventory_migration.outputs import StackOutput
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT = ROOT / "inventory_migration"
+
+# ----------------------------------------------------------------------------- config sections vs construct props
+
+PLACEHOLDER_DEFAULTS = {
+    "customer_gateway_ip": "the dev file's default is a documentation address the operator replaces; the construct has none",
+    "blue_targets": "the dev file's default is two placeholder servers; the construct has none",
+    "agent_arn": "the dev file's default is a placeholder agent; the construct has none",
+}
+"""Same-named fields whose defaults differ on purpose, with the reason."""
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """Each field's docstring (the string literal right below it), whitespace folded."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for field, doc in zip(body, body[1:], strict=False):
+        if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name):
+            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
+                docs[field.target.id] = " ".join(doc.value.value.split())
+    return docs
+
+
+def stated_default(doc: str | None) -> str | None:
+    """The value a docstring's ``Default: …`` states: up to the first parenthesis, comma, semicolon or full stop."""
+    match = re.search(r"Default: (.*)$", doc or "")
+    if match is None:
+        return None
+    return re.split(r" \(|;|,|\.$|\. ", match.group(1).replace("``", ""))[0].strip().lower()
+
+
+@pytest.fixture(scope="module")
+def props_pairs() -> list[tuple[type, type, frozenset[str]]]:
+    """(props class, config section class, fields the stack passes explicitly) of every ``props_from`` of the stack."""
+    from inventory_migration.cdk import Testing
+    from inventory_migration.config import load_config
+    from inventory_migration.stacks import migration
+
+    pairs: list[tuple[type, type, frozenset[str]]] = []
+    original = migration.props_from
+
+    def recording(props_type: Any, section: Any, **explicit: Any) -> Any:
+        pairs.append((props_type, type(section), frozenset(explicit)))
+        return original(props_type, section, **explicit)
+
+    migration.props_from = recording  # type: ignore[assignment]
+    try:
+        migration.MigrationStack(Testing.app(), "drift", config=load_config("dev"))
+    finally:
+        migration.props_from = original
+    return pairs
+
+
+def default_drift(props: type, section: type, explicit: frozenset[str]) -> list[str]:
+    """Same-named fields of a section and its props whose defaults, or stated defaults, differ."""
+    props_fields = {f.name: f for f in dataclasses.fields(props)}  # type: ignore[arg-type]
+    props_docs, section_docs = attribute_docs(props), attribute_docs(section)
+    problems = []
+    for f in dataclasses.fields(section):  # type: ignore[arg-type]
+        g = props_fields.get(f.name)
+        if g is None or f.name in explicit or f.name in PLACEHOLDER_DEFAULTS:
+            continue
+        if f.default is dataclasses.MISSING or g.default is dataclasses.MISSING:
+            continue
+        if f.default != g.default:
+            problems.append(f"{props.__name__}.{f.name}: default {g.default!r}, {section.__name__} says {f.default!r}")
+        said, says = stated_default(section_docs.get(f.name)), stated_default(props_docs.get(f.name))
+        if said != says:
+            problems.append(f"{props.__name__}.{f.name}: documented default {says!r}, {section.__name__} documents {said!r}")
+    return problems
+
+
+def test_every_props_from_pairs_a_section_with_its_props(props_pairs: list[tuple[type, type, frozenset[str]]]) -> None:
+    assert {(p.__name__, s.__name__) for p, s, _ in props_pairs} >= {
+        ("NetworkProps", "NetworkConfig"),
+        ("AuroraClusterProps", "AuroraConfig"),
+        ("DmsReplicationProps", "DmsConfig"),
+        ("ImageStorageProps", "StorageConfig"),
+        ("BlueGreenApplicationProps", "ApplicationConfig"),
+        ("ImageTransferProps", "FilesConfig"),
+    }
+
+
+def test_sections_and_props_agree_in_defaults_and_docs(props_pairs: list[tuple[type, type, frozenset[str]]]) -> None:
+    assert [problem for props, section, explicit in props_pairs for problem in default_drift(props, section, explicit)] == []
+
+
+def test_the_drift_check_sees_a_changed_default() -> None:
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Section:
+        size: int = 64
+        """Size. Default: 64."""
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Props:
+        size: int = 32
+        """Size. Default: 64."""
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Documented:
+        size: int = 64
+        """Size. Default: 32 (smaller)."""
+
+    assert default_drift(Props, Section, frozenset()) == ["Props.size: default 32, Section says 64"]
+    assert default_drift(Documented, Section, frozenset()) == ["Documented.size: documented default '32', Section documents '64'"]
+    assert default_drift(Props, Section, frozenset({"size"})) == []
+
+
+def _dataclasses_of(package: str) -> list[type]:
+    module = importlib.import_module(package)
+    found = []
+    for info in pkgutil.iter_modules(module.__path__):
+        child = importlib.import_module(f"{package}.{info.name}")
+        found += [obj for obj in vars(child).values() if dataclasses.is_dataclass(obj) and obj.__module__ == child.__name__]
+    return found  # type: ignore[return-value]
+
+
+def test_every_optional_field_documents_its_default() -> None:
+    missing = []
+    for cls in _dataclasses_of("inventory_migration.config") + _dataclasses_of("inventory_migration.constructs"):
+        docs = attribute_docs(cls)
+        for f in dataclasses.fields(cls):
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if has_default and stated_default(docs.get(f.name)) is None:
+                missing.append(f"{cls.__name__}.{f.name}")
+    assert missing == []
+
+
+# ----------------------------------------------------------------------------- stack outputs vs their readers
+
+
+def _outputs(synth: dict[str, Any]) -> set[str]:
+    return set(synth.get("output", {}))
+
+
+def test_every_output_of_every_phase_is_a_stack_output_member(phase_synth: Any) -> None:
+    from inventory_migration.phases import MigrationPhase
+
+    seen: set[str] = set()
+    for environment in ("dev", "prod"):
+        for phase in MigrationPhase:
+            outputs = _outputs(phase_synth(environment, phase))
+            assert outputs <= {o.value for o in StackOutput}, (environment, phase)
+            seen |= outputs
+    assert seen == {o.value for o in StackOutput}, "a StackOutput member no phase declares"
+
+
+READS = {
+    "cutover": ("cdc", ("dms_reverse_task_arn",)),
+    "rollback": ("cutover", ()),
+}
+"""migrationctl operation -> (the phase it runs from, outputs it reads that need not exist yet there)."""
+
+
+@pytest.mark.parametrize("operation", sorted(READS))
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_migrationctl_reads_only_outputs_the_stack_has(phase_synth: Any, operation: str, environment: str) -> None:
+    from inventory_migration.migrationctl.cutover.commands import OUTPUT_FLAGS
+    from inventory_migration.phases import MigrationPhase
+
+    phase_name, optional = READS[operation]
+    phases = [MigrationPhase(phase_name)] + ([MigrationPhase.ROLLBACK_WINDOW] if operation == "rollback" else [])
+    for phase in phases:
+        outputs = _outputs(phase_synth(environment, phase))
+        missing = [o.value for o in OUTPUT_FLAGS.values() if o.value not in outputs and o.value not in optional]
+        assert missing == [], f"{operation} in {phase.value}: the stack has no output {missing}"
+
+
+def test_the_cutover_flags_name_their_stack_outputs() -> None:
+    from inventory_migration.migrationctl.cli import build_parser
+
+    parser = build_parser()
+    cutover = next(a for a in parser._actions if a.dest == "command").choices["cutover"]  # type: ignore[union-attr]
+    helps = {action.dest: action.help or "" for action in cutover._actions}
+    from inventory_migration.migrationctl.cutover.commands import OUTPUT_FLAGS
+
+    assert [dest for dest, output in OUTPUT_FLAGS.items() if output.value not in helps[dest]] == []
+
+
+# ----------------------------------------------------------------------------- names and defaults defined once
+
+
+def test_the_reverse_slot_name_is_one_definition() -> None:
+    from inventory_migration.config import DmsConfig
+    from inventory_migration.constructs.dms import DmsReplicationProps
+    from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+    from inventory_migration.migrationctl.cli import build_parser
+    from inventory_migration.migrationctl.cutover.replication import DmsReplication
+
+    args = build_parser().parse_args(["rollback", "--app-roles", "app"])
+    assert {
+        field_default(DmsConfig, "reverse_slot_name"),
+        field_default(DmsReplicationProps, "reverse_slot_name"),
+        field_default(DmsReplication, "reverse_slot"),
+        args.reverse_slot,
+    } == {REVERSE_SLOT_NAME}
+
+
+GATE_FLAGS = {
+    "drain_timeout": "drain_timeout",
+    "max_lag_bytes": "max_lag_bytes",
+    "max_lag_seconds": "max_lag_seconds",
+    "verify_max_age_hours": "verify_max_age_hours",
+    "gap": "sequence_gap",
+    "jobs": "verify_jobs",
+}
+"""argparse destination of cutover/rollback -> the Settings field whose default it shows."""
+
+
+@pytest.mark.parametrize("operation", ["cutover", "rollback"])
+def test_gate_defaults_come_from_the_settings(operation: str) -> None:
+    from inventory_migration.migrationctl.cli import build_parser
+    from inventory_migration.migrationctl.cutover.settings import Settings
+
+    parser = build_parser()
+    args = parser.parse_args([operation, "--app-roles", "app"])
+    sub = next(a for a in parser._actions if a.dest == "command").choices[operation]  # type: ignore[union-attr]
+    helps = {action.dest: action.help or "" for action in sub._actions}
+    for dest, field in GATE_FLAGS.items():
+        default = field_default(Settings, field)
+        assert getattr(args, dest) == default, dest
+        shown = f"{default // 1024**2} MiB" if dest == "max_lag_bytes" else f"{default:g}"
+        assert f"(default: {shown})" in helps[dest], (dest, helps[dest])
+
+
+def test_the_sequence_gap_is_one_definition() -> None:
+    from inventory_migration.migrationctl.cli import build_parser
+    from inventory_migration.migrationctl.cutover.settings import Settings
+    from inventory_migration.migrationctl.database.sequences import DEFAULT_GAP
+
+    args = build_parser().parse_args(["sequences", "sync"])
+    assert args.gap == field_default(Settings, "sequence_gap") == DEFAULT_GAP
+
+
+RECORD_NAMES = (records.VERIFY_RECORD, records.FILES_VERIFY_RECORD, records.FILES_VERIFY_PROGRESS)
+
+
+@pytest.mark.parametrize("name", RECORD_NAMES)
+def test_each_record_name_is_written_once_in_the_product(name: str) -> None:
+    where = [str(p.relative_to(ROOT)) for p in PRODUCT.rglob("*.py") if f'"{name}"' in p.read_text(encoding="utf-8")]
+    assert where == ["inventory_migration/migrationctl/records.py"]
+
+
+def test_no_module_of_the_product_imports_the_harness_or_dev_only_packages() -> None:
+    dev_only = ("harness", "moto", "matplotlib", "pytest", "cryptography")
+    offenders = []
+    for path in PRODUCT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in dev_only]
+    assert offenders == []
+
+
+# ----------------------------------------------------------------------------- the shared plumbing
+
+
+def test_write_json_replaces_whole_and_syncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    path = tmp_path / "deep" / "record.json"
+    records.write_json(path, {"b": 1, "a": [1, 2]})
+    records.write_json(path, {"a": 2})
+    assert records.read_json(path) == {"a": 2}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temporary file left
+    assert len(synced) == 4  # the file and its directory, each time
+
+
+def test_write_json_never_leaves_half_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "record.json"
+    records.write_json(path, {"old": True})
+
+    def crash(*_args: Any) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        records.write_json(path, {"new": True})
+    assert records.read_json(path) == {"old": True}
+
+
+def test_poll_returns_the_first_true_value_and_gives_up_after_the_deadline() -> None:
+    from inventory_migration.migrationctl.polling import poll
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    answers = iter([None, 0, "ready"])
+    assert poll(lambda: next(answers), timeout=10, interval=1, timed_out=RuntimeError, clock=lambda: now[0], sleep=sleep) == "ready"
+    assert slept == [1, 1]
+    now[0], slept[:] = 0.0, []
+    with pytest.raises(TimeoutError, match="never"):
+        poll(lambda: False, timeout=3, interval=1, timed_out=lambda: TimeoutError("never"), clock=lambda: now[0], sleep=sleep)
+    assert now[0] == 4  # checked at 0, 1, 2, 3 (the deadline) and 4, the first check past it: then it gave up
+
+
+def test_the_journal_refuses_a_step_its_operation_does_not_have(tmp_path: Path) -> None:
+    from inventory_migration.migrationctl.cutover.journal import Journal, UnknownStep
+    from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, JOURNAL_STEPS, ROLLBACK_STEPS
+
+    journal = Journal(tmp_path / "cutover.json", "cutover", CUTOVER_STEPS)
+    with pytest.raises(UnknownStep, match="cutover has no step 'frezee'"), journal.step("frezee"):
+        pass
+    with pytest.raises(UnknownStep):
+        journal.done("reverse-drain")
+    assert not (tmp_path / "cutover.json").exists()  # refused before anything was written
+    assert set(ROLLBACK_STEPS) <= set(JOURNAL_STEPS["rollback"])
+
+
+def test_the_step_tables_are_the_names_everyone_uses() -> None:
+    from inventory_migration.migrationctl.cutover import steps
+
+    for table in (steps.CUTOVER, steps.ROLLBACK, steps.ABORT):
+        names = [step.name for step in table]
+        assert len(names) == len(set(names))
+    assert steps.CUTOVER_STEPS == ("gates", "freeze", "drain", "sequences", "way-back", "switch", "verify")
+    assert steps.CUTOVER_STEPS == tuple(s.name for s in steps.CUTOVER)
+
+
+@pytest.mark.parametrize(
+    ("name", "user"),
+    [
+        ("inventory", True),
+        ("public", True),
+        ("pg_catalog", False),
+        ("information_schema", False),
+        ("pg_toast", False),
+        ("pg_toast_temp_3", False),
+        ("pg_temp_3", False),
+        ("pglogical", False),
+        ("pg_tempest", True),
+    ],
+)
+def test_user_schema_in_python(name: str, user: bool) -> None:
+    from inventory_migration.migrationctl.database.objects import is_user_schema
+
+    assert is_user_schema(name) is user
+
+
+def test_user_schema_and_object_filters_agree_in_sql_and_python(empty_db: str) -> None:
+    """On a real server: the SQL predicates select exactly what the Python twins accept."""
+    import psycopg
+
+    from inventory_migration.migrationctl.database.objects import is_user_object, is_user_schema, user_object, user_schema
+
+    names = ["inventory", "public", "pg_catalog", "pg_toast", "pglogical", "pg_temp_3", "pg_tempest", "awsdms_control", "a_b"]
+    objects = ["orders", "awsdms_heartbeat", "awsdms_heartbeat_hb_key_seq", "awsdmsx", "awsdms"]
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        schema_rows = conn.execute(
+            f"SELECT n FROM unnest(%s::text[]) AS t(n) WHERE {user_schema('n')} ORDER BY 1", (names,)
+        ).fetchall()
+        object_rows = conn.execute(
+            f"SELECT n FROM unnest(%s::text[]) AS t(n) WHERE {user_object('n')} ORDER BY 1", (objects,)
+        ).fetchall()
+    assert [r[0] for r in schema_rows] == sorted(n for n in names if is_user_schema(n))
+    assert [r[0] for r in object_rows] == sorted(n for n in objects if is_user_object(n))
