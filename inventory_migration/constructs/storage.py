@@ -4,12 +4,13 @@ Versioned, SSE-KMS with a bucket key, BucketOwnerEnforced, all public access blo
 denies plain HTTP and uploads encrypted any other way than with our key, a lifecycle sized for images
 that stay readable in milliseconds (Standard-IA, then Glacier Instant Retrieval), and server access logs
 to a second bucket. Server access logging cannot deliver to an SSE-KMS bucket, so the log bucket uses
-SSE-S3: the one documented exception to customer-managed keys (see ``rules.ENCRYPTION_EXCEPTIONS``).
+SSE-S3: the one documented exception to customer-managed keys (see ``rules/encryption.py: ENCRYPTION_EXCEPTIONS``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from inventory_migration.cdk import Construct, aws, depend_on
 from inventory_migration.iam import policy_json, statement
@@ -125,23 +126,52 @@ class ImageStorage(Construct):
         self.props_namer = props.namer
         self.force_destroy = props.force_destroy
         self._public_access_blocks: dict[str, aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock] = {}
-        self.log_bucket = self._bucket("access-logs", "access-logs")
-        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+        self.log_bucket = self._access_log_bucket(p)
+        self.bucket = self._image_bucket(p)
+        self.logging = aws.s3_bucket_logging.S3BucketLoggingA(
             self,
-            "access-logs-encryption",
-            bucket=self.log_bucket.id,
-            rule=[
-                _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
+            "images-logging",
+            bucket=self.bucket.id,
+            target_bucket=self.log_bucket.id,
+            target_prefix="images/",
         )
+        self.bucket_policy = self._image_bucket_policy(p)
+        self.log_bucket_policy = self._access_log_bucket_policy(p)
+        # Logging is switched on once the log bucket lets the logging service write (S3 checks it on PutBucketLogging).
+        depend_on(self.logging, self.log_bucket_policy)
+
+    def _encryption(self, construct_id: str, bucket: aws.s3_bucket.S3Bucket, *, kms_key_arn: str | None) -> None:
+        """Default encryption: SSE-KMS with our key and a bucket key, or SSE-S3 (``kms_key_arn=None``)."""
+        by_default = _SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
+        rule = (
+            _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=by_default(sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn),
+                bucket_key_enabled=True,
+            )
+            if kms_key_arn is not None
+            else _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=by_default(sse_algorithm="AES256")
+            )
+        )
+        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+            self, construct_id, bucket=bucket.id, rule=[rule]
+        )
+
+    def _abort_incomplete_uploads(self, p: ImageStorageProps) -> list[Any]:
+        return [
+            _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                days_after_initiation=p.abort_incomplete_multipart_days
+            )
+        ]
+
+    def _access_log_bucket(self, p: ImageStorageProps) -> aws.s3_bucket.S3Bucket:
+        """The access-log bucket: SSE-S3 (the one encryption exception), logs expire."""
+        bucket = self._bucket("access-logs", "access-logs")
+        self._encryption("access-logs-encryption", bucket, kms_key_arn=None)
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self,
             "access-logs-lifecycle",
-            bucket=self.log_bucket.id,
+            bucket=bucket.id,
             rule=[
                 _LC.S3BucketLifecycleConfigurationRule(
                     id="expire-access-logs",
@@ -151,33 +181,20 @@ class ImageStorage(Construct):
                     noncurrent_version_expiration=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
                     ],
-                    abort_incomplete_multipart_upload=[
-                        _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=p.abort_incomplete_multipart_days
-                        )
-                    ],
+                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(p),
                 )
             ],
         )
+        return bucket
 
-        self.bucket = self._bucket("images", "images")
-        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "images-encryption",
-            bucket=self.bucket.id,
-            rule=[
-                _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=_SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=p.kms_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
+    def _image_bucket(self, p: ImageStorageProps) -> aws.s3_bucket.S3Bucket:
+        """The image bucket: SSE-KMS with our key, larger images to colder tiers, old versions to Glacier then gone."""
+        bucket = self._bucket("images", "images")
+        self._encryption("images-encryption", bucket, kms_key_arn=p.kms_key_arn)
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self,
             "images-lifecycle",
-            bucket=self.bucket.id,
+            bucket=bucket.id,
             rule=[
                 _LC.S3BucketLifecycleConfigurationRule(
                     id="larger-images-to-colder-tiers",
@@ -210,23 +227,16 @@ class ImageStorage(Construct):
                             noncurrent_days=p.noncurrent_expiration_days
                         )
                     ],
-                    abort_incomplete_multipart_upload=[
-                        _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=p.abort_incomplete_multipart_days
-                        )
-                    ],
+                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(p),
                     expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
                 ),
             ],
         )
-        self.logging = aws.s3_bucket_logging.S3BucketLoggingA(
-            self,
-            "images-logging",
-            bucket=self.bucket.id,
-            target_bucket=self.log_bucket.id,
-            target_prefix="images/",
-        )
-        self.bucket_policy = aws.s3_bucket_policy.S3BucketPolicy(
+        return bucket
+
+    def _image_bucket_policy(self, p: ImageStorageProps) -> aws.s3_bucket_policy.S3BucketPolicy:
+        """TLS only; uploads only SSE-KMS with our key."""
+        return aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "images-policy",
             bucket=self.bucket.id,
@@ -251,7 +261,10 @@ class ImageStorage(Construct):
             ),
             depends_on=[self._public_access_blocks["images"]],
         )
-        self.log_bucket_policy = aws.s3_bucket_policy.S3BucketPolicy(
+
+    def _access_log_bucket_policy(self, p: ImageStorageProps) -> aws.s3_bucket_policy.S3BucketPolicy:
+        """TLS only; S3 server access logs of the image bucket and the load balancer's access logs may be delivered."""
+        return aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "access-logs-policy",
             bucket=self.log_bucket.id,
@@ -271,8 +284,6 @@ class ImageStorage(Construct):
             ),
             depends_on=[self._public_access_blocks["access-logs"]],
         )
-        # Logging is switched on once the log bucket lets the logging service write (S3 checks it on PutBucketLogging).
-        depend_on(self.logging, self.log_bucket_policy)
 
     def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
         name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)
