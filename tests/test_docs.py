@@ -4,6 +4,7 @@ generated phase tables are current."""
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import re
 import subprocess
@@ -151,7 +152,8 @@ def test_config_keys_exist() -> None:
     named = set()
     for where, code in all_code():
         for match in re.finditer(rf"(?<![\w./])((?:{section})\.[a-z_]+(?:\.[a-z_]+)?)(?![\w(/-])", code):
-            named.add((where, match.group(1)))
+            if match.group(1).rsplit(".", 1)[-1] not in EXTENSIONS:  # app.py is a file, not a key
+                named.add((where, match.group(1)))
     for path in DOCS:  # keys inside ```toml blocks, under their [section]
         text = path.read_text(encoding="utf-8")
         for block in re.finditer(r"^```toml\n(.*?)^```", text, re.S | re.M):
@@ -181,3 +183,178 @@ def test_generated_phase_tables_are_current(phase_synth: Any) -> None:
     current = text[text.index(BEGIN) : text.index(END) + len(END)]
     expected = report({env: {phase: phase_synth(env, phase) for phase in MigrationPhase} for env in ("dev", "prod")})
     assert current == expected, "docs/phases.md is stale: run `make phases` and paste its output"
+
+
+# ----------------------------------------------------------------------------- every path and module named exists
+
+CONFIG_FILES = sorted((ROOT / "config").glob("*.toml"))
+KNOWN_DIRS = (
+    ".ci/",
+    "config/",
+    "docs/",
+    "examples/",
+    "harness/",
+    "inventory_migration/",
+    "scripts/",
+    "tests/",
+    "constructs/",
+    "stacks/",
+    "rules/",
+    "dashboards/",
+    "migrationctl/",
+    "node_modules/",
+)
+"""A token starting with one of these is a path (``blue/green`` in prose is not)."""
+EXTENSIONS = ("py", "md", "toml", "json", "jsonl", "png", "sql", "lock", "yml", "yaml")
+NOT_IN_THE_REPOSITORY = {
+    "outputs.json": "an example: the operator's `terraform output -json`",
+    "source.json": "an example: the secret value the operator writes",
+    "params.toml": "an example: what `migrationctl params export --write` writes",
+    "cdk.tf.json": "written by `cdktf synth`",
+}
+"""Names the docs use for files that exist only on the operator's machine or after a command ran, with the reason."""
+GENERATED_PREFIXES = (".migrationctl/", "cdktf.out/", "build/")
+"""Paths under these are written at run time (state, synth output, rehearsal output)."""
+_PATH = re.compile(r"(?<![\w./:@$~-])(\.?(?:[\w-]+/)+(?:[\w.-]*[\w])?/?|[\w-]+\.(?:" + "|".join(EXTENSIONS) + r"))(?![\w/<>*{}])")
+_MODULE = re.compile(r"\b((?:inventory_migration|harness)(?:\.[a-z_][a-z0-9_]*)+)")
+_DEFINED_IN = re.compile(r"([\w/.-]+\.py): ([A-Za-z_][A-Za-z0-9_]*)")
+_TEST_ID = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
+
+
+def prose_of_config() -> list[tuple[str, str]]:
+    """The comments of the environment files."""
+    return [
+        (f"{path.name}:{i}", line.split("#", 1)[1])
+        for path in CONFIG_FILES
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "#" in line
+    ]
+
+
+def named_texts() -> list[tuple[str, str]]:
+    """(where, text) of every doc and config comment, URLs removed."""
+    texts = [(path.name, path.read_text(encoding="utf-8")) for path in DOCS] + prose_of_config()
+    return [(where, re.sub(r"https?://\S+|s3://\S+|file://", "", text)) for where, text in texts]
+
+
+def _repository_files() -> set[Path]:
+    skip = {".git", ".venv", "node_modules", "cdktf.out", "build", "__pycache__", ".mypy_cache", ".ruff_cache"}
+    return {p.relative_to(ROOT) for p in ROOT.rglob("*") if not skip & set(p.relative_to(ROOT).parts)}
+
+
+def path_problem(token: str, files: set[Path]) -> str | None:
+    """Why a path named in the docs does not exist (``None`` when it does, or it is not meant to)."""
+    name = token.rstrip("/")
+    if Path(name).name in NOT_IN_THE_REPOSITORY or token.startswith(GENERATED_PREFIXES):
+        return None
+    if not (token.startswith(KNOWN_DIRS) or token.rsplit(".", 1)[-1] in EXTENSIONS):
+        return None  # prose such as "blue/green"
+    for base in ("", "inventory_migration/", "inventory_migration/migrationctl/", "docs/", "scripts/"):
+        if (ROOT / base / name).exists():
+            return None
+    if "/" not in name and any(f.name == name for f in files):
+        return None  # a bare file name in a layout listing
+    return f"no such file or directory: {token}"
+
+
+def defined_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_every_path_named_in_the_docs_exists() -> None:
+    files = _repository_files()
+    problems = {
+        f"{where}: {problem}"
+        for where, text in named_texts()
+        for match in _PATH.finditer(text)
+        if (problem := path_problem(match.group(1), files))
+    }
+    assert sorted(problems) == []
+
+
+def test_every_module_named_in_the_docs_imports() -> None:
+    import importlib.util
+
+    problems = set()
+    for where, text in named_texts():
+        for match in _MODULE.finditer(text):
+            dotted = match.group(1)
+            parent, _, attribute = dotted.rpartition(".")
+            if importlib.util.find_spec(dotted) is None and not (
+                importlib.util.find_spec(parent) and attribute in defined_names(Path(importlib.util.find_spec(parent).origin))  # type: ignore[arg-type]
+            ):
+                problems.add(f"{where}: no module {dotted}")
+    assert sorted(problems) == []
+
+
+def test_every_name_said_to_be_defined_in_a_file_is() -> None:
+    problems = set()
+    for where, text in named_texts():
+        for match in _DEFINED_IN.finditer(text):
+            path = next(
+                (
+                    ROOT / base / match.group(1)
+                    for base in ("", "inventory_migration/")
+                    if (ROOT / base / match.group(1)).is_file()
+                ),
+                None,
+            )
+            if path is None:
+                problems.add(f"{where}: no file {match.group(1)}")
+            elif match.group(2) not in defined_names(path):
+                problems.add(f"{where}: {match.group(1)} defines no {match.group(2)}")
+        for match in _TEST_ID.finditer(text):
+            path = ROOT / match.group(1)
+            if not path.is_file() or match.group(2) not in defined_names(path):
+                problems.add(f"{where}: no test {match.group(1)}::{match.group(2)}")
+    assert sorted(problems) == []
+
+
+def test_the_path_checker_sees_what_is_missing() -> None:
+    files = _repository_files()
+    assert path_problem("inventory_migration/config.py", files) == "no such file or directory: inventory_migration/config.py"
+    assert path_problem("inventory_migration/rehearsal/", files) == "no such file or directory: inventory_migration/rehearsal/"
+    assert path_problem("constructs/network.py", files) is None
+    assert path_problem("blue/green", files) is None
+    assert path_problem(".migrationctl/verify-last.json", files) is None
+
+
+# ----------------------------------------------------------------------------- figures quoted from generated tables
+
+
+def test_the_synth_example_in_the_readme_is_the_dev_stack(synthesized: Any) -> None:
+    import collections
+
+    counts = collections.Counter(t for t, by_id in synthesized("dev")["resource"].items() for _ in by_id)
+    quoted = re.search(r"^resources:\s+(\d+) in (\d+) types$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)
+    assert quoted, "README.md quotes `make synth`'s resources line"
+    assert (int(quoted.group(1)), int(quoted.group(2))) == (sum(counts.values()), len(counts))
+
+
+def _generated_counts() -> dict[str, int]:
+    text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
+    dev = text[text.index("### dev") : text.index("### prod")]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| `([a-z-]+)` \| (\d+) \|$", dev, re.M)}
+
+
+def test_figures_quoted_in_phases_md_match_its_generated_tables() -> None:
+    text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
+    prose = text[text.index("<!-- END GENERATED -->") :]
+    counts = _generated_counts()
+    quoted = [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\| ([a-z, -]+) \| (\d+) \|$", prose, re.M)]
+    assert quoted, "the rehearsal's run quotes resources applied per phase"
+    problems = [
+        f"{phases}: {n} quoted, generated {[counts[p.strip()] for p in phases.split(',')]}"
+        for phases, n in quoted
+        if any(counts[p.strip()] != n for p in phases.split(","))
+    ]
+    assert problems == []

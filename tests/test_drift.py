@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import importlib
 import inspect
+import itertools
 import os
 import pkgutil
 import re
@@ -46,10 +47,11 @@ def attribute_docs(cls: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs = {}
-    for field, doc in zip(body, body[1:], strict=False):
-        if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name):
-            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
-                docs[field.target.id] = " ".join(doc.value.value.split())
+    for field, doc in itertools.pairwise(body):
+        named = isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name)
+        documented = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)
+        if named and documented:
+            docs[field.target.id] = " ".join(doc.value.value.split())  # type: ignore[union-attr,attr-defined]
     return docs
 
 
@@ -324,7 +326,9 @@ def test_poll_returns_the_first_true_value_and_gives_up_after_the_deadline() -> 
         now[0] += seconds
 
     answers = iter([None, 0, "ready"])
-    assert poll(lambda: next(answers), timeout=10, interval=1, timed_out=RuntimeError, clock=lambda: now[0], sleep=sleep) == "ready"
+    assert (
+        poll(lambda: next(answers), timeout=10, interval=1, timed_out=RuntimeError, clock=lambda: now[0], sleep=sleep) == "ready"
+    )
     assert slept == [1, 1]
     now[0], slept[:] = 0.0, []
     with pytest.raises(TimeoutError, match="never"):
@@ -352,7 +356,7 @@ def test_the_step_tables_are_the_names_everyone_uses() -> None:
         names = [step.name for step in table]
         assert len(names) == len(set(names))
     assert steps.CUTOVER_STEPS == ("gates", "freeze", "drain", "sequences", "way-back", "switch", "verify")
-    assert steps.CUTOVER_STEPS == tuple(s.name for s in steps.CUTOVER)
+    assert tuple(s.name for s in steps.CUTOVER) == steps.CUTOVER_STEPS
 
 
 @pytest.mark.parametrize(

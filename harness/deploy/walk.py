@@ -1,7 +1,7 @@
 """The deploy rehearsal: every phase of one environment applied to a local AWS emulator, each re-planned empty and
 checked, each transition's plan held to the phase table, then destroyed to nothing.
 
-``make rehearse [ENV=dev|prod]`` runs :func:`main`; ``tests/test_rehearsal.py`` runs the same :class:`Rehearsal`.
+``make rehearse [ENV=dev|prod]`` runs :func:`main`; ``tests/harness/test_deploy_rehearsal.py`` runs the same :class:`Rehearsal`.
 
 1. Start the patched emulator on a free loopback port (bounded lifetime, always stopped).
 2. Write the environment's configuration into a work directory, with the emulator's certificate, and point

