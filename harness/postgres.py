@@ -193,6 +193,32 @@ def _reachable_by_others(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in [path.resolve(), *path.resolve().parents])
 
 
+BINARY_CACHE = Path(tempfile.gettempdir()) / "migration-pg-binaries"
+"""Where the server binaries are copied when the checkout is private (a 0700 home, pytest's tmp as root)."""
+
+
+def traversable_bindir(bindir: Path) -> Path:
+    """``bindir`` itself when the ``postgres`` user can reach it; else a copy of its installation (``bin``, ``lib``,
+    ``share`` beside it: PostgreSQL finds them relative to its binaries) in a world-readable cache, made once per
+    installation and shared by concurrent test workers (copied aside, then renamed into place)."""
+    if os.geteuid() != 0 or _reachable_by_others(bindir):
+        return bindir
+    install = bindir.resolve().parent
+    stamp = f"{install.parent.name}-{install.name}-{int(os.stat(bindir / 'postgres').st_mtime)}"
+    cached = BINARY_CACHE / stamp
+    if not (cached / "bin" / "postgres").exists():
+        BINARY_CACHE.mkdir(parents=True, exist_ok=True)
+        os.chmod(BINARY_CACHE, 0o755)
+        staging = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=BINARY_CACHE))
+        shutil.copytree(install, staging / "copy", symlinks=True)
+        for directory, _dirs, _files in os.walk(staging):
+            os.chmod(directory, 0o755)
+        with contextlib.suppress(OSError):  # another worker renamed its copy first: use that one
+            os.rename(staging / "copy", cached)
+        shutil.rmtree(staging, ignore_errors=True)
+    return cached / "bin"
+
+
 @contextlib.contextmanager
 def running_server(
     bindir: Path | None = None, settings: Mapping[str, str] | None = None, *, parent: Path | None = None
@@ -201,6 +227,7 @@ def running_server(
     bindir = bindir or debian_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql, or npm ci for 13/16")
+    bindir = traversable_bindir(bindir)
     if parent is not None and os.geteuid() == 0 and not _reachable_by_others(parent):
         parent = None  # the server runs as postgres: under a private directory (pytest's tmp_path) it could not start
     root = Path(tempfile.mkdtemp(prefix="migration-pg-", dir=parent))
