@@ -15,7 +15,7 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test check lint bench bench-verify bench-files bench-cutover validate phases rehearse rehearse-cutover clean
+.PHONY: help install synth summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-files             migrationctl files verify vs. rclone check on 100,000 files in moto S3"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
+	@echo "make network                 the flow matrix decided on every phase of dev and prod (docs/network.md)"
 	@echo "make rehearse [ENV=...]      apply every phase to a local AWS emulator, re-plan empty, destroy to nothing"
 	@echo "make rehearse-cutover        cutover / rollback / cutover on PostgreSQL 13 -> 16 under load, with the fault cases"
 	@echo "make bench-cutover           three whole cutover rehearsals: write unavailability per switch, median and all runs"
@@ -82,6 +83,9 @@ validate: synth
 
 phases: install
 	pipenv run python -m inventory_migration.phase_report dev prod
+
+network: install
+	pipenv run python -m inventory_migration.reachability.report dev prod
 
 rehearse: install
 	pipenv run python -m harness.deploy.walk $(ENV)

@@ -98,10 +98,12 @@ def plan_changes(plan: Mapping[str, Any]) -> list[ResourceChange]:
     return out
 
 
-def violations(changes: Iterable[ResourceChange], previous: MigrationPhase, current: MigrationPhase) -> list[str]:
+def violations(
+    changes: Iterable[ResourceChange], previous: MigrationPhase, current: MigrationPhase, *, image_agent: bool = True
+) -> list[str]:
     """Everything about ``changes`` the transition ``previous`` -> ``current`` does not intend (empty when all is as
-    intended)."""
-    expected = expected_changes(previous, current)
+    intended); ``image_agent``: whether the DataSync agent is configured (see :func:`~.phases.component_state`)."""
+    expected = expected_changes(previous, current, image_agent=image_agent)
     problems: list[str] = []
     seen: set[Component] = set()
     for change in changes:

@@ -127,6 +127,8 @@ class ResourceType(Enum):
     ECS_CLUSTER = NameRule("ecs", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
     ECS_SERVICE = NameRule("ecs-service", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
     TASK_DEFINITION = NameRule("taskdef", 255, pattern=re.compile(r"^[A-Za-z0-9_-]+$"), planned_qualifiers=("app",))
+    RESOLVER_ENDPOINT = NameRule("resolver", 64, pattern=re.compile(r"^[\w -]+$"), planned_qualifiers=("on-prem",))
+    RESOLVER_RULE = NameRule("resolver-rule", 64, pattern=re.compile(r"^[\w -]+$"), planned_qualifiers=("on-prem-1",))
 
 
 DMS_ACCOUNT_ROLES = {

@@ -35,7 +35,7 @@ def _types(addresses: list[str]) -> str:
     return ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in sorted(counts.items())) or "—"
 
 
-def environment_report(environment: str, synths: Synths) -> str:
+def environment_report(environment: str, synths: Synths, *, image_agent: bool) -> str:
     """Resources per phase and the changes of every allowed transition of one environment."""
     lines = [f"### {environment}", "", "| phase | resources |", "| --- | ---: |"]
     lines += [f"| `{phase.value}` | {resource_count(synths[phase])} |" for phase in PHASE_ORDER]
@@ -46,7 +46,7 @@ def environment_report(environment: str, synths: Synths) -> str:
     ]
     for previous, current in ordered_transitions():
         changes = synth_changes(synths[previous], synths[current])
-        problems = violations(changes, previous, current)
+        problems = violations(changes, previous, current, image_agent=image_agent)
         if problems:
             raise ValueError(f"{environment} {previous.value} -> {current.value}: " + "; ".join(problems))
         by_action = {a: [c.address for c in changes if c.action is a] for a in (Action.CREATE, Action.DELETE, Action.UPDATE)}
@@ -58,8 +58,9 @@ def environment_report(environment: str, synths: Synths) -> str:
     return "\n".join(lines)
 
 
-def report(by_environment: Mapping[str, Synths]) -> str:
-    body = "\n\n".join(environment_report(env, synths) for env, synths in by_environment.items())
+def report(by_environment: Mapping[str, Synths], image_agent: Mapping[str, bool]) -> str:
+    """The generated section; ``image_agent``: per environment, whether its DataSync agent is configured."""
+    body = "\n\n".join(environment_report(env, synths, image_agent=image_agent[env]) for env, synths in by_environment.items())
     return f"{BEGIN}\n{body}\n{END}"
 
 
@@ -89,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
 
     use_supported_node()
     environments = (sys.argv[1:] if argv is None else argv) or ["dev", "prod"]
-    print(report({env: synthesize_phases(env) for env in environments}))
+    from inventory_migration.config import load_config
+
+    agents = {env: load_config(env).files.agent_configured for env in environments}
+    print(report({env: synthesize_phases(env) for env in environments}, agents))
     return 0
 
 

@@ -240,11 +240,16 @@ class Component(Enum):
     BLUE_TARGETS = "blue-targets"
     TRAFFIC = "traffic"
     MONITORING_WIRING = "monitoring-wiring"
+    IMAGE_ENDPOINT = "image-endpoint"
+    """The DataSync VPC endpoint: exists while images move, from the first pass of the first deploy on."""
     IMAGE_SYNC = "image-sync"
+    """The agent's side (locations, task, its rule and metric): exists while images move and the agent is configured."""
 
 
-def component_state(component: Component, plan: PhasePlan) -> tuple[bool, tuple[object, ...]]:
-    """(present?, settings) of a component in a phase; a settings change is an in-place update."""
+def component_state(component: Component, plan: PhasePlan, *, image_agent: bool = True) -> tuple[bool, tuple[object, ...]]:
+    """(present?, settings) of a component in a phase; a settings change is an in-place update. ``image_agent``: whether
+    the DataSync agent is configured (``files.agent_arn`` / ``agent_activation_key``): until the first deploy's second
+    pass, only the endpoint of the image transfer exists."""
     states: dict[Component, tuple[bool, tuple[object, ...]]] = {
         Component.FORWARD_TASK: (plan.forward_task.exists, (plan.forward_task.running,)),
         Component.REVERSE_REPLICATION: (plan.reverse_task.exists, (plan.reverse_task.running,)),
@@ -252,7 +257,8 @@ def component_state(component: Component, plan: PhasePlan) -> tuple[bool, tuple[
         Component.BLUE_TARGETS: (plan.blue_targets, ()),
         Component.TRAFFIC: (True, (plan.blue_weight, plan.green_weight, plan.blue_targets)),
         Component.MONITORING_WIRING: (True, (plan.replication, plan.blue_targets)),
-        Component.IMAGE_SYNC: (plan.image_sync is not ImageSync.ABSENT, (plan.image_sync,)),
+        Component.IMAGE_ENDPOINT: (plan.image_sync is not ImageSync.ABSENT, ()),
+        Component.IMAGE_SYNC: (plan.image_sync is not ImageSync.ABSENT and image_agent, (plan.image_sync,)),
     }
     return states[component]
 
@@ -263,12 +269,13 @@ class Change(Enum):
     CHANGED = "changed"
 
 
-def expected_changes(previous: MigrationPhase, current: MigrationPhase) -> dict[Component, Change]:
+def expected_changes(previous: MigrationPhase, current: MigrationPhase, *, image_agent: bool = True) -> dict[Component, Change]:
     """Which components a transition adds, removes or changes (components not listed stay as they are)."""
     before, after = plan_for(previous), plan_for(current)
     out: dict[Component, Change] = {}
     for component in Component:
-        (was, old), (now, new) = component_state(component, before), component_state(component, after)
+        was, old = component_state(component, before, image_agent=image_agent)
+        now, new = component_state(component, after, image_agent=image_agent)
         if was and not now:
             out[component] = Change.REMOVED
         elif now and not was:
@@ -295,6 +302,7 @@ COMPONENT_PATHS: tuple[tuple[str, Component | None], ...] = (
     ("monitoring/cutover-blocked", Component.MONITORING_WIRING),
     ("monitoring/dashboard", Component.MONITORING_WIRING),
     ("files/logs", None),
+    ("files/endpoint*", Component.IMAGE_ENDPOINT),
     ("files/*", Component.IMAGE_SYNC),
 )
 """Construct paths (below the stack, fnmatch patterns, first match wins) of the phase-dependent resources.

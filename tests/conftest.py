@@ -36,16 +36,18 @@ def environments() -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def synthesized() -> Callable[[str], dict[str, Any]]:
-    """Synthesize a shipped environment once per session: ``synthesized("dev")``."""
-    from inventory_migration.app import build_app
+    """Synthesize a shipped environment once per session: ``synthesized("dev")``. The stack is built straight from the
+    configuration (``build_app`` would refuse prod's shipped placeholders, as a real synth must)."""
     from inventory_migration.cdk import Testing
+    from inventory_migration.config import load_config
+    from inventory_migration.stacks.migration import MigrationStack, stack_name
 
     cache: dict[str, dict[str, Any]] = {}
 
     def get(environment: str) -> dict[str, Any]:
         if environment not in cache:
-            _app, stack, _config = build_app(environment=environment, environ={})
-            cache[environment] = json.loads(Testing.synth(stack))
+            config = load_config(environment, environ={})
+            cache[environment] = json.loads(Testing.synth(MigrationStack(Testing.app(), stack_name(config), config=config)))
         return cache[environment]
 
     return get
@@ -81,6 +83,29 @@ def phase_synth() -> Callable[[str, Any], dict[str, Any]]:
     def get(environment: str, phase: Any) -> dict[str, Any]:
         if (environment, phase) not in cache:
             config = phase_config(environment, phase)
+            stack = MigrationStack(Testing.app(), stack_name(config), config=config)
+            cache[(environment, phase)] = json.loads(Testing.synth(stack))
+        return cache[(environment, phase)]
+
+    return get
+
+
+AGENT_ARN = "arn:aws:datasync:us-east-1:210987654321:agent/agent-0a1b2c3d4e5f6a7b8"
+"""A DataSync agent for the second pass of the first deploy (the shipped files are the first pass: no agent yet)."""
+
+
+@pytest.fixture(scope="session")
+def agent_synth() -> Callable[[str, Any], dict[str, Any]]:
+    """Like ``phase_synth``, with the DataSync agent configured (the second pass): ``agent_synth("dev", phase)``."""
+    from inventory_migration.cdk import Testing
+    from inventory_migration.stacks.migration import MigrationStack, stack_name
+
+    cache: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def get(environment: str, phase: Any) -> dict[str, Any]:
+        if (environment, phase) not in cache:
+            config = phase_config(environment, phase)
+            config = dataclasses.replace(config, files=dataclasses.replace(config.files, agent_arn=AGENT_ARN))
             stack = MigrationStack(Testing.app(), stack_name(config), config=config)
             cache[(environment, phase)] = json.loads(Testing.synth(stack))
         return cache[(environment, phase)]

@@ -19,8 +19,40 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_build_app_selects_the_environment(tmp_path: Path) -> None:
     from inventory_migration.app import build_app
 
-    _app, stack, config = build_app(outdir=str(tmp_path), environ={"MIGRATION_ENV": "prod"})
-    assert config.environment == "prod" and stack.node.id == "inventory-migration-prod"
+    warnings: list[str] = []
+    _app, stack, config = build_app(outdir=str(tmp_path), environ={"MIGRATION_ENV": "dev"}, warn=warnings.append)
+    assert config.environment == "dev" and stack.node.id == "inventory-migration-dev"
+
+
+def test_prod_refuses_its_placeholders_naming_each_field_and_value() -> None:
+    from inventory_migration.app import build_app
+    from inventory_migration.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        build_app(environ={"MIGRATION_ENV": "prod"})
+    message = str(refused.value)
+    assert 'prod.toml (placeholders = "refuse")' in message
+    assert "network.customer_gateway_ip = '198.51.100.20': a placeholder" in message
+    assert "app.certificate_arn = 'arn:aws:acm:us-east-1:123456789012:certificate/" in message
+
+
+def test_dev_keeps_its_placeholders_with_a_one_line_warning() -> None:
+    from inventory_migration.app import build_app
+
+    warnings: list[str] = []
+    build_app(environ={"MIGRATION_ENV": "dev"}, warn=warnings.append)
+    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "network.customer_gateway_ip" in warnings[0]
+    assert "\n" not in warnings[0] and "prod refuses them" in warnings[0]
+
+
+def test_main_exits_2_with_one_message_on_prods_placeholders(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MIGRATION_ENV", "prod")
+    assert entry.main() == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid configuration in") and "files.server = 'files.inventory.corp.example'" in err
+    assert "Traceback" not in err
 
 
 def test_context_selects_the_environment_when_the_variable_is_unset() -> None:

@@ -338,5 +338,14 @@ def test_datasync_absent_keeps_only_the_evidence(construct_stack: Any) -> None:
 
 def test_datasync_props_validation() -> None:
     with pytest.raises(ValueError) as info:
-        transfer(None, agent_arn="", subnet_ids=[], on_prem_cidrs=())
-    assert all(s in str(info.value) for s in ("exactly one", "subnet_ids", "on_prem_cidrs"))
+        transfer(None, agent_activation_key="ABCDE-FGHIJ-KLMNO-PQRST-UVWXY", subnet_ids=[], on_prem_cidrs=())
+    assert all(s in str(info.value) for s in ("at most one", "subnet_ids", "on_prem_cidrs"))
+
+
+def test_datasync_without_an_agent_creates_only_the_endpoint(construct_stack: Any) -> None:
+    files = transfer(construct_stack, agent_arn="")
+    synth = synth_of(construct_stack)
+    assert files.task is None and files.endpoint is not None
+    assert one(synth, "aws_vpc_endpoint")["service_name"] == "com.amazonaws.us-east-1.datasync"
+    for absent in ("aws_datasync_task", "aws_datasync_location_s3", "aws_datasync_location_nfs", "aws_datasync_agent"):
+        assert absent not in synth["resource"], absent

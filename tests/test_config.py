@@ -112,7 +112,6 @@ def test_file_environment_defaults_to_file_name(tmp_path: Path) -> None:
         ({"app": {"desired_count": 0}}, "app.desired_count", "greater than 0"),
         ({"app": {"container_image": "Not An Image"}}, "app.container_image", "image reference"),
         ({"app": {"tester_header_value": "a b"}}, "app.tester_header_value", "letters, digits"),
-        ({"files": {"agent_arn": ""}}, "files.agent_arn", "exactly one"),
         ({"files": {"agent_arn": "agent-1"}}, "files.agent_arn", "DataSync agent ARN"),
         ({"files": {"agent_arn": "", "agent_activation_key": "abc"}}, "files.agent_activation_key", "ABCDE-FGHIJ"),
         ({"files": {"protocol": "ftp"}}, "files.protocol", "allowed: 'nfs', 'smb'"),
@@ -157,7 +156,34 @@ def test_file_environment_defaults_to_file_name(tmp_path: Path) -> None:
         ({"aurora": {"source_parameters": "work_mem=1"}}, "aurora.source_parameters", "table of name = value"),
         ({"aurora": {"engine_lifecycle_support": "forever"}}, "aurora.engine_lifecycle_support", "allowed: 'open-source"),
         ({"source": {"port": 0}}, "source.port", "TCP port"),
-        ({"source": {"host": " "}}, "source.host", "must not be empty"),
+        (
+            {"source": {"host": "pg13.corp.internal"}},
+            "source.host",
+            "removed: the DMS endpoints take the source's host from their secret",
+        ),
+        ({"network": {"operator_cidrs": ["10.9.0.0/24"]}}, "network.operator_cidrs", "inside one of on_prem_cidrs"),
+        ({"network": {"on_prem_dns_servers": ["192.168.0.2"]}}, "network.on_prem_domains", "set both"),
+        (
+            {"network": {"on_prem_dns_servers": ["10.9.0.2"], "on_prem_domains": ["corp.internal"]}},
+            "network.on_prem_dns_servers",
+            "inside one of on_prem_cidrs",
+        ),
+        (
+            {"network": {"on_prem_dns_servers": ["192.168.0.2"], "on_prem_domains": ["Corp.Internal"]}},
+            "network.on_prem_domains",
+            "lower case",
+        ),
+        (
+            {
+                "files": {
+                    "agent_arn": "arn:aws:datasync:us-east-1:111122223333:agent/agent-0abcdef0123456789",
+                    "agent_activation_key": "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY",
+                }
+            },
+            "files.agent_arn",
+            "not both",
+        ),
+        ({"placeholders": "ignore"}, "placeholders", "allowed: 'warn', 'refuse'"),
         ({"source": {"database_name": "1db"}}, "source.database_name", "identifier"),
         ({"source": {"engine_major": 8}}, "source.engine_major", "9 to 17"),
         ({"source": {"ca_certificate_file": "missing.pem"}}, "source.ca_certificate_file", "no such file"),

@@ -118,14 +118,28 @@ def test_flow_logs_go_to_an_encrypted_log_group(construct_stack: Any) -> None:
     assert policy(role, "assume_role_policy")["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
 
 
-def test_vpn_path_routes_on_prem_from_private_tables(construct_stack: Any) -> None:
-    network(construct_stack, on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"))
+def test_vpn_path_routes_on_prem_from_private_and_public_tables(construct_stack: Any) -> None:
+    net = network(construct_stack, on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"))
     synth = synth_of(construct_stack)
     assert one(synth, "aws_customer_gateway")["ip_address"] == "198.51.100.10"
     assert one(synth, "aws_vpn_connection")["static_routes_only"] is True
     assert len(resources_of(synth, "aws_vpn_connection_route")) == 2
     on_prem = [r for r in resources_of(synth, "aws_route") if r["destination_cidr_block"] != "0.0.0.0/0"]
-    assert len(on_prem) == 6 and all("aws_vpn_gateway" in r["gateway_id"] for r in on_prem)
+    # 3 private tables and the public one (the load balancer there forwards to blue on-prem), per on-prem network.
+    assert len(on_prem) == 8 and all("aws_vpn_gateway" in r["gateway_id"] for r in on_prem)
+    public = f"${{aws_route_table.{construct_stack.get_logical_id(net.public_route_table)}.id}}"
+    assert sorted(r["destination_cidr_block"] for r in on_prem if r["route_table_id"] == public) == [
+        "172.20.0.0/16",
+        "192.168.0.0/16",
+    ]
+
+
+def test_the_database_tier_routes_only_the_operators_network(construct_stack: Any) -> None:
+    net = network(construct_stack, operator_cidrs=("192.168.100.0/24",))
+    synth = synth_of(construct_stack)
+    database = f"${{aws_route_table.{construct_stack.get_logical_id(net.database_route_table)}.id}}"
+    routes = [r for r in resources_of(synth, "aws_route") if r["route_table_id"] == database]
+    assert [(r["destination_cidr_block"], "aws_vpn_gateway" in r["gateway_id"]) for r in routes] == [("192.168.100.0/24", True)]
 
 
 def test_transit_gateway_path(construct_stack: Any) -> None:
@@ -140,7 +154,7 @@ def test_transit_gateway_path(construct_stack: Any) -> None:
     assert "aws_vpn_gateway" not in synth["resource"]
     assert len(resources_of(synth, "aws_nat_gateway")) == 3
     tgw_routes = [r for r in resources_of(synth, "aws_route") if r.get("transit_gateway_id")]
-    assert len(tgw_routes) == 3
+    assert len(tgw_routes) == 4  # the three private tables and the public one
 
 
 def test_no_nat(construct_stack: Any) -> None:
@@ -188,6 +202,7 @@ def test_security_groups(construct_stack: Any) -> None:
             alb_ingress_cidrs=("203.0.113.0/24",),
             blue_targets=("192.168.10.11",),
             blue_port=8081,
+            operator_cidrs=("192.168.100.0/24",),
         ),
     )
     synth = synth_of(construct_stack)
@@ -205,8 +220,10 @@ def test_security_groups(construct_stack: Any) -> None:
             if r["security_group_id"] == ref(group)
         )
 
-    assert rules("ingress", sgs.aurora) == sorted([(5432, ref(sgs.app)), (5432, ref(sgs.dms))])
-    assert rules("egress", sgs.dms) == sorted([(5432, ref(sgs.aurora)), (5433, "192.168.0.0/16")])
+    # Aurora: the app, DMS and the operator's network on-prem (migrationctl), nothing else.
+    assert rules("ingress", sgs.aurora) == sorted([(5432, ref(sgs.app)), (5432, ref(sgs.dms)), (5432, "192.168.100.0/24")])
+    # DMS: the source on-prem, Aurora, and HTTPS for its endpoints' secrets.
+    assert rules("egress", sgs.dms) == sorted([(443, "0.0.0.0/0"), (5432, ref(sgs.aurora)), (5433, "192.168.0.0/16")])
     # The load balancer: 80/443 from the clients only; out only to green (app) and the blue server's port.
     assert rules("ingress", sgs.alb) == [(80, "203.0.113.0/24"), (443, "203.0.113.0/24")]
     assert rules("egress", sgs.alb) == sorted([(8080, ref(sgs.app)), (8081, "192.168.10.11/32")])

@@ -515,7 +515,7 @@ def test_cli_needs_the_load_balancer_and_the_task(tmp_path: Path) -> None:
 
 
 def test_stack_outputs_in_both_shapes(tmp_path: Path) -> None:
-    from inventory_migration.migrationctl.cutover.commands import load_stack_outputs
+    from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
 
     terraform = tmp_path / "tf.json"
     terraform.write_text(json.dumps({"https_listener_arn": {"value": "arn:l", "type": "string", "sensitive": False}}))

@@ -181,7 +181,12 @@ def test_generated_phase_tables_are_current(phase_synth: Any) -> None:
 
     text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
     current = text[text.index(BEGIN) : text.index(END) + len(END)]
-    expected = report({env: {phase: phase_synth(env, phase) for phase in MigrationPhase} for env in ("dev", "prod")})
+    from tests.conftest import phase_config
+
+    expected = report(
+        {env: {phase: phase_synth(env, phase) for phase in MigrationPhase} for env in ("dev", "prod")},
+        {env: phase_config(env, MigrationPhase.FOUNDATION).files.agent_configured for env in ("dev", "prod")},
+    )
     assert current == expected, "docs/phases.md is stale: run `make phases` and paste its output"
 
 

@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import inspect
 import itertools
+import json
 import os
 import pkgutil
 import re
@@ -37,7 +38,7 @@ PRODUCT = ROOT / "inventory_migration"
 PLACEHOLDER_DEFAULTS = {
     "customer_gateway_ip": "the dev file's default is a documentation address the operator replaces; the construct has none",
     "blue_targets": "the dev file's default is two placeholder servers; the construct has none",
-    "agent_arn": "the dev file's default is a placeholder agent; the construct has none",
+    "operator_cidrs": "the dev file's default is an example admin network; the construct routes and admits none unless given",
 }
 """Same-named fields whose defaults differ on purpose, with the reason."""
 
@@ -168,7 +169,10 @@ def _outputs(synth: dict[str, Any]) -> set[str]:
 
 
 def test_every_output_of_every_phase_is_a_stack_output_member(phase_synth: Any) -> None:
+    from inventory_migration.cdk import Testing
     from inventory_migration.phases import MigrationPhase
+    from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from tests.conftest import phase_config
 
     seen: set[str] = set()
     for environment in ("dev", "prod"):
@@ -176,6 +180,15 @@ def test_every_output_of_every_phase_is_a_stack_output_member(phase_synth: Any) 
             outputs = _outputs(phase_synth(environment, phase))
             assert outputs <= {o.value for o in StackOutput}, (environment, phase)
             seen |= outputs
+    # The second pass of the first deploy: the DataSync agent configured, its task exists.
+    config = phase_config("dev", MigrationPhase.CDC)
+    config = dataclasses.replace(
+        config,
+        files=dataclasses.replace(
+            config.files, agent_arn="arn:aws:datasync:us-east-1:210987654321:agent/agent-0a1b2c3d4e5f6a7b8"
+        ),
+    )
+    seen |= _outputs(json.loads(Testing.synth(MigrationStack(Testing.app(), stack_name(config), config=config))))
     assert seen == {o.value for o in StackOutput}, "a StackOutput member no phase declares"
 
 

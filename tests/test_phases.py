@@ -27,7 +27,7 @@ from inventory_migration.phases import (
     is_protected,
     transition_problem,
 )
-from tests.conftest import REVERSE_LSN, resources_of
+from tests.conftest import REVERSE_LSN, phase_config, resources_of
 
 P = MigrationPhase
 ENVIRONMENTS = ("dev", "prod")
@@ -216,10 +216,10 @@ def test_decommission_removes_the_migration_only_resources(phase_synth: Any, env
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_image_sync_is_scheduled_until_the_window(phase_synth: Any, environment: str) -> None:
+def test_image_sync_is_scheduled_until_the_window(agent_synth: Any, environment: str) -> None:
     schedules = {}
     for phase in MigrationPhase:
-        tasks = resources_of(phase_synth(environment, phase), "aws_datasync_task")
+        tasks = resources_of(agent_synth(environment, phase), "aws_datasync_task")
         schedules[phase.value] = [bool(t.get("schedule")) for t in tasks]
     assert schedules == {
         "foundation": [True],
@@ -241,10 +241,20 @@ def test_transition_changes_exactly_what_the_table_says(
 ) -> None:
     """Computed from the JSON of both phases: anything else — above all Aurora, the keys, the image bucket — fails."""
     changes = synth_changes(phase_synth(environment, previous), phase_synth(environment, current))
-    assert violations(changes, previous, current) == []
+    agent = phase_config(environment, previous).files.agent_configured
+    assert violations(changes, previous, current, image_agent=agent) == []
     assert not [c for c in changes if is_protected(c.path)]
     for change in changes:
         print(f"{environment} {previous.value} -> {current.value}: {change.action.value:<7} {change.address}")
+
+
+@pytest.mark.parametrize(("previous", "current"), TRANSITIONS, ids=[f"{a.value}->{b.value}" for a, b in TRANSITIONS])
+def test_transition_with_the_datasync_agent_changes_exactly_what_the_table_says(
+    agent_synth: Any, previous: MigrationPhase, current: MigrationPhase
+) -> None:
+    """The second pass's stack (the agent configured): the image task changes with the phase too."""
+    changes = synth_changes(agent_synth("dev", previous), agent_synth("dev", current))
+    assert violations(changes, previous, current, image_agent=True) == []
 
 
 REFERENCE = re.compile(r"\$\{((?:aws|data\.aws)_[a-z0-9_]+\.[A-Za-z0-9_-]+)\.")

@@ -82,7 +82,9 @@ def test_the_stack_in_rehearsal_mode(tmp_path: Path) -> None:
     from inventory_migration.cdk import Testing
 
     environ = {ENDPOINT_ENV: "http://127.0.0.1:4566", STATE_ENV: str(tmp_path / "r.tfstate")}
-    _app, stack, _config = build_app(environment="prod", environ=environ)
+    warnings: list[str] = []
+    _app, stack, _config = build_app(environment="prod", environ=environ, warn=warnings.append)
+    assert len(warnings) == 1  # prod's placeholders: refused for real, only reported against a loopback emulator
     synth = json.loads(Testing.synth(stack))
     assert synth["terraform"]["backend"] == {"local": {"path": str(tmp_path / "r.tfstate")}}  # never prod's S3 state
     provider = synth["provider"]["aws"][0]

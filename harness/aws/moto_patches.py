@@ -428,6 +428,91 @@ def _datasync() -> None:
     del DataSyncBackend, Location, Task
 
 
+@patch(
+    "dms",
+    "replication instances and subnet groups describe a fixed fake subnet (subnet-12345 in vpc-12345), not their own "
+    "subnets (the applied network's analysis reads them)",
+)
+def _dms_subnet_groups() -> None:
+    from moto.dms.models import DatabaseMigrationServiceBackend, FakeReplicationInstance, FakeReplicationSubnetGroup, dms_backends
+    from moto.ec2.models import ec2_backends
+
+    def subnets_of(subnet_ids: list[str], account: str, region: str) -> tuple[str, list[dict[str, Any]]]:
+        ec2 = ec2_backends[account][region]
+        out, vpc = [], ""
+        for subnet_id in subnet_ids:
+            subnet = ec2.get_subnet(subnet_id)
+            vpc = subnet.vpc_id
+            out.append(
+                {
+                    "SubnetIdentifier": subnet_id,
+                    "SubnetAvailabilityZone": {"Name": subnet.availability_zone},
+                    "SubnetStatus": "Active",
+                }
+            )
+        return vpc, out
+
+    original_group = FakeReplicationSubnetGroup.to_dict
+    original_instance = FakeReplicationInstance.to_dict
+
+    def group_to_dict(self: Any) -> dict[str, Any]:
+        out = original_group(self)
+        account, region = getattr(self, "_where", ("", ""))
+        if account and self.subnetIds:
+            out["VpcId"], out["Subnets"] = subnets_of(list(self.subnetIds), account, region)
+        return out
+
+    def instance_to_dict(self: Any) -> dict[str, Any]:
+        out = original_instance(self)
+        _arn, _partition, _service, region, account = self.arn.split(":")[:5]
+        group = dms_backends[account][region].replication_subnet_groups.get(self.replication_subnet_group_identifier)
+        if group is not None and out.get("ReplicationSubnetGroup") and group.subnetIds:
+            vpc, subnets = subnets_of(list(group.subnetIds), account, region)
+            out["ReplicationSubnetGroup"] = {**out["ReplicationSubnetGroup"], "VpcId": vpc, "Subnets": subnets}
+        return out
+
+    original_create = DatabaseMigrationServiceBackend.create_replication_subnet_group
+
+    def create_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        group = original_create(self, *args, **kwargs)
+        group._where = (self.account_id, self.region_name)  # type: ignore[attr-defined]
+        return group
+
+    FakeReplicationSubnetGroup.to_dict = group_to_dict  # type: ignore[method-assign]
+    FakeReplicationInstance.to_dict = instance_to_dict  # type: ignore[method-assign]
+    DatabaseMigrationServiceBackend.create_replication_subnet_group = create_group  # type: ignore[method-assign]
+
+
+@patch("dms", "TestConnection of an endpoint tested before fails (an unbound name in moto): AWS tests it again")
+def _dms_retest() -> None:
+    from moto.dms.models import DatabaseMigrationServiceBackend
+
+    original = DatabaseMigrationServiceBackend.test_connection
+
+    def test_connection(self: Any, replication_instance_arn: str, endpoint_arn: str) -> Any:
+        for existing in self.connections:
+            if existing.replication_instance_arn == replication_instance_arn and existing.endpoint_arn == endpoint_arn:
+                existing.status = "testing"
+                return existing
+        return original(self, replication_instance_arn, endpoint_arn)
+
+    DatabaseMigrationServiceBackend.test_connection = test_connection  # type: ignore[method-assign]
+
+
+@patch("elbv2", "a load balancer created without Scheme is stored with none; AWS makes it internet-facing")
+def _elbv2_scheme() -> None:
+    from moto.elbv2.models import ELBv2Backend
+
+    original = ELBv2Backend.create_load_balancer
+
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("scheme") is None:
+            kwargs["scheme"] = "internet-facing"
+        return original(self, *args, **kwargs)
+
+    ELBv2Backend.create_load_balancer = create  # type: ignore[method-assign]
+
+
 # --------------------------------------------------------------------------------------------- DMS
 
 

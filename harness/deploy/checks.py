@@ -12,7 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.aws.clients import client
+from inventory_migration.config import MigrationConfig
 from inventory_migration.phases import PHASE_PLANS, MigrationPhase
+from inventory_migration.reachability.flows import check as check_flows
+from inventory_migration.reachability.flows import failures
+from inventory_migration.reachability.from_aws import deployed_from_state, network_from_aws
 from inventory_migration.tagging import REQUIRED_TAG_KEYS
 
 
@@ -34,7 +38,7 @@ def _require(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-Check = Callable[[str, MigrationPhase, Mapping[str, Any], str], str]
+Check = Callable[[str, MigrationPhase, Mapping[str, Any], MigrationConfig], str]
 CHECKS: list[Check] = []
 
 
@@ -43,9 +47,9 @@ def check(fn: Check) -> Check:
     return fn
 
 
-def check_phase(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> list[str]:
+def check_phase(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> list[str]:
     """Run every check; returns their descriptions (raises :class:`CheckFailed` at the first failure)."""
-    return [fn(endpoint, phase, state, environment) for fn in CHECKS]
+    return [fn(endpoint, phase, state, config) for fn in CHECKS]
 
 
 def _key(state: Mapping[str, Any], purpose: str) -> str:
@@ -54,7 +58,7 @@ def _key(state: Mapping[str, Any], purpose: str) -> str:
 
 
 @check
-def encryption_with_our_keys(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def encryption_with_our_keys(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     s3, rds_key, ops_key = _key(state, "s3"), _key(state, "rds"), _key(state, "ops")
     images = next(b for b in managed(state, "aws_s3_bucket") if "images" in b["bucket"])
     rule = client(endpoint, "s3").get_bucket_encryption(Bucket=images["bucket"])["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -76,7 +80,7 @@ def encryption_with_our_keys(endpoint: str, phase: MigrationPhase, state: Mappin
 
 
 @check
-def tags_on_every_tagged_resource(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def tags_on_every_tagged_resource(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     tagging = client(endpoint, "resourcegroupstaggingapi")
     found = [r for page in tagging.get_paginator("get_resources").paginate() for r in page["ResourceTagMappingList"]]
     managed_arns = {
@@ -92,7 +96,7 @@ def tags_on_every_tagged_resource(endpoint: str, phase: MigrationPhase, state: M
         missing = [k for k in REQUIRED_TAG_KEYS if not tags.get(k)]
         _require(not missing, f"{resource['ResourceARN']} lacks {missing}")
         _require(tags["MigrationPhase"] == phase.value, f"{resource['ResourceARN']} is tagged {tags['MigrationPhase']}")
-        _require(tags["Environment"] == environment, f"{resource['ResourceARN']} is tagged {tags['Environment']}")
+        _require(tags["Environment"] == config.environment, f"{resource['ResourceARN']} is tagged {tags['Environment']}")
     # And each tagged resource in the state carries the phase, read back through its own API by the provider.
     stale = [
         f"{r['type']}.{r['name']}"
@@ -104,7 +108,7 @@ def tags_on_every_tagged_resource(endpoint: str, phase: MigrationPhase, state: M
 
 
 @check
-def image_bucket_settings(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def image_bucket_settings(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     s3 = client(endpoint, "s3")
     for bucket in managed(state, "aws_s3_bucket"):
         name = bucket["bucket"]
@@ -123,7 +127,7 @@ def image_bucket_settings(endpoint: str, phase: MigrationPhase, state: Mapping[s
 
 
 @check
-def security_group_rules(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def security_group_rules(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     rules = client(endpoint, "ec2").describe_security_group_rules()["SecurityGroupRules"]
     ours = {g["id"]: g["name"] for g in managed(state, "aws_security_group")}
     mine = [r for r in rules if r["GroupId"] in ours]
@@ -133,12 +137,27 @@ def security_group_rules(endpoint: str, phase: MigrationPhase, state: Mapping[st
     _require(not undescribed, f"rules without a description: {undescribed}")
     aurora = next(i for i, n in ours.items() if n.startswith("secgroup-aurora"))
     aurora_in = [r for r in mine if r["GroupId"] == aurora and not r["IsEgress"]]
-    _require(all("ReferencedGroupInfo" in r for r in aurora_in), "Aurora accepts only security groups, no CIDR")
-    return f"security group rules ({len(mine)}): none open to the internet, all described, Aurora only from groups"
+    operator = set(config.network.operator_cidrs)
+    _require(
+        all("ReferencedGroupInfo" in r or r.get("CidrIpv4") in operator for r in aurora_in),
+        "Aurora accepts security groups and the operator's network only",
+    )
+    return f"security group rules ({len(mine)}): none open to the internet, all described, Aurora from groups and the operator"
 
 
 @check
-def aurora_settings(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def network_flows(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
+    """The flow matrix on the applied network, read back through the API, for the configuration the walk deployed."""
+    network = network_from_aws(lambda service: client(endpoint, service), deployed_from_state(state))
+    results = check_flows(network, config, phase)
+    problems = failures(results)
+    _require(not problems, "network flows on the applied stack:\n" + "\n".join(problems))
+    decided = [r for r in results if r.verdict is not None]
+    return f"network: {len(decided)} flows of the matrix hold on the applied network (describe calls)"
+
+
+@check
+def aurora_settings(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     rds = client(endpoint, "rds")
     (cluster,) = rds.describe_db_clusters()["DBClusters"]
     _require(cluster["Engine"] == "aurora-postgresql", "engine aurora-postgresql")
@@ -152,7 +171,7 @@ def aurora_settings(endpoint: str, phase: MigrationPhase, state: Mapping[str, An
 
 
 @check
-def alarm_actions(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def alarm_actions(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     (topic,) = managed(state, "aws_sns_topic")
     alarms = client(endpoint, "cloudwatch").describe_alarms()
     metric, composite = alarms["MetricAlarms"], alarms["CompositeAlarms"]
@@ -168,7 +187,7 @@ def alarm_actions(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any]
 
 
 @check
-def dms_wiring(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def dms_wiring(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     plan = PHASE_PLANS[phase]
     dms = client(endpoint, "dms")
     tasks = {t["MigrationType"]: t for t in dms.describe_replication_tasks()["ReplicationTasks"]}
@@ -197,7 +216,7 @@ REVERSE_START = "0/1A2B3C4D"
 
 
 @check
-def listener_weights(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def listener_weights(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     elbv2 = client(endpoint, "elbv2")
     (lb,) = managed(state, "aws_lb")
     https = [x for x in elbv2.describe_listeners(LoadBalancerArn=lb["arn"])["Listeners"] if x["Protocol"] == "HTTPS"]
@@ -213,7 +232,7 @@ def listener_weights(endpoint: str, phase: MigrationPhase, state: Mapping[str, A
 
 
 @check
-def ecs_cluster(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], environment: str) -> str:
+def ecs_cluster(endpoint: str, phase: MigrationPhase, state: Mapping[str, Any], config: MigrationConfig) -> str:
     ecs = client(endpoint, "ecs")
     (cluster,) = managed(state, "aws_ecs_cluster")
     (described,) = ecs.describe_clusters(clusters=[cluster["arn"]], include=["SETTINGS"])["clusters"]

@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
+import fnmatch
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from harness.deploy import tomlfile
 from inventory_migration.change_sets import Action, ResourceChange, plan_changes, violations
+from inventory_migration.config import MigrationConfig
 from inventory_migration.phases import MigrationPhase
 from inventory_migration.stacks.rehearsal_mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
 
@@ -64,6 +66,11 @@ _SYNTH_LOCK = threading.Lock()
 REHEARSAL_LSN = "0/1A2B3C4D"
 """The reverse task's start position in the rehearsal (``migrationctl cutover`` records the real one)."""
 REHEARSAL_AGENT_ARN = f"arn:aws:datasync:us-east-1:{REHEARSAL_ACCOUNT_ID}:agent/agent-0123456789abcdef0"
+REHEARSAL_DNS_SERVERS = ["192.168.0.2"]
+REHEARSAL_DNS_DOMAINS = ["corp.internal"]
+SECOND_PASS_PATHS = ("files/*", "monitoring/dashboard", "monitoring/datasync-*", "monitoring/cutover-blocked")
+"""What the second pass of the first deploy may touch: it adds the DataSync agent's side (locations, task, its rule and
+metric), and the dashboard and alarms that show the task."""
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_PARALLELISM = 30
 
@@ -97,6 +104,10 @@ class Report:
     destroyed: int = 0
     patches: list[str] = dataclasses.field(default_factory=list)
     checks: list[str] = dataclasses.field(default_factory=list)
+    datasync_first_pass: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The first pass of the first deploy: what the agent's activation is given (endpoint id, IP, subnet, group)."""
+    datasync_second_pass: dict[str, int] = dataclasses.field(default_factory=dict)
+    """The second pass: what adding the agent changed."""
 
     @property
     def total_seconds(self) -> float:
@@ -111,6 +122,9 @@ class Report:
         for previous, current, counts in self.transitions:
             summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "none"
             lines.append(f"  {previous:>15} -> {current:<15} {summary}")
+        if self.datasync_first_pass:
+            lines.append(f"\nfirst deploy, pass 1 (no DataSync agent): activation outputs {self.datasync_first_pass}")
+            lines.append(f"first deploy, pass 2 (agent added): {self.datasync_second_pass}")
         lines.append(
             f"\ndestroy: {self.destroyed} resources destroyed; left behind: {sum(map(len, self.left_after_destroy.values()))}"
         )
@@ -216,9 +230,10 @@ class Rehearsal:
         self.mode = RehearsalMode(endpoint=endpoint, state_path=str(self.state))
         self.cli_config = cli_config
         self.report.patches = [f"{p.service}: {p.gap}" for p in PATCHES]
+        first_deploy = self.walk[0] is MigrationPhase.FOUNDATION
         with self.step("prepare"):
             self.certificate_arn = import_certificate(endpoint)
-            self.write_config(self.walk[0], None)
+            self.write_config(self.walk[0], None, agent=not first_deploy)
         with self.step("cdktf deploy", self.walk[0], "(npx cdktf deploy --auto-approve)"):
             self.run(
                 "npx",
@@ -233,12 +248,22 @@ class Rehearsal:
                 str(TERRAFORM_PARALLELISM),
             )
         self.after_apply(self.walk[0])
+        if first_deploy:
+            self.second_pass()
         for previous, current in zip(self.walk, self.walk[1:], strict=False):
             self.transition(previous, current)
         self.destroy()
         return self.report
 
-    def write_config(self, phase: MigrationPhase, previous: MigrationPhase | None) -> None:
+    def config(self) -> MigrationConfig:
+        """The configuration the walk deployed last."""
+        from inventory_migration.config import load_config
+
+        return load_config(self.environment, config_dir=self.config_dir, environ={})
+
+    def write_config(self, phase: MigrationPhase, previous: MigrationPhase | None, *, agent: bool = True) -> None:
+        """The environment's file for ``phase``; ``agent`` False is the first pass of the first deploy: no DataSync agent
+        yet, only its endpoint."""
         data = tomllib.loads((ROOT / "config" / f"{self.environment}.toml").read_text(encoding="utf-8"))
         data["migration_phase"] = phase.value
         data.pop("previous_phase", None)
@@ -249,8 +274,15 @@ class Rehearsal:
             data["force_phase_transition"] = True  # a leg that starts in a later phase
         data.setdefault("dms", {})["reverse_cdc_start_position"] = REHEARSAL_LSN
         data.setdefault("app", {})["certificate_arn"] = self.certificate_arn
-        data.setdefault("files", {})["agent_arn"] = REHEARSAL_AGENT_ARN
-        data["files"].pop("agent_activation_key", None)
+        files = data.setdefault("files", {})
+        files.pop("agent_activation_key", None)
+        files.pop("agent_arn", None)
+        if agent:
+            files["agent_arn"] = REHEARSAL_AGENT_ARN
+        # The optional on-prem DNS forwarding, so the resolver endpoint and its rules are applied (and in the matrix).
+        network = data.setdefault("network", {})
+        network.setdefault("on_prem_dns_servers", REHEARSAL_DNS_SERVERS)
+        network.setdefault("on_prem_domains", REHEARSAL_DNS_DOMAINS)
         data.setdefault("backend", {})["kind"] = "local"  # rehearsal mode ignores it; keeps the file valid without a bucket
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / f"{self.environment}.toml").write_text(tomlfile.dumps(data), encoding="utf-8")
@@ -281,7 +313,7 @@ class Rehearsal:
                 raise RehearsalFailed(f"{phase.value}: the plan after apply is not empty:\n{_plan_summary(result.stdout)}")
         with self.step("checks", phase) as record:
             try:
-                done = checks.check_phase(self.mode.endpoint, phase, state, self.environment)
+                done = checks.check_phase(self.mode.endpoint, phase, state, self.config())
             except checks.CheckFailed as failed:
                 raise RehearsalFailed(f"{phase.value}: check failed: {failed}") from None
             record.detail = f"({len(done)} checks)"
@@ -296,7 +328,7 @@ class Rehearsal:
             self.terraform("plan", "-input=false", "-refresh=false", "-out=phase.tfplan", f"-parallelism={TERRAFORM_PARALLELISM}")
             plan = json.loads(self.terraform("show", "-json", "phase.tfplan").stdout)
             changes = plan_changes(plan)
-            problems = violations(changes, previous, current)
+            problems = violations(changes, previous, current, image_agent=self.config().files.agent_configured)
             counts = _counts(changes)
             record.detail = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
             if problems:
@@ -307,6 +339,42 @@ class Rehearsal:
         with self.step("apply", current):
             self.terraform("apply", "-input=false", f"-parallelism={TERRAFORM_PARALLELISM}", "phase.tfplan")
         self.after_apply(current)
+
+    def second_pass(self) -> None:
+        """The first deploy's second pass: the agent, activated on-prem against the endpoint the first pass made, goes
+        into the configuration; the plan may only add the DataSync side and update what shows it."""
+        phase = MigrationPhase.FOUNDATION
+        outputs = json.loads(self.terraform("output", "-json").stdout)
+        needed = (
+            "datasync_endpoint_id",
+            "datasync_endpoint_private_ip",
+            "datasync_endpoint_subnet_arn",
+            "datasync_endpoint_security_group_arn",
+        )
+        missing = [name for name in needed if not outputs.get(name, {}).get("value")]
+        if missing or "datasync_task_arn" in outputs:
+            raise RehearsalFailed(f"first pass: activation outputs missing {missing} or a task already exists")
+        self.report.datasync_first_pass = {name: outputs[name]["value"] for name in needed}
+        with self.step("synth", phase, "(second pass: the DataSync agent)"):
+            self.write_config(phase, None, agent=True)
+            self.synth()
+        with self.step("plan", phase) as record:
+            self.terraform("plan", "-input=false", "-refresh=false", "-out=phase.tfplan", f"-parallelism={TERRAFORM_PARALLELISM}")
+            changes = plan_changes(json.loads(self.terraform("show", "-json", "phase.tfplan").stdout))
+            stray = [
+                f"{c.address}: {c.action.value}"
+                for c in changes
+                if c.action is not Action.RETAG and not any(fnmatch.fnmatchcase(c.path, p) for p in SECOND_PASS_PATHS)
+            ]
+            removed = [c.address for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
+            if stray or removed:
+                raise RehearsalFailed("second pass: the plan touches more than the DataSync side:\n" + "\n".join(stray + removed))
+            counts = _counts(changes)
+            record.detail = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            self.report.datasync_second_pass = counts
+        with self.step("apply", phase):
+            self.terraform("apply", "-input=false", f"-parallelism={TERRAFORM_PARALLELISM}", "phase.tfplan")
+        self.after_apply(phase)
 
     def destroy(self) -> None:
         from harness.deploy import checks

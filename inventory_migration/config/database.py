@@ -43,10 +43,8 @@ read Aurora for the reverse (way-back) task, and TLS only."""
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SourceDatabaseConfig(Validated):
-    """The on-prem PostgreSQL 13 server DMS reads from."""
+    """The on-prem PostgreSQL 13 server DMS reads from (its host lives in the DMS endpoints' secret only)."""
 
-    host: str = "pg13.inventory.corp.example"
-    """Source host name or IP, reachable from the DMS subnets. Default: a placeholder to replace."""
     port: int = 5432
     """Source port. Default: 5432."""
     database_name: str = "inventory"
@@ -59,7 +57,6 @@ class SourceDatabaseConfig(Validated):
 
     def _checks(self) -> list[Check]:
         return [
-            (not self.host.strip(), Problem("host", self.host, "must not be empty")),
             port_check("port", self.port),
             (
                 re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", self.database_name) is None,

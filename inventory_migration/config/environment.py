@@ -24,6 +24,7 @@ from inventory_migration.config.dms import DmsConfig
 from inventory_migration.config.files import FilesConfig
 from inventory_migration.config.monitoring import MonitoringConfig
 from inventory_migration.config.network import NetworkConfig
+from inventory_migration.config.placeholders import PlaceholderPolicy
 from inventory_migration.config.state import KmsConfig, StateBackendConfig
 from inventory_migration.config.storage import StorageConfig
 from inventory_migration.phases import MigrationPhase, plan_for, transition_problem
@@ -51,6 +52,10 @@ class MigrationConfig(Validated):
     transition, which must be allowed. Default: none, which only ``foundation`` accepts."""
     force_phase_transition: bool = False
     """Deploy a transition the phase rules refuse (e.g. rebuilding a sandbox directly in ``cdc``). Default: false."""
+    placeholders: PlaceholderPolicy = PlaceholderPolicy.WARN
+    """What a synth does with placeholder values (documentation addresses, ``.example`` hosts, the example account,
+    template ARNs: ``config/placeholders.py``): ``warn`` (one line) or ``refuse`` (one error naming every field and
+    value; prod sets it). Default: ``warn``."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     """VPC and on-prem path. Default: the section's own defaults."""
     source: SourceDatabaseConfig = dataclasses.field(default_factory=SourceDatabaseConfig)

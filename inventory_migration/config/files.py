@@ -10,8 +10,6 @@ from enum import Enum
 from inventory_migration.config.base import Check, Problem, Validated
 
 AGENT_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:datasync:[a-z0-9-]+:\d{12}:agent/agent-[0-9a-z]{17}")
-PLACEHOLDER_AGENT_ARN = "arn:aws:datasync:us-east-1:123456789012:agent/agent-0123456789abcdef0"
-"""A placeholder: activate the on-prem agent (see docs/files.md) and put its ARN here."""
 SCHEDULE_PATTERN = re.compile(r"(cron|rate)\(.+\)")
 
 
@@ -47,12 +45,13 @@ class FilesConfig(Validated):
     """SMB user (SMB only). Default: none."""
     smb_domain: str = ""
     """SMB domain (SMB only). Default: none."""
-    agent_arn: str = PLACEHOLDER_AGENT_ARN
-    """ARN of the activated on-prem DataSync agent; leave empty and set ``agent_activation_key`` to let the stack
-    create the agent. Default: a placeholder to replace."""
+    agent_arn: str = ""
+    """ARN of the on-prem DataSync agent once it is activated against the stack's endpoint (the second pass of the
+    first deploy, ``docs/network.md``); or set ``agent_activation_key`` instead. With neither, the stack creates the
+    endpoint only and outputs what activation needs. Default: none (the first pass)."""
     agent_activation_key: str = ""
-    """Activation key read from the agent's local console (``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``): the stack creates the
-    agent behind the private endpoint. Default: none."""
+    """Activation key read from the agent's local console (``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``, valid 30 minutes): the
+    stack activates the agent against its endpoint. Default: none."""
     s3_prefix: str = ""
     """Prefix in the image bucket under which the tree lands (a file's relative path becomes its key). Default: the
     bucket root."""
@@ -64,6 +63,11 @@ class FilesConfig(Validated):
     """Objects whose file is gone on-prem. Default: remove (the bucket mirrors the tree; versioning keeps history)."""
     report_successes: bool = False
     """Task reports list every transferred file, not only errors (large for 2 TB of images). Default: false."""
+
+    @property
+    def agent_configured(self) -> bool:
+        """Whether the agent is known (the second pass): only then do the locations and the task exist."""
+        return bool(self.agent_arn or self.agent_activation_key)
 
     @property
     def bytes_per_second(self) -> int:
@@ -79,8 +83,8 @@ class FilesConfig(Validated):
                 Problem("smb_user", self.smb_user, "required with protocol 'smb'"),
             ),
             (
-                bool(self.agent_arn) == bool(self.agent_activation_key),
-                Problem("agent_arn", self.agent_arn, "set exactly one of agent_arn and agent_activation_key"),
+                bool(self.agent_arn) and bool(self.agent_activation_key),
+                Problem("agent_arn", self.agent_arn, "set agent_arn or agent_activation_key, not both"),
             ),
             (
                 bool(self.agent_arn) and AGENT_ARN_PATTERN.fullmatch(self.agent_arn) is None,

@@ -77,12 +77,22 @@ def _convert(tp: Any, value: Any, path: str, problems: list[Problem]) -> Any:
 _INVALID = object()
 
 
+REMOVED_KEYS: Mapping[str, str] = {
+    "source.host": "removed: the DMS endpoints take the source's host from their secret (docs/network.md), the one place it "
+    "is set; delete the key",
+}
+"""Keys an earlier release read, with what to do instead (a file that still has one gets this, not "unknown key")."""
+
+
 def _build(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[Problem]) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else key
+        if path in REMOVED_KEYS:
+            problems.append(Problem(path, value, REMOVED_KEYS[path]))
+            continue
         if key not in fields:
             problems.append(Problem(path, value, f"unknown key; allowed keys: {', '.join(sorted(fields))}"))
             continue

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from enum import Enum
 
-from inventory_migration.config.base import Check, Problem, Validated, cidr, cidr_checks, is_public_ipv4, retention_check
+from inventory_migration.config.base import Check, Problem, Validated, cidr, cidr_checks, ipv4, is_public_ipv4, retention_check
 
 
 class OnPremConnectivity(Enum):
@@ -51,6 +51,14 @@ class NetworkConfig(Validated):
     """Existing Transit Gateway id, ``tgw-…`` (Transit Gateway only). Default: none."""
     flow_log_retention_days: int = 365
     """Days VPC flow logs are kept (a CloudWatch Logs retention value). Default: 365."""
+    operator_cidrs: tuple[str, ...] = ("192.168.100.0/24",)
+    """The on-prem admin network where ``migrationctl`` runs on the migration night (inside ``on_prem_cidrs``): the only
+    addresses outside the VPC that reach Aurora, through the VPN (``docs/network.md``). Default: ``192.168.100.0/24``."""
+    on_prem_dns_servers: tuple[str, ...] = ()
+    """On-prem DNS servers (IPv4) that resolve ``on_prem_domains``; with both set, a Route 53 Resolver outbound
+    endpoint forwards those domains to them, so DMS and the app resolve on-prem names. Default: none (no resolver)."""
+    on_prem_domains: tuple[str, ...] = ()
+    """Domains forwarded to ``on_prem_dns_servers`` (``corp.internal``). Default: none."""
 
     def _checks(self) -> list[Check]:
         vpc = cidr(self.vpc_cidr)
@@ -75,6 +83,42 @@ class NetworkConfig(Validated):
                     ),
                 )
             )
+        on_prem = [n for n in (cidr(v) for v in self.on_prem_cidrs) if n is not None]
+        checks += cidr_checks("operator_cidrs", self.operator_cidrs)
+        for value in self.operator_cidrs:
+            net = cidr(value)
+            checks.append(
+                (
+                    net is not None and not any(net.subnet_of(o) for o in on_prem),
+                    Problem(
+                        "operator_cidrs",
+                        value,
+                        "must lie inside one of on_prem_cidrs (the operator reaches Aurora through the VPN)",
+                    ),
+                )
+            )
+        for value in self.on_prem_dns_servers:
+            address = ipv4(value)
+            checks.append(
+                (
+                    address is None or not any(address in o for o in on_prem),
+                    Problem("on_prem_dns_servers", value, "must be an IPv4 address inside one of on_prem_cidrs"),
+                )
+            )
+        for value in self.on_prem_domains:
+            checks.append(
+                (
+                    re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", value)
+                    is None,
+                    Problem("on_prem_domains", value, "must be a DNS domain name in lower case (corp.internal)"),
+                )
+            )
+        checks.append(
+            (
+                bool(self.on_prem_dns_servers) != bool(self.on_prem_domains),
+                Problem("on_prem_domains", self.on_prem_domains, "set both on_prem_domains and on_prem_dns_servers, or neither"),
+            )
+        )
         if self.connectivity is OnPremConnectivity.VPN:
             checks.append(
                 (

@@ -4,9 +4,12 @@
   ports DataSync documents for an agent talking to a VPC service endpoint (TCP 443 for data, 1024-1064 for the
   control plane, 22 for the optional support channel), only from the on-prem networks. Files never cross the public
   internet.
-* The on-prem **agent** (activated by hand on-prem: its ARN comes from config, or the stack creates it from an
-  activation key), an **NFS** (or SMB) location on the export, and an **S3 location** on the image bucket whose
-  bucket-access role has exactly the actions DataSync documents for an S3 location, plus the bucket's key through S3.
+* The on-prem **agent**, activated against that endpoint — so the first deploy comes in two passes: the first creates
+  the endpoint and outputs what activation needs (its id, private IP, subnet and security group); the agent is
+  activated on-prem; the second pass, with ``files.agent_arn`` (or ``files.agent_activation_key``: the stack activates
+  it) set, adds the rest. Then an **NFS** (or SMB) location on the export, and an **S3 location** on the image bucket
+  whose bucket-access role has exactly the actions DataSync documents for an S3 location, plus the bucket's key
+  through S3.
 * The **task**: incremental (``CHANGED``), verification of what it transferred, mtime/atime and POSIX metadata kept
   (DataSync stores them as object metadata), deleted-file handling and a bandwidth limit from config, a schedule
   for the incremental runs before the window, logs to a CMK-encrypted log group, a task report to the log bucket.
@@ -23,7 +26,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
-from inventory_migration.cdk import Construct, TerraformVariable, aws
+from inventory_migration.cdk import Construct, Fn, TerraformVariable, aws
 from inventory_migration.config.files import DeletedFiles, FileProtocol
 from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
@@ -103,9 +106,10 @@ class ImageTransferProps:
     smb_domain: str = ""
     """SMB domain. Default: none."""
     agent_arn: str = ""
-    """An activated agent; empty with ``agent_activation_key`` set creates one. Default: none."""
+    """An agent activated against the endpoint; with neither this nor ``agent_activation_key`` only the endpoint is
+    created (the first pass). Default: none."""
     agent_activation_key: str = ""
-    """Activation key of a new agent. Default: none."""
+    """Activation key of a new agent, activated against the endpoint. Default: none."""
     s3_prefix: str = ""
     """Prefix in the bucket. Default: the bucket root."""
     bytes_per_second: int = -1
@@ -123,7 +127,7 @@ class ImageTransferProps:
         problems = [
             msg
             for bad, msg in (
-                (bool(self.agent_arn) == bool(self.agent_activation_key), "agent_arn / agent_activation_key: exactly one"),
+                (bool(self.agent_arn) and bool(self.agent_activation_key), "agent_arn / agent_activation_key: at most one"),
                 (not self.subnet_ids, "subnet_ids: at least one"),
                 (not self.on_prem_cidrs, "on_prem_cidrs: at least one"),
             )
@@ -150,12 +154,14 @@ class ImageTransfer(Construct):
             tags=name_tag(log_name),
         )
         self.task: aws.datasync_task.DatasyncTask | None = None
+        self.endpoint: aws.vpc_endpoint.VpcEndpoint | None = None
         if p.sync is not ImageSync.ABSENT:
-            self._transfer()
+            self._endpoint()
+            if p.agent_arn or p.agent_activation_key:
+                self._transfer()
 
     def _transfer(self) -> None:
         p, n = self.props, self.props.namer
-        self._endpoint()
         agent_arn = p.agent_arn or self._agent()
         self.bucket_access_role = self._bucket_access_role()
         subdirectory = f"/{p.s3_prefix}" if p.s3_prefix else "/"
@@ -283,21 +289,27 @@ class ImageTransfer(Construct):
             private_dns_enabled=False,
             tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "datasync")),
         )
+        # What the agent's activation needs (the first pass outputs it): the endpoint's private IP, on its one interface.
+        self.endpoint_interface = aws.data_aws_network_interface.DataAwsNetworkInterface(
+            self, "endpoint-interface", id=Fn.element(Fn.tolist(self.endpoint.network_interface_ids), 0)
+        )
+        self.endpoint_subnet_arn = f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:subnet/{p.subnet_ids[0]}"
+        self.endpoint_security_group_arn = (
+            f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:security-group/{self.endpoint_security_group.id}"
+        )
 
     def _agent(self) -> str:
         p, n = self.props, self.props.namer
         name = n.name(ResourceType.DATASYNC_AGENT, "images")
-        subnet = p.subnet_ids[0]
         agent = aws.datasync_agent.DatasyncAgent(
             self,
             "agent",
             name=name,
             activation_key=p.agent_activation_key,
-            vpc_endpoint_id=self.endpoint.id,
-            security_group_arns=[
-                f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:security-group/{self.endpoint_security_group.id}"
-            ],
-            subnet_arns=[f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:subnet/{subnet}"],
+            vpc_endpoint_id=self.endpoint.id,  # type: ignore[union-attr]
+            private_link_endpoint=self.endpoint_interface.private_ip,
+            security_group_arns=[self.endpoint_security_group_arn],
+            subnet_arns=[self.endpoint_subnet_arn],
             tags=name_tag(name),
         )
         return str(agent.arn)

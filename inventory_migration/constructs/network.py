@@ -1,6 +1,10 @@
-"""The VPC: public, private (app, DMS) and isolated database subnets across the AZs; NAT; an S3 gateway
-endpoint; flow logs to a CMK-encrypted log group; and the path to on-prem (site-to-site VPN or an
-existing Transit Gateway)."""
+"""The VPC: public, private (app, DMS) and database subnets across the AZs; NAT; an S3 gateway endpoint; flow logs to a
+CMK-encrypted log group; and the path to on-prem (site-to-site VPN or an existing Transit Gateway).
+
+Routes to on-prem, by tier (the flow matrix in ``reachability/flows.py`` proves each): the private tiers reach every
+on-prem network (DMS to the source, the DataSync endpoint's replies to the agent); the public tier too, because the
+load balancer there forwards to blue, the on-prem servers; the database tier only the operator's network, the one
+thing outside the VPC that may reach Aurora — no other route leaves it."""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ class SubnetTier(Enum):
     DMS = "private-dms"
     """DMS replication instance; routes to on-prem."""
     DATABASE = "database"
-    """Aurora; isolated: no route out of the VPC."""
+    """Aurora; no route out of the VPC but back to the operator's network on-prem."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,6 +54,9 @@ class NetworkProps:
     """VPC IPv4 range, /16 to /22."""
     on_prem_cidrs: tuple[str, ...]
     """On-prem networks routed through the VPN or Transit Gateway."""
+    operator_cidrs: tuple[str, ...] = ()
+    """The on-prem admin networks where ``migrationctl`` runs: the only on-prem routes of the database tier.
+    Default: none (the database tier has no route out of the VPC)."""
     flow_log_key_arn: str
     """CMK that encrypts the flow log group."""
     az_count: int = 3
@@ -142,7 +149,7 @@ class Network(Construct):
         self.igw = aws.internet_gateway.InternetGateway(
             self, "igw", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.INTERNET_GATEWAY))
         )
-        public_rt = aws.route_table.RouteTable(
+        self.public_route_table = public_rt = aws.route_table.RouteTable(
             self, "public-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "public"))
         )
         aws.route.Route(
@@ -275,7 +282,7 @@ class Network(Construct):
 
     def _on_prem_path(self) -> None:
         p, n = self.props, self.props.namer
-        routed_tables = self.private_route_tables
+        gateway: dict[str, str] = {}
         if p.connectivity is OnPremConnectivity.VPN:
             cgw = aws.customer_gateway.CustomerGateway(
                 self,
@@ -301,14 +308,7 @@ class Network(Construct):
                 aws.vpn_connection_route.VpnConnectionRoute(
                     self, f"vpn-route-{j + 1}", destination_cidr_block=cidr, vpn_connection_id=self.vpn_connection.id
                 )
-                for i, rt in enumerate(routed_tables):
-                    aws.route.Route(
-                        self,
-                        f"on-prem-{j + 1}-rt-{i + 1}",
-                        route_table_id=rt.id,
-                        destination_cidr_block=cidr,
-                        gateway_id=self.vpn_gateway.id,
-                    )
+            gateway = {"gateway_id": self.vpn_gateway.id}
         else:
             aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
                 self,
@@ -318,12 +318,24 @@ class Network(Construct):
                 subnet_ids=self.dms_subnet_ids,
                 tags=name_tag(n.name(ResourceType.TRANSIT_GATEWAY_ATTACHMENT)),
             )
-            for j, cidr in enumerate(p.on_prem_cidrs):
-                for i, rt in enumerate(routed_tables):
-                    aws.route.Route(
-                        self,
-                        f"on-prem-{j + 1}-rt-{i + 1}",
-                        route_table_id=rt.id,
-                        destination_cidr_block=cidr,
-                        transit_gateway_id=p.transit_gateway_id,
-                    )
+            gateway = {"transit_gateway_id": p.transit_gateway_id}
+        for j, cidr in enumerate(p.on_prem_cidrs):
+            for i, rt in enumerate(self.private_route_tables):
+                aws.route.Route(self, f"on-prem-{j + 1}-rt-{i + 1}", route_table_id=rt.id, destination_cidr_block=cidr, **gateway)
+            # The load balancer in the public subnets forwards to blue, the on-prem servers (ip targets).
+            aws.route.Route(
+                self,
+                f"on-prem-{j + 1}-rt-public",
+                route_table_id=self.public_route_table.id,
+                destination_cidr_block=cidr,
+                **gateway,
+            )
+        for k, cidr in enumerate(p.operator_cidrs):
+            # Aurora answers the operator's migrationctl; nothing else on-prem is routed from the database tier.
+            aws.route.Route(
+                self,
+                f"operator-{k + 1}-rt-database",
+                route_table_id=self.database_route_table.id,
+                destination_cidr_block=cidr,
+                **gateway,
+            )

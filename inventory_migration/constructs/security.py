@@ -1,10 +1,11 @@
 """Security groups for DMS, Aurora, the ECS Fargate app and its load balancer.
 
 Rules are separate resources (``aws_vpc_security_group_*_rule``), each with a description. Nothing
-accepts traffic from 0.0.0.0/0: Aurora only from the DMS and app groups on its port; DMS talks only to
-the source database port on-prem and to Aurora's port; the load balancer accepts 80/443 from the configured
-client networks and talks only to the app group and to the on-prem (blue) servers' port; the app accepts
-only the load balancer.
+accepts traffic from 0.0.0.0/0: Aurora only from the DMS and app groups and the operator's network on its port; DMS
+talks only to the source database port on-prem, to Aurora's port and to AWS APIs over HTTPS (its endpoints' secrets);
+the load balancer accepts 80/443 from the configured client networks and talks only to the app group and to the
+on-prem (blue) servers' port; the app accepts only the load balancer. ``reachability/flows.py`` is the matrix these
+rules carry, proven on the synthesized and the applied stack.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class SecurityGroupsProps:
     """Port of the on-prem application servers. Default: 8080."""
     replication: bool = True
     """Create the DMS group and its rules (false once DMS is decommissioned). Default: true."""
+    operator_cidrs: tuple[str, ...] = ()
+    """The on-prem admin networks where ``migrationctl`` runs; Aurora accepts its port from them. Default: none."""
 
     def __post_init__(self) -> None:
         ports = (
@@ -88,6 +91,15 @@ class SecurityGroups(Construct):
             "Aurora accepts PostgreSQL connections from the app security group",
             peer=self.app,
         )
+        for i, cidr in enumerate(p.operator_cidrs):
+            self._rule(
+                Direction.INGRESS,
+                f"aurora-from-operator-{i + 1}",
+                self.aurora,
+                p.aurora_port,
+                f"Aurora accepts migrationctl from the operator's network {cidr} (through the VPN)",
+                cidr=cidr,
+            )
         self._rule(
             Direction.EGRESS,
             "app-to-aurora",
@@ -144,6 +156,14 @@ class SecurityGroups(Construct):
             )
         self._rule(
             Direction.EGRESS, "dms-to-aurora", dms, p.aurora_port, "DMS writes to (and reads back from) Aurora", peer=self.aurora
+        )
+        self._rule(
+            Direction.EGRESS,
+            "dms-to-https",
+            dms,
+            HTTPS_PORT,
+            "DMS reads its endpoints' secrets from Secrets Manager over HTTPS (through the NAT gateway)",
+            cidr="0.0.0.0/0",
         )
         self._rule(
             Direction.INGRESS,

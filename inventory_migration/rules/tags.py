@@ -17,6 +17,7 @@ UNTAGGABLE = frozenset(
         "aws_kms_alias",
         "aws_lb_target_group_attachment",
         "aws_route",
+        "aws_route53_resolver_rule_association",
         "aws_route_table_association",
         "aws_s3_bucket_lifecycle_configuration",
         "aws_s3_bucket_logging",

@@ -15,6 +15,7 @@ from inventory_migration.config.application import TESTER_HEADER
 from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
 from inventory_migration.constructs.aurora import AuroraCluster, AuroraClusterProps
 from inventory_migration.constructs.dms import DmsReplication, DmsReplicationProps, EndpointSpec
+from inventory_migration.constructs.dns import OnPremDns, OnPremDnsProps
 from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferProps
 from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
 from inventory_migration.constructs.monitoring import (
@@ -104,7 +105,23 @@ class MigrationStack(TerraformStack):
                 blue_targets=c.app.blue_targets if phase.blue_targets else (),
                 blue_port=c.app.blue_port,
                 replication=phase.replication,
+                operator_cidrs=net.operator_cidrs,
             ),
+        )
+        self.dns = (
+            OnPremDns(
+                self,
+                "dns",
+                props=OnPremDnsProps(
+                    namer=namer,
+                    vpc_id=self.network.vpc.id,
+                    subnet_ids=self.network.dms_subnet_ids,
+                    dns_servers=net.on_prem_dns_servers,
+                    domains=net.on_prem_domains,
+                ),
+            )
+            if net.on_prem_dns_servers
+            else None
         )
         self.alarm_topic = AlarmTopic(
             self,
@@ -358,6 +375,39 @@ class MigrationStack(TerraformStack):
             outputs[StackOutput.DATASYNC_TASK_ARN] = (
                 self.files.task.arn,
                 "DataSync task that copies the images (the runbook starts its final run)",
+                False,
+            )
+        if self.files.endpoint is not None:
+            outputs[StackOutput.DATASYNC_ENDPOINT_ID] = (
+                self.files.endpoint.id,
+                "DataSync VPC endpoint the on-prem agent is activated against (docs/network.md, first deploy)",
+                False,
+            )
+            outputs[StackOutput.DATASYNC_ENDPOINT_PRIVATE_IP] = (
+                self.files.endpoint_interface.private_ip,
+                "Private IP of the DataSync endpoint: the agent's activation connects to it",
+                False,
+            )
+            outputs[StackOutput.DATASYNC_ENDPOINT_SUBNET_ARN] = (
+                self.files.endpoint_subnet_arn,
+                "Subnet of the DataSync endpoint (create-agent --subnet-arns)",
+                False,
+            )
+            outputs[StackOutput.DATASYNC_ENDPOINT_SECURITY_GROUP_ARN] = (
+                self.files.endpoint_security_group_arn,
+                "Security group of the DataSync endpoint (create-agent --security-group-arns)",
+                False,
+            )
+        vpn = getattr(self.network, "vpn_connection", None)
+        if vpn is not None:
+            outputs[StackOutput.VPN_CONNECTION_ID] = (
+                vpn.id,
+                "Site-to-site VPN (`aws ec2 get-vpn-connection-device-sample-configuration` configures the on-prem device)",
+                False,
+            )
+            outputs[StackOutput.VPN_TUNNEL_ADDRESSES] = (
+                [vpn.tunnel1_address, vpn.tunnel2_address],
+                "Outside addresses of the two VPN tunnels (configure both on the on-prem device)",
                 False,
             )
         if app.blue is not None:

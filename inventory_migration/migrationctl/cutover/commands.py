@@ -8,7 +8,6 @@ Every default shown here is :class:`.settings.Settings`'s (or the stack's, for t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from inventory_migration.migrationctl.cutover.settings import CutoverAborted, Ga
 from inventory_migration.migrationctl.cutover.switch import Listener
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.records import STATE_DIR
+from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
 from inventory_migration.outputs import StackOutput
 
 OUTPUT_FLAGS: dict[str, StackOutput] = {
@@ -39,17 +39,6 @@ OUTPUT_FLAGS: dict[str, StackOutput] = {
 
 def _default(name: str) -> Any:
     return field_default(Settings, name)
-
-
-def load_stack_outputs(path: Path) -> dict[str, Any]:
-    """``terraform output -json`` (``{"name": {"value": …}}``) or a flat ``{"name": value}`` file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"cannot read --stack-outputs {path}: {error}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--stack-outputs {path}: expected a JSON object")
-    return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in data.items()}
 
 
 def _values(ctx: Context) -> dict[str, str]:

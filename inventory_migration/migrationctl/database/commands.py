@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from inventory_migration.dms_settings import task_resource_id
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg
 from inventory_migration.migrationctl.context import Context
+from inventory_migration.migrationctl.database import dms_connections
 from inventory_migration.migrationctl.database import lag as lag_mod
 from inventory_migration.migrationctl.database import params as params_mod
 from inventory_migration.migrationctl.database import preflight as preflight_mod
@@ -22,26 +24,59 @@ from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.output import table
 from inventory_migration.migrationctl.records import STATE_DIR, VERIFY_RECORD
+from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
+from inventory_migration.outputs import StackOutput
+
+DMS_TASK_OUTPUTS = (("forward", StackOutput.DMS_TASK_ARN), ("reverse", StackOutput.DMS_REVERSE_TASK_ARN))
+"""The tasks ``preflight --dms`` tests the endpoints of, by the stack output that names each."""
 
 
 def cmd_preflight(ctx: Context) -> ExitCode:
-    supported = preflight_mod.load_extension_list(ctx.args.supported_extensions)
-    with connection(ctx.source(), "source", read_only=True) as conn:
-        findings = preflight_mod.run_preflight(conn, supported)
-    blockers = [f for f in findings if f.severity is preflight_mod.Severity.BLOCKER]
-    warnings = [f for f in findings if f.severity is preflight_mod.Severity.WARNING]
-    lines = [
-        table([f.to_dict() | {"details": len(f.details) or ""} for f in findings], ["severity", "check", "message", "details"])
-    ]
-    for f in findings:
-        if f.details and f.severity is not preflight_mod.Severity.INFO:
-            lines.append(f"\n{f.check}:")
-            lines += [f"  - {d}" for d in f.details]
-    verdict = "NOT READY" if blockers else ("READY with warnings" if warnings else "READY")
-    lines.append(f"\n{verdict}: {len(blockers)} blocker(s), {len(warnings)} warning(s)")
-    ctx.emit({"ready": not blockers, "findings": [f.to_dict() for f in findings]}, "\n".join(lines))
-    failing = blockers or (warnings if ctx.args.fail_on == "warning" else [])
+    a = ctx.args
+    if a.skip_source and not a.dms:
+        raise UsageError("--skip-source leaves nothing to check without --dms")
+    payload: dict[str, Any] = {}
+    lines: list[str] = []
+    failing = False
+    if not a.skip_source:
+        supported = preflight_mod.load_extension_list(a.supported_extensions)
+        with connection(ctx.source(), "source", read_only=True) as conn:
+            findings = preflight_mod.run_preflight(conn, supported)
+        blockers = [f for f in findings if f.severity is preflight_mod.Severity.BLOCKER]
+        warnings = [f for f in findings if f.severity is preflight_mod.Severity.WARNING]
+        lines.append(
+            table(
+                [f.to_dict() | {"details": len(f.details) or ""} for f in findings], ["severity", "check", "message", "details"]
+            )
+        )
+        for f in findings:
+            if f.details and f.severity is not preflight_mod.Severity.INFO:
+                lines.append(f"\n{f.check}:")
+                lines += [f"  - {d}" for d in f.details]
+        verdict = "NOT READY" if blockers else ("READY with warnings" if warnings else "READY")
+        lines.append(f"\n{verdict}: {len(blockers)} blocker(s), {len(warnings)} warning(s)")
+        payload.update({"ready": not blockers, "findings": [f.to_dict() for f in findings]})
+        failing = bool(blockers or (warnings if a.fail_on == "warning" else []))
+    if a.dms:
+        results = _dms_connections(ctx)
+        rows = [dataclasses.asdict(r) for r in results]
+        lines.append("\nDMS connection tests (from the replication instance):")
+        lines.append(table(rows, ["role", "endpoint", "engine", "status", "message"]))
+        payload["dms_connections"] = rows
+        failing |= not all(r.ok for r in results)
+    ctx.emit(payload, "\n".join(lines))
     return ExitCode.FINDINGS if failing else ExitCode.OK
+
+
+def _dms_connections(ctx: Context) -> list[dms_connections.ConnectionResult]:
+    a = ctx.args
+    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    tasks = [(direction, str(outputs.get(output.value) or "")) for direction, output in DMS_TASK_OUTPUTS]
+    tasks = [(direction, arn) for direction, arn in tasks if arn] + [("task", arn) for arn in a.task_arn or []]
+    if not tasks:
+        raise UsageError("--dms needs the tasks: --stack-outputs (terraform output -json) or --task-arn")
+    dms = ctx.boto3_session().client("dms")
+    return dms_connections.test_connections(dms, dms_connections.endpoints_of(dms, tasks), timeout=a.dms_timeout)
 
 
 def cmd_params_export(ctx: Context) -> ExitCode:
@@ -167,8 +202,17 @@ def cmd_lag(ctx: Context) -> ExitCode:
 
 def register(sub: SubParsers) -> None:
     """``preflight``, ``params export``, ``schema pre-data|post-data``, ``sequences sync``, ``verify``, ``lag``."""
-    p = sub.add_parser("preflight", help="is the source ready for DMS full load + CDC?")
+    p = sub.add_parser("preflight", help="is the source ready for DMS full load + CDC? (--dms: can DMS reach every endpoint?)")
     source_arg(p)
+    p.add_argument(
+        "--dms",
+        action="store_true",
+        help="also have DMS test every endpoint of the tasks from its replication instance (TestConnection)",
+    )
+    p.add_argument("--stack-outputs", type=Path, help="with --dms: `terraform output -json` naming the tasks")
+    p.add_argument("--task-arn", action="append", help="with --dms: a task whose endpoints to test (repeatable)")
+    p.add_argument("--dms-timeout", type=float, default=600.0, help="with --dms: seconds to wait for the tests (default: 600)")
+    p.add_argument("--skip-source", action="store_true", help="with --dms: only the DMS tests, no source checks")
     p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
     p.add_argument(
         "--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)"
