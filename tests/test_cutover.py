@@ -532,3 +532,71 @@ def test_the_kill_hook_is_inert_unless_named(tmp_path: Path, monkeypatch: pytest
     with journal.step("freeze"):
         pass
     assert journal.done("freeze")
+
+
+# ----------------------------------------------------------------------------------------------- the journal as a state machine
+
+
+def test_a_killed_abort_is_finished_by_the_next_run(shop: Shop) -> None:
+    """Killed between recording the abort and unfreezing: the next cutover finishes the abort, it does not resume."""
+    with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
+        switch.freeze(conn, (wl.ROLE,))
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    with journal.step("gates"), journal.step("freeze"):
+        pass
+    journal.record(abort_side="source", abort_reason="slot 'x' confirmed 0/1 after 1 s")
+    journal.finish("aborting")
+    with pytest.raises(CutoverAborted, match=r"the interrupted abort is finished .* the source is writable again"):
+        steps.cutover(shop.settings())
+    assert shop.writable("source")
+    assert Journal(journal.path, "cutover", steps.CUTOVER_STEPS).status == ABORTED
+    assert steps.cutover(shop.settings()).status == DONE  # and the next one starts afresh, from the gates
+
+
+def test_a_cutover_does_not_resume_while_its_rollback_is_under_way(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = shop.settings()
+    assert steps.cutover(settings).status == DONE
+
+    def stop(_run: Any, _result: Any) -> None:
+        raise RuntimeError("killed in the middle of the rollback")
+
+    monkeypatch.setattr(steps, "ROLLBACK", (*steps.ROLLBACK[:2], steps.Step("sequences", stop), *steps.ROLLBACK[3:]))
+    with pytest.raises(RuntimeError, match="killed"):
+        steps.rollback(settings)
+    with pytest.raises(GatesFailed, match="a rollback of this cutover is under way"):
+        steps.cutover(settings)
+    monkeypatch.undo()
+    back = steps.rollback(settings)
+    assert back.status == DONE and shop.writable("source") and not shop.writable("target")
+    assert Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS).status == "rolled back"
+    again = steps.cutover(settings)  # a new cutover after the rollback starts from the gates
+    assert again.status == DONE and again.data["steps"]["gates"]["attempts"] == 1
+
+
+def test_undoing_an_unswitched_cutover_resumes_forward_where_its_slot_is(shop: Shop) -> None:
+    backend = shop.backend()
+    backend.stop_forward()
+    with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO shop.customer (email) VALUES ('late@example.test')")  # not applied yet
+        before = slot_position(conn, FORWARD_NAME)[0]  # type: ignore[index]
+        assert backend.resume_forward(conn, None) == before
+    wait(lambda: shop_has_customer(shop, "late@example.test"), "the change made while stopped to arrive")
+
+
+def shop_has_customer(shop: Shop, email: str) -> bool:
+    with psycopg.connect(shop.target_dsn) as conn:
+        return bool(conn.execute("SELECT 1 FROM shop.customer WHERE email = %s", (email,)).fetchone())
+
+
+def test_exit_codes_of_cutover(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_migration.migrationctl.errors import ExitCode
+
+    args = ["--app-roles", wl.ROLE, "--backend", "native", "--no-load-balancer", "--state-dir", str(shop.state_dir)]
+
+    def no_snapshots(_s: Any, _held: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(steps, "_snapshots_alive", no_snapshots)  # the holders died: the switch-point verify cannot run
+    code, out, _err = run_cli("cutover", shop.source_dsn, shop.target_dsn, *args)
+    assert code == ExitCode.SWITCHED_WITH_DIFFERENCES == 4, out
+    assert "switch-point snapshots are gone" in out

@@ -363,3 +363,11 @@ def test_figures_quoted_in_phases_md_match_its_generated_tables() -> None:
         if any(counts[p.strip()] != n for p in phases.split(","))
     ]
     assert problems == []
+
+
+def test_the_exit_code_table_is_the_enum() -> None:
+    from inventory_migration.migrationctl.errors import ExitCode
+
+    text = (ROOT / "docs" / "migrationctl.md").read_text(encoding="utf-8")
+    listed = [int(m.group(1)) for m in re.finditer(r"^  \| (\d) \|", text, re.M)]
+    assert listed == [int(code) for code in ExitCode]

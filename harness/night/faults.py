@@ -92,7 +92,7 @@ def drain_timeout(night: Night) -> None:
     """The forward apply stuck (:func:`stalled_apply`): the drain times out, the source is writable again."""
     with stalled_apply(night.source_dsn, night.target_dsn):
         time.sleep(0.5)  # the workload's writes queue up behind the stuck change
-        op = night.expect(night.run_operation("cutover", "cutover with a stuck replication", "--drain-timeout", "3"), 1)
+        op = night.expect(night.run_operation("cutover", "cutover with a stuck replication", "--drain-timeout", "3"), 3)
     if "ABORTED" not in op.output:
         raise RehearsalFailed(f"a drain timeout must abort:\n{op.output}")
     assert_blue_untouched(night, "drain timeout")

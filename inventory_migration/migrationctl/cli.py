@@ -3,7 +3,8 @@
 Conventions follow the AWS CLI: global ``--profile``, ``--region``, ``--output table|json``. Connection strings
 come from the positional arguments, else ``MIGRATION_SOURCE_DSN`` / ``MIGRATION_TARGET_DSN``, else libpq's own
 environment (``PGHOST``, ``PGUSER``, ``~/.pgpass``, ...); they are never printed. Exit codes: 0 OK, 1 findings
-(blockers, differences, lag over the limit), 2 usage or connection error.
+(blockers, differences, lag over the limit; cutover/rollback: a gate refused), 2 usage or connection error, 3 aborted
+(cutover/rollback: the side being left is writable again), 4 switched with differences at the switch point.
 """
 
 from __future__ import annotations

@@ -137,12 +137,18 @@ def _run(ctx: Context, operation: str) -> ExitCode:
             {"operation": operation, "status": ABORTED, "reason": str(aborted), "log": ctx.log},
             f"{operation}: ABORTED: {aborted}",
         )
-        return ExitCode.FINDINGS
+        return ExitCode.ABORTED
     if ctx.json:
         ctx.emit(_summary(journal) | {"log": ctx.log, "dry_run": ctx.args.dry_run}, "")
-    verify = journal.data["steps"].get("verify", {}).get("result", {})
-    if journal.status == DONE and verify.get("equal") is False:
-        return ExitCode.FINDINGS
+    return exit_code(journal)
+
+
+def exit_code(journal: Journal) -> ExitCode:
+    """A finished operation's exit code: a cutover is a success only when the switch-point verify said equal."""
+    if journal.operation == "cutover" and journal.status == DONE:
+        verify = journal.data["steps"].get("verify", {}).get("result", {})
+        if verify.get("equal") is not True:
+            return ExitCode.SWITCHED_WITH_DIFFERENCES
     return ExitCode.OK
 
 

@@ -22,6 +22,9 @@ from typing import Any
 from inventory_migration.migrationctl.records import read_json, write_json
 
 RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
+ABORTING = "aborting"
+"""An abort under way: recorded before the side being left is made writable again, so a killed abort is finished by
+the next run instead of being mistaken for a step to resume."""
 ROLLED_BACK = "rolled back"
 """A cutover journal closed by the rollback that undid it: the next cutover starts anew, from the gates."""
 FINISHED = (DONE, ABORTED, ROLLED_BACK)

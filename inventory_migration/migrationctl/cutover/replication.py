@@ -135,6 +135,13 @@ def advance_slot(conn: psycopg.Connection, slot: str, lsn: str | None = None, *,
     return str(query(conn, "SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, target))[0][0])
 
 
+def _confirmed(conn: psycopg.Connection, slot: str) -> str:
+    position = slot_position(conn, slot)
+    if position is None:
+        raise UsageError(f"no logical replication slot {slot!r} to resume from")
+    return str(position[0])
+
+
 def create_slot(conn: psycopg.Connection, slot: str, plugin: str) -> str:
     """Create a logical slot if missing; its consistent point (or, if it existed, its confirmed position)."""
     position = slot_position(conn, slot)
@@ -189,9 +196,10 @@ class ReplicationBackend(abc.ABC):
         """Stop on-prem -> Aurora (idempotent); returns once nothing more is applied."""
 
     @abc.abstractmethod
-    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
+    def resume_forward(self, source: psycopg.Connection, position: str | None) -> str:
         """Advance the forward slot to ``position`` (where on-prem equals Aurora), then resume (idempotent): the changes
-        the way back wrote on-prem are not sent to Aurora again. Returns the position it resumes from."""
+        the way back wrote on-prem are not sent to Aurora again. ``None``: resume from where the slot is — nothing it
+        has not confirmed is skipped. Returns the position it resumes from."""
 
     def prepare_reverse(self, target: psycopg.Connection) -> str:
         """Create the way back's slot on the target (idempotent); its consistent point: the reverse start position."""
@@ -305,8 +313,8 @@ class NativeReplication(ReplicationBackend):
         with self._target() as target:
             self._set_enabled(target, FORWARD_NAME, False)
 
-    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
-        position = advance_slot(source, self.forward_slot, position)
+    def resume_forward(self, source: psycopg.Connection, position: str | None) -> str:
+        position = advance_slot(source, self.forward_slot, position) if position else _confirmed(source, self.forward_slot)
         with self._target() as target:
             self._set_enabled(target, FORWARD_NAME, True)
         return position
@@ -420,8 +428,9 @@ class DmsReplication(ReplicationBackend):
             self.dms.stop_replication_task(ReplicationTaskArn=self.forward_task_arn)
         self._wait(self.forward_task_arn, ("stopped", "ready", "failed"))
 
-    def resume_forward(self, source: psycopg.Connection, position: str) -> str:
-        position = advance_slot(source, self.resolve_forward_slot(source), position)
+    def resume_forward(self, source: psycopg.Connection, position: str | None) -> str:
+        slot = self.resolve_forward_slot(source)
+        position = advance_slot(source, slot, position) if position else _confirmed(source, slot)
         if self._task(self.forward_task_arn)["Status"] != "running":
             self.dms.start_replication_task(
                 ReplicationTaskArn=self.forward_task_arn, StartReplicationTaskType="resume-processing"

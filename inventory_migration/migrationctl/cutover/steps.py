@@ -32,14 +32,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 
 from inventory_migration.migrationctl.cutover import snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, gates
-from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, FINISHED, ROLLED_BACK, Journal
+from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.replication import DrainTimeout, advance_slot, sync_point, wait_for_slot
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import data_parity
@@ -96,17 +96,40 @@ def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: str, result
 
 
 def _drain(run: Run, result: dict[str, Any], *, conn: psycopg.Connection, slot: str, lsn_fact: str, what: str, side: str) -> None:
-    """Wait until ``slot`` on ``conn`` confirmed the freeze position; on a timeout the frozen side (``conn``'s) is made
-    writable again, the operation is marked aborted and :class:`CutoverAborted` raised."""
+    """Wait until ``slot`` on ``conn`` confirmed the freeze position; on a timeout, abort (:func:`_abort_switch`)."""
     lsn = run.facts[lsn_fact]
     try:
         waited = wait_for_slot(conn, slot, lsn, run.s.drain_timeout)
     except DrainTimeout as timeout:
-        switch_mod.unfreeze(conn, run.s.app_roles)
-        run.journal.finish(ABORTED)
-        raise CutoverAborted(f"{timeout}; {side} is writable again and nothing else changed") from None
+        _abort_switch(run.s, run.journal, conn, side=side, why=str(timeout))
     result["seconds"] = round(waited, 3)
     run.s.say(f"drain: {what} confirmed {lsn} after {waited:.2f} s")
+
+
+ABORT_SIDES = {"the source": "source", "green": "target"}
+"""The side an aborted switch gives back, as the journal records it."""
+
+
+def _abort_switch(s: Settings, journal: Journal, conn: psycopg.Connection, *, side: str, why: str) -> NoReturn:
+    """Give the side being left back to the applications. The journal says *aborting* before anything is undone, so a
+    kill here leaves a state the next run finishes (:func:`_finish_abort`), never a frozen side behind a done step."""
+    journal.record(abort_side=ABORT_SIDES[side], abort_reason=why)
+    journal.finish(ABORTING)
+    switch_mod.unfreeze(conn, s.app_roles)
+    journal.finish(ABORTED)
+    raise CutoverAborted(f"{why}; {side} is writable again and nothing else changed")
+
+
+def _finish_abort(s: Settings, journal: Journal) -> NoReturn:
+    """A run that finds an abort under way (killed after recording it) finishes it and reports it."""
+    side = journal.facts.get("abort_side", "source")
+    dsn, label = (s.source_dsn, "the source") if side == "source" else (s.target_dsn, "green")
+    with connection(dsn, side) as conn:
+        switch_mod.unfreeze(conn, s.app_roles)
+    journal.finish(ABORTED)
+    raise CutoverAborted(
+        f"the interrupted abort is finished ({journal.facts.get('abort_reason', 'drain timeout')}); {label} is writable again"
+    )
 
 
 def _sync_sequences(writer: psycopg.Connection, follower: psycopg.Connection, gap: int) -> int:
@@ -297,8 +320,10 @@ def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
 
 
 def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
+    # The cutover never switched: nothing of green has to be skipped, and whatever the forward replication has not
+    # applied yet must still be. It resumes from its own slot's position, never from "now".
     if not run.s.backend.forward_running():
-        result["position"] = run.s.backend.resume_forward(run.source, sync_point(run.source))
+        result["position"] = run.s.backend.resume_forward(run.source, None)
 
 
 def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
@@ -340,10 +365,10 @@ def _cutover_journal(s: Settings) -> Journal:
 
 def _rollback_journal(s: Settings, cut: Journal) -> Journal:
     """The rollback journal of *this* cutover (``cut``): a journal left by the rollback of an earlier cutover is
-    archived, never taken for this one's."""
+    archived, never taken for this one's; so is an aborted one (its freeze was undone: it starts over)."""
     journal = _journal(s, "rollback")
-    if journal.path.exists() and journal.facts.get("cutover") != cut.data["started_at"]:
-        journal.archive()
+    if journal.path.exists() and (journal.facts.get("cutover") != cut.data["started_at"] or journal.status == ABORTED):
+        journal.archive()  # an earlier cutover's, or an aborted one whose freeze was undone: start over
         journal = _journal(s, "rollback")
     journal.data["facts"].setdefault("cutover", cut.data["started_at"])
     return journal
@@ -356,6 +381,12 @@ def _next(journal: Journal, names: tuple[str, ...]) -> str:
 def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
     """Run (or resume) the cutover; returns its journal."""
     journal = _cutover_journal(s)
+    if journal.status == ABORTING and not dry_run:
+        _finish_abort(s, journal)
+    undo = _journal(s, "rollback")
+    if journal.path.exists() and undo.path.exists() and undo.facts.get("cutover") == journal.data["started_at"]:
+        if undo.status in (RUNNING, ABORTING):
+            raise GatesFailed(f"a rollback of this cutover is under way ({undo.path}): finish it with `migrationctl rollback`")
     if journal.status == DONE:
         s.say(f"cutover already done ({journal.path}); nothing to do")
         return journal
@@ -397,6 +428,8 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
     if not cut.started("switch"):  # green never opened: nothing was written there
         return _abort(s, cut, dry_run=dry_run)
     journal = _rollback_journal(s, cut)
+    if journal.status == ABORTING and not dry_run:
+        _finish_abort(s, journal)
     if journal.status == DONE:
         _close(cut, ROLLED_BACK)
         s.say(f"rollback already done ({journal.path}); nothing to do")
@@ -405,9 +438,9 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
         s.say("dry run: the steps would be " + " -> ".join(ROLLBACK_STEPS) + f"; next: {_next(journal, ROLLBACK_STEPS)}")
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
-        _close(cut, ROLLED_BACK)
         run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
         journal.finish(DONE)
+        _close(cut, ROLLED_BACK)
     s.say('rollback done: set migration_phase = "cdc" (previous_phase = the deployed one) and cdktf deploy')
     return journal
 
