@@ -21,7 +21,7 @@ from botocore.stub import ANY, Stubber
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
 from inventory_migration.migrationctl import cli
-from inventory_migration.migrationctl.cutover import replication, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover import freeze, replication, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, KILL_ENV, Journal
 from inventory_migration.migrationctl.cutover.replication import (
@@ -259,9 +259,7 @@ class Shop:
         self.backend().setup_forward(copy_data=True)
         wait(self.backend().initial_copy_done, "initial copy")
         assert cli.main(["--no-progress", "schema", "post-data", self.source_dsn, self.target_dsn]) == 0
-        self.pair.target.psql(f"{self.name}_tgt", wl.GRANTS_SQL)
-        with psycopg.connect(self.target_dsn, autocommit=True) as conn:
-            switch.set_read_only(conn, [wl.ROLE], True)
+        self.pair.target.psql(f"{self.name}_tgt", wl.READ_GRANTS_SQL)  # reads only until the cutover opens it
         self.caught_up()
         assert cli.main(["--no-progress", "verify", self.source_dsn, self.target_dsn], io.StringIO()) == 0
         return self
@@ -302,7 +300,7 @@ class Shop:
     def writable(self, side: str) -> bool:
         dsn = self.source_dsn if side == "source" else self.target_dsn
         with psycopg.connect(dsn, autocommit=True) as conn:
-            return not switch.is_read_only(conn, wl.ROLE)
+            return freeze.can_write(conn, wl.ROLE)
 
 
 def wait(predicate: Any, what: str, timeout: float = 60) -> None:
@@ -360,8 +358,7 @@ def test_dry_run_prints_the_gates_and_changes_nothing(shop: Shop) -> None:
 
 def test_a_failing_gate_changes_nothing(shop: Shop) -> None:
     (shop.state_dir / "verify-last.json").unlink()
-    with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
-        switch.set_read_only(conn, [wl.ROLE], False)
+    shop.pair.target.psql(f"{shop.name}_tgt", wl.GRANTS_SQL)  # the application could write to Aurora already
     with pytest.raises(GatesFailed, match="recent clean verify; applications cannot write to the target yet"):
         steps.cutover(shop.settings())
     assert not (shop.state_dir / "journal" / "cutover.json").exists()
@@ -539,9 +536,12 @@ def test_the_kill_hook_is_inert_unless_named(tmp_path: Path, monkeypatch: pytest
 
 def test_a_killed_abort_is_finished_by_the_next_run(shop: Shop) -> None:
     """Killed between recording the abort and unfreezing: the next cutover finishes the abort, it does not resume."""
-    with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
-        switch.freeze(conn, (wl.ROLE,))
     journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
+        record = freeze.plan(conn, (wl.ROLE,))
+        journal.record(freeze_source=record.to_json())
+        freeze.revoke(conn, record)
+    assert not shop.writable("source")
     with journal.step("gates"), journal.step("freeze"):
         pass
     journal.record(abort_side="source", abort_reason="slot 'x' confirmed 0/1 after 1 s")

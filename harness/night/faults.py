@@ -57,9 +57,9 @@ def assert_blue_untouched(night: Night, case: str) -> None:
     problems = []
     if night.weights() != {"blue": 100, "green": 0}:
         problems.append(f"weights {night.weights()}")
-    if night.read_only(night.source):
+    if night.frozen(night.source):
         problems.append("the source is frozen")
-    if not night.read_only(night.target):
+    if not night.frozen(night.target):
         problems.append("the target is open to the application")
     with psycopg.connect(night.target_dsn, autocommit=True) as conn:
         if slot_position(conn, REVERSE_SLOT) is not None:

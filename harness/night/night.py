@@ -20,6 +20,7 @@ import psycopg
 from harness.aws.clients import REGION, client
 from harness.night import workload as wl
 from harness.postgres import PostgresServer
+from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import KILL_ENV
 from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
@@ -169,9 +170,10 @@ class Night:
             cur = conn.execute(statement, params)
             return cur.fetchall() if cur.description else []
 
-    def read_only(self, server: PostgresServer) -> bool:
+    def frozen(self, server: PostgresServer) -> bool:
+        """The application cannot write there."""
         with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:
-            return switch_mod.is_read_only(conn, wl.ROLE)
+            return not freeze.can_write(conn, wl.ROLE)
 
     # ------------------------------------------------------------------------------------------------ the evening
 
@@ -190,10 +192,8 @@ class Night:
         native.setup_forward(copy_data=True)
         wait(native.initial_copy_done, 120, "the initial copy")
         self.step_ok("schema post-data", self.migrationctl("schema", "post-data"))
-        # Grants are not copied (--no-owner --no-privileges): the runbook grants on Aurora, read-only until cutover.
-        self.target.psql(DATABASE, wl.GRANTS_SQL)
-        with psycopg.connect(self.target_dsn, autocommit=True) as conn:
-            switch_mod.set_read_only(conn, [wl.ROLE], True)
+        # Grants are not copied (--no-owner --no-privileges): the runbook grants on Aurora, reads only until cutover.
+        self.target.psql(DATABASE, wl.READ_GRANTS_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")
         self.step_ok("verify", self.migrationctl("verify"))
 

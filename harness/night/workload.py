@@ -5,8 +5,9 @@ points at, and logs every acknowledged commit so that nothing lost or written tw
   transaction picks blue (on-prem) or green (Aurora) by those weights.
 * **Writes** (each one transaction, on the ``shop`` schema: foreign keys, sequences, an audit trigger): a new order with
   its lines (sometimes a new customer), an update of one of the worker's own orders (version + 1) and a delete.
-* **Retries**: a read-only error (``25006``: the database is frozen) or a lost session (``57P01``: the cutover ended it)
-  retries the same write after a short pause, on whatever database the weights now name. A commit whose connection
+* **Retries**: a permission error (``42501``: the database is frozen, its writes revoked) or a lost session
+  (``57P01``: the cutover ended it) retries the same write after a short pause, on whatever database the weights now
+  name. A commit whose connection
   died while committing is *uncertain*: it may or may not have happened, and the checks allow both.
 * **The log**: every acknowledged commit with its time, database and what it wrote; :func:`check` compares it with
   the final primary.
@@ -100,8 +101,19 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop TO {ROLE};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {ROLE};
 GRANT EXECUTE ON PROCEDURE shop.mark_paid(bigint) TO {ROLE};
 """
+"""The application's rights on-prem."""
+READ_GRANTS_SQL = f"""
+GRANT USAGE ON SCHEMA shop TO {ROLE};
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO {ROLE};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {ROLE};
+GRANT EXECUTE ON PROCEDURE shop.mark_paid(bigint) TO {ROLE};
+"""
+"""The application's rights on Aurora until the cutover opens it: reads only (the cutover grants the writes it had
+on-prem)."""
 
-RETRYABLE = (pg_errors.ReadOnlySqlTransaction, pg_errors.AdminShutdown)
+FROZEN = (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction)
+"""What a write meets on a frozen database: its write privileges are gone (``42501``; ``25006`` if read-only)."""
+RETRYABLE = (*FROZEN, pg_errors.AdminShutdown)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +231,7 @@ class Workload:
                 if conn is None or conn.closed:
                     conn = conns[database] = self._connect(database)
                 ack = self._write(conn, database, worker, pending, rng)
-            except pg_errors.ReadOnlySqlTransaction:
+            except FROZEN:
                 self._rollback(conns.get(database))
                 with self._lock:
                     self.stats.read_only_retries += 1

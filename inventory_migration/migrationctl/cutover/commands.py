@@ -91,6 +91,8 @@ def build_settings(ctx: Context) -> Settings:
         source_dsn=source_dsn,
         target_dsn=target_dsn,
         app_roles=tuple(a.app_roles),
+        freeze_roles=tuple(a.freeze_roles or ()),
+        exempt_roles=tuple(a.exempt_roles or ()),
         backend=backend,
         state_dir=Path(a.state_dir),
         listener=listener,
@@ -177,6 +179,16 @@ def register(sub: SubParsers) -> None:
         p = sub.add_parser(name, help=help_text)
         both_args(p)
         p.add_argument("--app-roles", type=comma_list, required=True, help="database roles of the applications, comma-separated")
+        p.add_argument(
+            "--freeze-roles",
+            type=comma_list,
+            help="other roles that write user tables (batch, cron): frozen with the applications, not opened on the other side",
+        )
+        p.add_argument(
+            "--exempt-roles",
+            type=comma_list,
+            help="roles that write user tables and keep writing (a DBA superuser; the reverse DMS user on-prem)",
+        )
         p.add_argument("--dry-run", action="store_true", help="print the plan and every gate's result; change nothing")
         p.add_argument(
             "--backend",

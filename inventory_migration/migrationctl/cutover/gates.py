@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from inventory_migration.migrationctl.cutover import freeze as freeze_mod
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import RUNNING
 from inventory_migration.migrationctl.cutover.settings import Settings
@@ -65,6 +66,37 @@ def unfinished_rollback(s: Settings) -> Gate:
     )
 
 
+def freeze_gates(s: Settings, conn: psycopg.Connection, *, side: str) -> list[Gate]:
+    """What the freeze of ``side`` needs: every role that can write there named (frozen or exempt), no prepared
+    transaction that could still commit, and no exempt role losing its writes to the freeze (a shared group)."""
+    switch_mod.existing_roles(conn, s.frozen_roles)
+    me = str(query(conn, "SELECT current_user")[0][0])
+    found = freeze_mod.writers(conn)
+    unnamed = {r: how for r, how in found.items() if r not in (*s.frozen_roles, *s.exempt_roles, me)}
+    prepared = freeze_mod.prepared_transactions(conn)
+    shared = (
+        sorted(set(freeze_mod.grantees(conn, s.frozen_roles)) & set(freeze_mod.grantees(conn, s.exempt_roles)))
+        if s.exempt_roles
+        else []
+    )
+    return [
+        Gate(
+            f"every writer on the {side} named",
+            not unnamed,
+            "; ".join(f"{r}: {how}" for r, how in unnamed.items()) + " (name each in --freeze-roles or --exempt-roles)"
+            if unnamed
+            else f"{len(found)} role(s) can write: frozen {', '.join(s.frozen_roles)}"
+            + (f"; exempt {', '.join(s.exempt_roles)}" if s.exempt_roles else ""),
+        ),
+        Gate(f"no prepared transaction on the {side}", not prepared, "; ".join(prepared) or "none"),
+        Gate(
+            "the freeze leaves the exempt roles writing",
+            not shared,
+            f"exempt and frozen roles share {', '.join(shared)}" if shared else "nothing shared",
+        ),
+    ]
+
+
 def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     """Every gate, evaluated (nothing changes)."""
     out: list[Gate] = [unfinished_rollback(s)]
@@ -118,7 +150,9 @@ def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -
             f"target wal_level={wal_level}, {free_slots} free slot(s)",
         )
     )
-    writable = [r for r in switch_mod.existing_roles(target, s.app_roles) if not switch_mod.is_read_only(target, r)]
+    out += freeze_gates(s, source, side="source")
+    target_writers = freeze_mod.writers(target)
+    writable = [r for r in switch_mod.existing_roles(target, s.app_roles) if r in target_writers]
     out.append(Gate("applications cannot write to the target yet", not writable, f"writable on target: {writable or 'none'}"))
     if s.elbv2 is not None and s.listener is not None:
         current = switch_mod.weights(s.elbv2, s.listener)

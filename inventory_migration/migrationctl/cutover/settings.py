@@ -32,6 +32,12 @@ class Settings:
     """Aurora (green)."""
     app_roles: tuple[str, ...]
     """The applications' database roles: frozen on the side being left, opened on the other."""
+    freeze_roles: tuple[str, ...] = ()
+    """Other roles that write user tables (batch jobs, cron) and must stop with the applications: frozen on the side
+    being left, not opened on the other. Default: none."""
+    exempt_roles: tuple[str, ...] = ()
+    """Roles that write user tables and are explicitly left writing (a DBA superuser, the reverse DMS task's user on
+    the side it writes). Default: none — every writer must be named (gate)."""
     backend: ReplicationBackend
     """Replication in both directions."""
     state_dir: Path
@@ -68,6 +74,11 @@ class Settings:
     """Where the operation tells its story, a line at a time. Default: standard output."""
     clock: Callable[[], float] = time.time
     """Wall clock (epoch seconds): record ages, journal facts. Default: :func:`time.time`."""
+
+    @property
+    def frozen_roles(self) -> tuple[str, ...]:
+        """Every role the freeze stops: the applications and ``freeze_roles``."""
+        return tuple(dict.fromkeys((*self.app_roles, *self.freeze_roles)))
 
     @property
     def journal_dir(self) -> Path:

@@ -36,9 +36,9 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import snapshot_holder
+from inventory_migration.migrationctl.cutover import freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
-from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, gates
+from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.replication import DrainTimeout, advance_slot, sync_point, wait_for_slot
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
@@ -86,13 +86,45 @@ def run_steps(steps: Sequence[Step], run: Run) -> None:
 # --------------------------------------------------------------------------------------------- shared by both ways
 
 
+FREEZE_FACT = {"source": "freeze_source", "target": "freeze_target"}
+"""The journal fact holding what the freeze of each side took away."""
+
+
 def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: str, result: dict[str, Any]) -> str:
-    """Read-only for the application roles on ``conn``; the position that covers every commit made before."""
-    result["sessions_ended"] = switch_mod.freeze(conn, run.s.app_roles)
+    """Stop every frozen role writing on ``conn`` (:mod:`.freeze`); the position that covers every commit before."""
+    s = run.s
+    failed = [g for g in freeze_gates(s, conn, side=side) if not g.ok]
+    if failed:  # checked again here: the rollback has no gates, and a cutover resumed hours later finds a new writer
+        raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in failed))
+    fact = FREEZE_FACT[side]
+    record = freeze.plan(conn, s.frozen_roles).merged(freeze.Record.from_json(run.facts.get(fact)))
+    run.journal.record(**{fact: record.to_json()})  # before anything is revoked: a kill from here on loses nothing
+    freeze.revoke(conn, record)
+    result["sessions_ended"] = freeze.end_writing_sessions(conn, s.frozen_roles, nologin=record.nologin)
+    result["tables"] = record.tables
     lsn = sync_point(conn)
-    run.journal.record(**{lsn_fact: lsn, "frozen_at": run.s.clock()})
-    run.s.say(f"freeze: {side} read-only for {', '.join(run.s.app_roles)} at {lsn}")
+    run.journal.record(**{lsn_fact: lsn, "frozen_at": s.clock()})
+    s.say(f"freeze: no {', '.join(s.frozen_roles)} write on the {side} ({record.tables} tables) from {lsn}")
     return lsn
+
+
+def _recorded(journal: Journal | None, side: str) -> freeze.Record:
+    return freeze.Record.from_json(journal.facts.get(FREEZE_FACT[side]) if journal is not None else None)
+
+
+def _give_back(conn: psycopg.Connection, record: freeze.Record) -> None:
+    """Undo a freeze on the side it was taken from."""
+    freeze.restore(conn, record)
+
+
+def _open_to_apps(s: Settings, conn: psycopg.Connection, record: freeze.Record) -> None:
+    """Give the applications on the side being opened the writes they had on the side being left."""
+    freeze.restore(conn, freeze.only(freeze.present(conn, record), freeze.grantees(conn, s.app_roles)))
+
+
+def _close_to_apps(s: Settings, conn: psycopg.Connection, record: freeze.Record) -> None:
+    """Take back from the applications what :func:`_open_to_apps` gave (idempotent)."""
+    freeze.revoke(conn, freeze.only(freeze.present(conn, record), freeze.grantees(conn, s.app_roles)))
 
 
 def _drain(run: Run, result: dict[str, Any], *, conn: psycopg.Connection, slot: str, lsn_fact: str, what: str, side: str) -> None:
@@ -115,7 +147,7 @@ def _abort_switch(s: Settings, journal: Journal, conn: psycopg.Connection, *, si
     kill here leaves a state the next run finishes (:func:`_finish_abort`), never a frozen side behind a done step."""
     journal.record(abort_side=ABORT_SIDES[side], abort_reason=why)
     journal.finish(ABORTING)
-    switch_mod.unfreeze(conn, s.app_roles)
+    _give_back(conn, _recorded(journal, ABORT_SIDES[side]))
     journal.finish(ABORTED)
     raise CutoverAborted(f"{why}; {side} is writable again and nothing else changed")
 
@@ -125,7 +157,7 @@ def _finish_abort(s: Settings, journal: Journal) -> NoReturn:
     side = journal.facts.get("abort_side", "source")
     dsn, label = (s.source_dsn, "the source") if side == "source" else (s.target_dsn, "green")
     with connection(dsn, side) as conn:
-        switch_mod.unfreeze(conn, s.app_roles)
+        _give_back(conn, _recorded(journal, side))
     journal.finish(ABORTED)
     raise CutoverAborted(
         f"the interrupted abort is finished ({journal.facts.get('abort_reason', 'drain timeout')}); {label} is writable again"
@@ -191,7 +223,7 @@ def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
     s = run.s
     # Writes first (the source is frozen, so forward replication has nothing left to apply), then forward replication
     # stops before the way back starts: a change never travels in a circle.
-    switch_mod.unfreeze(run.target, s.app_roles)
+    _open_to_apps(s, run.target, _recorded(run.journal, "source"))
     _weights(run, 0, 100)
     run.journal.record(switched_at=s.clock())
     s.backend.stop_forward()
@@ -282,7 +314,7 @@ def _forward_position(run: Run, result: dict[str, Any]) -> None:
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
-    switch_mod.unfreeze(run.source, run.s.app_roles)
+    _give_back(run.source, _recorded(run.cut, "source"))  # blue as it was before the cutover froze it
     run.journal.record(switched_at=run.s.clock())
     run.s.say("switch: blue serves again")
 
@@ -311,7 +343,7 @@ ROLLBACK: tuple[Step, ...] = (
 
 
 def _close_green(run: Run, _result: dict[str, Any]) -> None:
-    switch_mod.freeze(run.target, run.s.app_roles)
+    _close_to_apps(run.s, run.target, _recorded(run.cut, "source"))
 
 
 def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
@@ -327,7 +359,7 @@ def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
 
 
 def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
-    switch_mod.unfreeze(run.source, run.s.app_roles)
+    _give_back(run.source, _recorded(run.cut, "source"))
 
 
 ABORT: tuple[Step, ...] = (
@@ -384,9 +416,9 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
     if journal.status == ABORTING and not dry_run:
         _finish_abort(s, journal)
     undo = _journal(s, "rollback")
-    if journal.path.exists() and undo.path.exists() and undo.facts.get("cutover") == journal.data["started_at"]:
-        if undo.status in (RUNNING, ABORTING):
-            raise GatesFailed(f"a rollback of this cutover is under way ({undo.path}): finish it with `migrationctl rollback`")
+    ours = journal.path.exists() and undo.path.exists() and undo.facts.get("cutover") == journal.data["started_at"]
+    if ours and undo.status in (RUNNING, ABORTING):
+        raise GatesFailed(f"a rollback of this cutover is under way ({undo.path}): finish it with `migrationctl rollback`")
     if journal.status == DONE:
         s.say(f"cutover already done ({journal.path}); nothing to do")
         return journal
