@@ -38,6 +38,7 @@ LOGICAL_SETTINGS: Mapping[str, str] = {
     "full_page_writes": "off",
     "shared_buffers": "128MB",
     "max_connections": "100",
+    "max_prepared_transactions": "10",
 }
 """Settings of every rehearsal server: logical replication on both sides (the way back needs it on the target too),
 fast subscriber feedback (``wal_receiver_status_interval``), durability off (throwaway data)."""

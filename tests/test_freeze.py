@@ -1,0 +1,171 @@
+"""The freeze, against sessions that work against it: a session that SETs read-only off, a member of a group role, a
+batch role nobody named, a prepared transaction, a pool that reconnects every 10 ms — on real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from inventory_migration.migrationctl.cutover import freeze
+from inventory_migration.migrationctl.cutover.gates import freeze_gates
+from inventory_migration.migrationctl.cutover.replication import NativeReplication
+from inventory_migration.migrationctl.cutover.settings import Settings
+
+SETUP = """
+CREATE ROLE {p}_app LOGIN PASSWORD 'pw';
+CREATE ROLE {p}_writers NOLOGIN;
+CREATE ROLE {p}_member LOGIN PASSWORD 'pw' IN ROLE {p}_writers;
+CREATE ROLE {p}_batch LOGIN PASSWORD 'pw';
+CREATE SCHEMA shop;
+CREATE TABLE shop.orders (id bigserial PRIMARY KEY, note text);
+CREATE TABLE shop.audit (id bigserial PRIMARY KEY, note text);
+GRANT USAGE ON SCHEMA shop TO {p}_app, {p}_member, {p}_batch;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {p}_app, {p}_member, {p}_batch;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop TO {p}_app;
+GRANT SELECT, INSERT ON shop.orders TO {p}_writers;
+GRANT SELECT, INSERT ON shop.audit TO {p}_batch;
+"""
+
+
+class Db:
+    def __init__(self, server: Any, name: str) -> None:
+        self.server, self.name, self.p = server, name, name
+
+    def dsn(self, role: str = "") -> str:
+        return str(self.server.dsn(self.name, user=f"{self.p}_{role}", password="pw") if role else self.server.dsn(self.name))
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.dsn(), autocommit=True)
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "source_dsn": self.dsn(),
+            "target_dsn": self.dsn(),
+            "app_roles": (f"{self.p}_app",),
+            "backend": NativeReplication(source_dsn="", target_dsn=""),
+            "state_dir": None,
+        }
+        return Settings(**(values | overrides))
+
+    def can_insert(self, role: str) -> bool:
+        with psycopg.connect(self.dsn(role), autocommit=True) as conn:
+            try:
+                conn.execute("SET default_transaction_read_only = off")
+                conn.execute("INSERT INTO shop.orders (note) VALUES ('x')")
+                return True
+            except psycopg.errors.InsufficientPrivilege:
+                return False
+
+
+@pytest.fixture()
+def db(pg_pair: Any, request: pytest.FixtureRequest) -> Iterator[Db]:
+    name = "fz" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:24]
+    server = pg_pair.source
+    server.psql("postgres", f"CREATE DATABASE {name}")
+    d = Db(server, name)
+    server.psql(name, SETUP.format(p=name))
+    try:
+        yield d
+    finally:
+        with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
+            for gid in conn.execute("SELECT gid FROM pg_prepared_xacts WHERE database = %s", (name,)).fetchall():
+                with psycopg.connect(server.dsn(name), autocommit=True) as c:
+                    c.execute(f"ROLLBACK PREPARED '{gid[0]}'")
+        server.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for role in ("app", "member", "batch", "writers"):
+            server.psql("postgres", f"DROP ROLE IF EXISTS {name}_{role}")
+
+
+def freeze_now(db: Db, roles: tuple[str, ...]) -> freeze.Record:
+    with db.admin() as conn:
+        record = freeze.plan(conn, roles)
+        freeze.revoke(conn, record)
+        freeze.end_writing_sessions(conn, roles, nologin=record.nologin)
+        return record
+
+
+def test_a_session_that_sets_read_only_off_still_cannot_write(db: Db) -> None:
+    assert db.can_insert("app")
+    freeze_now(db, (f"{db.p}_app",))
+    assert not db.can_insert("app")  # SET default_transaction_read_only = off changes nothing: the privilege is gone
+    with psycopg.connect(db.dsn("app")) as conn:
+        assert conn.execute("SELECT count(*) FROM shop.orders").fetchone()[0] >= 1  # type: ignore[index]  # reads go on
+
+
+def test_a_member_of_a_group_role_is_frozen_through_the_group(db: Db) -> None:
+    assert db.can_insert("member")
+    record = freeze_now(db, (f"{db.p}_member",))
+    assert f"{db.p}_writers" in record.grants and not db.can_insert("member")
+    with db.admin() as conn:
+        freeze.restore(conn, record)
+    assert db.can_insert("member")  # exactly what was taken is given back
+
+
+def test_a_writer_nobody_named_stops_the_gate_until_it_is_named(db: Db) -> None:
+    with db.admin() as conn:
+        gates = {g.name: g for g in freeze_gates(db.settings(), conn, side="source")}
+        unnamed = gates["every writer on the source named"]
+        assert not unnamed.ok and f"{db.p}_batch: a write grant" in unnamed.detail and f"{db.p}_member" in unnamed.detail
+        named = freeze_gates(db.settings(freeze_roles=(f"{db.p}_member",), exempt_roles=(f"{db.p}_batch",)), conn, side="source")
+        assert all(g.ok for g in named), [g for g in named if not g.ok]
+
+
+def test_an_exempt_role_sharing_a_frozen_group_is_refused(db: Db) -> None:
+    db.server.psql(db.name, f"GRANT {db.p}_writers TO {db.p}_batch")
+    with db.admin() as conn:
+        gates = {
+            g.name: g
+            for g in freeze_gates(
+                db.settings(freeze_roles=(f"{db.p}_member",), exempt_roles=(f"{db.p}_batch",)), conn, side="source"
+            )
+        }
+    shared = gates["the freeze leaves the exempt roles writing"]
+    assert not shared.ok and f"{db.p}_writers" in shared.detail
+
+
+def test_a_prepared_transaction_stops_the_gate(db: Db) -> None:
+    with psycopg.connect(db.dsn("app")) as conn:
+        conn.execute("INSERT INTO shop.orders (note) VALUES ('prepared')")
+        conn.execute("PREPARE TRANSACTION 'night-1'")
+    with db.admin() as conn:
+        (prepared,) = [g for g in freeze_gates(db.settings(), conn, side="source") if g.name.startswith("no prepared")]
+    assert not prepared.ok and "night-1" in prepared.detail
+
+
+def test_the_freeze_converges_under_a_pool_that_reconnects_every_10_ms(db: Db) -> None:
+    stop, frozen_at = threading.Event(), [0.0]
+    committed: list[float] = []
+
+    def pool() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(db.dsn("app"), autocommit=True) as conn:
+                    conn.execute("SET default_transaction_read_only = off")
+                    conn.execute("BEGIN")
+                    conn.execute("INSERT INTO shop.orders (note) VALUES ('pool')")
+                    time.sleep(0.005)
+                    conn.execute("COMMIT")
+                    committed.append(time.time())
+            except psycopg.Error:
+                pass
+            time.sleep(0.01)
+
+    workers = [threading.Thread(target=pool) for _ in range(4)]
+    for w in workers:
+        w.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    freeze_now(db, (f"{db.p}_app",))
+    frozen_at[0] = time.time()
+    took = time.monotonic() - started
+    time.sleep(0.5)
+    stop.set()
+    for w in workers:
+        w.join()
+    assert took < 5, f"the freeze took {took:.1f} s under the pool"
+    assert committed and not [t for t in committed if t > frozen_at[0]], "a write committed after the freeze"
