@@ -236,6 +236,10 @@ def running_server(
     server = PostgresServer(bindir, root / "cluster", settings=settings)
     try:
         yield server.start()
+    except BaseException:
+        if parent is not None and (server.root / "log").is_file():  # a failed rehearsal keeps the server's log
+            shutil.copy(server.root / "log", parent / f"postgres-{server.major}-{server.port}.log")
+        raise
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -31,6 +31,12 @@ REVERSE_SLOT_NAME = "migration_way_back"
 green write and the reverse DMS task reads from it. The default of ``dms.reverse_slot_name``, of the DMS construct's
 prop and of ``migrationctl cutover|rollback --reverse-slot``."""
 
+CONTROL_SCHEMA = "migration_control"
+"""The migration's own schema, on both sides: its fence table (``migrationctl`` drains by a row written there), created
+by ``migrationctl schema pre-data``, included in both DMS tasks' table mappings, left out of every comparison."""
+FENCE_TABLE = "fence"
+"""The fence table in :data:`CONTROL_SCHEMA`."""
+
 LOG_COMPONENTS = (
     "SOURCE_UNLOAD",
     "SOURCE_CAPTURE",
@@ -44,7 +50,7 @@ LOG_COMPONENTS = (
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TableMappings:
-    """Selection rules: every table of each listed schema."""
+    """Selection rules: every table of each listed schema, and of :data:`CONTROL_SCHEMA` (the cutover's fence)."""
 
     schemas: tuple[str, ...]
     """Schemas to include, each with all its tables."""
@@ -53,7 +59,7 @@ class TableMappings:
 
     def to_dict(self) -> dict[str, Any]:
         rules: list[dict[str, Any]] = []
-        for schema in self.schemas:
+        for schema in dict.fromkeys((*self.schemas, CONTROL_SCHEMA)):
             rules.append(
                 {
                     "rule-type": "selection",

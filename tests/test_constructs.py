@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from inventory_migration.config import EngineLifecycleSupport, NatGatewayMode, OnPremConnectivity
+from inventory_migration.dms_settings import CONTROL_SCHEMA
 from inventory_migration.naming import Namer
 from inventory_migration.phases import TaskState
 from tests.conftest import one, resources_of, synth_of
@@ -406,7 +407,7 @@ def test_dms_replication(construct_stack: Any) -> None:
     assert settings["TargetMetadata"]["LimitedSizeLobMode"] is True and settings["ValidationSettings"]["EnableValidation"] is True
     assert settings["Logging"]["EnableLogging"] is True
     mappings = json.loads(task["table_mappings"])["rules"]
-    assert [r["object-locator"]["schema-name"] for r in mappings] == ["inventory", "catalog"]
+    assert [r["object-locator"]["schema-name"] for r in mappings] == ["inventory", "catalog", CONTROL_SCHEMA]
     subs = {s["source_type"]: s for s in resources_of(synth, "aws_dms_event_subscription")}
     assert set(subs) == {"replication-task", "replication-instance"}
     assert one(synth, "aws_cloudwatch_log_group")["name"] == "dms-tasks-dms-instance-dev-t1"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,22 +20,21 @@ import psycopg
 import pytest
 from botocore.stub import ANY, Stubber
 
+from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
 from inventory_migration.migrationctl import cli
-from inventory_migration.migrationctl.cutover import freeze, replication, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, KILL_ENV, Journal
 from inventory_migration.migrationctl.cutover.replication import (
     FORWARD_NAME,
     REVERSE_NAME,
     DmsReplication,
-    DrainTimeout,
     NativeReplication,
     lsn_value,
     slot_position,
     sync_point,
-    wait_for_slot,
 )
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import commands as database_commands
@@ -55,19 +56,28 @@ def test_lsn_order() -> None:
     assert lsn_value("1/0") > lsn_value("0/FFFFFFFF")
 
 
-def test_wait_for_slot_gives_up_at_the_timeout() -> None:
-    class Conn:
-        pass
-
+def test_the_fence_wait_gives_up_at_the_timeout() -> None:
     ticks = iter(range(100))
-    positions = iter([("0/10", True), ("0/20", True), ("0/20", True)])
-    original = replication.slot_position
-    replication.slot_position = lambda _c, _s: next(positions)  # type: ignore[assignment]
+    original = fence.visible
+    fence.visible = lambda _c, _t: False  # type: ignore[assignment]
     try:
-        with pytest.raises(DrainTimeout, match="confirmed 0/20 after 1 s; needed 0/30"):
-            wait_for_slot(Conn(), "s", "0/30", 1, clock=lambda: float(next(ticks)), sleep=lambda _s: None)  # type: ignore[arg-type]
+        with pytest.raises(fence.FenceTimeout, match="fence 'cutover@x' not applied on the other side after 1 s"):
+            fence.wait_visible(None, "cutover@x", 1, clock=lambda: float(next(ticks)), sleep=lambda _s: None)  # type: ignore[arg-type]
     finally:
-        replication.slot_position = original  # type: ignore[assignment]
+        fence.visible = original  # type: ignore[assignment]
+
+
+def test_a_sync_point_is_flushed_past_asynchronous_commits(empty_db: str) -> None:
+    """Apply workers commit asynchronously: a slot advanced to an unflushed position stops short of their commits
+    (``pg_replication_slot_advance`` clamps to the flush position) and sends them again later."""
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int)")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("INSERT INTO t SELECT generate_series(1, 1000)")
+        committed = str(conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0])  # type: ignore[index]
+        position = sync_point(conn)
+        flushed = str(conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0])  # type: ignore[index]
+    assert lsn_value(committed) <= lsn_value(position) <= lsn_value(flushed)
 
 
 def test_journal_resumes_and_records_failures(tmp_path: Path) -> None:
@@ -420,6 +430,31 @@ def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
     # The next cutover starts afresh once replication is healthy.
     shop.caught_up()
     assert steps.cutover(shop.settings()).status == DONE
+
+
+def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(shop: Shop) -> None:
+    """DMS's shape (:mod:`harness.night.relay`): the source's slot runs ahead of the apply. A slot-based drain would
+    have opened green here; the fence holds the cutover until green has the writes."""
+    with (
+        relay.relayed(shop.source_dsn, shop.pair.target, f"{shop.name}_tgt"),
+        stalled_apply(shop.source_dsn, shop.target_dsn) as release,
+    ):
+        order = shop.insert("source")
+        with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
+            goal = lsn_value(sync_point(conn))
+            wait(lambda: lsn_value(slot_position(conn, FORWARD_NAME)[0] or "0/0") >= goal, "the relay to confirm")  # type: ignore[index]
+        assert not shop.has_order("target", order)  # confirmed on the source, not applied on the target
+        threading.Timer(1.5, release).start()
+        journal = steps.cutover(shop.settings(elbv2=None))
+        assert journal.status == DONE and shop.has_order("target", order)
+        assert journal.data["steps"]["drain"]["result"]["fence_seconds"] >= 1.0
+    with psycopg.connect(shop.target_dsn, autocommit=True) as target:
+        assert shop.backend().apply_problems(target) == []
+    assert steps.rollback(shop.settings(elbv2=None)).status == DONE
+    with psycopg.connect(shop.target_dsn, autocommit=True) as target:
+        wait(shop.backend().forward_running, "forward replication")
+        time.sleep(1)
+        assert shop.backend().apply_problems(target) == []
 
 
 def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from inventory_migration.dms_settings import LogSeverity, TableMappings, TargetTablePrepMode, TaskSettings, task_resource_id
+from inventory_migration.dms_settings import (
+    CONTROL_SCHEMA,
+    LogSeverity,
+    TableMappings,
+    TargetTablePrepMode,
+    TaskSettings,
+    task_resource_id,
+)
 
 
 def test_table_mappings_select_each_schema_and_exclude_tables() -> None:
@@ -15,8 +22,14 @@ def test_table_mappings_select_each_schema_and_exclude_tables() -> None:
     assert [(r["rule-id"], r["rule-action"], r["object-locator"]) for r in rules] == [
         ("1", "include", {"schema-name": "inventory", "table-name": "%"}),
         ("2", "include", {"schema-name": "catalog", "table-name": "%"}),
-        ("3", "exclude", {"schema-name": "inventory", "table-name": "awsdms_heartbeat"}),
+        ("3", "include", {"schema-name": CONTROL_SCHEMA, "table-name": "%"}),
+        ("4", "exclude", {"schema-name": "inventory", "table-name": "awsdms_heartbeat"}),
     ]
+
+
+def test_table_mappings_carry_the_fence_once_even_when_listed() -> None:
+    rules = TableMappings(schemas=(CONTROL_SCHEMA, "inventory")).to_dict()["rules"]
+    assert [r["object-locator"]["schema-name"] for r in rules] == [CONTROL_SCHEMA, "inventory"]
 
 
 def test_task_settings() -> None:

@@ -243,6 +243,18 @@ def test_the_reverse_slot_name_is_one_definition() -> None:
     } == {REVERSE_SLOT_NAME}
 
 
+def test_dms_heartbeats_come_more_often_than_the_drain_gives_up() -> None:
+    """The slot (the drain's secondary signal) moves on a frozen source only with DMS's heartbeat: every heartbeat
+    interval, config and construct alike, is shorter than the drain's default timeout."""
+    from inventory_migration.config.dms import DmsConfig
+    from inventory_migration.constructs.dms import DmsReplicationProps
+    from inventory_migration.migrationctl.cutover.settings import Settings
+
+    drain = field_default(Settings, "drain_timeout")
+    for owner in (DmsConfig, DmsReplicationProps):
+        assert field_default(owner, "heartbeat_frequency_minutes") * 60 < drain, owner.__name__
+
+
 GATE_FLAGS = {
     "drain_timeout": "drain_timeout",
     "max_lag_bytes": "max_lag_bytes",
@@ -383,6 +395,7 @@ def test_the_step_tables_are_the_names_everyone_uses() -> None:
         ("pg_toast_temp_3", False),
         ("pg_temp_3", False),
         ("pglogical", False),
+        ("migration_control", False),
         ("pg_tempest", True),
     ],
 )
@@ -398,7 +411,18 @@ def test_user_schema_and_object_filters_agree_in_sql_and_python(empty_db: str) -
 
     from inventory_migration.migrationctl.database.objects import is_user_object, is_user_schema, user_object, user_schema
 
-    names = ["inventory", "public", "pg_catalog", "pg_toast", "pglogical", "pg_temp_3", "pg_tempest", "awsdms_control", "a_b"]
+    names = [
+        "inventory",
+        "public",
+        "pg_catalog",
+        "pg_toast",
+        "pglogical",
+        "migration_control",
+        "pg_temp_3",
+        "pg_tempest",
+        "awsdms_control",
+        "a_b",
+    ]
     objects = ["orders", "awsdms_heartbeat", "awsdms_heartbeat_hb_key_seq", "awsdmsx", "awsdms"]
     with psycopg.connect(empty_db, autocommit=True) as conn:
         schema_rows = conn.execute(

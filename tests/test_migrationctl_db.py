@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from inventory_migration.config import config_from_mapping
 from inventory_migration.migrationctl.cli import main
+from inventory_migration.migrationctl.database import verify as verify_mod
 from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity, list_tables
 
 
@@ -281,7 +283,7 @@ def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp
 
     with pytest.raises(KeyboardInterrupt):
         data_parity(source_db, target_copy, tables, target_tables, options, progress=interrupt_after_three)
-    done = json.loads(state.read_text())["tables"]["catalog.product"]
+    done = json.loads(state.read_text())["segments"]
     assert len(done) >= 3  # the segment in flight when interrupted may finish too
     from inventory_migration.migrationctl.database import data_parity as verify
 
@@ -294,7 +296,92 @@ def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp
     assert planned[0] > len(done) and results[0].equal and results[0].source_rows == 3000
     # Checkpointed segments are not read again: one hash query per side for each remaining segment only.
     assert len(hashed) == 2 * (planned[0] - len(done))
-    assert len(json.loads(state.read_text())["tables"]["catalog.product"]) == planned[0]
+    assert len(json.loads(state.read_text())["segments"]) == planned[0]
+
+
+def test_a_checkpoint_is_not_reused_for_a_segment_planned_differently(pg_pair: Any, tmp_path: Path) -> None:
+    """The table changed between two runs so that the plan's segments moved: the second run compares its segments
+    anew (a checkpoint is found by the segment's exact range, never by its position in the plan)."""
+    dbs = {"source": (pg_pair.source, "plan_src"), "target": (pg_pair.target, "plan_tgt")}
+    for server, db in dbs.values():
+        server.psql("postgres", f"CREATE DATABASE {db}")
+        server.psql(
+            db, "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 3000) g; ANALYZE t"
+        )
+    src, tgt = (server.dsn(db) for server, db in dbs.values())
+    try:
+        state = tmp_path / "state.json"
+        options = DataParityOptions(chunk_rows=100, segment_rows=500, jobs=1, state_file=state)
+
+        def compare() -> list[Any]:
+            with psycopg.connect(src) as s_conn, psycopg.connect(tgt) as t_conn:
+                return data_parity(src, tgt, list_tables(s_conn, ["public"]), list_tables(t_conn, ["public"]), options)
+
+        assert compare()[0].equal and state.exists()
+        for dsn in (src, tgt):
+            execute(dsn, "DELETE FROM t WHERE id <= 1234; ANALYZE t")
+        execute(tgt, "UPDATE t SET v = -1 WHERE id = 1700")
+        again = compare()[0]
+        assert not again.equal and again.changed == 1
+    finally:
+        for server, db in dbs.values():
+            server.psql("postgres", f"DROP DATABASE {db} WITH (FORCE)")
+
+
+def test_rows_below_the_source_keys_are_compared(source_db: str, target_copy: str) -> None:
+    """A single-integer key below the source's smallest one exists on the target only: extra, not unseen."""
+    execute(
+        target_copy,
+        "SET session_replication_role = replica; "
+        "INSERT INTO catalog.product (id, sku, name, price, category_id) "
+        "SELECT -5, 'NEG-5', name, price, category_id FROM catalog.product WHERE id = 1",
+    )
+    code, report = run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)
+    result = report["tables"][0]
+    assert code == 1 and result["extra_on_target"] == 1 and "extra: -5" in result["differing_ranges"]
+
+
+def test_a_resumed_verify_is_as_old_as_its_oldest_segment(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = verify_mod.run(
+        verify_mod.VerifyRequest(source_dsn=source_db, target_dsn=target_copy, tables=("catalog.product",)),
+        checkpoint_for=lambda _tables: state,
+    )
+    assert first.equal and not state.exists()  # a clean run leaves no checkpoint
+    with psycopg.connect(source_db) as conn:
+        product = [t for t in list_tables(conn, ["catalog"]) if t.name == "product"]
+    options = DataParityOptions(state_file=state, jobs=1)
+    data_parity(source_db, target_copy, product, product, options)
+    saved = json.loads(state.read_text())
+    for entry in saved["segments"].values():
+        entry["at"] -= 30 * 3600  # compared 30 hours ago
+    state.write_text(json.dumps(saved))
+    again = verify_mod.run(
+        verify_mod.VerifyRequest(source_dsn=source_db, target_dsn=target_copy, tables=("catalog.product",)),
+        checkpoint_for=lambda _tables: state,
+    )
+    assert again.equal and again.as_of <= time.time() - 30 * 3600 + 5
+
+
+def test_infinite_dates_and_timestamps_are_compared(pg_pair: Any) -> None:
+    pg_pair.source.psql("postgres", "CREATE DATABASE inf_src")
+    pg_pair.target.psql("postgres", "CREATE DATABASE inf_tgt")
+    try:
+        for server, db in ((pg_pair.source, "inf_src"), (pg_pair.target, "inf_tgt")):
+            server.psql(
+                db,
+                "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz);"
+                "INSERT INTO t VALUES (1, 'infinity', 'infinity', '-infinity'), (2, '-infinity', '-infinity', 'infinity'),"
+                " (3, '2024-02-29', '2024-02-29 12:00', '2024-02-29 12:00+00');",
+            )
+        src, tgt = pg_pair.source.dsn("inf_src"), pg_pair.target.dsn("inf_tgt")
+        assert run("verify", "--data-only", src, tgt)[0] == 0
+        execute(tgt, "UPDATE t SET d = '-infinity' WHERE id = 1")
+        code, report = run_json("verify", "--data-only", src, tgt)
+        assert code == 1 and report["tables"][0]["changed"] == 1
+    finally:
+        pg_pair.source.psql("postgres", "DROP DATABASE inf_src WITH (FORCE)")
+        pg_pair.target.psql("postgres", "DROP DATABASE inf_tgt WITH (FORCE)")
 
 
 def test_verify_reports_a_table_missing_on_target(source_db: str, target_copy: str) -> None:
@@ -330,6 +417,19 @@ def test_sequences_sync(source_db: str, target_copy: str) -> None:
     execute(target_copy, "DROP SEQUENCE inventory.order_number_seq")
     code, out, _ = run("sequences", "sync", source_db, target_copy)
     assert code == 1 and "missing on target" in out
+
+
+def test_a_sequence_the_user_cannot_read_is_an_error_not_unused(pg_server: Any, source_db: str, target_copy: str) -> None:
+    pg_server.psql(
+        "postgres", "DO $$ BEGIN CREATE ROLE seq_reader LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN END $$"
+    )
+    execute(
+        source_db,
+        "GRANT USAGE ON SCHEMA inventory, catalog, audit TO seq_reader; GRANT SELECT ON ALL SEQUENCES IN SCHEMA catalog TO seq_reader",
+    )
+    limited = pg_server.dsn("inv_source", user="seq_reader", password="pw")
+    code, _out, err = run("sequences", "sync", "--dry-run", limited, target_copy)
+    assert code == 2 and "cannot read" in err and "inventory.order_number_seq" in err
 
 
 # ----------------------------------------------------------------------------- preflight, params, lag

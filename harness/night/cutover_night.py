@@ -96,6 +96,7 @@ def rehearse(workdir: Path, *, faults: bool, seconds: float, rate: float, rows: 
         with psycopg.connect(night.target_dsn, autocommit=True) as conn:
             findings = wl.check(conn, stats)
         findings.lost += [f"error: {e}" for e in stats.errors]
+        two_writers = night.writer_findings(stats.acks)
         metrics = [switch_metrics(op, stats.acks) for op in main_ops]
         png = timeline(stats, metrics, main_ops, workdir / "cutover-timeline.png")
     return Result(
@@ -107,6 +108,7 @@ def rehearse(workdir: Path, *, faults: bool, seconds: float, rate: float, rows: 
         tps=len(stats.acks) / load_seconds,
         seconds=time.monotonic() - started,
         timeline=png,
+        two_writers=two_writers,
         workload={
             "read_only_retries": stats.read_only_retries,
             "session_retries": stats.session_retries,

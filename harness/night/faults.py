@@ -5,19 +5,20 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 
-from harness.night.night import REVERSE_SLOT, Night, RehearsalFailed, log
-from inventory_migration.migrationctl.cutover.replication import slot_position
+from harness.night import relay
+from harness.night.night import DATABASE, REVERSE_SLOT, Night, RehearsalFailed, log
+from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, lsn_value, slot_position
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 from inventory_migration.outputs import StackOutput
 
 
 @contextlib.contextmanager
-def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator[None]:
+def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator[Callable[[], None]]:
     """The forward apply stuck for the block's duration, while everything else on both servers goes on.
 
     A transaction on the target holds the row lock of ``shop.customer`` ``row``; then the source changes that row. The
@@ -42,7 +43,7 @@ def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator
             raise RuntimeError("could not take the row lock on the target")
         with psycopg.connect(source_dsn, autocommit=True) as conn:
             conn.execute("UPDATE shop.customer SET created_at = now() WHERE id = %s", (row,))  # the apply waits for the row
-        yield
+        yield release.set
     finally:
         release.set()
         holder.join(30)
@@ -105,6 +106,61 @@ def drain_timeout(night: Night) -> None:
     )
 
 
+def late_apply(night: Night) -> None:
+    """DMS's shape (:mod:`.relay`): the source's slot confirms on receipt, the apply comes seconds later. The cutover
+    must wait for its fence to be *applied*; green opens only then, and nothing stale lands on it afterwards (the
+    night's :func:`~harness.night.writers.stale_applies` check)."""
+    proof: dict[str, Any] = {}
+    with relay.relayed(night.source_dsn, night.target, DATABASE), stalled_apply(night.source_dsn, night.target_dsn) as release:
+        watcher = threading.Thread(target=_release_after_the_slot_lies, args=(night, release, proof), daemon=True)
+        watcher.start()
+        op = night.expect(night.run_operation("cutover", "cutover through a replication that applies late"), 0)
+        watcher.join(60)
+    if not proof.get("slot_ahead"):
+        raise RehearsalFailed(f"late apply: the slot never ran ahead of the apply ({proof}):\n{op.output}")
+    night.writes_for(1.0, "green")
+    drain = op.journal["steps"]["drain"]["result"]
+    _fault(
+        night,
+        "replication confirms before applying (relay + stalled apply, DMS's shape)",
+        f"the slot confirmed the fence {proof['slot_ahead']:.1f} s before green applied it; the drain waited "
+        f"{drain['fence_seconds']:.1f} s for the fence; green opened after it",
+    )
+    night.expect(night.run_operation("rollback", "rollback after the late-apply cutover"), 0)
+
+
+def _release_after_the_slot_lies(night: Night, release: Callable[[], None], proof: dict[str, Any]) -> None:
+    """Wait for the cutover's fence on the source, then for the source's slot to confirm past it while green still lacks
+    it (a slot-based drain would have ended here); hold the apply a further second, then let it go."""
+    fence_sql = "SELECT token FROM migration_control.fence ORDER BY written_at DESC LIMIT 1"
+    try:
+        with (
+            psycopg.connect(night.source_dsn, autocommit=True) as source,
+            psycopg.connect(night.target_dsn, autocommit=True) as target,
+        ):
+            before = source.execute(fence_sql).fetchall()
+            deadline = time.monotonic() + 45
+            token = None
+            while time.monotonic() < deadline and token is None:
+                rows = source.execute(fence_sql).fetchall()
+                token = rows[0][0] if rows and rows != before else None
+                time.sleep(0.02)
+            if token is None:
+                return
+            written = lsn_value(str(source.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]))  # type: ignore[index]
+            seen = time.monotonic()
+            while time.monotonic() < deadline:
+                position = slot_position(source, FORWARD_NAME)
+                if position and position[0] and lsn_value(position[0]) >= written:
+                    if not target.execute("SELECT 1 FROM migration_control.fence WHERE token = %s", (token,)).fetchone():
+                        time.sleep(1.0)
+                        proof["slot_ahead"] = time.monotonic() - seen
+                    break
+                time.sleep(0.02)
+    finally:
+        release()
+
+
 def abort_unswitched(night: Night) -> None:
     op = night.run_operation("cutover", "cutover killed after way-back", fault="way-back")
     if op.exit_code != -9:
@@ -140,6 +196,7 @@ def run_faults(night: Night) -> None:
             failing_gate(night)
             drain_timeout(night)
             abort_unswitched(night)
+            late_apply(night)
         if i < len(CUTOVER_STEPS):
             killed(night, "cutover", CUTOVER_STEPS[i], "green")
         else:

@@ -19,6 +19,7 @@ import psycopg
 
 from harness.aws.clients import REGION, client
 from harness.night import workload as wl
+from harness.night import writers
 from harness.postgres import PostgresServer
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover import switch as switch_mod
@@ -29,6 +30,10 @@ from inventory_migration.migrationctl.records import JOURNAL_DIR, STATE_DIR
 from inventory_migration.outputs import StackOutput
 
 ROOT = Path(__file__).resolve().parents[2]
+ACKS_FILE = "acks.jsonl"
+"""Every acknowledged commit of the night, one JSON object per line (:class:`~harness.night.workload.Ack`)."""
+FREEZE_STEPS = {"freeze": "blue", "freeze-green": "green"}
+"""The step of each operation that freezes a side, and the side."""
 DATABASE = "shop"
 REVERSE_SLOT = REVERSE_NAME
 
@@ -194,6 +199,8 @@ class Night:
         self.step_ok("schema post-data", self.migrationctl("schema", "post-data"))
         # Grants are not copied (--no-owner --no-privileges): the runbook grants on Aurora, reads only until cutover.
         self.target.psql(DATABASE, wl.READ_GRANTS_SQL)
+        for server in (self.source, self.target):  # the replication's own record of what it applied (never two writers)
+            server.psql(DATABASE, writers.APPLY_LOG_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")
         self.step_ok("verify", self.migrationctl("verify"))
 
@@ -220,18 +227,51 @@ class Night:
         finally:
             self.workload.stop()
             self.router.stop()
+            with (self.workdir / ACKS_FILE).open("w") as out:  # the per-write record, kept whatever happened
+                for ack in self.workload.stats.acks:
+                    out.write(json.dumps(dataclasses.asdict(ack)) + "\n")
 
     def writes_for(self, seconds: float, colour: str) -> None:
-        """Let the application write; the acknowledged commits must land on ``colour``."""
+        """Let the application write for ``seconds``: its commits must land on ``colour`` only. No time window is
+        assumed for the application to notice a switch: any commit *begun* now on the other side is a finding, and
+        ``colour`` must take some commits within a generous deadline (a slow reconnect is not a failure)."""
         assert self.workload is not None
+        workload, other = self.workload, {"blue": "green", "green": "blue"}[colour]
         since = time.time()
         time.sleep(seconds)
-        with self.workload._lock:
-            landed = {a.database for a in self.workload.stats.acks if a.at >= since + 0.5}
-        if landed != {colour}:
-            raise RehearsalFailed(f"writes expected on {colour} only, landed on {sorted(landed)}")
+
+        def landed() -> bool:
+            with workload._lock:
+                return sum(1 for a in workload.stats.acks if a.began >= since and a.database == colour) >= 10
+
+        wait(landed, 60, f"the application to write on {colour}")
+        with workload._lock:
+            wrong = [a for a in workload.stats.acks if a.began >= since and a.database == other]
+        if wrong:
+            first = wrong[0].began
+            raise RehearsalFailed(f"writes expected on {colour} only; {len(wrong)} began on {other} (first at {first:.3f})")
 
     # ------------------------------------------------------------------------------------------------ the end
+
+    def writer_findings(self, acks: list[wl.Ack]) -> list[str]:
+        """Never two writers (:mod:`.writers`): from the application's acknowledged commits, the replication's apply
+        log on each side and the freezes the journals recorded."""
+        writes = [writers.Write(side=a.database, began=a.began, at=a.at) for a in acks]
+        ops = sorted(self.operations, key=lambda o: o.started)
+        windows = [
+            writers.Window(label=f"{op.label} ({op.name})", start=op.started, end=nxt.started if nxt else float("inf"))
+            for op, nxt in zip(ops, [*ops[1:], None], strict=True)
+        ]
+        frozen: dict[str, set[float]] = {"blue": set(), "green": set()}
+        for op in ops:
+            for step, (_start, end, _s) in op.steps().items():
+                if step in FREEZE_STEPS:
+                    frozen[FREEZE_STEPS[step]].add(end)
+        problems = writers.writer_changes(writes, windows)
+        for colour, server in (("blue", self.source), ("green", self.target)):
+            with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:
+                problems += writers.stale_applies(colour, writers.applied(conn), writes, frozen[colour])
+        return problems
 
     def drain_way_back(self) -> None:
         """After the last cutover, let the way back catch up so both sides can be compared in full."""

@@ -20,6 +20,10 @@ class SwitchMetrics:
     unavailability: float
     gap: tuple[float, float]
     freeze_to_drained: float
+    fence_seconds: float
+    """From the fence's commit on the side being left to its arrival on the other side."""
+    tps: float
+    """Acknowledged commits per second in the ten seconds before the switch began: the load it ran under."""
     steps: dict[str, float]
     verify: str
 
@@ -38,14 +42,25 @@ def switch_metrics(op: Operation, acks: list[wl.Ack]) -> SwitchMetrics:
     freeze_to_drained = steps[drain][1] - steps[first][0] if drain in steps and first in steps else float("nan")
     verify = op.journal.get("steps", {}).get("verify", {}).get("result", {})
     verdict = "" if op.name != "cutover" else ("equal" if verify.get("equal") else f"NOT EQUAL {verify}")
-    return SwitchMetrics(op.label, gap, where, freeze_to_drained, {s: v[2] for s, v in steps.items()}, verdict)
+    fence = float(op.journal.get("steps", {}).get(drain, {}).get("result", {}).get("fence_seconds", float("nan")))
+    tps = sum(1 for a in acks if window_start - TPS_SECONDS <= a.at < window_start) / TPS_SECONDS
+    return SwitchMetrics(op.label, gap, where, freeze_to_drained, fence, tps, {s: v[2] for s, v in steps.items()}, verdict)
+
+
+TPS_SECONDS = 10.0
 
 
 def render(metrics: list[SwitchMetrics]) -> str:
-    lines = [f"{'switch':<22} {'unavailable s':>13} {'freeze->drained s':>17}  switch-point verify  steps (s)"]
+    lines = [
+        f"{'switch':<22} {'unavailable s':>13} {'freeze->drained s':>17} {'fence s':>7} {'tx/s':>6}  "
+        "switch-point verify  steps (s)"
+    ]
     for m in metrics:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in m.steps.items())
-        lines.append(f"{m.label:<22} {m.unavailability:>13.2f} {m.freeze_to_drained:>17.2f}  {m.verify or '-':<19}  {steps}")
+        lines.append(
+            f"{m.label:<22} {m.unavailability:>13.2f} {m.freeze_to_drained:>17.2f} {m.fence_seconds:>7.2f} {m.tps:>6.0f}  "
+            f"{m.verify or '-':<19}  {steps}"
+        )
     return "\n".join(lines)
 
 
@@ -60,11 +75,18 @@ class Result:
     seconds: float
     timeline: Path
     workload: dict[str, int]
+    two_writers: list[str] = dataclasses.field(default_factory=list)
+    """Where the per-write record shows two writers or a stale apply (:mod:`.writers`): none."""
 
     @property
     def passed(self) -> bool:
         cutovers = [m for m in self.metrics if m.label.startswith("cutover")]
-        return self.findings.clean and self.final_verify == "equal" and all(m.verify == "equal" for m in cutovers)
+        return (
+            self.findings.clean
+            and not self.two_writers
+            and self.final_verify == "equal"
+            and all(m.verify == "equal" for m in cutovers)
+        )
 
 
 def timeline(stats: wl.Stats, metrics: list[SwitchMetrics], ops: list[Operation], path: Path) -> Path:
@@ -95,6 +117,7 @@ def summary_dict(r: Result) -> dict[str, Any]:
         "lost": r.findings.lost,
         "duplicated": r.findings.duplicated,
         "collisions": r.findings.collisions,
+        "two_writers": r.two_writers,
         "acknowledged": r.acknowledged,
         "tps": round(r.tps, 1),
         "final_verify": r.final_verify,
@@ -119,6 +142,7 @@ def report(r: Result) -> str:
         _finding("lost writes", r.findings.lost),
         _finding("duplicated writes", r.findings.duplicated),
         _finding("sequence collisions", r.findings.collisions),
+        _finding("two writers or stale applies", r.two_writers),
         f"final verify of both sides: {r.final_verify}",
         f"timeline: {r.timeline}",
         f"whole rehearsal: {r.seconds:.0f} s",

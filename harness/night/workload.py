@@ -121,6 +121,7 @@ class Ack:
     """One acknowledged commit."""
 
     at: float
+    """When the commit returned (epoch seconds): the write took effect at or before it."""
     database: str
     worker: int
     op: str
@@ -130,6 +131,8 @@ class Ack:
     version: int = 0
     line_ids: tuple[int, ...] = ()
     customer_id: int = 0
+    began: float = 0.0
+    """When the COMMIT was sent: the write took effect at or after it."""
 
 
 @dataclasses.dataclass
@@ -326,11 +329,12 @@ class Workload:
                 if cur.rowcount != 1:
                     raise psycopg.DataError(f"order {order_id} to delete vanished")
                 ack = Ack(time.time(), database, worker, "delete", order_id)
+        began = time.time()
         try:
             conn.commit()
         except (psycopg.OperationalError, pg_errors.AdminShutdown) as error:
-            raise _Uncertain(dataclasses.replace(ack, at=time.time())) from error
-        return dataclasses.replace(ack, at=time.time())
+            raise _Uncertain(dataclasses.replace(ack, at=time.time(), began=began)) from error
+        return dataclasses.replace(ack, at=time.time(), began=began)
 
 
 class _Uncertain(Exception):

@@ -40,8 +40,9 @@ class DmsConfig(Validated):
     target_ca_certificate_file: str = ""
     """PEM file (relative to ``config/``) of the Aurora CA bundle; when set the target endpoint uses
     ``verify-full``. Default: none, ``require``."""
-    heartbeat_frequency_minutes: int = 5
-    """Minutes between DMS heartbeats on the source, keeping the slot's restart LSN moving. Default: 5."""
+    heartbeat_frequency_minutes: int = 1
+    """Minutes between DMS heartbeats on the source, keeping the slot's restart LSN moving; below the cutover's drain
+    timeout, so the slot (the drain's secondary signal) moves while the source is frozen. Default: 1 (DMS's minimum)."""
     reverse_slot_name: str = REVERSE_SLOT_NAME
     """Logical replication slot on Aurora that holds the way back: ``migrationctl cutover`` creates it before the first
     green write, and the reverse task reads from it. Default: ``migration_way_back``."""

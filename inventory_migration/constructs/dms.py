@@ -91,8 +91,8 @@ class DmsReplicationProps:
     """Limited LOB mode size. Default: 64."""
     max_full_load_subtasks: int = 8
     """Tables loaded in parallel. Default: 8."""
-    heartbeat_frequency_minutes: int = 5
-    """Source heartbeat interval. Default: 5."""
+    heartbeat_frequency_minutes: int = 1
+    """Source heartbeat interval, in minutes. Default: 1."""
     create_account_roles: bool = True
     """Create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``. Default: true."""
     secret_recovery_window_days: int = 0

@@ -10,9 +10,11 @@ from typing import Any
 
 import psycopg
 
+from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.cutover import freeze as freeze_mod
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import RUNNING
+from inventory_migration.migrationctl.cutover.replication import FENCE
 from inventory_migration.migrationctl.cutover.settings import Settings
 from inventory_migration.migrationctl.database import schema_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
@@ -97,6 +99,28 @@ def freeze_gates(s: Settings, conn: psycopg.Connection, *, side: str) -> list[Ga
     ]
 
 
+def replication_gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
+    """The drain's fence can travel (the table on both sides, replicated), and the replication applies everything
+    (no table in error, no apply exception)."""
+    missing = [side for side, conn in (("source", source), ("target", target)) if not fence.exists(conn)]
+    carried, how = s.backend.carries_fence(target) if not missing else (False, "")
+    problems = s.backend.apply_problems(target)
+    return [
+        Gate(
+            "the fence replicates",
+            carried,
+            f"no {FENCE} on the {' and '.join(missing)}: run `migrationctl schema pre-data` again" if missing else how,
+        ),
+        Gate(
+            "replication applies every change",
+            not problems,
+            "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+            if problems
+            else "no table in error, no apply exception",
+        ),
+    ]
+
+
 def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     """Every gate, evaluated (nothing changes)."""
     out: list[Gate] = [unfinished_rollback(s)]
@@ -115,6 +139,7 @@ def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -
     )
     detail = f"{s.backend.name} running={running}, lag {lag.bytes if lag.bytes is not None else '-'} B / {lag.seconds if lag.seconds is not None else '-'} s"
     out.append(Gate("forward replication running, lag under threshold", lag_ok, detail))
+    out += replication_gates(s, source, target)
     schemas = list(s.schemas) or user_schemas(source)
     snapshot_s, snapshot_t = schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
     missing = [

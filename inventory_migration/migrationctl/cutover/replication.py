@@ -5,24 +5,23 @@
 * :class:`DmsReplication`: AWS DMS (production): the forward full-load-and-CDC task and the reverse CDC-only task,
   driven through boto3; lag from CloudWatch.
 
-Both read from a logical replication slot on the side being copied, so both drain the same way: a replication is
-caught up to a position when its slot's ``confirmed_flush_lsn`` has reached it (:func:`wait_for_slot`). The way back
-starts from a slot created on the target *before the first green write* (:meth:`ReplicationBackend.prepare_reverse`),
-whose consistent point is the switch.
+Both read from a logical replication slot on the side being copied. A drain does not trust the slot: DMS confirms
+what it has fetched into its own cache, not what it has applied, so the cutover waits for a fence row to be *applied*
+on the other side (:mod:`.fence`) and reads the slot only as a secondary signal. The way back starts from a slot
+created on the target *before the first green write* (:meth:`ReplicationBackend.prepare_reverse`), whose consistent
+point is the switch.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-import time
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE, REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.polling import poll
@@ -31,6 +30,7 @@ FORWARD_NAME = "migration_forward"
 """Publication, subscription and slot of the native forward replication (on-prem -> Aurora)."""
 REVERSE_NAME = "migration_reverse"
 """Publication and subscription of the native way back (Aurora -> on-prem)."""
+FENCE = f"{CONTROL_SCHEMA}.{FENCE_TABLE}"
 
 
 def lsn_value(lsn: str) -> int:
@@ -45,20 +45,39 @@ def current_lsn(conn: psycopg.Connection) -> str:
     return str(query(conn, "SELECT pg_current_wal_lsn()::text")[0][0])
 
 
-def sync_point(conn: psycopg.Connection) -> str:
-    """A position that covers every commit made so far, and that a caught-up slot is sure to confirm.
+def sync_point(conn: psycopg.Connection, *, timeout: float = 10.0) -> str:
+    """A position that covers every commit made so far, once it is flushed: the *insert* position (after every commit
+    record so far), returned when WAL has been flushed past it (:func:`wait_flushed`).
 
     ``pg_current_wal_lsn()`` is where WAL has been *written*; commits made with ``synchronous_commit = off`` (common on
-    busy on-prem servers) can still sit in WAL buffers beyond it, and a drain that waited for it would switch before
-    they are replicated. So: the *insert* position (after every commit record so far), then one small synchronous
-    commit, which flushes WAL past it — a WAL sender only sends flushed WAL, and confirms the end of what it decoded,
-    which is now beyond the returned position. No message or table write: DMS and pgoutput see an empty transaction.
+    busy on-prem servers, and the default of every logical replication apply worker) can still sit in WAL buffers
+    beyond it. A WAL sender only sends flushed WAL, and ``pg_replication_slot_advance`` clamps its target to the flush
+    position: a slot advanced to an unflushed position stops short of commits already made, and sends them again
+    later. (A transaction that writes nothing but its commit record is never a synchronous commit, so "commit once with
+    ``synchronous_commit = on``" does not force the flush; waiting for the WAL writer does, within
+    ``3 x wal_writer_delay``.) No message or table write: DMS and pgoutput see nothing.
     """
     position = str(query(conn, "SELECT pg_current_wal_insert_lsn()::text")[0][0])
-    with conn.transaction():
-        query(conn, "SET LOCAL synchronous_commit = on")
-        query(conn, "SELECT txid_current()")
+    wait_flushed(conn, position, timeout)
     return position
+
+
+def wait_flushed(conn: psycopg.Connection, position: str, timeout: float = 10.0) -> None:
+    """Wait until the server has flushed WAL up to ``position``."""
+    target = lsn_value(position)
+    flushed = ""
+
+    def done() -> bool:
+        nonlocal flushed
+        flushed = str(query(conn, "SELECT pg_current_wal_flush_lsn()::text")[0][0])
+        return lsn_value(flushed) >= target
+
+    poll(
+        done,
+        timeout=timeout,
+        interval=0.01,
+        timed_out=lambda: UsageError(f"WAL flushed only to {flushed} after {timeout:.0f} s; needed {position}"),
+    )
 
 
 def slot_position(conn: psycopg.Connection, slot: str) -> tuple[str | None, bool] | None:
@@ -69,44 +88,6 @@ def slot_position(conn: psycopg.Connection, slot: str) -> tuple[str | None, bool
         (slot,),
     )
     return (rows[0][0], bool(rows[0][1])) if rows else None
-
-
-class DrainTimeout(RuntimeError):
-    """Replication did not reach the position in time."""
-
-
-def wait_for_slot(
-    conn: psycopg.Connection,
-    slot: str,
-    lsn: str,
-    timeout: float,
-    *,
-    poll_seconds: float = 0.05,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> float:
-    """Wait until ``slot`` has confirmed everything up to ``lsn``; the seconds it took. Raises :class:`DrainTimeout`."""
-    started = clock()
-    target = lsn_value(lsn)
-    confirmed: str | None = None
-
-    def reached() -> bool:
-        nonlocal confirmed
-        position = slot_position(conn, slot)
-        if position is None:
-            raise UsageError(f"no logical replication slot {slot!r}: the replication it belongs to is gone")
-        confirmed = position[0]
-        return confirmed is not None and lsn_value(confirmed) >= target
-
-    poll(
-        reached,
-        timeout=timeout,
-        interval=poll_seconds,
-        timed_out=lambda: DrainTimeout(f"slot {slot!r} confirmed {confirmed} after {timeout:.0f} s; needed {lsn}"),
-        clock=clock,
-        sleep=sleep,
-    )
-    return clock() - started
 
 
 def _in_use(slot: str, timeout: float) -> UsageError:
@@ -132,7 +113,11 @@ def advance_slot(conn: psycopg.Connection, slot: str, lsn: str | None = None, *,
     poll(free_or_reached, timeout=timeout, interval=0.02, timed_out=lambda: _in_use(slot, timeout))
     if reached is not None:
         return reached
-    return str(query(conn, "SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, target))[0][0])
+    wait_flushed(conn, target)  # the advance stops at the flush position, short of what it was asked to skip
+    end = str(query(conn, "SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, target))[0][0])
+    if lsn_value(end) < lsn_value(target):
+        raise UsageError(f"slot {slot!r} advanced only to {end}, short of {target}: its changes would be sent again")
+    return end
 
 
 def _confirmed(conn: psycopg.Connection, slot: str) -> str:
@@ -187,6 +172,14 @@ class ReplicationBackend(abc.ABC):
 
     @abc.abstractmethod
     def forward_running(self) -> bool: ...
+
+    @abc.abstractmethod
+    def carries_fence(self, target: psycopg.Connection) -> tuple[bool, str]:
+        """Whether the forward replication replicates the fence table (:mod:`.fence`), and how that was told."""
+
+    @abc.abstractmethod
+    def apply_problems(self, target: psycopg.Connection) -> list[str]:
+        """What the forward replication reports as not applied: tables in error, apply exceptions. Empty: none."""
 
     @abc.abstractmethod
     def forward_lag(self, source: psycopg.Connection) -> Lag: ...
@@ -282,6 +275,39 @@ class NativeReplication(ReplicationBackend):
             rows = query(target, "SELECT subenabled FROM pg_subscription WHERE subname = %s", (FORWARD_NAME,))
             return bool(rows and rows[0][0])
 
+    def carries_fence(self, target: psycopg.Connection) -> tuple[bool, str]:
+        rows = query(
+            target,
+            "SELECT r.srsubstate FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid "
+            "WHERE s.subname = %s AND r.srrelid = to_regclass(%s)",
+            (FORWARD_NAME, FENCE),
+        )
+        if rows:
+            return True, f"subscription {FORWARD_NAME} replicates {FENCE}"
+        return False, f"subscription {FORWARD_NAME} does not replicate {FENCE}: ALTER SUBSCRIPTION ... REFRESH PUBLICATION"
+
+    def apply_problems(self, target: psycopg.Connection) -> list[str]:
+        problems = [
+            f"{r[0]}: initial copy not finished (state {r[1]})"
+            for r in query(
+                target,
+                "SELECT r.srrelid::regclass::text, r.srsubstate FROM pg_subscription_rel r "
+                "JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = %s AND r.srsubstate <> 'r' ORDER BY 1",
+                (FORWARD_NAME,),
+            )
+        ]
+        if int(query(target, "SHOW server_version_num")[0][0]) >= 150000:
+            problems += [
+                f"subscription {FORWARD_NAME}: {r[0]} apply error(s), {r[1]} initial-copy error(s) since {r[2] or 'ever'}"
+                for r in query(
+                    target,
+                    "SELECT apply_error_count, sync_error_count, stats_reset FROM pg_stat_subscription_stats "
+                    "WHERE subname = %s AND apply_error_count + sync_error_count > 0",
+                    (FORWARD_NAME,),
+                )
+            ]
+        return problems
+
     def forward_lag(self, source: psycopg.Connection) -> Lag:
         rows = query(
             source,
@@ -354,6 +380,35 @@ class NativeReplication(ReplicationBackend):
 
 # --------------------------------------------------------------------------------------------- DMS
 
+DMS_TABLE_FAILED_STATES = ("Table error", "Table cancelled")
+"""``TableState`` values of ``DescribeTableStatistics`` that mean a table is no longer replicated."""
+APPLY_EXCEPTIONS_TABLE = "awsdms_apply_exceptions"
+"""DMS's table of changes it failed to apply, on the target, in the task's control schema (``ERROR_TIME`` column)."""
+
+
+def apply_exceptions(target: psycopg.Connection, since: Any = None) -> list[str]:
+    """Rows of every ``awsdms_apply_exceptions`` table on ``target`` (whatever its control schema), counted per table
+    since ``since`` (the full load's end) when given; one line per table that has any."""
+    out = []
+    for schema, column in query(
+        target,
+        "SELECT n.nspname, (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND lower(a.attname) = 'error_time') "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = %s AND c.relkind = 'r'",
+        (APPLY_EXCEPTIONS_TABLE,),
+    ):
+        table = sql.Identifier(schema, APPLY_EXCEPTIONS_TABLE)
+        if since is not None and column:
+            statement = sql.SQL("SELECT count(*) FROM {} WHERE {} >= %s").format(table, sql.Identifier(column))
+            count = int(query(target, statement, (since,))[0][0])
+        else:
+            count = int(query(target, sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
+        if count:
+            out.append(
+                f"{schema}.{APPLY_EXCEPTIONS_TABLE}: {count} change(s) DMS could not apply"
+                + (" since the full load" if since else "")
+            )
+    return out
+
 
 @dataclasses.dataclass
 class DmsReplication(ReplicationBackend):
@@ -416,6 +471,32 @@ class DmsReplication(ReplicationBackend):
 
     def forward_running(self) -> bool:
         return bool(self._task(self.forward_task_arn)["Status"] == "running")
+
+    def _table_statistics(self, **filters: str) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {"ReplicationTaskArn": self.forward_task_arn}
+        if filters:
+            request["Filters"] = [{"Name": name.replace("_", "-"), "Values": [value]} for name, value in filters.items()]
+        tables: list[dict[str, Any]] = []
+        while True:
+            page = self.dms.describe_table_statistics(**request)
+            tables += page.get("TableStatistics", [])
+            if not page.get("Marker"):
+                return tables
+            request["Marker"] = page["Marker"]
+
+    def carries_fence(self, target: psycopg.Connection) -> tuple[bool, str]:
+        if self._table_statistics(schema_name=CONTROL_SCHEMA, table_name=FENCE_TABLE):
+            return True, f"the forward task replicates {FENCE}"
+        return False, f"the forward task has no table statistics for {FENCE}: its table mappings leave it out"
+
+    def apply_problems(self, target: psycopg.Connection) -> list[str]:
+        problems = [
+            f"{t['SchemaName']}.{t['TableName']}: {t['TableState']}"
+            for t in self._table_statistics()
+            if t.get("TableState") in DMS_TABLE_FAILED_STATES
+        ]
+        stats = self._task(self.forward_task_arn).get("ReplicationTaskStats", {})
+        return problems + apply_exceptions(target, stats.get("FullLoadFinishDate"))
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
         from inventory_migration.migrationctl.database.lag import dms_lag

@@ -54,8 +54,9 @@ class Settings:
     """boto3 ``sns`` client for the switch-point notice. Default: none."""
     topic_arn: str = ""
     """Topic told about a difference at the switch point. Default: none."""
-    drain_timeout: float = 60.0
-    """Seconds to wait for replication to drain before aborting. Default: 60."""
+    drain_timeout: float = 90.0
+    """Seconds to wait for the fence row to arrive on the other side before aborting. Longer than DMS's heartbeat
+    interval (``dms.heartbeat_frequency_minutes``, a test keeps them so). Default: 90."""
     max_lag_bytes: int = 64 * 1024 * 1024
     """Gate: the forward slot's lag in bytes. Default: 64 MiB."""
     max_lag_seconds: float = 30.0

@@ -36,11 +36,11 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import freeze, snapshot_holder
+from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
-from inventory_migration.migrationctl.cutover.replication import DrainTimeout, advance_slot, sync_point, wait_for_slot
+from inventory_migration.migrationctl.cutover.replication import advance_slot, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import data_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
@@ -127,15 +127,44 @@ def _close_to_apps(s: Settings, conn: psycopg.Connection, record: freeze.Record)
     freeze.revoke(conn, freeze.only(freeze.present(conn, record), freeze.grantees(conn, s.app_roles)))
 
 
-def _drain(run: Run, result: dict[str, Any], *, conn: psycopg.Connection, slot: str, lsn_fact: str, what: str, side: str) -> None:
-    """Wait until ``slot`` on ``conn`` confirmed the freeze position; on a timeout, abort (:func:`_abort_switch`)."""
-    lsn = run.facts[lsn_fact]
+def _drain(
+    run: Run,
+    result: dict[str, Any],
+    *,
+    left: psycopg.Connection,
+    other: psycopg.Connection,
+    slot: Callable[[], str],
+    what: str,
+    side: str,
+) -> None:
+    """Write the fence row on ``left`` (frozen) and wait until it can be read on ``other`` (:mod:`.fence`): from then
+    on every commit made on ``left`` before the freeze has been applied there. On a timeout, abort
+    (:func:`_abort_switch`). The slot's position is read once, as the report's secondary signal."""
+    token = f"{run.journal.operation}@{run.journal.data['started_at']}"
+    fence_lsn = fence.write(left, token, ABORT_SIDES[side])
+    run.journal.record(fence=token)
     try:
-        waited = wait_for_slot(conn, slot, lsn, run.s.drain_timeout)
-    except DrainTimeout as timeout:
-        _abort_switch(run.s, run.journal, conn, side=side, why=str(timeout))
-    result["seconds"] = round(waited, 3)
-    run.s.say(f"drain: {what} confirmed {lsn} after {waited:.2f} s")
+        waited = fence.wait_visible(other, token, run.s.drain_timeout)
+    except fence.FenceTimeout as timeout:
+        _abort_switch(run.s, run.journal, left, side=side, why=str(timeout))
+    result.update(fence=token, fence_lsn=fence_lsn, fence_seconds=round(waited, 3), **_slot_signal(left, slot, fence_lsn))
+    run.s.say(f"drain: {what} applied the fence {token} after {waited:.2f} s ({result['slot']})")
+
+
+def _slot_signal(conn: psycopg.Connection, slot: Callable[[], str], fence_lsn: str) -> dict[str, Any]:
+    """Where the replication's slot stands against the fence: reported, never waited for (DMS confirms what it has
+    fetched, not what it applied)."""
+    try:
+        name = slot()
+    except UsageError as unknown:
+        return {"slot": f"slot unknown: {unknown}"}
+    position = slot_position(conn, name)
+    confirmed = position[0] if position else None
+    past = confirmed is not None and lsn_value(confirmed) >= lsn_value(fence_lsn)
+    return {
+        "slot": f"slot {name} confirmed {confirmed} ({'past' if past else 'short of'} the fence at {fence_lsn})",
+        "slot_past_fence": past,
+    }
 
 
 ABORT_SIDES = {"the source": "source", "green": "target"}
@@ -197,8 +226,15 @@ def _freeze_blue(run: Run, result: dict[str, Any]) -> None:
 
 
 def _forward_drain(run: Run, result: dict[str, Any]) -> None:
-    slot = run.s.backend.resolve_forward_slot(run.source)
-    _drain(run, result, conn=run.source, slot=slot, lsn_fact="freeze_lsn", what="forward replication", side="the source")
+    _drain(
+        run,
+        result,
+        left=run.source,
+        other=run.target,
+        slot=lambda: run.s.backend.resolve_forward_slot(run.source),
+        what="forward replication",
+        side="the source",
+    )
 
 
 def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
@@ -221,12 +257,13 @@ def _way_back(run: Run, result: dict[str, Any]) -> None:
 
 def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
     s = run.s
-    # Writes first (the source is frozen, so forward replication has nothing left to apply), then forward replication
-    # stops before the way back starts: a change never travels in a circle.
+    # The side being left stops first: forward replication has applied the fence (drain), and once stopped nothing it
+    # still holds can land on green after green's first write. Then green opens, and the way back starts last: a
+    # change never travels in a circle.
+    s.backend.stop_forward()
     _open_to_apps(s, run.target, _recorded(run.journal, "source"))
     _weights(run, 0, 100)
     run.journal.record(switched_at=s.clock())
-    s.backend.stop_forward()
     result["reverse"] = s.backend.start_reverse(run.facts["reverse_start_lsn"])
     s.say(f"switch: green serves; {result['reverse']}")
 
@@ -290,9 +327,7 @@ def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
     if not backend.reverse_running():
         assert run.cut is not None
         result["started"] = backend.start_reverse(run.cut.facts["reverse_start_lsn"])
-    _drain(
-        run, result, conn=run.target, slot=backend.reverse_slot, lsn_fact="green_freeze_lsn", what="the way back", side="green"
-    )
+    _drain(run, result, left=run.target, other=run.source, slot=lambda: backend.reverse_slot, what="the way back", side="green")
 
 
 def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
@@ -331,11 +366,11 @@ def _resume_forward(run: Run, result: dict[str, Any]) -> None:
 ROLLBACK: tuple[Step, ...] = (
     Step("freeze-green", _freeze_green),
     Step("reverse-drain", _reverse_drain),
+    Step("stop-reverse", _stop_reverse),
     Step("sequences", _sequences_to_blue),
     Step("weights-blue", _weights_to_blue),
     Step("forward-position", _forward_position),
     Step("unfreeze-blue", _unfreeze_blue),
-    Step("stop-reverse", _stop_reverse),
     Step("resume-forward", _resume_forward),
 )
 

@@ -8,9 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from inventory_migration.dms_settings import task_resource_id
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg
 from inventory_migration.migrationctl.context import Context
+from inventory_migration.migrationctl.cutover import fence
+from inventory_migration.migrationctl.cutover.replication import FENCE
 from inventory_migration.migrationctl.database import dms_connections
 from inventory_migration.migrationctl.database import lag as lag_mod
 from inventory_migration.migrationctl.database import params as params_mod
@@ -106,12 +110,27 @@ def cmd_schema(ctx: Context) -> ExitCode:
             plan = schema_mod.plan(phase, archive, source, target)
             if not ctx.args.dry_run:
                 schema_mod.apply(plan, archive, target_dsn)
-    summary = plan.summary() | {"dry_run": ctx.args.dry_run}
+        fences = _fence_tables(source_dsn, target, dry_run=ctx.args.dry_run) if phase is schema_mod.Phase.PRE_DATA else []
+    summary = plan.summary() | {"dry_run": ctx.args.dry_run, "fence_created_on": fences}
     verb = "would restore" if ctx.args.dry_run else "restored"
     lines = [f"{phase.value}: {verb} {len(plan.restore)} object(s); {len(plan.already_present)} already on the target"]
+    if fences:
+        lines.append(
+            f"  the cutover's fence table {FENCE}: {'would be ' if ctx.args.dry_run else ''}created on the {' and '.join(fences)}"
+        )
     lines += [f"  {item}" for item in summary["restored"]]  # type: ignore[attr-defined]
     ctx.emit(summary, "\n".join(lines))
     return ExitCode.OK
+
+
+def _fence_tables(source_dsn: str, target: psycopg.Connection, *, dry_run: bool) -> list[str]:
+    """The cutover's fence table (:mod:`..cutover.fence`) on both sides, before the load starts (DMS picks up the tables
+    that exist when its task starts); the sides it was (or would be) created on."""
+    with connection(source_dsn, "source") as source:
+        sides = {"source": source, "target": target}
+        if dry_run:
+            return [side for side, conn in sides.items() if not fence.exists(conn)]
+        return [side for side, conn in sides.items() if fence.ensure(conn)]
 
 
 def cmd_sequences_sync(ctx: Context) -> ExitCode:

@@ -12,8 +12,10 @@ form. Session settings (time zone, date style, float digits, bytea output) are p
 same text on both sides.
 
 Tables with a single integer primary key take a fast path: one sequential scan per segment groups rows into
-chunks by key arithmetic. Other keys are chunked by ranges of the key computed from the source. Progress is
-checkpointed per segment to a state file, so an interrupted run resumes where it stopped. Both sides are only
+chunks by key arithmetic. Other keys are chunked by ranges of the key computed from the source. Every plan covers
+the whole key space, below the source's smallest key and above its largest too (rows only the target has). Progress
+is checkpointed per segment to a state file, keyed by the segment's exact range and its table's definition, so an
+interrupted run resumes where it stopped and never takes a checkpoint for other rows. Both sides are only
 read (``default_transaction_read_only``).
 """
 
@@ -27,6 +29,7 @@ import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,7 +133,9 @@ VALUE_HASHES: dict[str, str] = {
     "character": "hashbpcharextended({c}, {s})",
     "numeric": "hash_numeric_extended({c}, {s})",
     "boolean": "hashint4extended({c}::integer, {s})",
-    "date": "hashint4extended({c} - date '2000-01-01', {s})",
+    # ±infinity cannot be subtracted; they hash as the two int4 extremes, which no finite date difference reaches.
+    "date": "hashint4extended(CASE WHEN isfinite({c}) THEN {c} - date '2000-01-01' "
+    "WHEN {c} > date '2000-01-01' THEN 2147483647 ELSE -2147483648 END, {s})",
     "timestamp without time zone": "timestamp_hash_extended({c}, {s})",
     "timestamp with time zone": "timestamp_hash_extended({c}::timestamp, {s})",
     "time without time zone": "time_hash_extended({c}, {s})",
@@ -211,9 +216,9 @@ def plan_segments(conn: psycopg.Connection, table: Table, segment_rows: int) -> 
         bounds: list[tuple[str, ...]] = [(str(b),) for b in range(lo - 1 + width, hi, width)]
     else:
         bounds = keyset_boundaries(conn, table, segment_rows)
-    # Integer keys get an explicit lower edge (min - 1), so chunk arithmetic starts at 0 in every segment.
-    first: tuple[str, ...] | None = (str(lo - 1),) if table.integer_key else None
-    edges: list[tuple[str, ...] | None] = [first, *bounds, None]
+    # Integer keys: a first segment for every key at or below the source's minimum (rows only the target has), then
+    # segments from min - 1, so chunk arithmetic starts at 0 in each; the last one is open above, like every plan.
+    edges: list[tuple[str, ...] | None] = [None, (str(lo - 1),), *bounds, None] if table.integer_key else [None, *bounds, None]
     return [Segment(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
@@ -242,8 +247,8 @@ def keyset_boundaries(conn: psycopg.Connection, table: Table, segment_rows: int)
 def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.Composed:
     """Per chunk of a segment: (chunk id, rows, sum of row hashes)."""
     where = range_predicate(table, segment.lower, segment.upper)
-    if table.integer_key:
-        base = int(segment.lower[0]) if segment.lower else 0
+    if table.integer_key and segment.lower is not None:
+        base = int(segment.lower[0])
         # Keys are > base within the segment, so integer division is the floor.
         bucket: sql.Composable = sql.SQL("(({k})::bigint - {b}::bigint) / {n}::bigint").format(
             k=_key_expr(table), b=sql.Literal(base), n=sql.Literal(chunk_rows)
@@ -258,10 +263,11 @@ def segment_hash_query(table: Table, segment: Segment, chunk_rows: int) -> sql.C
 def chunk_bounds(
     table: Table, segment: Segment, chunk: int, chunk_rows: int
 ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
-    """Key range of one chunk of a segment (integer keys: the bucket's arithmetic range within the segment)."""
-    if not table.integer_key:
+    """Key range of one chunk of a segment (integer keys: the bucket's arithmetic range within the segment; a segment
+    open below is one chunk)."""
+    if not table.integer_key or segment.lower is None:
         return segment.lower, segment.upper
-    base = int(segment.lower[0]) if segment.lower else 0
+    base = int(segment.lower[0])
     lower = base + chunk * chunk_rows - 1
     upper = lower + chunk_rows
     if segment.lower:
@@ -285,6 +291,8 @@ class TableResult:
     differing_ranges: list[str] = dataclasses.field(default_factory=list)
     example_keys: list[str] = dataclasses.field(default_factory=list)
     note: str = ""
+    reused_from: float | None = None
+    """When the oldest segment taken from a checkpoint was compared (epoch seconds); ``None``: all compared now."""
 
     @property
     def equal(self) -> bool:
@@ -295,7 +303,11 @@ class TableResult:
 
 
 class VerifyState:
-    """Which segments already matched; written atomically after each one, so a run can resume."""
+    """Which segments already matched, and when; written atomically after each one, so a run can resume.
+
+    A segment is found again only by its table's definition (columns, key, types) and its exact key range: a re-run
+    that plans other segments (the table grew, ``--chunk-rows`` changed) compares them anew instead of taking a
+    checkpoint made for other rows."""
 
     def __init__(self, path: Path | None, fingerprint: str) -> None:
         self.path = path
@@ -304,21 +316,29 @@ class VerifyState:
         self._lock = threading.Lock()
         if path and path.is_file():
             data = read_json(path)
-            if data.get("fingerprint") == fingerprint:
-                self.done = data.get("tables", {})
+            if data.get("fingerprint") == fingerprint and data.get("version") == STATE_VERSION:
+                self.done = data.get("segments", {})
 
-    def matched(self, table: str, segment: int) -> dict[str, Any] | None:
-        return self.done.get(table, {}).get(str(segment))
+    @staticmethod
+    def key(table: Table, segment: Segment) -> str:
+        return fingerprint(table.qualified, table.columns, table.pk_columns, table.pk_types, segment.lower, segment.upper)
 
-    def record(self, table: str, segment: int, rows: int) -> None:
+    def matched(self, table: Table, segment: Segment) -> dict[str, Any] | None:
+        return self.done.get(self.key(table, segment))
+
+    def record(self, table: Table, segment: Segment, rows: int, at: float) -> None:
         with self._lock:
-            self.done.setdefault(table, {})[str(segment)] = {"rows": rows}
+            self.done[self.key(table, segment)] = {"table": table.qualified, "rows": rows, "at": at}
             if self.path:
-                write_json(self.path, {"fingerprint": self.fingerprint, "tables": self.done})
+                write_json(self.path, {"version": STATE_VERSION, "fingerprint": self.fingerprint, "segments": self.done})
 
     def clear(self) -> None:
         if self.path:
             self.path.unlink(missing_ok=True)
+
+
+STATE_VERSION = 2
+"""Checkpoints of another version (keyed by segment index) are not read."""
 
 
 def fingerprint(*parts: object) -> str:
@@ -471,6 +491,7 @@ def data_parity(
     src = ConnectionPool(source_dsn, "source", options.jobs, snapshot=options.source_snapshot)
     tgt = ConnectionPool(target_dsn, "target", options.jobs, snapshot=options.target_snapshot)
     lock = threading.Lock()
+    started = time.time()
     try:
         work: list[tuple[Table, Segment]] = []
         segment_counts: dict[str, int] = {}
@@ -493,11 +514,13 @@ def data_parity(
 
         def run(table: Table, segment: Segment) -> None:
             result = results[table.qualified]
-            done = state.matched(table.qualified, segment.index)
+            done = state.matched(table, segment)
             if done is not None:
                 with lock:
                     result.source_rows += done["rows"]
                     result.target_rows += done["rows"]
+                    at = float(done["at"])
+                    result.reused_from = at if result.reused_from is None else min(result.reused_from, at)
                 progress(1)
                 return
             if not table.pk_columns:
@@ -518,7 +541,7 @@ def data_parity(
                 with lock:
                     compare_rows(table, s_rows_map, t_rows_map, result)
             if not bad:
-                state.record(table.qualified, segment.index, s_rows)
+                state.record(table, segment, s_rows, started)
             progress(1)
 
         pool = concurrent.futures.ThreadPoolExecutor(options.jobs)

@@ -1,7 +1,8 @@
 """Which schemas and objects are the user's: what every command reads, copies, compares and syncs.
 
 Not the user's: PostgreSQL's own schemas (``pg_catalog``, ``information_schema``, TOAST and temporary schemas), the
-schemas of replication tools installed beside the data (``pglogical``), and the objects AWS DMS creates in the user's
+schemas of replication tools installed beside the data (``pglogical``, and the migration's own ``migration_control``
+with the cutover's fence), and the objects AWS DMS creates in the user's
 schemas — its control tables (``awsdms_apply_exceptions``, ``awsdms_status``, …) and the heartbeat table with its
 sequence (``awsdms_heartbeat``, ``awsdms_heartbeat_hb_key_seq``): they exist on one side only, so a command that
 counted them would report a difference (verify) or a missing sequence (the cutover's gate) that is not one.
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import psycopg
 
+from inventory_migration.dms_settings import CONTROL_SCHEMA
 from inventory_migration.migrationctl.db import query
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 """PostgreSQL's own schemas."""
 SYSTEM_SCHEMA_PREFIXES = ("pg_toast", "pg_temp_")
 """Prefixes of PostgreSQL's per-session and TOAST schemas (``pg_toast``, ``pg_toast_temp_3``, ``pg_temp_3``)."""
-TOOL_SCHEMAS = ("pglogical",)
-"""Schemas of replication tools (the ``pglogical`` extension DMS can use as its plugin)."""
+TOOL_SCHEMAS = ("pglogical", CONTROL_SCHEMA)
+"""Schemas of replication tools: the ``pglogical`` extension DMS can use as its plugin, and the migration's own control
+schema (the cutover's fence table, :data:`~inventory_migration.dms_settings.CONTROL_SCHEMA`)."""
 DMS_OBJECT_PREFIX = "awsdms_"
 """Prefix of every table, sequence and trigger AWS DMS creates (control tables, heartbeat, DDL capture)."""
 

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.errors import UsageError
 
 DEFAULT_GAP = 1000
 """Safety gap added to each position. Default of ``sequences sync --gap`` and of the cutover's sequences step."""
@@ -21,7 +22,8 @@ SET, UNCHANGED, MISSING, UNUSED = "set", "unchanged", "missing on target", "unus
 """What :func:`plan_sync` decides for a sequence."""
 
 POSITIONS_SQL = f"""
-    SELECT schemaname, sequencename, last_value, increment_by
+    SELECT schemaname, sequencename, last_value, increment_by,
+           has_sequence_privilege(format('%%I.%%I', schemaname, sequencename), 'SELECT, USAGE')
     FROM pg_sequences WHERE {user_schema("schemaname")} AND {user_object("sequencename")} ORDER BY 1, 2
 """
 
@@ -37,8 +39,19 @@ class SequenceSync:
 
 
 def positions(conn: psycopg.Connection) -> dict[str, tuple[int | None, int]]:
-    """``schema.sequence`` -> (last value or None if never used, increment)."""
-    return {f"{r[0]}.{r[1]}": (r[2], r[3]) for r in query(conn, POSITIONS_SQL, ())}
+    """``schema.sequence`` -> (last value or None if never used, increment).
+
+    ``pg_sequences`` shows ``NULL`` both for a sequence never used and for one the current user may not read; the
+    second would pass for unused and the ids it handed out would be handed out again, so it is an error."""
+    rows = query(conn, POSITIONS_SQL, ())
+    unreadable = [f"{r[0]}.{r[1]}" for r in rows if not r[4]]
+    if unreadable:
+        shown = ", ".join(unreadable[:10]) + (f" (+{len(unreadable) - 10} more)" if len(unreadable) > 10 else "")
+        raise UsageError(
+            f"{conn.info.user} on {conn.info.host}:{conn.info.port}/{conn.info.dbname} cannot read {len(unreadable)} sequence(s): {shown}; "
+            "GRANT SELECT ON SEQUENCE ... to it (a sequence it cannot read would look unused)"
+        )
+    return {f"{r[0]}.{r[1]}": (r[2], r[3]) for r in rows}
 
 
 def plan_sync(

@@ -27,6 +27,15 @@ class VerifyReport:
     bytes_compared: int = 0
     rows_compared: int = 0
     seconds: float = 0.0
+    started_at: float = dataclasses.field(default_factory=time.time)
+    """When this run began (epoch seconds)."""
+
+    @property
+    def as_of(self) -> float:
+        """When the oldest comparison in the verdict was made: a resumed run's checkpointed segments are as old as the
+        run that compared them, and the verdict is no younger than they are."""
+        reused = [t.reused_from for t in self.tables if t.reused_from is not None]
+        return min([self.started_at, *reused])
 
     @property
     def equal(self) -> bool:
@@ -77,7 +86,7 @@ def run(
 ) -> VerifyReport:
     """Compare; the data comparison checkpoints to ``checkpoint_for(the source's tables)`` (default: no checkpoint)."""
     r = request
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     with (
         connection(r.source_dsn, "source", read_only=True) as source,
         connection(r.target_dsn, "target", read_only=True) as target,
@@ -111,6 +120,7 @@ def run(
         ),
         rows_compared=sum(x.source_rows + x.target_rows for x in results),
         seconds=time.perf_counter() - started,
+        started_at=started_at,
     )
     if report.equal and checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
@@ -130,7 +140,7 @@ def write_record(path: Path, report: VerifyReport, source_dsn: str, target_dsn: 
     write_json(
         path,
         {
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "at": dt.datetime.fromtimestamp(report.as_of, dt.UTC).isoformat(timespec="seconds"),
             "equal": report.equal,
             "source": database_identity(source_dsn),
             "target": database_identity(target_dsn),
