@@ -18,6 +18,7 @@ class StackOutput(StrEnum):
     AURORA_PORT = "aurora_port"
     AURORA_MASTER_SECRET_ARN = "aurora_master_secret_arn"
     IMAGES_BUCKET_NAME = "images_bucket_name"
+    STATE_BUCKET_NAME = "state_bucket_name"
     ALARM_TOPIC_ARN = "alarm_topic_arn"
     CUTOVER_BLOCKED_ALARM_NAME = "cutover_blocked_alarm_name"
     DASHBOARD_NAME = "dashboard_name"

@@ -23,8 +23,8 @@ from botocore.stub import ANY, Stubber
 from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
-from inventory_migration.migrationctl import cli
-from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder, steps, switch
+from inventory_migration.migrationctl import cli, records
+from inventory_migration.migrationctl.cutover import fence, freeze, replication, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, KILL_ENV, Journal
 from inventory_migration.migrationctl.cutover.replication import (
@@ -37,7 +37,6 @@ from inventory_migration.migrationctl.cutover.replication import (
     sync_point,
 )
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
-from inventory_migration.migrationctl.database import commands as database_commands
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.outputs import StackOutput
 
@@ -65,6 +64,22 @@ def test_the_fence_wait_gives_up_at_the_timeout() -> None:
             fence.wait_visible(None, "cutover@x", 1, clock=lambda: float(next(ticks)), sleep=lambda _s: None)  # type: ignore[arg-type]
     finally:
         fence.visible = original  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("insert", "expected"),
+    [
+        ("0/3876018", "0/3876000"),
+        ("1/28", "1/0"),
+        ("0/3876041", "0/3876041"),
+        ("0/3876000", "0/3876000"),
+        ("16/B374D848", "16/B374D848"),
+    ],
+)
+def test_a_position_just_past_a_page_header_is_covered_by_the_page_boundary(insert: str, expected: str) -> None:
+    """Only a page header lies between the boundary and the insert position: it is not flushed until a record
+    follows, and nothing committed lies there."""
+    assert replication.covered(insert, 8192) == expected
 
 
 def test_a_sync_point_is_flushed_past_asynchronous_commits(empty_db: str) -> None:
@@ -319,7 +334,7 @@ def wait(predicate: Any, what: str, timeout: float = 60) -> None:
 
 @pytest.fixture()
 def shop(pg_pair: Any, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    monkeypatch.setattr(database_commands, "STATE_DIR", tmp_path / ".migrationctl")
+    monkeypatch.setattr(records, "STATE_DIR", tmp_path / ".migrationctl")
     name = "co" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:30]
     s = Shop(pg_pair, name, tmp_path / ".migrationctl")
     try:

@@ -21,9 +21,9 @@ from inventory_migration.migrationctl.database.data_parity import DataParityOpti
 @pytest.fixture(autouse=True)
 def _checkpoints_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """verify's default checkpoints go under the working directory; keep them out of the repository."""
-    from inventory_migration.migrationctl.database import commands
+    from inventory_migration.migrationctl import records
 
-    monkeypatch.setattr(commands, "STATE_DIR", tmp_path / ".migrationctl")
+    monkeypatch.setattr(records, "STATE_DIR", tmp_path / ".migrationctl")
 
 
 def run(*argv: str) -> tuple[int, str, str]:

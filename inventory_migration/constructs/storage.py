@@ -63,6 +63,82 @@ access logs for your Application Load Balancer"); newer regions deliver as the s
 ``logdelivery.elasticloadbalancing.amazonaws.com``."""
 
 
+def private_bucket(
+    scope: Construct, construct_id: str, name: str, *, force_destroy: bool
+) -> tuple[aws.s3_bucket.S3Bucket, aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock]:
+    """A bucket with ACLs disabled, every kind of public access blocked and versioning on; with its public access
+    block (a bucket policy is put after it)."""
+    bucket = aws.s3_bucket.S3Bucket(scope, construct_id, bucket=name, force_destroy=force_destroy, tags=name_tag(name))
+    aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+        scope,
+        f"{construct_id}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership=OBJECT_OWNERSHIP),
+    )
+    block = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+        scope, f"{construct_id}-public-access", bucket=bucket.id, **BLOCK_ALL_PUBLIC_ACCESS
+    )
+    aws.s3_bucket_versioning.S3BucketVersioningA(
+        scope,
+        f"{construct_id}-versioning",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+    )
+    return bucket, block
+
+
+def default_encryption(scope: Construct, construct_id: str, bucket: aws.s3_bucket.S3Bucket, *, kms_key_arn: str | None) -> None:
+    """Default encryption: SSE-KMS with ``kms_key_arn`` and a bucket key, or SSE-S3 (``kms_key_arn=None``)."""
+    by_default = _SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
+    rule = (
+        _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+            apply_server_side_encryption_by_default=by_default(sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn),
+            bucket_key_enabled=True,
+        )
+        if kms_key_arn is not None
+        else _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
+            apply_server_side_encryption_by_default=by_default(sse_algorithm="AES256")
+        )
+    )
+    aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+        scope, construct_id, bucket=bucket.id, rule=[rule]
+    )
+
+
+def deny_insecure_transport(bucket: aws.s3_bucket.S3Bucket) -> dict[str, object]:
+    """Policy statement: no request over plain HTTP."""
+    return statement(
+        "DenyInsecureTransport",
+        ["s3:*"],
+        [bucket.arn, f"{bucket.arn}/*"],
+        effect="Deny",
+        principal="*",
+        condition={"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def only_our_key(bucket: aws.s3_bucket.S3Bucket, kms_key_arn: str) -> list[dict[str, object]]:
+    """Policy statements: uploads only SSE-KMS, and only with ``kms_key_arn``."""
+    return [
+        statement(
+            "DenyOtherEncryption",
+            ["s3:PutObject"],
+            [f"{bucket.arn}/*"],
+            effect="Deny",
+            principal="*",
+            condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        ),
+        statement(
+            "DenyOtherKmsKeys",
+            ["s3:PutObject"],
+            [f"{bucket.arn}/*"],
+            effect="Deny",
+            principal="*",
+            condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}},
+        ),
+    ]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ImageStorageProps:
     """Props of :class:`ImageStorage`."""
@@ -141,21 +217,7 @@ class ImageStorage(Construct):
         depend_on(self.logging, self.log_bucket_policy)
 
     def _encryption(self, construct_id: str, bucket: aws.s3_bucket.S3Bucket, *, kms_key_arn: str | None) -> None:
-        """Default encryption: SSE-KMS with our key and a bucket key, or SSE-S3 (``kms_key_arn=None``)."""
-        by_default = _SSE.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
-        rule = (
-            _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=by_default(sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn),
-                bucket_key_enabled=True,
-            )
-            if kms_key_arn is not None
-            else _SSE.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=by_default(sse_algorithm="AES256")
-            )
-        )
-        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
-            self, construct_id, bucket=bucket.id, rule=[rule]
-        )
+        default_encryption(self, construct_id, bucket, kms_key_arn=kms_key_arn)
 
     def _abort_incomplete_uploads(self, p: ImageStorageProps) -> list[Any]:
         return [
@@ -242,22 +304,7 @@ class ImageStorage(Construct):
             bucket=self.bucket.id,
             policy=policy_json(
                 self._deny_insecure_transport(self.bucket),
-                statement(
-                    "DenyOtherEncryption",
-                    ["s3:PutObject"],
-                    [f"{self.bucket.arn}/*"],
-                    effect="Deny",
-                    principal="*",
-                    condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-                ),
-                statement(
-                    "DenyOtherKmsKeys",
-                    ["s3:PutObject"],
-                    [f"{self.bucket.arn}/*"],
-                    effect="Deny",
-                    principal="*",
-                    condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": p.kms_key_arn}},
-                ),
+                *only_our_key(self.bucket, p.kms_key_arn),
             ),
             depends_on=[self._public_access_blocks["images"]],
         )
@@ -287,21 +334,8 @@ class ImageStorage(Construct):
 
     def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
         name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)
-        bucket = aws.s3_bucket.S3Bucket(self, construct_id, bucket=name, force_destroy=self.force_destroy, tags=name_tag(name))
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            f"{construct_id}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership=OBJECT_OWNERSHIP),
-        )
-        self._public_access_blocks[construct_id] = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, f"{construct_id}-public-access", bucket=bucket.id, **BLOCK_ALL_PUBLIC_ACCESS
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            f"{construct_id}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        bucket, self._public_access_blocks[construct_id] = private_bucket(
+            self, construct_id, name, force_destroy=self.force_destroy
         )
         return bucket
 
@@ -325,11 +359,4 @@ class ImageStorage(Construct):
 
     @staticmethod
     def _deny_insecure_transport(bucket: aws.s3_bucket.S3Bucket) -> dict[str, object]:
-        return statement(
-            "DenyInsecureTransport",
-            ["s3:*"],
-            [bucket.arn, f"{bucket.arn}/*"],
-            effect="Deny",
-            principal="*",
-            condition={"Bool": {"aws:SecureTransport": "false"}},
-        )
+        return deny_insecure_transport(bucket)

@@ -34,3 +34,17 @@ def source_arg(parser: argparse.ArgumentParser) -> None:
 def both_args(parser: argparse.ArgumentParser) -> None:
     source_arg(parser)
     parser.add_argument("target_dsn", nargs="?", metavar="TARGET_DSN", help=f"target connection string (default: ${TARGET_ENV})")
+
+
+def state_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--state`` (alias ``--state-dir``): a local directory or ``s3://bucket/prefix`` (:mod:`.state`)."""
+    from inventory_migration.migrationctl.records import STATE_DIR
+
+    parser.add_argument(
+        "--state",
+        "--state-dir",
+        dest="state",
+        default=str(STATE_DIR),
+        help=f"{what}: a directory, or s3://BUCKET/PREFIX (the stack's state_bucket_name; journals and records "
+        f"shared, one run at a time) (default: {STATE_DIR})",
+    )

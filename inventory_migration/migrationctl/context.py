@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, resolve_dsn
+from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.output import OutputFormat, emit
 
 
@@ -48,6 +51,22 @@ class Context:
         from tqdm import tqdm
 
         return tqdm(total=total, desc=description, unit=unit, file=self.err, disable=not self.progress_enabled, leave=False)
+
+    @contextlib.contextmanager
+    def state(self, *, lock_for: str = "") -> Iterator[Path]:
+        """The ``--state`` of the command, as a local directory for the block: pulled from S3 and pushed back on every
+        write when it is ``s3://...``, with the lock held for ``lock_for`` (:mod:`.state`)."""
+        from inventory_migration.migrationctl import state as state_mod
+
+        location = state_mod.parse_state(self.args.state)
+        lease = getattr(self.args, "lock_lease", state_mod.DEFAULT_LEASE_SECONDS)
+        try:
+            with state_mod.mirrored(
+                location, lambda: self.boto3_session().client("s3"), lock_for=lock_for, lease_seconds=lease, say=self.say
+            ):
+                yield location.local
+        except state_mod.StateConflict as conflict:
+            raise UsageError(str(conflict)) from None
 
     def boto3_session(self) -> Any:
         import boto3

@@ -9,13 +9,15 @@ the old record or the new one, never half of one. The cutover journal, the verif
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 STATE_DIR = Path(".migrationctl")
-"""The default state directory (``--state-dir``), relative to where migrationctl runs."""
+"""The default state directory (``--state``), relative to where migrationctl runs."""
 JOURNAL_DIR = "journal"
 """Under the state directory: the cutover / rollback journals and the snapshot holders' files."""
 VERIFY_RECORD = "verify-last.json"
@@ -26,8 +28,31 @@ FILES_VERIFY_PROGRESS = "files-verify-progress.jsonl"
 """What an interrupted ``files verify --checksum`` already proved (``--resume``)."""
 
 
+_MIRRORS: list[tuple[Callable[[Path], None], Callable[[Path], None]]] = []
+"""(push, remove) of each mirror in force (:func:`mirror`)."""
+
+
+@contextlib.contextmanager
+def mirror(push: Callable[[Path], None], remove: Callable[[Path], None]) -> Iterator[None]:
+    """For the block, every :func:`write_json` is followed by ``push(path)`` and every :func:`move` by ``push(new)``
+    and ``remove(old)``: the state in S3 (:mod:`..state`) follows each write before the command goes on."""
+    _MIRRORS.append((push, remove))
+    try:
+        yield
+    finally:
+        _MIRRORS.remove((push, remove))
+
+
+def move(path: Path, target: Path) -> None:
+    """Rename a record (an archived journal), mirrors included."""
+    os.replace(path, target)
+    for push, remove in list(_MIRRORS):
+        push(target)
+        remove(path)
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` atomically and durably (see the module's docstring)."""
+    """Write ``data`` as JSON to ``path`` atomically and durably (see the module's docstring), then to every mirror."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -41,6 +66,8 @@ def write_json(path: Path, data: Any) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+    for push, _remove in list(_MIRRORS):
+        push(path)
 
 
 def read_json(path: Path) -> Any:

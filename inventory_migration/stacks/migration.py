@@ -28,6 +28,7 @@ from inventory_migration.constructs.monitoring import (
 )
 from inventory_migration.constructs.network import Network, NetworkProps, SubnetTier
 from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
+from inventory_migration.constructs.state import OperatorState, OperatorStateProps
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
@@ -194,6 +195,11 @@ class MigrationStack(TerraformStack):
                 region=c.region,
             ),
         )
+        self.operator_state = OperatorState(
+            self,
+            "operator-state",
+            props=OperatorStateProps(namer=namer, kms_key_arn=self.keys.s3.arn, force_destroy=c.storage.force_destroy),
+        )
         app = c.app
         self.application = BlueGreenApplication(
             self,
@@ -336,6 +342,11 @@ class MigrationStack(TerraformStack):
                 True,
             ),
             StackOutput.IMAGES_BUCKET_NAME: (self.storage.bucket.bucket, "S3 bucket for the product images", False),
+            StackOutput.STATE_BUCKET_NAME: (
+                self.operator_state.bucket.bucket,
+                "Bucket of migrationctl's journals, records and lock (--state s3://<it>/<environment>)",
+                False,
+            ),
             StackOutput.ALARM_TOPIC_ARN: (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
             StackOutput.CUTOVER_BLOCKED_ALARM_NAME: (
                 self.monitoring.cutover_blocked.alarm_name,

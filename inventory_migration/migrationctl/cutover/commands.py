@@ -13,7 +13,7 @@ from typing import Any
 
 from inventory_migration.config.base import field_default
 from inventory_migration.dms_settings import REVERSE_SLOT_NAME
-from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int
+from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import steps
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
@@ -21,8 +21,8 @@ from inventory_migration.migrationctl.cutover.replication import DmsReplication,
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.cutover.switch import Listener
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
-from inventory_migration.migrationctl.records import STATE_DIR
 from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
+from inventory_migration.migrationctl.state import DEFAULT_LEASE_SECONDS, LockHeld
 from inventory_migration.outputs import StackOutput
 
 OUTPUT_FLAGS: dict[str, StackOutput] = {
@@ -47,8 +47,8 @@ def _values(ctx: Context) -> dict[str, str]:
     return {flag: str(getattr(a, flag) or outputs.get(output.value) or "") for flag, output in OUTPUT_FLAGS.items()}
 
 
-def build_settings(ctx: Context) -> Settings:
-    """The cutover/rollback settings from the parsed arguments."""
+def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
+    """The cutover/rollback settings from the parsed arguments; ``state_dir``: the local state (default: ``--state``)."""
     a = ctx.args
     values = _values(ctx)
     if not a.app_roles:
@@ -94,7 +94,7 @@ def build_settings(ctx: Context) -> Settings:
         freeze_roles=tuple(a.freeze_roles or ()),
         exempt_roles=tuple(a.exempt_roles or ()),
         backend=backend,
-        state_dir=Path(a.state_dir),
+        state_dir=state_dir or Path(a.state),
         listener=listener,
         elbv2=session.client("elbv2") if session is not None and listener is not None else None,
         cloudwatch=session.client("cloudwatch") if session is not None and values["cutover_alarm"] else None,
@@ -124,10 +124,16 @@ def _summary(journal: Journal) -> dict[str, Any]:
 
 
 def _run(ctx: Context, operation: str) -> ExitCode:
-    settings = build_settings(ctx)
     run = steps.cutover if operation == "cutover" else steps.rollback
     try:
-        journal = run(settings, dry_run=ctx.args.dry_run)
+        with ctx.state(lock_for="" if ctx.args.dry_run else operation) as state_dir:
+            journal = run(build_settings(ctx, state_dir), dry_run=ctx.args.dry_run)
+    except LockHeld as held:
+        ctx.emit(
+            {"operation": operation, "status": "refused", "failed": str(held), "log": ctx.log},
+            f"{operation}: NOT STARTED, another run holds the state: {held}. Nothing changed.",
+        )
+        return ExitCode.FINDINGS
     except GatesFailed as failed:
         ctx.emit(
             {"operation": operation, "status": "gates failed", "failed": str(failed), "log": ctx.log},
@@ -261,5 +267,12 @@ def register(sub: SubParsers) -> None:
             help=f"switch-point verify: segments compared at once (default: {_default('verify_jobs')})",
         )
         p.add_argument("--schemas", type=comma_list, help="schemas to verify (default: every user schema)")
-        p.add_argument("--state-dir", default=str(STATE_DIR), help=f"journal and verify records (default: {STATE_DIR})")
+        state_arg(p, "journals and the verify records the gates read")
+        p.add_argument(
+            "--lock-lease",
+            type=float,
+            default=DEFAULT_LEASE_SECONDS,
+            help=f"with --state s3://: seconds after which a lock its run stopped renewing is taken over "
+            f"(default: {DEFAULT_LEASE_SECONDS:g})",
+        )
         p.set_defaults(handler=handler)

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
-from inventory_migration.migrationctl.records import read_json, write_json
+from inventory_migration.migrationctl.records import move, read_json, write_json
 
 RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
 ABORTING = "aborting"
@@ -112,5 +112,5 @@ class Journal:
         """Move a finished journal aside (``name-<time>.json``) so the next operation starts a new one."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         target = self.path.with_name(f"{self.path.stem}-{stamp}.json")
-        os.replace(self.path, target)
+        move(self.path, target)
         return target

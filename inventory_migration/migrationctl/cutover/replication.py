@@ -57,9 +57,25 @@ def sync_point(conn: psycopg.Connection, *, timeout: float = 10.0) -> str:
     ``synchronous_commit = on``" does not force the flush; waiting for the WAL writer does, within
     ``3 x wal_writer_delay``.) No message or table write: DMS and pgoutput see nothing.
     """
-    position = str(query(conn, "SELECT pg_current_wal_insert_lsn()::text")[0][0])
+    insert, block = query(conn, "SELECT pg_current_wal_insert_lsn()::text, current_setting('wal_block_size')::int")[0]
+    position = covered(str(insert), int(block))
     wait_flushed(conn, position, timeout)
     return position
+
+
+LONG_PAGE_HEADER = 40
+"""Bytes of the largest WAL page header (``SizeOfXLogLongPHD``; the short one is 24)."""
+
+
+def covered(insert: str, block_size: int) -> str:
+    """The position that covers every record inserted before ``insert``. Just past a page boundary there is only the
+    page's header, which is not flushed until a record follows it: the boundary itself covers everything then."""
+    value = lsn_value(insert)
+    offset = value % block_size
+    if 0 < offset <= LONG_PAGE_HEADER:
+        value -= offset
+        return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+    return insert
 
 
 def wait_flushed(conn: psycopg.Connection, position: str, timeout: float = 10.0) -> None:

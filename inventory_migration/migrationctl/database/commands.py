@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from inventory_migration.dms_settings import task_resource_id
-from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg
+from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.cutover.replication import FENCE
@@ -27,7 +27,7 @@ from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.output import table
-from inventory_migration.migrationctl.records import STATE_DIR, VERIFY_RECORD
+from inventory_migration.migrationctl.records import VERIFY_RECORD
 from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
 from inventory_migration.outputs import StackOutput
 
@@ -163,26 +163,28 @@ def cmd_verify(ctx: Context) -> ExitCode:
         jobs=a.jobs,
     )
 
-    def checkpoint_for(tables: list[Table]) -> Path:
-        path = (
-            Path(a.state_file)
-            if a.state_file
-            else STATE_DIR / verify_mod.checkpoint_name(request.source_dsn, request.target_dsn, tables)
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if a.restart:
-            path.unlink(missing_ok=True)
-        return path
+    with ctx.state() as state_dir:
 
-    with ctx.progress("verify", unit="segment", total=0) as bar:
+        def checkpoint_for(tables: list[Table]) -> Path:
+            path = (
+                Path(a.state_file)
+                if a.state_file
+                else state_dir / verify_mod.checkpoint_name(request.source_dsn, request.target_dsn, tables)
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if a.restart:
+                path.unlink(missing_ok=True)
+            return path
 
-        def planned(total: int) -> None:
-            bar.total = total
-            bar.refresh()
+        with ctx.progress("verify", unit="segment", total=0) as bar:
 
-        report = verify_mod.run(request, checkpoint_for=checkpoint_for, progress=bar.update, on_planned=planned)
-    if request.full:
-        verify_mod.write_record(STATE_DIR / VERIFY_RECORD, report, request.source_dsn, request.target_dsn)
+            def planned(total: int) -> None:
+                bar.total = total
+                bar.refresh()
+
+            report = verify_mod.run(request, checkpoint_for=checkpoint_for, progress=bar.update, on_planned=planned)
+        if request.full:
+            verify_mod.write_record(state_dir / VERIFY_RECORD, report, request.source_dsn, request.target_dsn)
     ctx.emit(report.to_dict(), verify_mod.render(report, schema_checked=not a.data_only, data_checked=not a.schema_only))
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
 
@@ -285,7 +287,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--schemas", type=comma_list, help="schemas to compare (default: every user schema of the source)")
     p.add_argument("--jobs", type=positive_int, default=max(1, (os.cpu_count() or 2) // 2), help="segments compared at once")
     p.add_argument("--chunk-rows", type=positive_int, default=DEFAULT_CHUNK_ROWS, help="rows per hashed chunk")
-    p.add_argument("--state-file", help=f"checkpoint file for resuming (default: under {STATE_DIR}/)")
+    p.add_argument("--state-file", help="checkpoint file for resuming (default: in the local state directory)")
+    state_arg(p, "where the verdict the cutover's gate reads is recorded")
     p.add_argument("--restart", action="store_true", help="ignore the checkpoint and compare everything again")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--schema-only", action="store_true", help="compare the schema only")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from inventory_migration.config import FilesConfig, load_config
-from inventory_migration.migrationctl.arguments import SubParsers, positive_int
+from inventory_migration.migrationctl.arguments import SubParsers, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.files import plan as plan_mod
 from inventory_migration.migrationctl.files import tree
 from inventory_migration.migrationctl.files import verify as verify_mod
-from inventory_migration.migrationctl.records import FILES_VERIFY_PROGRESS, FILES_VERIFY_RECORD, STATE_DIR
+from inventory_migration.migrationctl.records import FILES_VERIFY_PROGRESS, FILES_VERIFY_RECORD
 
 DEFAULT_READ_FRACTION = 0.1
 """``files plan --read-fraction``: share of the large images' bytes read in a month."""
@@ -49,21 +49,22 @@ def cmd_verify(ctx: Context) -> ExitCode:
         raise UsageError(f"{a.source}: no such directory or manifest")
     if a.resume and not a.checksum:
         raise UsageError("--resume resumes a --checksum run")
-    options = verify_mod.VerifyOptions(
-        mtime=verify_mod.MtimeMode(a.mtime),
-        mtime_tolerance_s=a.mtime_tolerance,
-        checksum=a.checksum,
-        follow_symlinks=a.follow_symlinks,
-        jobs=a.jobs,
-        resume=a.resume,
-        progress_file=a.state_dir / FILES_VERIFY_PROGRESS,
-    )
     from botocore.config import Config
 
     s3 = ctx.boto3_session().client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
-    with ctx.progress("objects", unit="obj") as bar:
-        report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update)
-    verify_mod.write_record(a.state_dir / FILES_VERIFY_RECORD, report, options)
+    with ctx.state() as state_dir:
+        options = verify_mod.VerifyOptions(
+            mtime=verify_mod.MtimeMode(a.mtime),
+            mtime_tolerance_s=a.mtime_tolerance,
+            checksum=a.checksum,
+            follow_symlinks=a.follow_symlinks,
+            jobs=a.jobs,
+            resume=a.resume,
+            progress_file=state_dir / FILES_VERIFY_PROGRESS,
+        )
+        with ctx.progress("objects", unit="obj") as bar:
+            report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update)
+        verify_mod.write_record(state_dir / FILES_VERIFY_RECORD, report, options)
     ctx.emit(verify_mod.to_json(report), verify_mod.render(report))
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
 
@@ -120,5 +121,5 @@ def register(sub: SubParsers) -> None:
         default=DEFAULT_JOBS,
         help=f"threads for walk, listing and object requests (default: {DEFAULT_JOBS})",
     )
-    v.add_argument("--state-dir", type=Path, default=STATE_DIR, help=f"where the verdict is recorded (default: {STATE_DIR})")
+    state_arg(v, "where the verdict the cutover's gate reads is recorded")
     v.set_defaults(handler=cmd_verify)
