@@ -511,6 +511,29 @@ def test_operator_state_bucket(construct_stack: Any) -> None:
     assert sids == {"DenyInsecureTransport", "DenyOtherEncryption", "DenyOtherKmsKeys"}
 
 
+def test_operator_state_access_logs_go_to_the_log_bucket(construct_stack: Any) -> None:
+    from inventory_migration.constructs.state import OperatorState, OperatorStateProps
+
+    props = OperatorStateProps(namer=NAMER, kms_key_arn=KEY, access_log_bucket="s3-access-logs-dev-t1")
+    OperatorState(construct_stack, "operator-state", props=props)
+    logging = one(synth_of(construct_stack), "aws_s3_bucket_logging")
+    assert (logging["target_bucket"], logging["target_prefix"]) == ("s3-access-logs-dev-t1", "state/")
+
+
+def test_the_log_bucket_takes_the_state_buckets_access_logs(construct_stack: Any) -> None:
+    from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
+
+    props = ImageStorageProps(
+        namer=NAMER, account_id="123456789012", partition="aws", kms_key_arn=KEY, logged_bucket_names=("s3-state-dev-t1",)
+    )
+    ImageStorage(construct_stack, "storage", props=props)
+    statements = {
+        s["Sid"]: s for p in resources_of(synth_of(construct_stack), "aws_s3_bucket_policy") for s in policy(p)["Statement"]
+    }
+    sources = statements["S3ServerAccessLogDelivery"]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert sources[1:] == ["arn:aws:s3:::s3-state-dev-t1"]
+
+
 def test_operator_state_props_validation() -> None:
     from inventory_migration.constructs.state import OperatorStateProps
 

@@ -75,6 +75,7 @@ def test_outputs_are_described_and_secrets_sensitive(synthesized: Any) -> None:
         "dms_task_arn",
         "dms_replication_instance_id",
         "images_bucket_name",
+        "state_bucket_name",
         "alarm_topic_arn",
         "cutover_blocked_alarm_name",
         "dashboard_name",

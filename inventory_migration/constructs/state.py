@@ -37,6 +37,9 @@ class OperatorStateProps:
     """Days a replaced journal version is kept. Default: 90."""
     force_destroy: bool = True
     """Destroy empties the bucket. Default: true (destroyable)."""
+    access_log_bucket: str = ""
+    """Bucket (id) that takes this bucket's S3 server access logs under ``state/``: who read or wrote a journal. It
+    must let S3's logging service deliver for this bucket (``ImageStorageProps.logged_bucket_names``). Default: none."""
 
     def __post_init__(self) -> None:
         if self.noncurrent_expiration_days < 1:
@@ -49,7 +52,7 @@ class OperatorState(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: OperatorStateProps) -> None:
         super().__init__(scope, construct_id)
         p = props
-        name = p.namer.name(ResourceType.S3_BUCKET, "state")
+        name = state_bucket_name(p.namer)
         self.bucket, block = private_bucket(self, "state", name, force_destroy=p.force_destroy)
         default_encryption(self, "state-encryption", self.bucket, kms_key_arn=p.kms_key_arn)
         _LC.S3BucketLifecycleConfiguration(
@@ -79,3 +82,15 @@ class OperatorState(Construct):
             policy=policy_json(deny_insecure_transport(self.bucket), *only_our_key(self.bucket, p.kms_key_arn)),
             depends_on=[block],
         )
+        self.logging = (
+            aws.s3_bucket_logging.S3BucketLoggingA(
+                self, "state-logging", bucket=self.bucket.id, target_bucket=p.access_log_bucket, target_prefix="state/"
+            )
+            if p.access_log_bucket
+            else None
+        )
+
+
+def state_bucket_name(namer: Namer) -> str:
+    """The state bucket's name (the access-log bucket's policy names it before the bucket exists)."""
+    return namer.name(ResourceType.S3_BUCKET, "state")

@@ -172,6 +172,8 @@ class ImageStorageProps:
     like server access logs). Default: none."""
     region: str = "us-east-1"
     """Region of the load balancer, which decides the log-delivery principal. Default: ``us-east-1``."""
+    logged_bucket_names: tuple[str, ...] = ()
+    """Other buckets whose S3 server access logs the log bucket takes (each under its own prefix). Default: none."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -310,7 +312,8 @@ class ImageStorage(Construct):
         )
 
     def _access_log_bucket_policy(self, p: ImageStorageProps) -> aws.s3_bucket_policy.S3BucketPolicy:
-        """TLS only; S3 server access logs of the image bucket and the load balancer's access logs may be delivered."""
+        """TLS only; S3 server access logs of the image bucket (and of ``logged_bucket_names``) and the load
+        balancer's access logs may be delivered."""
         return aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "access-logs-policy",
@@ -323,7 +326,11 @@ class ImageStorage(Construct):
                     [f"{self.log_bucket.arn}/*"],
                     principal={"Service": "logging.s3.amazonaws.com"},
                     condition={
-                        "ArnLike": {"aws:SourceArn": self.bucket.arn},
+                        "ArnLike": {
+                            "aws:SourceArn": [self.bucket.arn, *(f"arn:{p.partition}:s3:::{n}" for n in p.logged_bucket_names)]
+                            if p.logged_bucket_names
+                            else self.bucket.arn
+                        },
                         "StringEquals": {"aws:SourceAccount": p.account_id},
                     },
                 ),

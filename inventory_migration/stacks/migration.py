@@ -28,7 +28,7 @@ from inventory_migration.constructs.monitoring import (
 )
 from inventory_migration.constructs.network import Network, NetworkProps, SubnetTier
 from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
-from inventory_migration.constructs.state import OperatorState, OperatorStateProps
+from inventory_migration.constructs.state import OperatorState, OperatorStateProps, state_bucket_name
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
@@ -193,13 +193,21 @@ class MigrationStack(TerraformStack):
                 kms_key_arn=self.keys.s3.arn,
                 load_balancer_log_prefix=ALB_LOG_PREFIX,
                 region=c.region,
+                logged_bucket_names=(state_bucket_name(namer),),
             ),
         )
         self.operator_state = OperatorState(
             self,
             "operator-state",
-            props=OperatorStateProps(namer=namer, kms_key_arn=self.keys.s3.arn, force_destroy=c.storage.force_destroy),
+            props=OperatorStateProps(
+                namer=namer,
+                kms_key_arn=self.keys.s3.arn,
+                force_destroy=c.storage.force_destroy,
+                access_log_bucket=self.storage.log_bucket.id,
+            ),
         )
+        if self.operator_state.logging is not None:  # S3 checks on PutBucketLogging that the log bucket accepts it
+            depend_on(self.operator_state.logging, self.storage.log_bucket_policy)
         app = c.app
         self.application = BlueGreenApplication(
             self,
