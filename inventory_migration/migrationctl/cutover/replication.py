@@ -45,6 +45,11 @@ def current_lsn(conn: psycopg.Connection) -> str:
     return str(query(conn, "SELECT pg_current_wal_lsn()::text")[0][0])
 
 
+def insert_position(conn: psycopg.Connection) -> str:
+    """Where the next WAL record goes: after every commit made so far (which may not be flushed yet)."""
+    return str(query(conn, "SELECT pg_current_wal_insert_lsn()::text")[0][0])
+
+
 def sync_point(conn: psycopg.Connection, *, timeout: float = 10.0) -> str:
     """A position that covers every commit made so far, once it is flushed: the *insert* position (after every commit
     record so far), returned when WAL has been flushed past it (:func:`wait_flushed`).

@@ -40,7 +40,13 @@ from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_hol
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
-from inventory_migration.migrationctl.cutover.replication import advance_slot, lsn_value, slot_position, sync_point
+from inventory_migration.migrationctl.cutover.replication import (
+    advance_slot,
+    insert_position,
+    lsn_value,
+    slot_position,
+    sync_point,
+)
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.database import data_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
@@ -102,7 +108,7 @@ def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: str, result
     freeze.revoke(conn, record)
     result["sessions_ended"] = freeze.end_writing_sessions(conn, s.frozen_roles, nologin=record.nologin)
     result["tables"] = record.tables
-    lsn = sync_point(conn)
+    lsn = insert_position(conn)  # for the record: the drain proves itself with the fence, not with this position
     run.journal.record(**{lsn_fact: lsn, "frozen_at": s.clock()})
     s.say(f"freeze: no {', '.join(s.frozen_roles)} write on the {side} ({record.tables} tables) from {lsn}")
     return lsn
