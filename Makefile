@@ -94,7 +94,7 @@ rehearse-cutover: install
 	pipenv run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
 
 bench-cutover: install
-	pipenv run python -m harness.night.cutover_night --repeat 3 --workdir build/bench-cutover
+	pipenv run python -m harness.night.cutover_night --repeat 3 --rate 700 --workdir build/bench-cutover
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

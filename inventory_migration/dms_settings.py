@@ -31,6 +31,21 @@ REVERSE_SLOT_NAME = "migration_way_back"
 green write and the reverse DMS task reads from it. The default of ``dms.reverse_slot_name``, of the DMS construct's
 prop and of ``migrationctl cutover|rollback --reverse-slot``."""
 
+FORWARD_TASK_QUALIFIER = "full-load-cdc"
+"""The forward task's name part: ``dms-task-full-load-cdc-{environment}-{suffix}``."""
+REVERSE_TASK_QUALIFIER = "reverse-cdc"
+"""The reverse task's: ``dms-task-reverse-cdc-{environment}-{suffix}``; ``migrationctl rollback`` finds the reverse task
+by this name from the forward task's when the outputs file predates the reverse task (:func:`reverse_task_id`)."""
+
+
+def reverse_task_id(forward_task_id: str) -> str:
+    """The reverse task's identifier from the forward task's (both named by the stack's namer)."""
+    marker = f"-{FORWARD_TASK_QUALIFIER}-"
+    if marker not in forward_task_id:
+        raise ValueError(f"not the stack's forward task: {forward_task_id!r} (expected '...{marker}...')")
+    return forward_task_id.replace(marker, f"-{REVERSE_TASK_QUALIFIER}-", 1)
+
+
 CONTROL_SCHEMA = "migration_control"
 """The migration's own schema, on both sides: its fence table (``migrationctl`` drains by a row written there), created
 by ``migrationctl schema pre-data``, included in both DMS tasks' table mappings, left out of every comparison."""

@@ -74,8 +74,9 @@ def test_main_synthesizes_to_the_outdir(tmp_path: Path, monkeypatch: pytest.Monk
 def test_main_reports_bad_config_without_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MIGRATION_ENV", "staging")
     assert entry.main() == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: invalid configuration") and "Traceback" not in err
+    err = capsys.readouterr().err  # node may add its own deprecation warning when jsii starts in this test
+    ours = [line for line in err.splitlines() if not line.startswith("(node:") and "--trace-deprecation" not in line]
+    assert ours[0].startswith("error: invalid configuration") and "Traceback" not in err
 
 
 def test_main_module_is_thin() -> None:

@@ -195,13 +195,6 @@ def test_dms_reverse_starts_from_the_recorded_position() -> None:
         stub.assert_no_pending_responses()
 
 
-def test_dms_reverse_not_deployed_yet_names_the_position_to_deploy() -> None:
-    backend, _stub = dms_backend()
-    message = backend.start_reverse("0/5")
-    assert 'dms.reverse_cdc_start_position = "0/5"' in message and "migration_way_back" in message
-    assert not backend.reverse_running()
-
-
 def test_dms_task_missing_and_wait_timeout() -> None:
     backend, stub = dms_backend()
     stub.add_response("describe_replication_tasks", {"ReplicationTasks": []}, {"Filters": ANY})

@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory_migration.migrationctl.cutover import freeze
+from inventory_migration.dms_settings import CONTROL_SCHEMA
+from inventory_migration.migrationctl.cutover import fence, freeze, privileges
 from inventory_migration.migrationctl.cutover.gates import freeze_gates
 from inventory_migration.migrationctl.cutover.replication import NativeReplication
 from inventory_migration.migrationctl.cutover.settings import Settings
@@ -69,6 +70,8 @@ def db(pg_pair: Any, request: pytest.FixtureRequest) -> Iterator[Db]:
     server.psql("postgres", f"CREATE DATABASE {name}")
     d = Db(server, name)
     server.psql(name, SETUP.format(p=name))
+    with d.admin() as conn:
+        fence.ensure(conn)  # as schema pre-data leaves it
     try:
         yield d
     finally:
@@ -169,3 +172,39 @@ def test_the_freeze_converges_under_a_pool_that_reconnects_every_10_ms(db: Db) -
         w.join()
     assert took < 5, f"the freeze took {took:.1f} s under the pool"
     assert committed and not [t for t in committed if t > frozen_at[0]], "a write committed after the freeze"
+
+
+# ----------------------------------------------------------------------------- privileges
+
+
+def test_a_superuser_migration_user_has_every_privilege_the_switch_needs(db: Db) -> None:
+    with db.admin() as conn:
+        findings = privileges.check(conn, "source", nologin=True)
+    assert findings and all(f.ok for f in findings), [f.line for f in findings if not f.ok]
+
+
+def test_a_migration_user_that_owns_nothing_is_told_what_it_lacks(db: Db) -> None:
+    with psycopg.connect(db.dsn("batch"), autocommit=True) as conn:
+        missing = {f.need.what for f in privileges.check(conn, "source", nologin=True) if not f.ok}
+    assert {
+        "replication slots",
+        "owner (member of the owning role) or superuser of every user table",
+        "pg_signal_backend",
+        "CREATEROLE",
+        "UPDATE on every user sequence",
+        f"INSERT and SELECT on {CONTROL_SCHEMA}.fence",
+    } <= missing
+
+
+def test_the_reverse_user_must_write_every_table_and_set_session_replication_role(db: Db) -> None:
+    with db.admin() as conn:
+        lacking = {f.need.what for f in privileges.check(conn, "source", reverse_user=f"{db.p}_app") if not f.ok}
+        version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+    assert lacking == {"SET session_replication_role"}  # the app writes every table, but is no superuser
+    if version >= 150000:  # from 15 the parameter can be granted
+        db.server.psql(db.name, f"GRANT SET ON PARAMETER session_replication_role TO {db.p}_app")
+        try:
+            with db.admin() as conn:
+                assert all(f.ok for f in privileges.check(conn, "source", reverse_user=f"{db.p}_app"))
+        finally:
+            db.server.psql(db.name, f"REVOKE SET ON PARAMETER session_replication_role FROM {db.p}_app")

@@ -166,6 +166,20 @@ def test_a_lock_its_run_stopped_renewing_is_taken_over(s3: Any, location: StateL
     late.release()
 
 
+def test_a_lock_whose_process_died_on_this_machine_is_taken_over_at_once(s3: Any, location: StateLocation) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    dead = RemoteState(s3, location, say=lambda _l: None)
+    dead.owner = f"{dead.owner.split(':')[0]}:{gone.strip()}:deadbeef"
+    dead.acquire("cutover")
+    dead._stop.set()
+    told: list[str] = []
+    RemoteState(s3, location, say=told.append).acquire("cutover")
+    assert "taken over" in told[0]
+
+
 def test_a_run_that_lost_its_lock_writes_nothing_more(s3: Any, location: StateLocation) -> None:
     remote = RemoteState(s3, location, say=lambda _l: None)
     remote.lost = "renewing it failed"

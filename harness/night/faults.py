@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +13,8 @@ from typing import Any
 import psycopg
 
 from harness.night import relay
-from harness.night.night import DATABASE, REVERSE_SLOT, Night, RehearsalFailed, log
+from harness.night import workload as wl
+from harness.night.night import DATABASE, REVERSE_SLOT, Night, Operation, RehearsalFailed, log
 from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, lsn_value, slot_position
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 from inventory_migration.outputs import StackOutput
@@ -161,6 +164,91 @@ def _release_after_the_slot_lies(night: Night, release: Callable[[], None], proo
         release()
 
 
+BATCH, WRITERS = "shop_batch", "shop_writers"
+"""A batch job's login role and the group it writes through: not an application role (``--app-roles``)."""
+HOSTILE_INSERT = "INSERT INTO shop.orders (customer_id, client_ref, status) VALUES (1, gen_random_uuid(), 'new')"
+
+
+def _hostile(dsn: str, stop: threading.Event, committed: list[float], *, lift: bool) -> None:
+    """A pool that reconnects every 10 ms and writes, each session first trying to lift a read-only freeze."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=2) as conn:
+                if lift:
+                    conn.execute("SET default_transaction_read_only = off")
+                conn.execute("BEGIN READ WRITE")
+                conn.execute(HOSTILE_INSERT)
+                time.sleep(0.005)
+                conn.execute("COMMIT")
+                committed.append(time.time())
+        except psycopg.Error:
+            pass
+        time.sleep(0.01)
+
+
+def freeze_lifters(night: Night) -> None:
+    """Writers the freeze must stop for good: a prepared transaction and a batch role nobody named stop the gates;
+    once named, the batch role (through its group) and the application's sessions that ``SET
+    default_transaction_read_only = off`` and reconnect every 10 ms write nothing after the freeze."""
+    source = night.source
+    source.psql(
+        DATABASE,
+        f"CREATE ROLE {WRITERS} NOLOGIN; CREATE ROLE {BATCH} LOGIN PASSWORD '{BATCH}-password-1' IN ROLE {WRITERS};"
+        f"GRANT USAGE ON SCHEMA shop TO {WRITERS}; GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA shop TO {WRITERS};"
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {WRITERS};",
+    )
+    try:
+        with psycopg.connect(night.source_dsn) as conn:
+            conn.execute(HOSTILE_INSERT)
+            conn.execute("PREPARE TRANSACTION 'rehearsal-prepared'")
+        op = night.expect(night.run_operation("cutover", "cutover with a prepared transaction"), 1)
+        if "no prepared transaction on the source" not in op.output or op.journal:
+            raise RehearsalFailed(f"a prepared transaction must stop the gates:\n{op.output}")
+        night.sql(source, "ROLLBACK PREPARED 'rehearsal-prepared'")
+        op = night.expect(night.run_operation("cutover", "cutover with an unnamed batch role"), 1)
+        if f"{BATCH}: " not in op.output or op.journal:
+            raise RehearsalFailed(f"a writer nobody named must stop the gates:\n{op.output}")
+        stop, app_writes, batch_writes = threading.Event(), [], []
+        app_dsn = source.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD)
+        batch_dsn = source.dsn(DATABASE, user=BATCH, password=f"{BATCH}-password-1")
+        pools = [
+            threading.Thread(target=_hostile, args=(app_dsn, stop, app_writes), kwargs={"lift": True}, daemon=True),
+            threading.Thread(target=_hostile, args=(batch_dsn, stop, batch_writes), kwargs={"lift": True}, daemon=True),
+        ]
+        for pool in pools:
+            pool.start()
+        try:
+            time.sleep(0.5)
+            op = night.expect(night.run_operation("cutover", "cutover with hostile writers", "--freeze-roles", BATCH), 0)
+        finally:
+            stop.set()
+            for pool in pools:
+                pool.join(10)
+        frozen_at = op.steps()["freeze"][1]
+        late = [t for t in app_writes + batch_writes if t > frozen_at]
+        if late or not batch_writes or not app_writes:
+            raise RehearsalFailed(
+                f"after the freeze: {len(late)} hostile commit(s); before it: {len(app_writes)} app, {len(batch_writes)} batch"
+            )
+        ended = op.journal["steps"]["freeze"]["result"]["sessions_ended"]
+        night.writes_for(1.0, "green")
+        night.expect(night.run_operation("rollback", "rollback after the hostile writers", "--freeze-roles", BATCH), 0)
+        night.writes_for(1.0, "blue")
+    finally:
+        night.sql(source, f"REVOKE ALL ON ALL TABLES IN SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"REVOKE ALL ON SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"DROP ROLE IF EXISTS {BATCH}")
+        night.sql(source, f"DROP ROLE IF EXISTS {WRITERS}")
+    _fault(
+        night,
+        "writers that try to outlast the freeze",
+        "a prepared transaction and an unnamed batch role each refused by a gate (exit 1, nothing changed); then "
+        f"{len(app_writes)} application and {len(batch_writes)} batch commits (through a group, SET read_only off, "
+        f"reconnecting every 10 ms) before the freeze, 0 after it; {ended} session(s) ended",
+    )
+
+
 def abort_unswitched(night: Night) -> None:
     op = night.run_operation("cutover", "cutover killed after way-back", fault="way-back")
     if op.exit_code != -9:
@@ -185,6 +273,72 @@ def killed(night: Night, operation: str, step: str, colour_after: str) -> None:
     _fault(night, f"{operation} SIGKILL after {step}", f"re-run finished ({', '.join(redone) or 'nothing'} repeated)")
 
 
+KILLS_INSIDE_STEPS = 12
+"""Random-moment kills of each operation in ``make rehearse-cutover``."""
+
+
+def killed_inside_steps(night: Night, kills: int = KILLS_INSIDE_STEPS, *, seed: int = 14) -> None:
+    """Cutover and rollback each killed ``kills`` times at a random moment (inside whatever step runs then, journal
+    and state writes included) and re-run until done, alternating so that every kind of history is met: a rollback of
+    a cutover killed after its switch, a cutover after a rolled-back one."""
+    rng = random.Random(seed)
+    where: dict[str, int] = {}
+    order = [("rollback", "blue"), ("cutover", "green")]
+    if night.weights() != {"blue": 0, "green": 100}:
+        order.reverse()
+    for n in range(kills):
+        for operation, colour in order:
+            duration = max(0.3, statistics.median(o.finished - o.started for o in night.operations if o.name == operation))
+            delay = rng.uniform(0.0, duration * 1.2)
+            op = night.run_operation(operation, f"{operation} killed at +{delay:.2f} s", kill_after=delay)
+            inside = [s for s, e in op.journal.get("steps", {}).items() if e.get("status") == "running"]
+            if op.exit_code != -9:
+                key = "finished before the kill"
+            else:
+                key = f"inside {inside[0]}" if inside else "before or between steps"
+            where[f"{operation} {key}"] = where.get(f"{operation} {key}", 0) + 1
+            again = night.run_operation(operation, f"{operation} re-run after kill #{n + 1}")
+            if again.exit_code != 0 or again.journal.get("status") != "done":
+                raise RehearsalFailed(
+                    f"{operation} re-run after a kill at +{delay:.2f} s: exit {again.exit_code}, "
+                    f"journal {again.journal.get('status')}\n{again.output}"
+                )
+            night.writes_for(0.5, colour)
+    _fault(
+        night,
+        f"{2 * kills} kills at random moments",
+        "every one recovered by re-running; " + "; ".join(f"{k} x{v}" for k, v in sorted(where.items())),
+    )
+
+
+def second_operator(night: Night) -> None:
+    """Two operators: while one cutover runs (held in its drain by a stuck apply), a second one is refused by the
+    state's lock and changes nothing; the first then aborts on its own timeout."""
+    with stalled_apply(night.source_dsn, night.target_dsn):
+        result: dict[str, Operation] = {}
+        first = threading.Thread(
+            target=lambda: result.setdefault(
+                "first", night.run_operation("cutover", "cutover held in its drain", "--drain-timeout", "6")
+            ),
+            daemon=True,
+        )
+        first.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not night.journal("cutover").get("steps", {}).get("drain"):
+            time.sleep(0.05)
+        second = night.run_operation("cutover", "a second operator's cutover")
+        first.join(60)
+    if second.exit_code != 1 or "another run holds the state" not in second.output:
+        raise RehearsalFailed(f"a second operator must be refused (exit 1):\n{second.output}")
+    night.expect(result["first"], 3)
+    assert_blue_untouched(night, "second operator")
+    _fault(
+        night,
+        "a second operator runs cutover while one runs",
+        "refused by the state lock in S3 (exit 1, nothing changed); the first aborted on its drain timeout (exit 3)",
+    )
+
+
 def run_faults(night: Night) -> None:
     """From green: each rollback and cutover step killed in turn, the gate, drain and undo cases on the way."""
     for i in range(max(len(CUTOVER_STEPS), len(ROLLBACK_STEPS))):
@@ -197,7 +351,10 @@ def run_faults(night: Night) -> None:
             drain_timeout(night)
             abort_unswitched(night)
             late_apply(night)
+            freeze_lifters(night)
+            second_operator(night)
         if i < len(CUTOVER_STEPS):
             killed(night, "cutover", CUTOVER_STEPS[i], "green")
         else:
             night.expect(night.run_operation("cutover", "cutover"), 0)
+    killed_inside_steps(night)

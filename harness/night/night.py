@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,9 +28,12 @@ from inventory_migration.migrationctl.cutover.journal import KILL_ENV
 from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.migrationctl.records import JOURNAL_DIR, STATE_DIR
+from inventory_migration.migrationctl.state import parse_state
 from inventory_migration.outputs import StackOutput
 
 ROOT = Path(__file__).resolve().parents[2]
+STATE_BUCKET, STATE_PREFIX = "rehearsal-state", "night"
+"""Where the night's runs keep their state (``--state s3://...``, the emulator's S3)."""
 ACKS_FILE = "acks.jsonl"
 """Every acknowledged commit of the night, one JSON object per line (:class:`~harness.night.workload.Ack`)."""
 FREEZE_STEPS = {"freeze": "blue", "freeze-green": "green"}
@@ -95,6 +99,10 @@ class Night:
         )
         self.elbv2 = client(endpoint, "elbv2")
         self.cloudwatch = client(endpoint, "cloudwatch")
+        self.s3 = client(endpoint, "s3")
+        self.s3.create_bucket(Bucket=STATE_BUCKET)
+        self.state = parse_state(f"s3://{STATE_BUCKET}/{STATE_PREFIX}", cache=workdir / STATE_DIR)
+        """Every run keeps its journal and records in the emulator's S3, as the runbook does in the stack's bucket."""
         self.operations: list[Operation] = []
         self.faults: list[dict[str, Any]] = []
         self.workload: wl.Workload | None = None
@@ -135,8 +143,15 @@ class Night:
             check=False,
         )
 
+    @property
+    def journal_dir(self) -> Path:
+        """The local working copy of the journals (where the snapshot holders' files are too)."""
+        return self.state.local / JOURNAL_DIR
+
     def switch_args(self, *extra: str) -> list[str]:
         return [
+            "--state",
+            str(self.state),
             "--app-roles",
             wl.ROLE,
             "--backend",
@@ -149,18 +164,43 @@ class Night:
         ]
 
     def journal(self, operation: str) -> dict[str, Any]:
-        path = self.workdir / STATE_DIR / JOURNAL_DIR / f"{operation}.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        """The operation's journal as the state in S3 holds it."""
+        try:
+            body = self.s3.get_object(Bucket=STATE_BUCKET, Key=self.state.key(f"{JOURNAL_DIR}/{operation}.json"))["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return {}
+        return dict(json.loads(body.read()))
 
-    def run_operation(self, operation: str, label: str, *extra: str, fault: str = "") -> Operation:
+    def run_operation(
+        self, operation: str, label: str, *extra: str, fault: str = "", kill_after: float | None = None
+    ) -> Operation:
+        """One run of ``migrationctl operation``; ``fault``: killed right after that step's work (the journal not yet
+        updated); ``kill_after``: killed that many seconds after it started, wherever it is (inside a step)."""
         env = {KILL_ENV: f"{operation}:{fault}"} if fault else {}
         started = time.time()
-        proc = self.migrationctl(operation, *self.switch_args(*extra), **env)
-        op = Operation(
-            operation, label, started, time.time(), proc.returncode, self.journal(operation), fault, proc.stdout + proc.stderr
-        )
+        if kill_after is None:
+            proc = self.migrationctl(operation, *self.switch_args(*extra), **env)
+            code, output = proc.returncode, proc.stdout + proc.stderr
+        else:
+            code, output = self._killed_after(kill_after, operation, *self.switch_args(*extra))
+        op = Operation(operation, label, started, time.time(), code, self.journal(operation), fault, output)
         self.operations.append(op)
         return op
+
+    def _killed_after(self, seconds: float, *args: str) -> tuple[int, str]:
+        with subprocess.Popen(
+            [sys.executable, "-m", "inventory_migration.migrationctl.cli", "--no-progress", *args],
+            cwd=self.workdir,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as proc:
+            timer = threading.Timer(seconds, proc.kill)
+            timer.start()
+            output, _ = proc.communicate(timeout=600)
+            timer.cancel()
+            return proc.returncode, output
 
     def expect(self, op: Operation, code: int) -> Operation:
         if op.exit_code != code:
@@ -202,7 +242,7 @@ class Night:
         for server in (self.source, self.target):  # the replication's own record of what it applied (never two writers)
             server.psql(DATABASE, writers.APPLY_LOG_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")
-        self.step_ok("verify", self.migrationctl("verify"))
+        self.step_ok("verify", self.migrationctl("verify", "--state", str(self.state)))
 
     def step_ok(self, label: str, proc: subprocess.CompletedProcess[str]) -> None:
         if proc.returncode != 0:

@@ -23,7 +23,7 @@ class SwitchMetrics:
     fence_seconds: float
     """From the fence's commit on the side being left to its arrival on the other side."""
     tps: float
-    """Acknowledged commits per second in the ten seconds before the switch began: the load it ran under."""
+    """Acknowledged commits per second in the five seconds before the switch began: the load it ran under."""
     steps: dict[str, float]
     verify: str
 
@@ -47,7 +47,7 @@ def switch_metrics(op: Operation, acks: list[wl.Ack]) -> SwitchMetrics:
     return SwitchMetrics(op.label, gap, where, freeze_to_drained, fence, tps, {s: v[2] for s, v in steps.items()}, verdict)
 
 
-TPS_SECONDS = 10.0
+TPS_SECONDS = 5.0
 
 
 def render(metrics: list[SwitchMetrics]) -> str:

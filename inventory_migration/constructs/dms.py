@@ -12,7 +12,13 @@ import dataclasses
 from collections.abc import Sequence
 
 from inventory_migration.cdk import Construct, aws
-from inventory_migration.dms_settings import REVERSE_SLOT_NAME, TableMappings, TaskSettings
+from inventory_migration.dms_settings import (
+    FORWARD_TASK_QUALIFIER,
+    REVERSE_SLOT_NAME,
+    REVERSE_TASK_QUALIFIER,
+    TableMappings,
+    TaskSettings,
+)
 from inventory_migration.iam import KMS_DECRYPT_ACTIONS, SECRET_READ_ACTIONS, policy_json, service_assume_role_policy, statement
 from inventory_migration.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
 from inventory_migration.phases import TaskState
@@ -232,7 +238,7 @@ class DmsReplication(Construct):
         task = aws.dms_replication_task.DmsReplicationTask(
             self,
             "task",
-            replication_task_id=n.name(ResourceType.DMS_TASK, "full-load-cdc"),
+            replication_task_id=n.name(ResourceType.DMS_TASK, FORWARD_TASK_QUALIFIER),
             migration_type=MIGRATION_TYPE,
             replication_instance_arn=instance.replication_instance_arn,
             source_endpoint_arn=self.source_endpoint.endpoint_arn,
@@ -240,7 +246,7 @@ class DmsReplication(Construct):
             table_mappings=self.table_mappings.to_json(),
             replication_task_settings=self.task_settings.to_json(),
             start_replication_task=p.forward_task.running,
-            tags=name_tag(n.name(ResourceType.DMS_TASK, "full-load-cdc")),
+            tags=name_tag(n.name(ResourceType.DMS_TASK, FORWARD_TASK_QUALIFIER)),
         )
         self.event_subscriptions.append(
             self._events("task", "dms-task", "replication-task", task.replication_task_id, TASK_EVENT_CATEGORIES)
@@ -282,7 +288,7 @@ class DmsReplication(Construct):
             aws.dms_endpoint.DmsEndpointPostgresSettings(after_connect_script=AFTER_CONNECT_SCRIPT, map_boolean_as_boolean=True),
             access,
         )
-        name = n.name(ResourceType.DMS_TASK, "reverse-cdc")
+        name = n.name(ResourceType.DMS_TASK, REVERSE_TASK_QUALIFIER)
         task = aws.dms_replication_task.DmsReplicationTask(
             self,
             "reverse-task",

@@ -13,7 +13,8 @@ laptop. With S3:
 * **The lock.** ``cutover`` and ``rollback`` first create ``lock.json`` with ``If-None-Match: *``; a second operator's
   run is refused while it exists (:class:`LockHeld`, exit 1, nothing changed). The holder renews it every third of its
   lease; a lock not renewed for a whole lease belongs to a run that died, and the next run takes it over with
-  ``If-Match`` on the stale version (only one can) and resumes the journal from S3 — on any machine. Snapshot holders
+  ``If-Match`` on the stale version (only one can) and resumes the journal from S3 — on any machine. On the machine
+  the dead run ran on, a lock whose process is gone is taken over at once. Snapshot holders
   are local processes: a run resumed elsewhere after the switch reports its switch-point snapshots lost (exit 4) and
   the runbook's ``verify`` takes over.
 
@@ -99,6 +100,22 @@ def _conflict(error: Exception) -> bool:
 def _missing(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404")
+
+
+def _died_here(owner: str) -> bool:
+    """The lock's owner ran on this machine and its process is gone: its lease need not run out (a killed run
+    re-run at once on the same machine, the common case)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class RemoteState:
@@ -227,7 +244,7 @@ class RemoteState:
         held = json.loads(current["Body"].read())
         age = self.clock() - float(held.get("renewed_at", 0))
         lease = float(held.get("lease_seconds", self.lease_seconds))
-        if age <= lease:
+        if age <= lease and not _died_here(str(held.get("owner", ""))):
             raise LockHeld(
                 f"{held.get('owner')} runs `migrationctl {held.get('operation')}` on this state since "
                 f"{held.get('acquired_at')} (renewed {age:.0f} s ago): wait for it, or, if it died, re-run in "

@@ -93,6 +93,7 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
         app_roles=tuple(a.app_roles),
         freeze_roles=tuple(a.freeze_roles or ()),
         exempt_roles=tuple(a.exempt_roles or ()),
+        reverse_user=a.reverse_user or "",
         backend=backend,
         state_dir=state_dir or Path(a.state),
         listener=listener,
@@ -194,6 +195,11 @@ def register(sub: SubParsers) -> None:
             "--exempt-roles",
             type=comma_list,
             help="roles that write user tables and keep writing (a DBA superuser; the reverse DMS user on-prem)",
+        )
+        p.add_argument(
+            "--reverse-user",
+            help="the on-prem role the reverse DMS task writes as: its privileges (writes, session_replication_role) "
+            "are a gate (default: not checked)",
         )
         p.add_argument("--dry-run", action="store_true", help="print the plan and every gate's result; change nothing")
         p.add_argument(

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import fence
+from inventory_migration.migrationctl.cutover import fence, privileges
 from inventory_migration.migrationctl.cutover import freeze as freeze_mod
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import RUNNING
@@ -71,7 +71,9 @@ def unfinished_rollback(s: Settings) -> Gate:
 def freeze_gates(s: Settings, conn: psycopg.Connection, *, side: str) -> list[Gate]:
     """What the freeze of ``side`` needs: every role that can write there named (frozen or exempt), no prepared
     transaction that could still commit, and no exempt role losing its writes to the freeze (a shared group)."""
-    switch_mod.existing_roles(conn, s.frozen_roles)
+    # Every named role exists on-prem (a typo is refused); on Aurora only the applications must (a batch job that stays
+    # on-prem has no role there, and nothing to freeze).
+    switch_mod.existing_roles(conn, s.frozen_roles if side == "source" else s.app_roles)
     me = str(query(conn, "SELECT current_user")[0][0])
     found = freeze_mod.writers(conn)
     unnamed = {r: how for r, how in found.items() if r not in (*s.frozen_roles, *s.exempt_roles, me)}
@@ -119,6 +121,29 @@ def replication_gates(s: Settings, source: psycopg.Connection, target: psycopg.C
             else "no table in error, no apply exception",
         ),
     ]
+
+
+def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
+    """Every row of :data:`.privileges.NEEDS` for the two sides: what the switch, the rollback and the way back will
+    need, checked before anything changes."""
+    out = []
+    for side, conn, frozen in (("source", source, s.frozen_roles), ("target", target, s.app_roles)):
+        nologin = bool(freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)]).nologin)
+        findings = privileges.check(conn, side, reverse_user=s.reverse_user if side == "source" else "", nologin=nologin)
+        missing = [f.line for f in findings if not f.ok]
+        checked = ", ".join(sorted({f"{f.need.who} {f.role}" for f in findings}))
+        out.append(
+            Gate(
+                f"privileges on the {side}",
+                not missing,
+                "; ".join(missing) if missing else f"{len(findings)} checked ({checked})",
+            )
+        )
+    return out
+
+
+def _roles(conn: psycopg.Connection) -> set[str]:
+    return {str(r[0]) for r in query(conn, "SELECT rolname FROM pg_roles")}
 
 
 def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
@@ -176,6 +201,7 @@ def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -
         )
     )
     out += freeze_gates(s, source, side="source")
+    out += privilege_gates(s, source, target)
     target_writers = freeze_mod.writers(target)
     writable = [r for r in switch_mod.existing_roles(target, s.app_roles) if r in target_writers]
     out.append(Gate("applications cannot write to the target yet", not writable, f"writable on target: {writable or 'none'}"))

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE, REVERSE_SLOT_NAME
+from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE, REVERSE_SLOT_NAME, reverse_task_id
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.polling import poll
@@ -540,8 +540,19 @@ class DmsReplication(ReplicationBackend):
             self._wait(self.forward_task_arn, ("running",))
         return position
 
-    def start_reverse(self, start_lsn: str) -> str:
+    def reverse_task(self) -> str:
+        """The reverse task's ARN: as given, or found by the stack's naming from the forward task (an outputs file
+        written before the ``cutover`` phase was deployed has none). Empty: not deployed yet."""
         if not self.reverse_task_arn:
+            forward = self._task(self.forward_task_arn)
+            wanted = reverse_task_id(str(forward.get("ReplicationTaskIdentifier", "")))
+            found = self.dms.describe_replication_tasks(Filters=[{"Name": "replication-task-id", "Values": [wanted]}])
+            tasks = found.get("ReplicationTasks", [])
+            self.reverse_task_arn = str(tasks[0]["ReplicationTaskArn"]) if tasks else ""
+        return self.reverse_task_arn
+
+    def start_reverse(self, start_lsn: str) -> str:
+        if not self.reverse_task():
             return (
                 f'reverse DMS task not deployed yet: set dms.reverse_cdc_start_position = "{start_lsn}" and deploy the '
                 f"cutover phase (slot {self.reverse_slot} keeps every change until then)"
@@ -557,10 +568,10 @@ class DmsReplication(ReplicationBackend):
         return f"reverse DMS task running from {start_lsn}"
 
     def reverse_running(self) -> bool:
-        return bool(self.reverse_task_arn) and self._task(self.reverse_task_arn)["Status"] == "running"
+        return bool(self.reverse_task()) and self._task(self.reverse_task_arn)["Status"] == "running"
 
     def stop_reverse(self, target: psycopg.Connection) -> None:
-        if self.reverse_task_arn and self._task(self.reverse_task_arn)["Status"] in ("running", "starting"):
+        if self.reverse_task() and self._task(self.reverse_task_arn)["Status"] in ("running", "starting"):
             self.dms.stop_replication_task(ReplicationTaskArn=self.reverse_task_arn)
             self._wait(self.reverse_task_arn, ("stopped", "ready", "failed"))
         drop_slot(target, self.reverse_slot)

@@ -38,6 +38,9 @@ class Settings:
     exempt_roles: tuple[str, ...] = ()
     """Roles that write user tables and are explicitly left writing (a DBA superuser, the reverse DMS task's user on
     the side it writes). Default: none — every writer must be named (gate)."""
+    reverse_user: str = ""
+    """The on-prem role the way back writes as (the reverse DMS endpoint's user): its privileges are a gate. Default:
+    none (not checked; the native backend applies as the migration user)."""
     backend: ReplicationBackend
     """Replication in both directions."""
     state_dir: Path

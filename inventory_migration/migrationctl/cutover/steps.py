@@ -38,7 +38,7 @@ import psycopg
 
 from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
-from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates
+from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates, privilege_gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.replication import (
     advance_slot,
@@ -324,6 +324,9 @@ CUTOVER: tuple[Step, ...] = (
 
 
 def _freeze_green(run: Run, result: dict[str, Any]) -> None:
+    missing = [g for g in privilege_gates(run.s, run.source, run.target) if not g.ok]
+    if missing:  # before green is frozen: a rollback that cannot finish must not start
+        raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
     _release_snapshots(run.s)
     _freeze(run, run.target, "target", "green_freeze_lsn", result)
 

@@ -15,7 +15,7 @@ from inventory_migration.migrationctl.arguments import SubParsers, both_args, co
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.cutover.replication import FENCE
-from inventory_migration.migrationctl.database import dms_connections
+from inventory_migration.migrationctl.database import dms_connections, dms_secrets
 from inventory_migration.migrationctl.database import lag as lag_mod
 from inventory_migration.migrationctl.database import params as params_mod
 from inventory_migration.migrationctl.database import preflight as preflight_mod
@@ -24,7 +24,7 @@ from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database import verify as verify_mod
 from inventory_migration.migrationctl.database.data_parity import DEFAULT_CHUNK_ROWS, Table
 from inventory_migration.migrationctl.database.objects import user_schemas
-from inventory_migration.migrationctl.db import connection
+from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, connection, resolve_dsn
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.output import table
 from inventory_migration.migrationctl.records import VERIFY_RECORD
@@ -221,8 +221,48 @@ def cmd_lag(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if over else ExitCode.OK
 
 
+REVERSE_ENV = "MIGRATION_REVERSE_DSN"
+"""``secret fill reverse-target``'s default DSN: the on-prem role the way back writes as."""
+DSN_ENV = {
+    dms_secrets.Endpoint.SOURCE: SOURCE_ENV,
+    dms_secrets.Endpoint.TARGET: TARGET_ENV,
+    dms_secrets.Endpoint.REVERSE_TARGET: REVERSE_ENV,
+}
+
+
+def cmd_secret_fill(ctx: Context) -> ExitCode:
+    a = ctx.args
+    endpoint = dms_secrets.Endpoint(a.endpoint)
+    arn = a.secret_arn or (load_stack_outputs(a.stack_outputs).get(endpoint.output.value) if a.stack_outputs else None)
+    if not arn:
+        raise UsageError(
+            f"the {endpoint.value} secret is not known: give --stack-outputs (output {endpoint.output.value}) or --secret-arn"
+        )
+    dsn = resolve_dsn(a.dsn, DSN_ENV[endpoint])
+    values = dms_secrets.credentials(dsn, endpoint.value, host=a.host or "")
+    if a.dry_run:
+        filled = dms_secrets.Filled(endpoint, str(arn), values["username"], values["host"], values["port"])
+    else:
+        filled = dms_secrets.fill(ctx.boto3_session().client("secretsmanager"), endpoint, str(arn), values)
+    verb = "would fill" if a.dry_run else "filled"
+    ctx.emit(
+        {
+            "endpoint": endpoint.value,
+            "secret_arn": filled.secret_arn,
+            "username": filled.username,
+            "host": filled.host,
+            "port": filled.port,
+            "dry_run": a.dry_run,
+        },
+        f"{verb} the {endpoint.value} secret {filled.secret_arn}: username {filled.username}, host {filled.host}, "
+        f"port {filled.port} (the password the connection used; not shown)",
+    )
+    return ExitCode.OK
+
+
 def register(sub: SubParsers) -> None:
-    """``preflight``, ``params export``, ``schema pre-data|post-data``, ``sequences sync``, ``verify``, ``lag``."""
+    """``preflight``, ``secret fill``, ``params export``, ``schema pre-data|post-data``, ``sequences sync``, ``verify``,
+    ``lag``."""
     p = sub.add_parser("preflight", help="is the source ready for DMS full load + CDC? (--dms: can DMS reach every endpoint?)")
     source_arg(p)
     p.add_argument(
@@ -239,6 +279,23 @@ def register(sub: SubParsers) -> None:
         "--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)"
     )
     p.set_defaults(handler=cmd_preflight)
+
+    secret = sub.add_parser("secret", help="DMS endpoint secrets").add_subparsers(
+        dest="secret_command", required=True, metavar="ACTION"
+    )
+    p = secret.add_parser("fill", help="put a working connection's credentials into a DMS endpoint's secret")
+    p.add_argument("endpoint", choices=[e.value for e in dms_secrets.Endpoint], help="whose secret")
+    p.add_argument(
+        "dsn",
+        nargs="?",
+        metavar="DSN",
+        help=f"connection string (default: ${SOURCE_ENV}, ${TARGET_ENV} or ${REVERSE_ENV}, by endpoint)",
+    )
+    p.add_argument("--stack-outputs", type=Path, help="`terraform output -json` naming the secret")
+    p.add_argument("--secret-arn", help="the secret (default: its stack output)")
+    p.add_argument("--host", help="the host DMS should use, when it differs from this machine's (default: the DSN's)")
+    p.add_argument("--dry-run", action="store_true", help="connect and show what would be written; write nothing")
+    p.set_defaults(handler=cmd_secret_fill)
 
     params = sub.add_parser("params", help="source parameters").add_subparsers(
         dest="params_command", required=True, metavar="ACTION"

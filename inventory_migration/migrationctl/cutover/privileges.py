@@ -1,0 +1,173 @@
+"""What the switch and the way back need from the database users, as one table checked before anything changes.
+
+A missing privilege found half-way through a cutover (a REVOKE that does nothing, a session that cannot be ended, a
+reverse task that cannot set ``session_replication_role``) is found at 2 a.m. with the source frozen. Each
+:class:`Need` is one row: on which side, for whom, what, why, and one SQL predicate that tells whether it holds.
+``cutover`` checks every row as a gate (nothing changes if one fails), ``rollback`` checks them again before its
+freeze, and ``preflight --privileges`` prints the table days before.
+
+Notes on the predicates (PostgreSQL's documented rules):
+
+* ``GRANT``/``REVOKE`` by anyone but the owner only touch the grants that user made; a superuser, or a member of the
+  owning role, acts as the owner. The freeze must take away grants it did not make: owner (membership) or superuser.
+* ``ALTER ROLE ... NOLOGIN`` needs ``CREATEROLE`` (a superuser role needs a superuser); only when a frozen role owns
+  a table or is a superuser (:func:`..freeze.plan`).
+* Ending another role's sessions needs ``pg_signal_backend`` (or superuser).
+* ``session_replication_role`` (what DMS's PostgreSQL target sets, the reverse task's ``afterConnectScript``) can be
+  set only by a superuser before PostgreSQL 15; from 15 ``GRANT SET ON PARAMETER`` can allow it.
+* Aurora has no superuser: ``rds_superuser`` members own what they create, slots need ``rds_replication``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+
+from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE
+from inventory_migration.migrationctl.cutover.freeze import USER_TABLES
+from inventory_migration.migrationctl.database.objects import user_object, user_schema
+from inventory_migration.migrationctl.db import query
+
+MIGRATION_USER, REVERSE_USER = "migration user", "reverse DMS user"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Need:
+    """One privilege a user needs on one side."""
+
+    side: str
+    """``source`` (on-prem) or ``target`` (Aurora)."""
+    who: str
+    """:data:`MIGRATION_USER` (the one migrationctl connects as) or :data:`REVERSE_USER`."""
+    what: str
+    why: str
+    holds: str
+    """SQL, one boolean; ``%(role)s`` is the user's name."""
+    only_if_nologin: bool = False
+    """Checked only when the freeze will set a role NOLOGIN."""
+    holds_before_15: str = ""
+    """The predicate on servers older than PostgreSQL 15, when it differs. Default: :attr:`holds`."""
+
+
+_IS = "(SELECT rolsuper FROM pg_roles WHERE rolname = %(role)s)"
+_HAS_ROLE_IF_EXISTS = "(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') AND pg_has_role(%(role)s, '{r}', 'MEMBER'))"
+
+NEEDS: tuple[Need, ...] = (
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what="replication slots",
+            why="the forward slot is advanced and the way back's slot created on this side",
+            holds=f"{_IS} OR (SELECT rolreplication FROM pg_roles WHERE rolname = %(role)s) "
+            f"OR {_HAS_ROLE_IF_EXISTS.format(r='rds_replication')}",
+        )
+        for side in ("source", "target")
+    ),
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what="owner (member of the owning role) or superuser of every user table",
+            why="the freeze revokes write grants it did not make, and grants them back",
+            holds=f"{_IS} OR NOT EXISTS (SELECT 1 FROM ({USER_TABLES}) t WHERE NOT pg_has_role(%(role)s, t.relowner, 'MEMBER'))",
+        )
+        for side in ("source", "target")
+    ),
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what="pg_signal_backend",
+            why="the freeze ends the sessions that hold a write transaction begun before it",
+            holds=f"{_IS} OR pg_has_role(%(role)s, 'pg_signal_backend', 'MEMBER')",
+        )
+        for side in ("source", "target")
+    ),
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what="CREATEROLE",
+            why="a frozen role that owns tables (or is a superuser) is set NOLOGIN and back",
+            holds=f"{_IS} OR (SELECT rolcreaterole FROM pg_roles WHERE rolname = %(role)s)",
+            only_if_nologin=True,
+        )
+        for side in ("source", "target")
+    ),
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what="UPDATE on every user sequence",
+            why="the sequences step sets this side's sequences past the other side's",
+            holds="NOT EXISTS (SELECT 1 FROM pg_sequences WHERE "
+            + user_schema("schemaname")
+            + " AND "
+            + user_object("sequencename")
+            + " AND NOT has_sequence_privilege(%(role)s, format('%%I.%%I', schemaname, sequencename), 'UPDATE'))",
+        )
+        for side in ("source", "target")
+    ),
+    *(
+        Need(
+            side=side,
+            who=MIGRATION_USER,
+            what=f"INSERT and SELECT on {CONTROL_SCHEMA}.{FENCE_TABLE}",
+            why="the drain writes its fence on the side being left and reads it on the other",
+            holds=f"has_schema_privilege(%(role)s, '{CONTROL_SCHEMA}', 'USAGE') AND EXISTS (SELECT 1 FROM pg_class c "
+            f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{CONTROL_SCHEMA}' "
+            f"AND c.relname = '{FENCE_TABLE}' AND has_table_privilege(%(role)s, c.oid, 'INSERT') "
+            "AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
+        )
+        for side in ("source", "target")
+    ),
+    Need(
+        side="source",
+        who=REVERSE_USER,
+        what="INSERT, UPDATE, DELETE on every user table",
+        why="the reverse task applies Aurora's changes on-prem",
+        holds="NOT EXISTS (SELECT 1 FROM ("
+        + USER_TABLES
+        + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'INSERT') OR NOT has_table_privilege(%(role)s, t.oid, 'UPDATE') "
+        "OR NOT has_table_privilege(%(role)s, t.oid, 'DELETE'))",
+    ),
+    Need(
+        side="source",
+        who=REVERSE_USER,
+        what="SET session_replication_role",
+        why="the reverse task's afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
+        holds=f"{_IS} OR has_parameter_privilege(%(role)s, 'session_replication_role', 'SET')",
+        holds_before_15=_IS,
+    ),
+)
+"""Every privilege the switch and the way back need, by side and user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    need: Need
+    role: str
+    ok: bool
+
+    @property
+    def line(self) -> str:
+        return f"{self.need.side} {self.need.who} {self.role}: {self.need.what} ({self.need.why})"
+
+
+def check(conn: psycopg.Connection, side: str, *, reverse_user: str = "", nologin: bool = False) -> list[Finding]:
+    """Every :data:`NEEDS` row of ``side`` for the connected user (and ``reverse_user``, on the source), evaluated."""
+    me, version = query(conn, "SELECT current_user, current_setting('server_version_num')::int")[0]
+    findings = []
+    for need in NEEDS:
+        if need.side != side or (need.only_if_nologin and not nologin):
+            continue
+        role = str(me) if need.who == MIGRATION_USER else reverse_user
+        if not role:
+            continue
+        exists = bool(query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)))
+        predicate = need.holds_before_15 if need.holds_before_15 and int(version) < 150000 else need.holds
+        holds = exists and bool(query(conn, f"SELECT coalesce(({predicate}), false)", {"role": role})[0][0])
+        findings.append(Finding(need, role, holds))
+    return findings
