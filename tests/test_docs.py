@@ -216,6 +216,8 @@ NOT_IN_THE_REPOSITORY = {
     "source.json": "an example: the secret value the operator writes",
     "params.toml": "an example: what `migrationctl params export --write` writes",
     "cdk.tf.json": "written by `cdktf synth`",
+    "verify-last.json": "written by `migrationctl verify` into the state (records.VERIFY_RECORD)",
+    "files-verify-last.json": "written by `migrationctl files verify` into the state (records.FILES_VERIFY_RECORD)",
 }
 """Names the docs use for files that exist only on the operator's machine or after a command ran, with the reason."""
 GENERATED_PREFIXES = (".migrationctl/", "cdktf.out/", "build/")
@@ -371,3 +373,10 @@ def test_the_exit_code_table_is_the_enum() -> None:
     text = (ROOT / "docs" / "migrationctl.md").read_text(encoding="utf-8")
     listed = [int(m.group(1)) for m in re.finditer(r"^  \| (\d) \|", text, re.M)]
     assert listed == [int(code) for code in ExitCode]
+
+
+def test_the_privileges_table_is_the_needs() -> None:
+    from inventory_migration.migrationctl.cutover.privileges import markdown_table
+
+    text = (ROOT / "docs" / "migrationctl.md").read_text(encoding="utf-8")
+    assert markdown_table() in text, "docs/migrationctl.md: paste privileges.markdown_table() under 'What the switch needs'"

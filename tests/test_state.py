@@ -101,6 +101,16 @@ def test_a_stale_local_journal_is_not_taken_for_the_state(s3: Any, location: Sta
         assert not stale.exists()
 
 
+def test_the_snapshot_holders_files_stay_on_this_machine(s3: Any, location: StateLocation) -> None:
+    """The holders write ``snapshot-<side>.json`` beside the journals; a pull must not take it for a stale journal."""
+    held = location.local / "journal" / "snapshot-source.json"
+    held.parent.mkdir(parents=True)
+    held.write_text('{"snapshot": "00000003-0000001B-1", "pid": 1}')
+    with mirrored(location, lambda: s3, lock_for="cutover", say=lambda _l: None):
+        records.write_json(held, {"snapshot": "00000003-0000001B-1", "pid": 1})
+    assert held.exists() and "Contents" not in s3.list_objects_v2(Bucket=location.bucket)
+
+
 def test_a_write_over_someone_elses_is_refused(s3: Any, location: StateLocation) -> None:
     """Compare-and-swap: this run's push names the version it read; another writer in between makes it fail."""
     records.write_json(location.local / records.VERIFY_RECORD, {"equal": True})

@@ -20,6 +20,8 @@ STATE_DIR = Path(".migrationctl")
 """The default state directory (``--state``), relative to where migrationctl runs."""
 JOURNAL_DIR = "journal"
 """Under the state directory: the cutover / rollback journals and the snapshot holders' files."""
+JOURNALS = {"cutover": "cutover.json", "rollback": "rollback.json"}
+"""Each operation's journal under :data:`JOURNAL_DIR` (archived ones: ``<name>-<time>.json``)."""
 VERIFY_RECORD = "verify-last.json"
 """A full ``verify``'s verdict; ``cutover`` requires a recent clean one of the same databases."""
 FILES_VERIFY_RECORD = "files-verify-last.json"

@@ -45,7 +45,11 @@ S3_SCHEME = "s3://"
 LOCK_KEY = "lock.json"
 DEFAULT_LEASE_SECONDS = 60.0
 """A lock not renewed for this long belongs to a run that died. Default of ``--lock-lease``."""
-SYNCED = (f"{records.JOURNAL_DIR}/*.json", records.VERIFY_RECORD, records.FILES_VERIFY_RECORD)
+SYNCED = (
+    *(f"{records.JOURNAL_DIR}/{Path(name).stem}*.json" for name in records.JOURNALS.values()),
+    records.VERIFY_RECORD,
+    records.FILES_VERIFY_RECORD,
+)
 """What lives in S3 (relative to the state): the journals and the verdicts the gates read. Checkpoints, progress files
 and the snapshot holders' files stay on the machine that made them."""
 CONFLICT_CODES = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")

@@ -20,9 +20,9 @@ from inventory_migration.migrationctl.database import schema_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import database_identity, query
-from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, VERIFY_RECORD, read_json
+from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, JOURNALS, VERIFY_RECORD, read_json
 
-ROLLBACK_JOURNAL = "rollback.json"
+ROLLBACK_JOURNAL = JOURNALS["rollback"]
 """The rollback's journal, under the journal directory."""
 POST_DATA_KINDS = ("indexes", "constraints", "triggers")
 """Kinds of schema object ``schema post-data`` creates: none may be missing on the target."""

@@ -171,3 +171,14 @@ def check(conn: psycopg.Connection, side: str, *, reverse_user: str = "", nologi
         holds = exists and bool(query(conn, f"SELECT coalesce(({predicate}), false)", {"role": role})[0][0])
         findings.append(Finding(need, role, holds))
     return findings
+
+
+def markdown_table() -> str:
+    """:data:`NEEDS` as the table ``docs/migrationctl.md`` shows (a test keeps the two equal)."""
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for need in NEEDS:
+        when = " (only when a frozen role owns tables or is a superuser)" if need.only_if_nologin else ""
+        rows.setdefault((need.who, need.what + when, need.why), []).append(need.side)
+    lines = ["| user | on | needs | why |", "| --- | --- | --- | --- |"]
+    lines += [f"| {who} | {' and '.join(sides)} | {what} | {why} |" for (who, what, why), sides in rows.items()]
+    return "\n".join(lines)

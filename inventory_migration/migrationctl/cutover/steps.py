@@ -38,7 +38,7 @@ import psycopg
 
 from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
-from inventory_migration.migrationctl.cutover.gates import ROLLBACK_JOURNAL, Gate, freeze_gates, gates, privilege_gates
+from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, gates, privilege_gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.replication import (
     advance_slot,
@@ -53,6 +53,7 @@ from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.records import JOURNALS
 
 SIDES = ("source", "target")
 
@@ -423,7 +424,7 @@ JOURNAL_STEPS = {"cutover": CUTOVER_STEPS, "rollback": tuple(dict.fromkeys(ROLLB
 # --------------------------------------------------------------------------------------------- the operations
 
 
-JOURNAL_FILES = {"cutover": "cutover.json", "rollback": ROLLBACK_JOURNAL}
+JOURNAL_FILES = JOURNALS
 
 
 def _journal(s: Settings, operation: str) -> Journal:
