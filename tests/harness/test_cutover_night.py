@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.xdist_group("cutover-night")
 def test_make_rehearse_cutover_passes() -> None:
     """``make rehearse-cutover`` itself, fault cases included: 13 -> 16 under load, cutover / rollback / cutover, every
-    step killed and resumed. Its report stays in build/ (the table, the timeline PNG, summary.json)."""
+    step killed and resumed, kills at random moments inside steps, a replication that confirms before applying, writers
+    that try to outlast the freeze, a second operator. Its report stays in build/ (the table, the timeline PNG,
+    summary.json)."""
     import json
     import subprocess
 
@@ -32,4 +34,13 @@ def test_make_rehearse_cutover_passes() -> None:
     assert [s["label"] for s in result["switches"]] == ["cutover 1", "rollback 1", "cutover 2"]
     assert all(s["unavailability"] < 10 for s in result["switches"])
     assert result["lost"] == [] and result["duplicated"] == [] and result["collisions"] == []
-    assert result["final_verify"] == "equal" and len(result["faults"]) >= 17
+    assert result["two_writers"] == []
+    assert result["final_verify"] == "equal" and len(result["faults"]) >= 21
+    cases = " | ".join(f["case"] for f in result["faults"])
+    for case in (
+        "replication confirms before applying",
+        "writers that try to outlast the freeze",
+        "a second operator",
+        "kills at random moments",
+    ):
+        assert case in cases
