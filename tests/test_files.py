@@ -398,3 +398,78 @@ def test_content_is_proved_by_object_checksums_when_etags_are_not_md5(s3: Any, b
     report = run(KmsEtags(s3, calls), root, f"s3://{bucket}", checksum=True, mtime=fv.MtimeMode.IGNORE)
     assert report.equal and report.content_checked == 29, report.differences
     assert calls.count("head_object") == 29 and calls.count("get_object") == 1  # only the multipart object is read
+
+
+# ----------------------------------------------------------------------------- what cannot be read
+
+
+def _unreadable(monkeypatch: pytest.MonkeyPatch, root: Path, rel: str) -> None:
+    """``rel`` cannot be listed (permission bits would not stop root, which runs the tests in CI)."""
+    from inventory_migration.migrationctl.files import tree
+
+    real = os.scandir
+    blocked = os.fsencode(root / rel)
+
+    def scandir(path: Any) -> Any:
+        if os.fsencode(path) == blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(tree.os, "scandir", scandir)
+
+
+def test_an_unreadable_directory_missing_from_the_bucket_is_never_equal(
+    s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "tree")
+    datasync_copy(s3, bucket, root)
+    for key in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="catalog/")["Contents"]]:
+        s3.delete_object(Bucket=bucket, Key=key)
+    _unreadable(monkeypatch, root, "catalog")
+    report = run(s3, root, f"s3://{bucket}")
+    assert not report.equal and problems(report) == {("UNREADABLE", "catalog/")}
+
+
+def test_objects_under_an_unreadable_directory_are_not_called_extra(
+    s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "tree")
+    datasync_copy(s3, bucket, root)
+    _unreadable(monkeypatch, root, "catalog")
+    report = run(s3, root, f"s3://{bucket}")
+    assert problems(report) == {("UNREADABLE", "catalog/")}
+    (unreadable,) = report.differences
+    assert "Permission denied" in unreadable.detail and "not compared" in unreadable.detail
+
+
+def test_a_file_that_cannot_be_read_for_its_checksum_is_a_difference(
+    s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "tree")
+    datasync_copy(s3, bucket, root)
+    real = fv.file_hashes
+
+    def hashes(path: Any) -> Any:
+        if os.fsencode(path).endswith(b"zero.jpg"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(fv, "file_hashes", hashes)
+    report = run(s3, root, f"s3://{bucket}", checksum=True)
+    assert ("UNREADABLE", "zero.jpg") in problems(report) and not report.equal
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("photo.jpg", "photo.jpg"), ("photo.jpg ", '"photo.jpg "'), ("cafe\u0301.jpg", '"cafe\\u0301.jpg"'), ("café.jpg", "café.jpg")],
+)
+def test_paths_whose_difference_is_invisible_are_quoted(path: str, shown: str) -> None:
+    assert fv.visible(path) == shown
+
+
+def test_a_state_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.write_text("")
+    err = io.StringIO()
+    argv = ["files", "verify", str(tmp_path), "s3://bucket", "--state", str(state)]
+    assert cli.main(argv, io.StringIO(), err) == 2 and "is a file, not a directory" in err.getvalue()

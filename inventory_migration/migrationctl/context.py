@@ -59,6 +59,8 @@ class Context:
         from inventory_migration.migrationctl import state as state_mod
 
         location = state_mod.parse_state(self.args.state)
+        if location.local.exists() and not location.local.is_dir():
+            raise UsageError(f"--state {self.args.state}: {location.local} is a file, not a directory")
         lease = getattr(self.args, "lock_lease", state_mod.DEFAULT_LEASE_SECONDS)
         try:
             with state_mod.mirrored(

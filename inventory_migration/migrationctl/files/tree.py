@@ -130,6 +130,8 @@ class Walk:
     directories: int = 0
     max_depth: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
+    unreadable: list[tuple[bytes, str]] = dataclasses.field(default_factory=list)
+    """Directories the walk could not list (relative path, why): nothing under them was seen."""
     dir_bytes: collections.Counter[bytes] = dataclasses.field(default_factory=collections.Counter)
     """Bytes of the files directly in each directory."""
 
@@ -169,6 +171,7 @@ def walk(root: Path, jobs: int = 8, on_entry: Callable[[Entry], None] | None = N
         except OSError as error:
             with lock:
                 info.errors.append(f"{os.fsdecode(rel) or '.'}: {error.strerror}")
+                info.unreadable.append((rel, str(error.strerror)))
             return []
         if on_entry is not None:
             for entry in found:

@@ -157,6 +157,9 @@ class Problem(Enum):
     CONTENT = "changed: content"
     NO_MTIME = "no mtime kept on the object"
     UNMAPPABLE = "unmappable name"
+    UNREADABLE = "unreadable on the source"
+    """A directory or file the verify could not read: not compared, so never equal (objects under it are not called
+    extra: they may be good copies)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -243,19 +246,44 @@ def verify(
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as both:
             listing = both.submit(list_objects, s3, bucket, prefix, max(2, options.jobs // 2))
+            unreadable: list[tuple[bytes, str]] = []
             if root is not None:
                 entries, info = walk(root, max(2, options.jobs // 2), on_entry=prehash)
-                empty_dirs = info.empty_dirs
+                empty_dirs, unreadable = info.empty_dirs, info.unreadable
             else:
                 entries, empty_dirs = list(read_manifest(source)), []
             objects = {o.key: o for o in listing.result()}
         report.objects = len(objects)
+        objects = _set_aside_unreadable(objects, prefix, unreadable, report)
         _compare(s3, bucket, prefix, root, entries, empty_dirs, objects, options, report, done, hashes, progress)
     finally:
         if hasher is not None:
             hasher.shutdown(cancel_futures=True)
     report.seconds = now() - started
     return report
+
+
+def _set_aside_unreadable(
+    objects: dict[str, Obj], prefix: str, unreadable: list[tuple[bytes, str]], report: FilesReport
+) -> dict[str, Obj]:
+    """Each directory the walk could not read is a difference; the objects under it are left out of the comparison
+    (neither matched nor extra) and counted in its detail."""
+    if not unreadable:
+        return objects
+    kept = dict(objects)
+    for rel, why in sorted(unreadable):
+        under = f"{prefix}{os.fsdecode(rel)}/" if rel else prefix
+        aside = [k for k in kept if k.startswith(under)]
+        for key in aside:
+            del kept[key]
+        report.differences.append(
+            Difference(
+                Problem.UNREADABLE,
+                os.fsdecode(rel) + "/" if rel else "./",
+                f"{why}; {len(aside)} object(s) under it not compared",
+            )
+        )
+    return kept
 
 
 def _compare(
@@ -388,10 +416,15 @@ def _check_pair(
             )
             return out
         expected_sha, expected_md5 = e.sha256, e.md5 or None
-    elif hashed is not None:
-        expected_md5, expected_sha, expected_crc = hashed.result()
     else:
-        expected_sha, expected_md5 = "", file_md5(local) if etag_md5 else None
+        try:
+            if hashed is not None:
+                expected_md5, expected_sha, expected_crc = hashed.result()
+            else:
+                expected_sha, expected_md5 = "", file_md5(local) if etag_md5 else None
+        except OSError as error:
+            out.differences.append(Difference(Problem.UNREADABLE, e.display, str(error.strerror)))
+            return out
     out.content_checked = 1
     if etag_md5 and expected_md5 == etag_md5:
         out.proved = stamp  # a single-part, non-KMS object's ETag is its MD5: equal without a request
@@ -478,6 +511,13 @@ def write_record(path: Path, report: FilesReport, options: VerifyOptions) -> Non
     write_json(path, record)
 
 
+def visible(path: str) -> str:
+    """``path`` as printed: quoted with escapes when two paths could otherwise look the same (leading or trailing
+    blanks, characters that print as nothing, a name not in Unicode NFC — ``é`` as ``e`` + U+0301)."""
+    invisible = path != path.strip() or unicodedata.normalize("NFC", path) != path or not path.isprintable()
+    return json.dumps(path) if invisible else path
+
+
 def render(report: FilesReport, limit: int = 50) -> str:
     lines = [
         f"{report.root} -> {report.url}: {report.files:,} files ({report.bytes:,} B), {report.objects:,} objects, "
@@ -492,7 +532,7 @@ def render(report: FilesReport, limit: int = 50) -> str:
         by_problem.setdefault(d.problem, []).append(d)
     for problem, items in by_problem.items():
         lines.append(f"{problem.value}: {len(items)}")
-        lines += [f"  {d.path}" + (f"  ({d.detail})" if d.detail else "") for d in items[:limit]]
+        lines += [f"  {visible(d.path)}" + (f"  ({d.detail})" if d.detail else "") for d in items[:limit]]
         if len(items) > limit:
             lines.append(f"  … {len(items) - limit} more (--output json for all)")
     lines.append("EQUAL" if report.equal else "DIFFERENCES")
