@@ -461,7 +461,12 @@ def test_a_file_that_cannot_be_read_for_its_checksum_is_a_difference(
 
 @pytest.mark.parametrize(
     ("path", "shown"),
-    [("photo.jpg", "photo.jpg"), ("photo.jpg ", '"photo.jpg "'), ("cafe\u0301.jpg", '"cafe\\u0301.jpg"'), ("café.jpg", "café.jpg")],
+    [
+        ("photo.jpg", "photo.jpg"),
+        ("photo.jpg ", '"photo.jpg "'),
+        ("cafe\u0301.jpg", '"cafe\\u0301.jpg"'),
+        ("café.jpg", "café.jpg"),
+    ],
 )
 def test_paths_whose_difference_is_invisible_are_quoted(path: str, shown: str) -> None:
     assert fv.visible(path) == shown

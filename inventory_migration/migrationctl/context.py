@@ -4,13 +4,61 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, resolve_dsn
+from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, dsn_from_secret, resolve_dsn, with_iam_token
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.output import OutputFormat, emit
+
+PROGRESS_LINE_SECONDS = 30.0
+"""When standard error is not a terminal (nohup, CI, a log), progress is a plain line this often."""
+
+
+class LineProgress:
+    """Progress for logs: ``verify: 120/500 segments (24 %), 2m10s, about 6m50s left`` every ``every`` seconds and
+    once at the end; the same calls as a tqdm bar (``update``, ``total``, ``refresh``, a context manager)."""
+
+    def __init__(self, description: str, *, unit: str, total: int | None, out: TextIO, every: float) -> None:
+        self.description, self.unit, self.total, self.out, self.every = description, unit, total, out, every
+        self.n = 0
+        self.started = self.last = time.monotonic()
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.n:
+            self._line()
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if time.monotonic() - self.last >= self.every:
+            self._line()
+
+    def _line(self) -> None:
+        self.last = now = time.monotonic()
+        elapsed = now - self.started
+        text = f"{self.description}: {self.n:,}"
+        if self.total:
+            text += f"/{self.total:,} {self.unit}s ({100 * self.n / self.total:.0f} %), {_duration(elapsed)}"
+            if 0 < self.n < self.total:
+                text += f", about {_duration(elapsed * (self.total - self.n) / self.n)} left"
+        else:
+            text += f" {self.unit}s, {_duration(elapsed)}"
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 class Context:
@@ -41,15 +89,26 @@ class Context:
             self.out.flush()
 
     def source(self) -> str:
-        return resolve_dsn(getattr(self.args, "source_dsn", None), SOURCE_ENV)
+        dsn = resolve_dsn(getattr(self.args, "source_dsn", None), SOURCE_ENV)
+        secret = getattr(self.args, "source_secret", None)
+        return dsn_from_secret(self.client("secretsmanager"), secret, dsn) if secret else dsn
 
     def target(self) -> str:
-        return resolve_dsn(getattr(self.args, "target_dsn", None), TARGET_ENV)
+        dsn = resolve_dsn(getattr(self.args, "target_dsn", None), TARGET_ENV)
+        secret = getattr(self.args, "target_secret", None)
+        if secret:
+            dsn = dsn_from_secret(self.client("secretsmanager"), secret, dsn)
+        if getattr(self.args, "target_iam_auth", False):
+            dsn = with_iam_token(self.client("rds"), dsn)
+        return dsn
 
     def progress(self, description: str, *, unit: str, total: int | None = None) -> Any:
-        """A progress bar on standard error (shown on a terminal only)."""
+        """Progress on standard error: a bar on a terminal, a plain line every :data:`PROGRESS_LINE_SECONDS`
+        otherwise (a log, CI), nothing with ``--no-progress``."""
         from tqdm import tqdm
 
+        if not self.args.no_progress and not self.err.isatty():
+            return LineProgress(description, unit=unit, total=total, out=self.err, every=PROGRESS_LINE_SECONDS)
         return tqdm(total=total, desc=description, unit=unit, file=self.err, disable=not self.progress_enabled, leave=False)
 
     @contextlib.contextmanager
@@ -63,9 +122,7 @@ class Context:
             raise UsageError(f"--state {self.args.state}: {location.local} is a file, not a directory")
         lease = getattr(self.args, "lock_lease", state_mod.DEFAULT_LEASE_SECONDS)
         try:
-            with state_mod.mirrored(
-                location, lambda: self.boto3_session().client("s3"), lock_for=lock_for, lease_seconds=lease, say=self.say
-            ):
+            with state_mod.mirrored(location, lambda: self.client("s3"), lock_for=lock_for, lease_seconds=lease, say=self.say):
                 yield location.local
         except state_mod.StateConflict as conflict:
             raise UsageError(str(conflict)) from None
@@ -74,3 +131,10 @@ class Context:
         import boto3
 
         return boto3.Session(profile_name=self.args.profile, region_name=self.args.region)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client of the command's profile and region; ``--endpoint-url`` when given (else boto3's own
+        ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``)."""
+        if getattr(self.args, "endpoint_url", None):
+            kwargs.setdefault("endpoint_url", self.args.endpoint_url)
+        return self.boto3_session().client(service, **kwargs)

@@ -8,6 +8,7 @@ role of the connection (source/target), host, port and database, never the passw
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -34,6 +35,32 @@ def resolve_dsn(value: str | None, env_var: str, environ: Mapping[str, str] | No
     """The flag's DSN, else ``env_var``, else empty (libpq's own environment)."""
     env = os.environ if environ is None else environ
     return value if value is not None else env.get(env_var, "")
+
+
+def dsn_from_secret(secretsmanager: Any, secret_id: str, base: str = "") -> str:
+    """``base`` with the user, password, host, port (and database, when the secret names one) of a Secrets Manager
+    secret in the shape RDS and DMS use (``username``, ``password``, ``host``, ``port``, ``dbname``)."""
+    try:
+        value = json.loads(secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"])
+    except (KeyError, ValueError):
+        raise UsageError(f"secret {secret_id} holds no JSON with username and password") from None
+    if not isinstance(value, dict) or not value.get("username") or not value.get("password"):
+        raise UsageError(f"secret {secret_id} holds no JSON with username and password")
+    fields = {"user": value["username"], "password": value["password"]}
+    fields |= {k: str(value[s]) for k, s in (("host", "host"), ("port", "port"), ("dbname", "dbname")) if value.get(s)}
+    return str(psycopg.conninfo.make_conninfo(base, **fields))
+
+
+def with_iam_token(rds: Any, dsn: str) -> str:
+    """``dsn`` with an RDS IAM authentication token as its password (valid 15 minutes; TLS required)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    host = info.get("host") or os.environ.get("PGHOST")
+    user = info.get("user") or os.environ.get("PGUSER")
+    if not host or not user:
+        raise UsageError("--target-iam-auth needs the target's host and user (in the DSN, PGHOST / PGUSER, or --target-secret)")
+    port = int(info.get("port") or os.environ.get("PGPORT") or 5432)
+    token = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
+    return str(psycopg.conninfo.make_conninfo(dsn, password=token, sslmode=str(info.get("sslmode") or "require")))
 
 
 def describe(dsn: str) -> str:

@@ -64,8 +64,6 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
             "the load balancer is not known: give --stack-outputs (terraform output -json) or --listener-arn, "
             "--blue-target-group-arn and --green-target-group-arn (or --no-load-balancer to switch only the databases)"
         )
-    needs_aws = listener is not None or a.backend == "dms" or values["cutover_alarm"] or values["topic_arn"]
-    session = ctx.boto3_session() if needs_aws else None
     source_dsn, target_dsn = ctx.source(), ctx.target()
     backend: ReplicationBackend
     if a.backend == "native":
@@ -78,10 +76,9 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
     else:
         if not values["forward_task_arn"]:
             raise UsageError("--backend dms needs the forward task: --stack-outputs or --forward-task-arn")
-        assert session is not None
         backend = DmsReplication(
-            dms=session.client("dms"),
-            cloudwatch=session.client("cloudwatch"),
+            dms=ctx.client("dms"),
+            cloudwatch=ctx.client("cloudwatch"),
             forward_task_arn=values["forward_task_arn"],
             reverse_task_arn=values["reverse_task_arn"],
             forward_slot=a.forward_slot or "",
@@ -97,10 +94,10 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
         backend=backend,
         state_dir=state_dir or Path(a.state),
         listener=listener,
-        elbv2=session.client("elbv2") if session is not None and listener is not None else None,
-        cloudwatch=session.client("cloudwatch") if session is not None and values["cutover_alarm"] else None,
+        elbv2=ctx.client("elbv2") if listener is not None else None,
+        cloudwatch=ctx.client("cloudwatch") if values["cutover_alarm"] else None,
         cutover_alarm=values["cutover_alarm"],
-        sns=session.client("sns") if session is not None and values["topic_arn"] else None,
+        sns=ctx.client("sns") if values["topic_arn"] else None,
         topic_arn=values["topic_arn"],
         drain_timeout=a.drain_timeout,
         max_lag_bytes=a.max_lag_bytes,

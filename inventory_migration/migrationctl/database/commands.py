@@ -79,7 +79,7 @@ def _dms_connections(ctx: Context) -> list[dms_connections.ConnectionResult]:
     tasks = [(direction, arn) for direction, arn in tasks if arn] + [("task", arn) for arn in a.task_arn or []]
     if not tasks:
         raise UsageError("--dms needs the tasks: --stack-outputs (terraform output -json) or --task-arn")
-    dms = ctx.boto3_session().client("dms")
+    dms = ctx.client("dms")
     return dms_connections.test_connections(dms, dms_connections.endpoints_of(dms, tasks), timeout=a.dms_timeout)
 
 
@@ -205,8 +205,7 @@ def cmd_lag(ctx: Context) -> ExitCode:
             task_resource_id(a.task_arn)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        session = ctx.boto3_session()
-        result = lag_mod.dms_lag(session.client("cloudwatch"), session.client("dms"), a.task_arn)
+        result = lag_mod.dms_lag(ctx.client("cloudwatch"), ctx.client("dms"), a.task_arn)
         payload["dms"] = vars(result) | {"total_seconds": result.total_seconds}
         lines.append(
             f"DMS task {result.task_resource_id} on {result.instance_identifier}: "
@@ -243,7 +242,7 @@ def cmd_secret_fill(ctx: Context) -> ExitCode:
     if a.dry_run:
         filled = dms_secrets.Filled(endpoint, str(arn), values["username"], values["host"], values["port"])
     else:
-        filled = dms_secrets.fill(ctx.boto3_session().client("secretsmanager"), endpoint, str(arn), values)
+        filled = dms_secrets.fill(ctx.client("secretsmanager"), endpoint, str(arn), values)
     verb = "would fill" if a.dry_run else "filled"
     ctx.emit(
         {

@@ -51,7 +51,7 @@ def cmd_verify(ctx: Context) -> ExitCode:
         raise UsageError("--resume resumes a --checksum run")
     from botocore.config import Config
 
-    s3 = ctx.boto3_session().client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
+    s3 = ctx.client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
     with ctx.state() as state_dir:
         options = verify_mod.VerifyOptions(
             mtime=verify_mod.MtimeMode(a.mtime),
