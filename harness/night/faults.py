@@ -208,7 +208,9 @@ def freeze_lifters(night: Night) -> None:
         op = night.expect(night.run_operation("cutover", "cutover with an unnamed batch role"), 1)
         if f"{BATCH}: " not in op.output or op.journal:
             raise RehearsalFailed(f"a writer nobody named must stop the gates:\n{op.output}")
-        stop, app_writes, batch_writes = threading.Event(), [], []
+        stop = threading.Event()
+        app_writes: list[float] = []
+        batch_writes: list[float] = []
         app_dsn = source.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD)
         batch_dsn = source.dsn(DATABASE, user=BATCH, password=f"{BATCH}-password-1")
         pools = [

@@ -31,7 +31,7 @@ RELAY_OUT = "relay_out"
 """The relay's publication and slot, read by the target's forward subscription."""
 
 
-def _run(dsn: str, *statements: sql.Composable | str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def _run(dsn: str, *statements: sql.Composed | str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in statements:
