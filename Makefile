@@ -15,10 +15,11 @@ PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
+.PHONY: help install synth mirror summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
+	@echo "make mirror [ENV=dev]       the hashicorp/aws provider into .terraform-mirror/ (terraform providers mirror) for offline runs"
 	@echo "make test                    the everyday tier: unit, construct, docs, terraform validate, checkov, PostgreSQL 13 -> 16"
 	@echo "make check                   lint + every test (the deploy rehearsal, the cutover night, both PostgreSQL pairs), coverage >= 95%; CI runs it"
 	@echo "make lint                    ruff + mypy"
@@ -48,6 +49,11 @@ install: $(PY_STAMP) $(NODE_STAMP)
 synth: install
 	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
 	@pipenv run python -m inventory_migration.summary $(ENV)
+
+# The hashicorp/aws provider for offline init/validate/plan: TF_PROVIDER_MIRROR, else .terraform-mirror/ (this
+# target: `terraform providers mirror` of the synthesized stack), else a machine image's mirror under /opt.
+mirror: synth
+	pipenv run python -m inventory_migration.terraform_cli mirror cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
 summary:
 	@pipenv run python -m inventory_migration.summary $(ENV)

@@ -20,7 +20,9 @@ from typing import Any
 
 PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_v*"
 MIRROR_ENV = "TF_PROVIDER_MIRROR"
-"""Set this to the mirror directory to skip the search."""
+"""Set this to the mirror directory (it wins over everything else)."""
+PROJECT_MIRROR = Path(__file__).resolve().parent.parent / ".terraform-mirror"
+"""The project's own mirror, written by ``make mirror`` (``terraform providers mirror``)."""
 SEARCH_ROOTS = (
     "/opt",
     "/usr/local/share/terraform",
@@ -28,7 +30,8 @@ SEARCH_ROOTS = (
     "~/.terraform.d/plugins",
     "~/.local/share/terraform/plugins",
 )
-"""Where mirrors usually are; a full file system search follows if none holds one."""
+"""Where machine images put a mirror; looked at (two levels deep) after the project's own. Nothing else is searched:
+set ``TF_PROVIDER_MIRROR`` or run ``make mirror`` when neither holds one."""
 
 CLI_CONFIG_TEMPLATE = """provider_installation {{
   filesystem_mirror {{
@@ -47,34 +50,20 @@ def _mirror_of(binary: str) -> Path:
     return Path(binary).parents[5]
 
 
-def find_provider_mirror(
-    version_prefix: str = "5.", environ: Mapping[str, str] | None = None, *, deep_search: bool = True
-) -> Path | None:
-    """The filesystem mirror holding hashicorp/aws ``version_prefix``*, or ``None``."""
+def find_provider_mirror(version_prefix: str = "5.", environ: Mapping[str, str] | None = None) -> Path | None:
+    """The filesystem mirror holding hashicorp/aws ``version_prefix``*: ``TF_PROVIDER_MIRROR``, else the project's
+    (``make mirror``), else one in :data:`SEARCH_ROOTS`; ``None`` when there is none."""
     env = os.environ if environ is None else environ
     if env.get(MIRROR_ENV):
         mirror = Path(env[MIRROR_ENV])
         return mirror if any(mirror.glob(PROVIDER_GLOB)) else None
     pattern = PROVIDER_GLOB.replace("aws/*/", f"aws/{version_prefix}*/")
-    for root in SEARCH_ROOTS:
+    for root in (str(PROJECT_MIRROR), *SEARCH_ROOTS):
         for depth in ("", "*/", "*/*/"):
             hits = sorted(glob.glob(str(Path(root).expanduser() / f"{depth}{pattern}")))
             if hits:
                 return _mirror_of(hits[-1])
-    if not deep_search:
-        return None
-    try:
-        found = subprocess.run(
-            ["find", "/", "-name", f"terraform-provider-aws_v{version_prefix}*", "-not", "-path", "/proc/*"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        ).stdout.split()
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    hits = sorted(p for p in found if "registry.terraform.io/hashicorp/aws/" in p)
-    return _mirror_of(hits[-1]) if hits else None
+    return None
 
 
 def write_cli_config(mirror: Path, path: Path) -> Path:
@@ -159,14 +148,49 @@ def with_local_endpoints(synth: Mapping[str, Any], endpoint: str) -> dict[str, A
     return out
 
 
+def mirror(stack_json: Path, destination: Path = PROJECT_MIRROR) -> int:
+    """``make mirror``: the stack's providers into ``destination``. From a mirror this machine already has (offline:
+    its hashicorp/aws packages linked, or copied across file systems), else ``terraform providers mirror`` from the
+    registry (which that command always asks, whatever the CLI configuration says)."""
+    import sys
+
+    existing = find_provider_mirror()
+    if existing is not None and existing.resolve() != destination.resolve():
+        source = existing / "registry.terraform.io" / "hashicorp" / "aws"
+        target = destination / "registry.terraform.io" / "hashicorp" / "aws"
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        def link_or_copy(src: str, dst: str) -> object:
+            try:
+                return os.link(src, dst)
+            except OSError:
+                return shutil.copy2(src, dst)
+
+        shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
+        print(f"provider mirror: {destination} (from {existing})")
+        return 0
+    binary = shutil.which("terraform")
+    if binary is None:
+        print("error: terraform not on PATH", file=sys.stderr)
+        return 2
+    destination.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([binary, "providers", "mirror", str(destination)], cwd=stack_json.parent, check=False, timeout=1800)
+    if done.returncode == 0:
+        print(f"provider mirror: {destination} (from the registry)")
+    return done.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m inventory_migration.terraform_cli cdktf.out/stacks/<stack>/cdk.tf.json``: init + validate."""
+    """``python -m inventory_migration.terraform_cli [mirror] cdktf.out/stacks/<stack>/cdk.tf.json``: init + validate,
+    or fill the project's provider mirror."""
     import sys
     import tempfile
 
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "mirror" and Path(args[1]).is_file():
+        return mirror(Path(args[1]))
     if len(args) != 1 or not Path(args[0]).is_file():
-        print("usage: python -m inventory_migration.terraform_cli PATH/TO/cdk.tf.json", file=sys.stderr)
+        print("usage: python -m inventory_migration.terraform_cli [mirror] PATH/TO/cdk.tf.json", file=sys.stderr)
         return 2
     tf = OfflineTerraform.discover(Path(tempfile.mkdtemp(prefix="tfcli-")))
     if tf is None:

@@ -43,7 +43,8 @@ def test_provider_owns_region_and_default_tags(synthesized: Any, environment: st
 
 
 def test_backends(synthesized: Any) -> None:
-    assert synthesized("dev")["terraform"]["backend"] == {"local": {"path": "terraform.inventory-migration-dev.tfstate"}}
+    backend = synthesized("dev")["terraform"]["backend"]
+    assert backend == {"local": {"path": "../../../terraform.inventory-migration-dev.tfstate"}}  # the project's root
     s3 = synthesized("prod")["terraform"]["backend"]["s3"]
     assert s3["use_lockfile"] is True and s3["encrypt"] is True
     assert s3["key"] == "inventory-migration/prod/terraform.tfstate"

@@ -51,29 +51,22 @@ def test_mirror_is_found_from_the_environment(tmp_path: Path) -> None:
     assert find_provider_mirror(environ={MIRROR_ENV: str(tmp_path / "nowhere")}) is None
 
 
-def test_no_mirror_without_deep_search(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_project_mirror_is_found_before_the_machine_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = tmp_path / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("")
+    monkeypatch.setattr("inventory_migration.terraform_cli.PROJECT_MIRROR", tmp_path)
+    assert find_provider_mirror(environ={}) == tmp_path
+
+
+def test_no_mirror_is_none_and_nothing_scans_the_file_system(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def no_subprocess(*_a: object, **_k: object) -> None:
+        raise AssertionError("the file system must not be scanned")
+
     monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ("/nonexistent",))
-    assert find_provider_mirror("99.", environ={}, deep_search=False) is None
-
-
-def test_deep_search_finds_nothing_for_an_absent_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ())
-    monkeypatch.setattr(
-        "inventory_migration.terraform_cli.subprocess.run",
-        lambda *a, **k: type(
-            "P", (), {"stdout": "/x/registry.terraform.io/hashicorp/aws/9.0.0/linux_amd64/terraform-provider-aws_v9.0.0\n"}
-        )(),
-    )
-    assert find_provider_mirror("9.", environ={}) == Path("/x")
-
-
-def test_deep_search_survives_a_failing_find(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(*_a: object, **_k: object) -> None:
-        raise OSError("no find")
-
-    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ())
-    monkeypatch.setattr("inventory_migration.terraform_cli.subprocess.run", boom)
-    assert find_provider_mirror("9.", environ={}) is None
+    monkeypatch.setattr("inventory_migration.terraform_cli.PROJECT_MIRROR", tmp_path / "none")
+    monkeypatch.setattr("inventory_migration.terraform_cli.subprocess.run", no_subprocess)
+    assert find_provider_mirror("99.", environ={}) is None
 
 
 def test_cli_config_uses_the_mirror_only(tmp_path: Path) -> None:
@@ -117,3 +110,16 @@ def test_local_endpoints_keep_the_stack_and_drop_the_backend(synthesized: Any) -
     assert "backend" not in local["terraform"] and "backend" in synth["terraform"]
     assert set(local["provider"]["aws"][0]["endpoints"][0]) == set(LOCAL_ENDPOINT_SERVICES)
     assert local["resource"] == synth["resource"]
+
+
+def test_make_mirror_links_the_machines_mirror_into_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_migration.terraform_cli import mirror
+
+    machine = tmp_path / "machine"
+    binary = machine / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("provider")
+    monkeypatch.setenv(MIRROR_ENV, str(machine))
+    assert mirror(tmp_path / "cdk.tf.json", tmp_path / "project") == 0
+    monkeypatch.setenv(MIRROR_ENV, str(tmp_path / "project"))
+    assert find_provider_mirror() == tmp_path / "project"

@@ -18,6 +18,11 @@ class BackendKind(Enum):
     """An S3 bucket with native S3 locking (``use_lockfile``): shared environments."""
 
 
+LOCAL_STATE_FROM_STACK_DIR = "../../../terraform.{stack}.tfstate"
+"""The local backend's default state file, from the directory cdktf runs Terraform in (``cdktf.out/stacks/<stack>``):
+the project's root."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class KmsConfig(Validated):
     """Customer-managed keys."""
@@ -51,7 +56,9 @@ class StateBackendConfig(Validated):
     kms_key_id: str = ""
     """KMS key that encrypts the state object. Default: the bucket's default encryption."""
     local_path: str = ""
-    """State file for the local backend. Default: ``terraform.<stack>.tfstate`` in the working directory."""
+    """State file for the local backend, relative to the stack's directory (``cdktf.out/stacks/<stack>``). Default:
+    ``terraform.<stack>.tfstate`` in the project's root (:data:`LOCAL_STATE_FROM_STACK_DIR`), outside ``cdktf.out/``,
+    which ``make clean`` deletes."""
 
     def _checks(self) -> list[Check]:
         return [

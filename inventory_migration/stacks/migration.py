@@ -12,6 +12,7 @@ from typing import Any
 from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws, depend_on
 from inventory_migration.config import BackendKind, MigrationConfig, props_from
 from inventory_migration.config.application import TESTER_HEADER
+from inventory_migration.config.state import LOCAL_STATE_FROM_STACK_DIR
 from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
 from inventory_migration.constructs.aurora import AuroraCluster, AuroraClusterProps
 from inventory_migration.constructs.dms import DmsReplication, DmsReplicationProps, EndpointSpec
@@ -323,7 +324,7 @@ class MigrationStack(TerraformStack):
             )
             backend.add_override("use_lockfile", b.use_lockfile)
         else:
-            LocalBackend(self, path=b.local_path or f"terraform.{stack_name(c)}.tfstate")
+            LocalBackend(self, path=b.local_path or LOCAL_STATE_FROM_STACK_DIR.format(stack=stack_name(c)))
 
     def _outputs(self) -> None:
         app, dms = self.application, self.dms
