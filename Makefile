@@ -11,8 +11,11 @@ export CHECKPOINT_DISABLE := 1
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.local/bin:$(PATH)
 
 PIPENV_VERSION := 2026.10.3
-PY_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
-NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
+# pipenv from the PATH, else our own copy in .build/tools (a venv: works on an "externally managed" Python, PEP 668).
+PIPENV := $(shell command -v pipenv 2>/dev/null || echo $(CURDIR)/.build/tools/bin/pipenv)
+SHA256 := $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo "shasum -a 256")
+PY_STAMP := .venv/.synced-$(shell $(SHA256) Pipfile.lock 2>/dev/null | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell $(SHA256) package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
 .PHONY: help install synth mirror summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
@@ -33,74 +36,78 @@ help:
 	@echo "make rehearse-cutover        cutover / rollback / cutover on PostgreSQL 13 -> 16 under load, with the fault cases"
 	@echo "make bench-cutover           three whole cutover rehearsals: write unavailability per switch, median and all runs"
 
-$(PY_STAMP): Pipfile.lock
-	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
-	pipenv sync --dev
+$(CURDIR)/.build/tools/bin/pipenv:
+	python3 -m venv .build/tools
+	.build/tools/bin/pip install --quiet "pipenv==$(PIPENV_VERSION)"
+
+$(PY_STAMP): Pipfile.lock | $(PIPENV)
+	$(PIPENV) sync --dev
 	@rm -f .venv/.synced-* && touch $@
 
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
 	@# npm does not run the embedded PostgreSQL packages' postinstall (shared-library symlinks): run it here.
-	@for pkg in node_modules/pg13 node_modules/pg16; do (cd $$pkg && ../.bin/node scripts/hydrate-symlinks.js); done
+	@# They are optional (Linux x64 only): elsewhere synth and deploy work, and the PostgreSQL tests use Debian's or skip.
+	@for pkg in node_modules/pg13 node_modules/pg16; do if [ -d $$pkg ]; then (cd $$pkg && ../.bin/node scripts/hydrate-symlinks.js); fi; done
 	@rm -f node_modules/.installed-* && touch $@
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
 synth: install
 	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
-	@pipenv run python -m inventory_migration.summary $(ENV)
+	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
 
 # The hashicorp/aws provider for offline init/validate/plan: TF_PROVIDER_MIRROR, else .terraform-mirror/ (this
 # target: `terraform providers mirror` of the synthesized stack), else a machine image's mirror under /opt.
 mirror: synth
-	pipenv run python -m inventory_migration.terraform_cli mirror cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
+	$(PIPENV) run python -m inventory_migration.terraform_cli mirror cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
 summary:
-	@pipenv run python -m inventory_migration.summary $(ENV)
+	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
 
 # The everyday tier: everything but the rehearsals and the breadth `make check` adds (the 15-to-15 pair, every phase
 # validated). About 2 minutes on 2 cores.
 EVERYDAY := not rehearsal and not cutover_night and not wide
 test: install
-	pipenv run python -m pytest -n 2 -m "$(EVERYDAY)"
+	$(PIPENV) run python -m pytest -n 2 -m "$(EVERYDAY)"
 
 # Lint, then every test with coverage (floor 95 %). Two workers: the deploy rehearsal (its legs side by side: minutes
 # of provider polling, little CPU) starts first on one, the cutover night on the other; the rest follows.
 check: lint
-	pipenv run python -m pytest -n 2 --dist loadgroup --cov --cov-report=term-missing --cov-report=xml
+	$(PIPENV) run python -m pytest -n 2 --dist loadgroup --cov --cov-report=term-missing --cov-report=xml
 
 lint: install
-	pipenv run ruff check .
-	pipenv run ruff format --check inventory_migration harness tests main.py scripts
-	pipenv run mypy
+	$(PIPENV) run ruff check .
+	$(PIPENV) run ruff format --check inventory_migration harness tests main.py scripts
+	$(PIPENV) run mypy
 
 bench: install
-	pipenv run python scripts/benchmark_synth.py
+	$(PIPENV) run python scripts/benchmark_synth.py
 
 bench-verify: install
-	pipenv run python scripts/benchmark_verify.py
+	$(PIPENV) run python scripts/benchmark_verify.py
 
 bench-files: install
 	@command -v rclone >/dev/null || { echo "rclone missing: apt-get install rclone" >&2; exit 1; }
-	pipenv run python scripts/benchmark_files.py
+	$(PIPENV) run python scripts/benchmark_files.py
 
 validate: synth
-	pipenv run python -m inventory_migration.terraform_cli $(STACK_JSON)
+	$(PIPENV) run python -m inventory_migration.terraform_cli $(STACK_JSON)
 
 phases: install
-	pipenv run python -m inventory_migration.phase_report dev prod
+	$(PIPENV) run python -m inventory_migration.phase_report dev prod
 
 network: install
-	pipenv run python -m inventory_migration.reachability.report dev prod
+	$(PIPENV) run python -m inventory_migration.reachability.report dev prod
 
 rehearse: install
-	pipenv run python -m harness.deploy.walk $(ENV)
+	$(PIPENV) run python -m harness.deploy.walk $(ENV)
 
 rehearse-cutover: install
-	pipenv run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
 
 bench-cutover: install
-	pipenv run python -m harness.night.cutover_night --repeat 3 --rate 700 --workdir build/bench-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 700 --workdir build/bench-cutover
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

@@ -2,13 +2,18 @@
 
 Every module of this package takes cdktf, constructs and the AWS provider bindings from here, so
 moving to CDK Terrain (``cdktn``), the maintained fork of cdktf, or to another provider-bindings
-release changes this file only.
+release changes this file only. Importing it points jsii at the project's supported Node first
+(:func:`inventory_migration.runtime.use_supported_node`), whoever imports it: the app, a test, a script.
 """
 
 from __future__ import annotations
 
-import cdktf_cdktf_provider_aws as aws
-from cdktf import (
+from inventory_migration.runtime import use_supported_node
+
+use_supported_node()  # before jsii starts (the first import below): its Node, not the end-of-life one on the PATH
+
+import cdktf_cdktf_provider_aws as aws  # noqa: E402
+from cdktf import (  # noqa: E402
     App,
     Aspects,
     Fn,
@@ -24,7 +29,7 @@ from cdktf import (
     Testing,
     Token,
 )
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct  # noqa: E402
 
 
 def depend_on(resource: TerraformResource, *dependencies: TerraformResource) -> None:

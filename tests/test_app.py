@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,17 @@ def test_use_supported_node(tmp_path: Path) -> None:
     assert use_supported_node(env, node) == str(node) and env["JSII_NODE"] == str(node)
     assert use_supported_node({"JSII_NODE": "/x/node"}, node) == "/x/node"
     assert use_supported_node({}, tmp_path / "missing") is None
+
+
+def test_importing_the_bindings_anywhere_prints_no_node_banner(tmp_path: Path) -> None:
+    """A test, a script or a notebook that imports the stack gets the supported Node too, not only main.py."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import inventory_migration.cdk"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "JSII_NODE": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0 and "end-of-life" not in proc.stderr, proc.stderr[-2000:]
