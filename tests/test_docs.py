@@ -218,6 +218,7 @@ NOT_IN_THE_REPOSITORY = {
     "cdk.tf.json": "written by `cdktf synth`",
     "verify-last.json": "written by `migrationctl verify` into the state (records.VERIFY_RECORD)",
     "files-verify-last.json": "written by `migrationctl files verify` into the state (records.FILES_VERIFY_RECORD)",
+    "migration.yml": "where a team copies examples/ci/github-actions.yml in its own repository",
 }
 """Names the docs use for files that exist only on the operator's machine or after a command ran, with the reason."""
 GENERATED_PREFIXES = (".migrationctl/", "cdktf.out/", "build/")
