@@ -160,11 +160,12 @@ def mirror(stack_json: Path, destination: Path = PROJECT_MIRROR) -> int:
         target = destination / "registry.terraform.io" / "hashicorp" / "aws"
         target.parent.mkdir(parents=True, exist_ok=True)
 
-        def link_or_copy(src: str, dst: str) -> object:
+        def link_or_copy(src: str, dst: str) -> str:
             try:
-                return os.link(src, dst)
+                os.link(src, dst)
             except OSError:
-                return shutil.copy2(src, dst)
+                shutil.copy2(src, dst)
+            return dst
 
         shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
         print(f"provider mirror: {destination} (from {existing})")

@@ -93,6 +93,9 @@ def _night(night: Night, *, faults: bool, seconds: float, rate: float, rows: int
                 op = night.expect(night.run_operation(operation, label), 0)
                 main_ops.append(op)
                 log(f"{label}: done in {op.finished - op.started:.1f} s")
+                if label == "cutover 1":  # what the operator's one screen says, mid-night
+                    shown = night.migrationctl("status", "--state", str(night.state), night.source_dsn)
+                    log("migrationctl status:\n" + shown.stdout.rstrip())
                 night.writes_for(seconds, colour)
             if faults:
                 run_faults(night)

@@ -325,9 +325,16 @@ def second_operator(night: Night) -> None:
             daemon=True,
         )
         first.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not night.journal("cutover").get("steps", {}).get("drain"):
+        deadline = time.monotonic() + 30
+
+        def draining() -> bool:  # this cutover's journal (not the last one's) is in its drain
+            journal = night.journal("cutover")
+            return journal.get("status") == "running" and journal.get("steps", {}).get("drain", {}).get("status") == "running"
+
+        while time.monotonic() < deadline and not draining():
             time.sleep(0.05)
+        if not draining():
+            raise RehearsalFailed("the first operator's cutover never reached its drain")
         second = night.run_operation("cutover", "a second operator's cutover")
         first.join(60)
     if second.exit_code != 1 or "another run holds the state" not in second.output:

@@ -23,9 +23,10 @@ from inventory_migration.migrationctl.database import commands as database_comma
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.files import commands as files_commands
 from inventory_migration.migrationctl.output import OutputFormat
+from inventory_migration.migrationctl.overview import commands as overview_commands
 
 PROG = "migrationctl"
-CONCERNS = (database_commands.register, cutover_commands.register, files_commands.register)
+CONCERNS = (database_commands.register, cutover_commands.register, files_commands.register, overview_commands.register)
 """Each concern registers its own commands; the order is the order of ``--help``."""
 
 

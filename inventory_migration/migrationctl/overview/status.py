@@ -1,0 +1,113 @@
+"""``status``: one screen for the night — what an operator at 2 a.m. would otherwise collect from five consoles.
+
+Each part is read only when its input is there (a DSN, the stack's outputs, the state), and a part that cannot be
+read says why instead of failing the whole screen:
+
+* the deployed **phase** (stack output ``migration_phase``);
+* each **DMS task**: its status, and its tables from ``DescribeTableStatistics`` (loaded / total, in error), its CDC
+  latency from CloudWatch;
+* the source's **logical slots** and how far each trails;
+* the last **verify** and **files verify** records (verdict and age);
+* the **journals**: the cutover's and the rollback's status and the step they are at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inventory_migration.migrationctl.cutover.steps import JOURNAL_STEPS
+from inventory_migration.migrationctl.database import lag as lag_mod
+from inventory_migration.migrationctl.db import connection
+from inventory_migration.migrationctl.records import JOURNAL_DIR, JOURNALS, read_json
+from inventory_migration.outputs import StackOutput
+
+LOADED_STATES = ("Table completed",)
+FAILED_STATES = ("Table error", "Table cancelled")
+
+
+@dataclasses.dataclass
+class Part:
+    """One line (or a few) of the screen."""
+
+    name: str
+    ok: bool | None
+    """``None``: not known (its input is missing)."""
+    text: str
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def phase(outputs: dict[str, Any]) -> Part:
+    value = outputs.get(StackOutput.MIGRATION_PHASE.value)
+    return Part("phase", None, f"phase: {value}" if value else "phase: unknown (no --stack-outputs)", {"phase": value})
+
+
+def dms_task(dms: Any, cloudwatch: Any, label: str, arn: str) -> Part:
+    tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])["ReplicationTasks"]
+    if not tasks:
+        return Part(f"dms {label}", False, f"DMS {label} task: not found ({arn})")
+    task = tasks[0]
+    tables: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"ReplicationTaskArn": arn}
+    while True:
+        page = dms.describe_table_statistics(**request)
+        tables += page.get("TableStatistics", [])
+        if not page.get("Marker"):
+            break
+        request["Marker"] = page["Marker"]
+    loaded = sum(1 for t in tables if t.get("TableState") in LOADED_STATES)
+    failed = [f"{t['SchemaName']}.{t['TableName']}" for t in tables if t.get("TableState") in FAILED_STATES]
+    text = (
+        f"DMS {label} task {task.get('ReplicationTaskIdentifier', arn)}: {task['Status']}; tables {loaded}/{len(tables)} loaded"
+    )
+    text += f", {len(failed)} in error ({', '.join(failed[:5])})" if failed else ", 0 in error"
+    data: dict[str, Any] = {"status": task["Status"], "tables": len(tables), "loaded": loaded, "in_error": failed}
+    if cloudwatch is not None:
+        latency = lag_mod.dms_lag(cloudwatch, dms, arn)
+        data["cdc_latency_seconds"] = latency.total_seconds
+        text += f"; CDC latency {latency.total_seconds if latency.total_seconds is not None else '-'} s"
+    return Part(f"dms {label}", not failed and task["Status"] in ("running", "stopped", "ready"), text, data)
+
+
+def slots(dsn: str) -> Part:
+    with connection(dsn, "source", read_only=True) as conn:
+        found = lag_mod.slot_lag(conn)
+    if not found:
+        return Part("slots", None, "source slots: none")
+    lines = [
+        f"{s.slot} ({s.plugin}, {'active' if s.active else 'inactive'}): {s.confirmed_lag_bytes / 1024**2:.1f} MiB behind, "
+        f"{s.retained_wal_bytes / 1024**3:.2f} GiB of WAL kept"
+        for s in found
+    ]
+    return Part("slots", None, "source slots: " + "; ".join(lines), {"slots": [vars(s) for s in found]})
+
+
+def record(state: Path, name: str, label: str, clock: Callable[[], float]) -> Part:
+    path = state / name
+    if not path.is_file():
+        return Part(label, None, f"{label}: no record in {state}")
+    data = read_json(path)
+    age = (clock() - dt.datetime.fromisoformat(data["at"]).timestamp()) / 3600
+    verdict = "equal" if data.get("equal") else "DIFFERENCES"
+    return Part(
+        label, bool(data.get("equal")), f"{label}: {verdict}, {age:.1f} h ago", {"equal": data.get("equal"), "hours": age}
+    )
+
+
+def journals(state: Path) -> Part:
+    lines, data = [], {}
+    for operation, name in JOURNALS.items():
+        path = state / JOURNAL_DIR / name
+        if not path.is_file():
+            lines.append(f"{operation}: none")
+            continue
+        journal = read_json(path)
+        done = [s for s in JOURNAL_STEPS[operation] if journal.get("steps", {}).get(s, {}).get("status") == "done"]
+        running = [s for s, e in journal.get("steps", {}).items() if e.get("status") in ("running", "failed")]
+        where = f" at {running[0]}" if running else f" ({len(done)} step(s) done)"
+        lines.append(f"{operation}: {journal.get('status')}{where} since {journal.get('started_at', '?')}")
+        data[operation] = {"status": journal.get("status"), "at": running[0] if running else None}
+    return Part("journals", None, "journals: " + "; ".join(lines), data)
