@@ -638,3 +638,51 @@ def test_preflight_blocks_a_source_without_logical_decoding() -> None:
     blockers = {f["check"]: f["message"] for f in report["findings"] if f["severity"] == "blocker"}
     assert "wal_level is replica" in blockers["wal-level"]
     assert {"replication-slots", "wal-senders"} <= set(blockers)
+
+
+# ----------------------------------------------------------------------------- verify on live databases
+
+
+def _product(source_db: str, target_copy: str) -> tuple[list[Any], list[Any]]:
+    with psycopg.connect(source_db) as s_conn, psycopg.connect(target_copy) as t_conn:
+        return (
+            [t for t in list_tables(s_conn, ["catalog"]) if t.name == "product"],
+            list_tables(t_conn, ["catalog"]),
+        )
+
+
+def test_a_row_in_flight_is_counted_apart_not_as_a_difference(source_db: str, target_copy: str) -> None:
+    """The target lags: the row differs at first look and matches once replication has caught up."""
+    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 77")
+    caught_up: list[int] = []
+
+    def settle() -> None:  # replication applies the change it was behind on
+        execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price - 1 WHERE id = 77")
+        caught_up.append(1)
+
+    source, target = _product(source_db, target_copy)
+    (result,) = data_parity(source_db, target_copy, source, target, DataParityOptions(jobs=1, settle=settle))
+    assert result.equal and result.in_flight == 1 and caught_up == [1]
+
+
+def test_a_difference_that_outlasts_every_recheck_stands(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "SET session_replication_role = replica; DELETE FROM catalog.product WHERE id = 78")
+    rounds: list[int] = []
+    source, target = _product(source_db, target_copy)
+    (result,) = data_parity(
+        source_db, target_copy, source, target, DataParityOptions(jobs=1, settle=lambda: rounds.append(1), rounds=3)
+    )
+    assert not result.equal and result.missing_on_target == 1 and result.in_flight == 0 and len(rounds) == 3
+    assert "missing: 78" in result.differing_ranges
+
+
+def test_live_verify_without_replication_says_so(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 79")
+    code, _out, err = run("verify", "--data-only", "--live", "--settle-timeout", "1", source_db, target_copy)
+    assert code == 2 and "did not apply a fence row within 1 s" in err
+
+
+def test_a_sequence_behind_on_the_target_is_named_not_failed(source_db: str, target_copy: str) -> None:
+    execute(target_copy, "SELECT setval('inventory.order_number_seq', 5)")
+    code, report = run_json("verify", "--data-only", source_db, target_copy)
+    assert code == 0 and any(s.startswith("inventory.order_number_seq: target 5") for s in report["sequences_behind"])

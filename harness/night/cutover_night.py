@@ -84,6 +84,11 @@ def _night(night: Night, *, faults: bool, seconds: float, rate: float, rows: int
         with night.load(rate) as app:
             load_started = time.time()
             night.writes_for(seconds, "blue")
+            live = night.live_verify()
+            log(
+                f"verify --live under load: equal ({live['rows']:,} rows in {live['seconds']:.1f} s, {live['in_flight']} "
+                f"in flight); injected and named: {live['named']}"
+            )
             main_ops = []
             for operation, colour, label in (
                 ("cutover", "green", "cutover 1"),
@@ -120,6 +125,7 @@ def _night(night: Night, *, faults: bool, seconds: float, rate: float, rows: int
         seconds=time.monotonic() - started,
         timeline=png,
         two_writers=two_writers,
+        live_verify=live,
         workload={
             "read_only_retries": stats.read_only_retries,
             "session_retries": stats.session_retries,

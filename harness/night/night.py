@@ -291,6 +291,48 @@ class Night:
             first = wrong[0].began
             raise RehearsalFailed(f"writes expected on {colour} only; {len(wrong)} began on {other} (first at {first:.3f})")
 
+    def live_verify(self) -> dict[str, Any]:
+        """``verify --live`` under the application's load: equal with nothing injected; then three differences made on
+        the target behind replication's back — a row changed, a row deleted, a sequence set back — each named; then
+        repaired."""
+        clean = self.migrationctl("--output", "json", "verify", "--live", "--state", str(self.state))
+        if clean.returncode != 0:
+            raise RehearsalFailed(
+                f"verify --live under load, nothing injected: exit {clean.returncode}\n{clean.stdout[-3000:]}{clean.stderr}"
+            )
+        report = json.loads(clean.stdout)
+        self.sql(
+            self.target,
+            "SET session_replication_role = replica; UPDATE shop.orders SET total = total + 1 WHERE id = 3;"
+            "DELETE FROM shop.order_line WHERE id = 5; SELECT setval('shop.customer_id_seq', 1)",
+        )
+        found = self.migrationctl("--output", "json", "verify", "--live", "--data-only", "--state", str(self.state))
+        injected = json.loads(found.stdout) if found.stdout.strip().startswith("{") else {}
+        tables = {t["table"]: t for t in injected.get("tables", [])}
+        named = (
+            found.returncode == 1
+            and "changed: 3" in tables.get("shop.orders", {}).get("differing_ranges", [])
+            and "missing: 5" in tables.get("shop.order_line", {}).get("differing_ranges", [])
+            and any(s.startswith("shop.customer_id_seq: target 1,") for s in injected.get("sequences_behind", []))
+        )
+        if not named:
+            raise RehearsalFailed(
+                f"verify --live must name the three injected differences:\n{found.stdout[-3000:]}{found.stderr}"
+            )
+        with psycopg.connect(self.source_dsn) as source:
+            total = source.execute("SELECT total FROM shop.orders WHERE id = 3").fetchone()[0]  # type: ignore[index]
+            line = source.execute("SELECT id, order_id, sku, qty, price FROM shop.order_line WHERE id = 5").fetchone()
+        with psycopg.connect(self.target_dsn, autocommit=True) as target:
+            target.execute("SET session_replication_role = replica")
+            target.execute("UPDATE shop.orders SET total = %s WHERE id = 3", (total,))
+            target.execute("INSERT INTO shop.order_line (id, order_id, sku, qty, price) VALUES (%s, %s, %s, %s, %s)", line)
+        return {
+            "in_flight": report.get("in_flight", 0),
+            "rows": report.get("rows_compared", 0),
+            "seconds": report.get("seconds", 0),
+            "named": "orders 3 changed, order_line 5 missing, shop.customer_id_seq behind",
+        }
+
     # ------------------------------------------------------------------------------------------------ the end
 
     def writer_findings(self, acks: list[wl.Ack]) -> list[str]:

@@ -77,6 +77,8 @@ class Result:
     workload: dict[str, int]
     two_writers: list[str] = dataclasses.field(default_factory=list)
     """Where the per-write record shows two writers or a stale apply (:mod:`.writers`): none."""
+    live_verify: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """``verify --live`` under load before the first switch: rows, seconds, in flight, the differences it named."""
 
     @property
     def passed(self) -> bool:
@@ -118,6 +120,7 @@ def summary_dict(r: Result) -> dict[str, Any]:
         "duplicated": r.findings.duplicated,
         "collisions": r.findings.collisions,
         "two_writers": r.two_writers,
+        "live_verify": r.live_verify,
         "acknowledged": r.acknowledged,
         "tps": round(r.tps, 1),
         "final_verify": r.final_verify,
@@ -143,6 +146,8 @@ def report(r: Result) -> str:
         _finding("duplicated writes", r.findings.duplicated),
         _finding("sequence collisions", r.findings.collisions),
         _finding("two writers or stale applies", r.two_writers),
+        f"verify --live under load: equal, {r.live_verify.get('in_flight', 0)} row(s) in flight; named when injected: "
+        f"{r.live_verify.get('named', '-')}",
         f"final verify of both sides: {r.final_verify}",
         f"timeline: {r.timeline}",
         f"whole rehearsal: {r.seconds:.0f} s",

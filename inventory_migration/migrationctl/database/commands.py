@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -150,17 +152,37 @@ def cmd_sequences_sync(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if missing else ExitCode.OK
 
 
+def _settle(source_dsn: str, target_dsn: str, timeout: float) -> Callable[[], None]:
+    """``verify --live``: a fence row on the source, waited for on the target (:mod:`..cutover.fence`)."""
+
+    def settle() -> None:
+        token = f"verify@{time.time():.6f}"
+        with connection(source_dsn, "source") as source, connection(target_dsn, "target", read_only=True) as target:
+            fence.write(source, token, "source")
+            try:
+                fence.wait_visible(target, token, timeout)
+            except fence.FenceTimeout:
+                raise UsageError(
+                    f"--live: replication did not apply a fence row within {timeout:.0f} s: is it running? (`migrationctl lag`)"
+                ) from None
+
+    return settle
+
+
 def cmd_verify(ctx: Context) -> ExitCode:
     a = ctx.args
+    source_dsn, target_dsn = ctx.source(), ctx.target()
     request = verify_mod.VerifyRequest(
-        source_dsn=ctx.source(),
-        target_dsn=ctx.target(),
+        source_dsn=source_dsn,
+        target_dsn=target_dsn,
         schemas=a.schemas or (),
         tables=a.tables or (),
         schema_only=a.schema_only,
         data_only=a.data_only,
         chunk_rows=a.chunk_rows,
         jobs=a.jobs,
+        settle=_settle(source_dsn, target_dsn, a.settle_timeout) if a.live else None,
+        rounds=a.rounds,
     )
 
     with ctx.state() as state_dir:
@@ -346,6 +368,18 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--state-file", help="checkpoint file for resuming (default: in the local state directory)")
     state_arg(p, "where the verdict the cutover's gate reads is recorded")
     p.add_argument("--restart", action="store_true", help="ignore the checkpoint and compare everything again")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="both databases are live under replication: rows that differ are looked at again once the target has "
+        "applied a fence row written on the source (needs INSERT on migration_control.fence there)",
+    )
+    p.add_argument(
+        "--rounds", type=positive_int, default=3, help="with --live: re-checks before a difference stands (default: 3)"
+    )
+    p.add_argument(
+        "--settle-timeout", type=float, default=120.0, help="with --live: seconds to wait for each fence row (default: 120)"
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--schema-only", action="store_true", help="compare the schema only")
     mode.add_argument("--data-only", action="store_true", help="compare the data only")

@@ -291,6 +291,9 @@ class TableResult:
     differing_ranges: list[str] = dataclasses.field(default_factory=list)
     example_keys: list[str] = dataclasses.field(default_factory=list)
     note: str = ""
+    in_flight: int = 0
+    """Rows that differed at first look and matched once replication had caught up (``settle``): changes in flight,
+    not differences."""
     reused_from: float | None = None
     """When the oldest segment taken from a checkpoint was compared (epoch seconds); ``None``: all compared now."""
 
@@ -470,6 +473,13 @@ class DataParityOptions:
     target_snapshot: str | None = None
     """The same for the target. With both, parity as of one moment while both sides go on changing (the switch point
     of ``migrationctl cutover``). Default: the live target."""
+    settle: Callable[[], None] | None = None
+    """Live databases under replication: called before each re-check of the rows that differed; returns once the
+    target has applied what the source had committed when it was called (``verify --live``: a fence row). Rows that
+    then match were in flight; rows that still differ after :attr:`rounds` re-checks are differences. Default: none
+    (one look: what differs is a difference)."""
+    rounds: int = 3
+    """Re-checks with ``settle``. Default: 3."""
 
 
 def data_parity(
@@ -492,6 +502,7 @@ def data_parity(
     tgt = ConnectionPool(target_dsn, "target", options.jobs, snapshot=options.target_snapshot)
     lock = threading.Lock()
     started = time.time()
+    suspects: dict[str, tuple[Table, set[tuple[str, ...]]]] = {}
     try:
         work: list[tuple[Table, Segment]] = []
         segment_counts: dict[str, int] = {}
@@ -539,7 +550,10 @@ def data_parity(
                 lower, upper = chunk_bounds(table, segment, chunk, options.chunk_rows)
                 s_rows_map, t_rows_map = on_both(src, tgt, _row_hashes, table, lower, upper)
                 with lock:
-                    compare_rows(table, s_rows_map, t_rows_map, result)
+                    if options.settle is None:
+                        compare_rows(table, s_rows_map, t_rows_map, result)
+                    else:  # looked at again once replication has caught up
+                        suspects.setdefault(table.qualified, (table, set()))[1].update(differing_keys(s_rows_map, t_rows_map))
             if not bad:
                 state.record(table, segment, s_rows, started)
             progress(1)
@@ -554,10 +568,59 @@ def data_parity(
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown()
+        if suspects:
+            _recheck(suspects, results, src, tgt, options)
     finally:
         src.close()
         tgt.close()
     return list(results.values())
+
+
+def differing_keys(source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int]) -> set[tuple[str, ...]]:
+    """Keys missing, extra or changed between two (key -> row hash) maps."""
+    return {k for k in source.keys() | target.keys() if source.get(k) != target.get(k)}
+
+
+def _rows_by_key(pool: ConnectionPool, table: Table, keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+    """(key -> row hash) of the rows with these keys (1,000 keys a query)."""
+    columns = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.pk_columns)
+    out: dict[tuple[str, ...], int] = {}
+    for i in range(0, len(keys), 1000):
+        wanted = sql.SQL(", ").join(_key_literal(table, k) for k in keys[i : i + 1000])
+        statement = sql.SQL("SELECT {cols}, {hash} FROM ONLY {table} AS t WHERE {key} IN ({wanted})").format(
+            cols=columns, hash=row_hash(table.columns), table=table.ident, key=_key_expr(table), wanted=wanted
+        )
+        with pool.get() as conn:
+            out |= {tuple(r[:-1]): int(r[-1]) for r in query(conn, statement)}
+    return out
+
+
+def _recheck(
+    suspects: dict[str, tuple[Table, set[tuple[str, ...]]]],
+    results: dict[str, TableResult],
+    src: ConnectionPool,
+    tgt: ConnectionPool,
+    options: DataParityOptions,
+) -> None:
+    """Live databases: the rows that differed are looked at again after each ``settle`` (the target has applied what
+    the source had committed by then); those that match were in flight, the rest are differences."""
+    assert options.settle is not None
+    pending = {name: sorted(keys) for name, (_table, keys) in suspects.items()}
+    for _round in range(options.rounds):
+        if not any(pending.values()):
+            break
+        options.settle()
+        for name, keys in pending.items():
+            table = suspects[name][0]
+            s_map, t_map = on_both(src, tgt, _rows_by_key, table, keys)
+            still = sorted(differing_keys(s_map, t_map) & set(keys))
+            results[name].in_flight += len(keys) - len(still)
+            pending[name] = still
+    for name, keys in pending.items():
+        if keys:
+            table = suspects[name][0]
+            s_map, t_map = on_both(src, tgt, _rows_by_key, table, keys)
+            compare_rows(table, s_map, t_map, results[name])
 
 
 def _compare_without_key(

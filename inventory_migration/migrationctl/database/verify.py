@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from inventory_migration.migrationctl.database import data_parity, schema_parity
+import psycopg
+
+from inventory_migration.migrationctl.database import data_parity, schema_parity, sequences
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection, database_identity
 from inventory_migration.migrationctl.output import table
@@ -37,9 +39,17 @@ class VerifyReport:
         reused = [t.reused_from for t in self.tables if t.reused_from is not None]
         return min([self.started_at, *reused])
 
+    sequences_behind: list[str] = dataclasses.field(default_factory=list)
+    """Target sequences behind the source's: expected while DMS copies rows (it does not move sequences) and set by
+    the cutover's sequences step; named, not a difference."""
+
     @property
     def equal(self) -> bool:
         return not self.schema and all(t.equal for t in self.tables)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(t.in_flight for t in self.tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +58,8 @@ class VerifyReport:
             "tables": [dataclasses.asdict(t) | {"equal": t.equal} for t in self.tables],
             "bytes_compared": self.bytes_compared,
             "rows_compared": self.rows_compared,
+            "in_flight": self.in_flight,
+            "sequences_behind": self.sequences_behind,
             "seconds": round(self.seconds, 3),
         }
 
@@ -70,6 +82,11 @@ class VerifyRequest:
     """Rows per hashed chunk. Default: 10,000."""
     jobs: int = 1
     """Segments compared at once. Default: 1."""
+    settle: Callable[[], None] | None = None
+    """Live databases under replication: returns once the target has applied what the source had committed
+    (``--live``: a fence row); rows that differ are looked at again after it. Default: none (one look)."""
+    rounds: int = 3
+    """Re-checks with ``settle``. Default: 3."""
 
     @property
     def full(self) -> bool:
@@ -99,6 +116,7 @@ def run(
             )
         source_tables = data_parity.select_tables(data_parity.list_tables(source, schemas), r.tables)
         target_tables = data_parity.list_tables(target, schemas)
+        behind = sequences_behind(source, target) if not r.schema_only else []
     if r.tables:
         wanted = {t.qualified for t in source_tables}
         schema_diffs = [d for d in schema_diffs if any(d.name == w or d.name.startswith(w + ".") for w in wanted)]
@@ -107,7 +125,9 @@ def run(
     if not r.schema_only:
         if checkpoint_for is not None:
             checkpoint = checkpoint_for(source_tables)
-        options = data_parity.DataParityOptions(chunk_rows=r.chunk_rows, jobs=r.jobs, state_file=checkpoint)
+        options = data_parity.DataParityOptions(
+            chunk_rows=r.chunk_rows, jobs=r.jobs, state_file=checkpoint, settle=r.settle, rounds=r.rounds
+        )
         results = data_parity.data_parity(
             r.source_dsn, r.target_dsn, source_tables, target_tables, options, progress=progress, on_planned=on_planned
         )
@@ -121,10 +141,24 @@ def run(
         rows_compared=sum(x.source_rows + x.target_rows for x in results),
         seconds=time.perf_counter() - started,
         started_at=started_at,
+        sequences_behind=behind,
     )
     if report.equal and checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return report
+
+
+def sequences_behind(source: psycopg.Connection, target: psycopg.Connection) -> list[str]:
+    """``schema.sequence: target N, source M`` for every sequence the target has behind the source's position."""
+    s_pos, t_pos = sequences.positions(source), sequences.positions(target)
+    out = []
+    for name, (value, increment) in sorted(s_pos.items()):
+        other = t_pos.get(name)
+        if value is None or other is None:
+            continue
+        if other[0] is None or (other[0] < value if increment > 0 else other[0] > value):
+            out.append(f"{name}: target {other[0]}, source {value}")
+    return out
 
 
 def checkpoint_name(source_dsn: str, target_dsn: str, tables: list[data_parity.Table]) -> str:
@@ -185,5 +219,12 @@ def render(report: VerifyReport, *, schema_checked: bool, data_checked: bool) ->
                 f"\nthroughput: {mb / report.seconds:.1f} MB/s, {report.rows_compared / report.seconds:,.0f} rows/s "
                 f"({mb:.0f} MB, {report.rows_compared:,} rows in {report.seconds:.1f} s)"
             )
+    if report.in_flight:
+        lines.append(f"in flight: {report.in_flight} row(s) differed at first look and matched once replication caught up")
+    if report.sequences_behind:
+        lines.append(
+            f"sequences behind on the target: {len(report.sequences_behind)} (DMS does not move them; the cutover's "
+            "sequences step sets them): " + "; ".join(report.sequences_behind[:10])
+        )
     lines.append("RESULT: target equals source" if report.equal else "RESULT: DIFFERENCES FOUND")
     return "\n".join(lines)
