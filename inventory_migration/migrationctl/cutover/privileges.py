@@ -21,6 +21,7 @@ Notes on the predicates (PostgreSQL's documented rules):
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import psycopg
 
@@ -53,75 +54,51 @@ class Need:
 _IS = "(SELECT rolsuper FROM pg_roles WHERE rolname = %(role)s)"
 _HAS_ROLE_IF_EXISTS = "(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') AND pg_has_role(%(role)s, '{r}', 'MEMBER'))"
 
+
+def _migration_user_on_both_sides(**fields: Any) -> tuple[Need, Need]:
+    """The same need of the migration user on-prem and on Aurora (each side is frozen, drained and opened in turn)."""
+    return Need(side="source", who=MIGRATION_USER, **fields), Need(side="target", who=MIGRATION_USER, **fields)
+
+
 NEEDS: tuple[Need, ...] = (
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what="replication slots",
-            why="the forward slot is advanced and the way back's slot created on this side",
-            holds=f"{_IS} OR (SELECT rolreplication FROM pg_roles WHERE rolname = %(role)s) "
-            f"OR {_HAS_ROLE_IF_EXISTS.format(r='rds_replication')}",
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what="replication slots",
+        why="the forward slot is advanced and the way back's slot created on this side",
+        holds=f"{_IS} OR (SELECT rolreplication FROM pg_roles WHERE rolname = %(role)s) "
+        f"OR {_HAS_ROLE_IF_EXISTS.format(r='rds_replication')}",
     ),
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what="owner (member of the owning role) or superuser of every user table",
-            why="the freeze revokes write grants it did not make, and grants them back",
-            holds=f"{_IS} OR NOT EXISTS (SELECT 1 FROM ({USER_TABLES}) t WHERE NOT pg_has_role(%(role)s, t.relowner, 'MEMBER'))",
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what="owner (member of the owning role) or superuser of every user table",
+        why="the freeze revokes write grants it did not make, and grants them back",
+        holds=f"{_IS} OR NOT EXISTS (SELECT 1 FROM ({USER_TABLES}) t WHERE NOT pg_has_role(%(role)s, t.relowner, 'MEMBER'))",
     ),
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what="pg_signal_backend",
-            why="the freeze ends the sessions that hold a write transaction begun before it",
-            holds=f"{_IS} OR pg_has_role(%(role)s, 'pg_signal_backend', 'MEMBER')",
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what="pg_signal_backend",
+        why="the freeze ends the sessions that hold a write transaction begun before it",
+        holds=f"{_IS} OR pg_has_role(%(role)s, 'pg_signal_backend', 'MEMBER')",
     ),
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what="CREATEROLE",
-            why="a frozen role that owns tables (or is a superuser) is set NOLOGIN and back",
-            holds=f"{_IS} OR (SELECT rolcreaterole FROM pg_roles WHERE rolname = %(role)s)",
-            only_if_nologin=True,
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what="CREATEROLE",
+        why="a frozen role that owns tables (or is a superuser) is set NOLOGIN and back",
+        holds=f"{_IS} OR (SELECT rolcreaterole FROM pg_roles WHERE rolname = %(role)s)",
+        only_if_nologin=True,
     ),
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what="UPDATE on every user sequence",
-            why="the sequences step sets this side's sequences past the other side's",
-            holds="NOT EXISTS (SELECT 1 FROM pg_sequences WHERE "
-            + user_schema("schemaname")
-            + " AND "
-            + user_object("sequencename")
-            + " AND NOT has_sequence_privilege(%(role)s, format('%%I.%%I', schemaname, sequencename), 'UPDATE'))",
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what="UPDATE on every user sequence",
+        why="the sequences step sets this side's sequences past the other side's",
+        holds="NOT EXISTS (SELECT 1 FROM pg_sequences WHERE "
+        + user_schema("schemaname")
+        + " AND "
+        + user_object("sequencename")
+        + " AND NOT has_sequence_privilege(%(role)s, format('%%I.%%I', schemaname, sequencename), 'UPDATE'))",
     ),
-    *(
-        Need(
-            side=side,
-            who=MIGRATION_USER,
-            what=f"INSERT and SELECT on {CONTROL_SCHEMA}.{FENCE_TABLE}",
-            why="the drain writes its fence on the side being left and reads it on the other",
-            holds=f"has_schema_privilege(%(role)s, '{CONTROL_SCHEMA}', 'USAGE') AND EXISTS (SELECT 1 FROM pg_class c "
-            f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{CONTROL_SCHEMA}' "
-            f"AND c.relname = '{FENCE_TABLE}' AND has_table_privilege(%(role)s, c.oid, 'INSERT') "
-            "AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
-        )
-        for side in ("source", "target")
+    *_migration_user_on_both_sides(
+        what=f"INSERT and SELECT on {CONTROL_SCHEMA}.{FENCE_TABLE}",
+        why="the drain writes its fence on the side being left and reads it on the other",
+        holds=f"has_schema_privilege(%(role)s, '{CONTROL_SCHEMA}', 'USAGE') AND EXISTS (SELECT 1 FROM pg_class c "
+        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{CONTROL_SCHEMA}' "
+        f"AND c.relname = '{FENCE_TABLE}' AND has_table_privilege(%(role)s, c.oid, 'INSERT') "
+        "AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
     ),
     Need(
         side="source",
