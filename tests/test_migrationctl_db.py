@@ -15,7 +15,8 @@ import pytest
 from inventory_migration.config import config_from_mapping
 from inventory_migration.migrationctl.cli import main
 from inventory_migration.migrationctl.database import verify as verify_mod
-from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity, list_tables
+from inventory_migration.migrationctl.database.chunks import list_tables
+from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity
 
 
 @pytest.fixture(autouse=True)

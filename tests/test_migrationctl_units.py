@@ -215,7 +215,7 @@ def test_bad_task_arn_is_a_usage_error() -> None:
 def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     from psycopg import sql as psql
 
-    from inventory_migration.migrationctl.database.data_parity import base_type, row_hash
+    from inventory_migration.migrationctl.database.chunks import base_type, row_hash
 
     columns = (
         ("id", "bigint", "b"),

@@ -48,7 +48,7 @@ from inventory_migration.migrationctl.cutover.replication import (
     sync_point,
 )
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
-from inventory_migration.migrationctl.database import data_parity
+from inventory_migration.migrationctl.database import chunks, data_parity
 from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection
@@ -283,7 +283,7 @@ def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
         result.update({"equal": None, "note": "switch-point snapshots lost"})
         return
     schemas = list(s.schemas) or user_schemas(run.source)
-    tables_s, tables_t = data_parity.list_tables(run.source, schemas), data_parity.list_tables(run.target, schemas)
+    tables_s, tables_t = chunks.list_tables(run.source, schemas), chunks.list_tables(run.target, schemas)
     started = time.monotonic()
     results = data_parity.data_parity(
         s.source_dsn,

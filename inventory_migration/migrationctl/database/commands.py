@@ -24,7 +24,7 @@ from inventory_migration.migrationctl.database import preflight as preflight_mod
 from inventory_migration.migrationctl.database import schema as schema_mod
 from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database import verify as verify_mod
-from inventory_migration.migrationctl.database.data_parity import DEFAULT_CHUNK_ROWS, Table
+from inventory_migration.migrationctl.database.chunks import DEFAULT_CHUNK_ROWS, Table
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, connection, resolve_dsn
 from inventory_migration.migrationctl.errors import ExitCode, UsageError

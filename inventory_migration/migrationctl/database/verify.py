@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl.database import data_parity, schema_parity, sequences
+from inventory_migration.migrationctl.database import chunks, data_parity, schema_parity, sequences
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection, database_identity
 from inventory_migration.migrationctl.output import table
@@ -78,7 +78,7 @@ class VerifyRequest:
     """Compare the schema only. Default: false."""
     data_only: bool = False
     """Compare the data only. Default: false."""
-    chunk_rows: int = data_parity.DEFAULT_CHUNK_ROWS
+    chunk_rows: int = chunks.DEFAULT_CHUNK_ROWS
     """Rows per hashed chunk. Default: 10,000."""
     jobs: int = 1
     """Segments compared at once. Default: 1."""
@@ -97,7 +97,7 @@ class VerifyRequest:
 def run(
     request: VerifyRequest,
     *,
-    checkpoint_for: Callable[[list[data_parity.Table]], Path] | None = None,
+    checkpoint_for: Callable[[list[chunks.Table]], Path] | None = None,
     progress: Callable[[int], None] = lambda _n: None,
     on_planned: Callable[[int], None] = lambda _n: None,
 ) -> VerifyReport:
@@ -114,8 +114,8 @@ def run(
             schema_diffs = schema_parity.diff_schema(
                 schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
             )
-        source_tables = data_parity.select_tables(data_parity.list_tables(source, schemas), r.tables)
-        target_tables = data_parity.list_tables(target, schemas)
+        source_tables = chunks.select_tables(chunks.list_tables(source, schemas), r.tables)
+        target_tables = chunks.list_tables(target, schemas)
         behind = sequences_behind(source, target) if not r.schema_only else []
     if r.tables:
         wanted = {t.qualified for t in source_tables}
@@ -161,7 +161,7 @@ def sequences_behind(source: psycopg.Connection, target: psycopg.Connection) -> 
     return out
 
 
-def checkpoint_name(source_dsn: str, target_dsn: str, tables: list[data_parity.Table]) -> str:
+def checkpoint_name(source_dsn: str, target_dsn: str, tables: list[chunks.Table]) -> str:
     """The default checkpoint file's name: one per pair of databases and set of tables."""
     key = data_parity.fingerprint(
         database_identity(source_dsn), database_identity(target_dsn), sorted(t.qualified for t in tables)
