@@ -18,10 +18,11 @@ PY_STAMP := .venv/.synced-$(shell $(SHA256) Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell $(SHA256) package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth mirror summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
+.PHONY: help install synth synth-hcl mirror summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
+	@echo "make synth-hcl [ENV=...]    the stack as HCL for reviewers: cdktf.out/hcl/<stack>/{providers,variables,main,outputs}.tf"
 	@echo "make mirror [ENV=dev]       the hashicorp/aws provider into .terraform-mirror/ (terraform providers mirror) for offline runs"
 	@echo "make test                    the everyday tier: unit, construct, docs, terraform validate, checkov, PostgreSQL 13 -> 16"
 	@echo "make check                   lint + every test (the deploy rehearsal, the cutover night, both PostgreSQL pairs), coverage >= 95%; CI runs it"
@@ -56,6 +57,11 @@ install: $(PY_STAMP) $(NODE_STAMP)
 synth: install
 	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
 	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
+
+# HCL laid out as a hand-written module (the dashboard body as its own JSON file); tests/test_hcl.py proves it
+# plans the same stack as the JSON.
+synth-hcl: install
+	$(PIPENV) run python -m inventory_migration.hcl $(ENV)
 
 # The hashicorp/aws provider for offline init/validate/plan: TF_PROVIDER_MIRROR, else .terraform-mirror/ (this
 # target: `terraform providers mirror` of the synthesized stack), else a machine image's mirror under /opt.

@@ -1,14 +1,17 @@
 """IAM and KMS policy building blocks: action lists as constants, documents as plain data.
 
 Documents are built as Python dicts and rendered with :func:`policy_json`; references to other resources
-stay cdktf tokens inside the strings and resolve at synth.
+stay cdktf tokens inside the strings and resolve at synth (JSON text, or ``jsonencode`` in HCL synth:
+:mod:`inventory_migration.rendering`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from inventory_migration.cdk import IConstruct
+from inventory_migration.rendering import json_attribute
 
 KMS_ADMIN_ACTIONS = ("kms:*",)
 KMS_USE_ACTIONS = (
@@ -60,14 +63,19 @@ def statement(
     return out
 
 
-def policy_json(*statements: Statement) -> str:
-    """A policy document as JSON text."""
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=None, sort_keys=False)
+def policy_document(*statements: Statement) -> dict[str, Any]:
+    """A policy document as data."""
+    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def service_assume_role_policy(service: str, *, source_account: str | None = None) -> str:
+def policy_json(scope: IConstruct, *statements: Statement) -> str:
+    """A policy document as the value of a ``policy`` attribute of a resource under ``scope``."""
+    return json_attribute(scope, policy_document(*statements))
+
+
+def service_assume_role_policy(scope: IConstruct, service: str, *, source_account: str | None = None) -> str:
     """Trust policy letting one AWS service assume a role (optionally only for our account)."""
     condition = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else None
     return policy_json(
-        statement("AllowServiceAssume", ["sts:AssumeRole"], None, principal={"Service": service}, condition=condition)
+        scope, statement("AllowServiceAssume", ["sts:AssumeRole"], None, principal={"Service": service}, condition=condition)
     )

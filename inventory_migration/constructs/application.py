@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from inventory_migration.iam import (
     statement,
 )
 from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.rendering import json_attribute, override
 from inventory_migration.tagging import name_tag
 
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -198,7 +198,7 @@ class BlueGreenApplication(Construct):
             self,
             construct_id,
             name=n.name(ResourceType.IAM_ROLE, qualifier),
-            assume_role_policy=service_assume_role_policy("ecs-tasks.amazonaws.com"),
+            assume_role_policy=service_assume_role_policy(self, "ecs-tasks.amazonaws.com"),
             tags=name_tag(n.name(ResourceType.IAM_ROLE, qualifier)),
         )
         aws.iam_role_policy.IamRolePolicy(
@@ -206,7 +206,7 @@ class BlueGreenApplication(Construct):
             f"{construct_id}-policy",
             name=n.name(ResourceType.IAM_POLICY, qualifier),
             role=role.id,
-            policy=policy_json(*statements),
+            policy=policy_json(self, *statements),
         )
         return role
 
@@ -405,7 +405,8 @@ class BlueGreenApplication(Construct):
             tags=name_tag(name),
         )
         # The provider bindings stop short of the rule statement blocks: the rules go in as plain Terraform JSON.
-        self.web_acl.add_override(
+        override(
+            self.web_acl,
             "rule",
             [
                 {
@@ -478,7 +479,7 @@ class BlueGreenApplication(Construct):
             runtime_platform=aws.ecs_task_definition.EcsTaskDefinitionRuntimePlatform(
                 operating_system_family="LINUX", cpu_architecture="X86_64"
             ),
-            container_definitions=json.dumps(self.container_definitions(), sort_keys=True),
+            container_definitions=json_attribute(self, self.container_definitions(), sort_keys=True),
             tags=name_tag(family),
         )
         strategy = [aws.ecs_service.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE", base=1, weight=1)]

@@ -182,7 +182,7 @@ class AuroraCluster(Construct):
             self,
             "monitoring-role",
             name=n.name(ResourceType.IAM_ROLE, "rds-monitoring"),
-            assume_role_policy=service_assume_role_policy("monitoring.rds.amazonaws.com"),
+            assume_role_policy=service_assume_role_policy(self, "monitoring.rds.amazonaws.com"),
             tags=name_tag(n.name(ResourceType.IAM_ROLE, "rds-monitoring")),
         )
         aws.iam_role_policy_attachment.IamRolePolicyAttachment(

@@ -331,7 +331,7 @@ class DmsReplication(Construct):
                 self,
                 name,
                 name=name,
-                assume_role_policy=service_assume_role_policy("dms.amazonaws.com"),
+                assume_role_policy=service_assume_role_policy(self, "dms.amazonaws.com"),
                 tags=name_tag(name),
             )
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
@@ -361,7 +361,7 @@ class DmsReplication(Construct):
             self,
             "secrets-access-role",
             name=n.name(ResourceType.IAM_ROLE, "dms-secrets-access"),
-            assume_role_policy=service_assume_role_policy(f"dms.{p.region}.amazonaws.com"),
+            assume_role_policy=service_assume_role_policy(self, f"dms.{p.region}.amazonaws.com"),
             tags=name_tag(n.name(ResourceType.IAM_ROLE, "dms-secrets-access")),
         )
 
@@ -377,6 +377,7 @@ class DmsReplication(Construct):
             name=n.name(ResourceType.IAM_POLICY, qualifier),
             role=self.secrets_access_role.id,
             policy=policy_json(
+                self,
                 statement("ReadEndpointSecrets", SECRET_READ_ACTIONS, [s.arn for s in secrets]),
                 statement(
                     "DecryptEndpointSecrets",

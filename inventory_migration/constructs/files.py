@@ -23,7 +23,6 @@ What runs follows the phase (``inventory_migration/phases.py``): scheduled throu
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 
 from inventory_migration.cdk import Construct, Fn, TerraformVariable, aws
@@ -31,6 +30,7 @@ from inventory_migration.config.files import DeletedFiles, FileProtocol
 from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.phases import ImageSync
+from inventory_migration.rendering import json_attribute
 from inventory_migration.tagging import name_tag
 
 ENDPOINT_PORTS: tuple[tuple[int, int, str], ...] = (
@@ -181,6 +181,7 @@ class ImageTransfer(Construct):
             "log-policy",
             policy_name=n.name(ResourceType.IAM_POLICY, "datasync-logs"),
             policy_document=policy_json(
+                self,
                 statement(
                     "DataSyncWritesTaskLogs",
                     ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -190,7 +191,7 @@ class ImageTransfer(Construct):
                         "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:task/*"},
                         "StringEquals": {"aws:SourceAccount": p.account_id},
                     },
-                )
+                ),
             ),
         )
         name = n.name(ResourceType.DATASYNC_TASK, "images")
@@ -318,6 +319,7 @@ class ImageTransfer(Construct):
         p, n = self.props, self.props.namer
         name = n.name(ResourceType.IAM_ROLE, "datasync-s3")
         trust = policy_json(
+            self,
             statement(
                 "DataSyncAssumes",
                 ["sts:AssumeRole"],
@@ -327,7 +329,7 @@ class ImageTransfer(Construct):
                     "StringEquals": {"aws:SourceAccount": p.account_id},
                     "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:*"},
                 },
-            )
+            ),
         )
         role = aws.iam_role.IamRole(self, "bucket-access-role", name=name, assume_role_policy=trust, tags=name_tag(name))
         buckets = [p.bucket_arn, p.report_bucket_arn]
@@ -337,6 +339,7 @@ class ImageTransfer(Construct):
             name=n.name(ResourceType.IAM_POLICY, "datasync-s3"),
             role=role.id,
             policy=policy_json(
+                self,
                 statement(
                     "AWSDataSyncS3BucketPermissions",
                     S3_LOCATION_BUCKET_ACTIONS,
@@ -404,7 +407,7 @@ class ImageTransfer(Construct):
             "task-failed",
             name=name,
             description="A DataSync execution of the image transfer failed",
-            event_pattern=json.dumps(pattern, sort_keys=True),
+            event_pattern=json_attribute(self, pattern, sort_keys=True),
             tags=name_tag(name),
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(

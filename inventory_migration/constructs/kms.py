@@ -154,7 +154,7 @@ class EncryptionKeys(Construct):
             )
             if p.fargate_cluster_name:
                 statements += self._fargate_ephemeral_storage(p.fargate_cluster_name)
-        return policy_json(*statements)
+        return policy_json(self, *statements)
 
     def _fargate_ephemeral_storage(self, cluster_name: str) -> list[Statement]:
         """Fargate encrypts task storage of one cluster with this key (ECS developer guide, "Create an encryption key

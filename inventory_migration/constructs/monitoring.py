@@ -16,10 +16,11 @@ from inventory_migration.dashboards.migration import (
     ImageSyncMetrics,
     LoadBalancerMetrics,
     ReplicationMetrics,
-    dashboard_body,
+    build_dashboard,
 )
 from inventory_migration.iam import policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.rendering import hcl_output, templated_json_attribute, token_names
 from inventory_migration.tagging import name_tag
 
 TOPIC_PUBLISHERS = (
@@ -59,6 +60,7 @@ class AlarmTopic(Construct):
             "policy",
             arn=self.topic.arn,
             policy=policy_json(
+                self,
                 statement(
                     "AccountServicesPublish",
                     ["sns:Publish"],
@@ -196,7 +198,7 @@ class MigrationMonitoring(Construct):
                 "ALARM while replication lags, DMS runs short of memory or storage, the Aurora writer is unavailable, "
                 "or green is unhealthy: do not cut over (after the switch: consider migrationctl rollback)"
             ),
-            alarm_rule=" OR ".join(f'ALARM("{alarm.alarm_name}")' for alarm in blockers),
+            alarm_rule=self._any_in_alarm(blockers),
             alarm_actions=[p.topic_arn],
             ok_actions=[p.topic_arn],
             tags=name_tag(name),
@@ -217,7 +219,7 @@ class MigrationMonitoring(Construct):
             self,
             "dashboard",
             dashboard_name=self.dashboard_name,
-            dashboard_body=dashboard_body(
+            dashboard_body=self._dashboard_body(
                 DashboardInputs(
                     region=p.region,
                     cluster_id=p.cluster_id,
@@ -239,6 +241,19 @@ class MigrationMonitoring(Construct):
                     image_sync=p.image_sync,
                 )
             ),
+        )
+
+    def _any_in_alarm(self, alarms: list[aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm]) -> str:
+        """The composite rule ``ALARM("a") OR ALARM("b")...``. In HCL synth the quotes come from Terraform
+        (``format("ALARM(%q)", …)``): cdktf's HCL renderer leaves quotes around a reference unescaped."""
+        if hcl_output(self):
+            return Token.as_string(Fn.join(" OR ", [Fn.format("ALARM(%q)", [a.alarm_name]) for a in alarms]))
+        return " OR ".join(f'ALARM("{alarm.alarm_name}")' for alarm in alarms)
+
+    def _dashboard_body(self, inputs: DashboardInputs) -> str:
+        """The body as JSON text; in HCL synth, ``templatefile()`` of ``migration-dashboard.json`` (its own file)."""
+        return templated_json_attribute(
+            self, "dashboard-body", "migration-dashboard.json", build_dashboard(inputs), names=token_names(inputs)
         )
 
     def _replication_specs(self) -> list[AlarmSpec]:

@@ -251,7 +251,7 @@ class Network(Construct):
             self,
             "flow-log-role",
             name=n.name(ResourceType.IAM_ROLE, "vpc-flow-logs"),
-            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=service_assume_role_policy(self, "vpc-flow-logs.amazonaws.com"),
             tags=name_tag(n.name(ResourceType.IAM_ROLE, "vpc-flow-logs")),
         )
         aws.iam_role_policy.IamRolePolicy(
@@ -260,6 +260,7 @@ class Network(Construct):
             name=n.name(ResourceType.IAM_POLICY, "vpc-flow-logs"),
             role=role.id,
             policy=policy_json(
+                self,
                 statement(
                     "DeliverFlowLogs",
                     FLOW_LOG_DELIVERY_ACTIONS,

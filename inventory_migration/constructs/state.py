@@ -79,7 +79,7 @@ class OperatorState(Construct):
             self,
             "state-policy",
             bucket=self.bucket.id,
-            policy=policy_json(deny_insecure_transport(self.bucket), *only_our_key(self.bucket, p.kms_key_arn)),
+            policy=policy_json(self, deny_insecure_transport(self.bucket), *only_our_key(self.bucket, p.kms_key_arn)),
             depends_on=[block],
         )
         self.logging = (

@@ -305,6 +305,7 @@ class ImageStorage(Construct):
             "images-policy",
             bucket=self.bucket.id,
             policy=policy_json(
+                self,
                 self._deny_insecure_transport(self.bucket),
                 *only_our_key(self.bucket, p.kms_key_arn),
             ),
@@ -319,6 +320,7 @@ class ImageStorage(Construct):
             "access-logs-policy",
             bucket=self.log_bucket.id,
             policy=policy_json(
+                self,
                 self._deny_insecure_transport(self.log_bucket),
                 statement(
                     "S3ServerAccessLogDelivery",

@@ -9,7 +9,6 @@ add up to the dashboard's 24 columns, so nothing overlaps whatever is shown.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -358,8 +357,3 @@ def build_dashboard(inputs: DashboardInputs) -> dict[str, Any]:
         ]
     )
     return {"start": "-PT6H", "periodOverride": "inherit", "widgets": layout(rows)}
-
-
-def dashboard_body(inputs: DashboardInputs) -> str:
-    """The dashboard body as deterministic JSON text."""
-    return json.dumps(build_dashboard(inputs), sort_keys=True)

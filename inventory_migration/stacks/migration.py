@@ -35,6 +35,7 @@ from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.outputs import StackOutput
 from inventory_migration.phases import plan_for
+from inventory_migration.rendering import hcl_output, override
 from inventory_migration.stacks.rehearsal_mode import RehearsalMode
 from inventory_migration.tagging import standard_tags
 
@@ -59,13 +60,16 @@ class MigrationStack(TerraformStack):
         super().__init__(scope, construct_id)
         self.config = c = config
         self.rehearsal = rehearsal
-        self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
+        if not hcl_output(self):
+            # cdktf's HCL renderer writes any terraform-block setting but providers and backend as `0 = "<name>"`:
+            # the HCL layout declares the version in a terraform block of its own (inventory_migration.hcl).
+            self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
         provider = aws.provider.AwsProvider(
             self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))]
         )
         if rehearsal is not None:
             for key, value in rehearsal.provider_settings().items():
-                provider.add_override(key, value)
+                override(provider, key, value)
         self._backend()
         namer = Namer(environment=c.environment, suffix=c.environment_suffix)
         self.plan = phase = plan_for(c.migration_phase)
