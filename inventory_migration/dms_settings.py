@@ -118,6 +118,10 @@ class TaskSettings:
     """Severity of every logged component. Default: ``LOGGER_SEVERITY_DEFAULT``."""
     commit_rate: int = 10000
     """Rows transferred together during the full load. Default: 10000."""
+    stop_before_cached_changes: bool = True
+    """``StopTaskCachedChangesNotApplied``: the task stops after its full load, before applying the changes cached
+    meanwhile, so that ``migrationctl schema post-data`` builds indexes and keys while nothing writes (AWS's pattern
+    for adding secondary indexes); ``migrationctl resume-changes`` starts the apply. Default: true."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -150,7 +154,7 @@ class TaskSettings:
                 "TargetTablePrepMode": self.target_table_prep_mode.value,
                 "CreatePkAfterFullLoad": False,
                 "StopTaskCachedChangesApplied": False,
-                "StopTaskCachedChangesNotApplied": False,
+                "StopTaskCachedChangesNotApplied": self.stop_before_cached_changes,
                 "MaxFullLoadSubTasks": self.max_full_load_subtasks,
                 "TransactionConsistencyTimeout": 600,
                 "CommitRate": self.commit_rate,
@@ -169,9 +173,12 @@ class TaskSettings:
                 "HandleCollationDiff": False,
                 "TableFailureMaxCount": 1000,
             },
+            # No error is logged and skipped: a row DMS cannot convert, truncates or cannot apply puts its table in
+            # the error state (SUSPEND_TABLE: the rest replicates on, the table statistics and the cutover gate
+            # "replication applies every change" show it). DMS user guide, "Error handling task settings".
             "ErrorBehavior": {
-                "DataErrorPolicy": "LOG_ERROR",
-                "DataTruncationErrorPolicy": "LOG_ERROR",
+                "DataErrorPolicy": "SUSPEND_TABLE",
+                "DataTruncationErrorPolicy": "SUSPEND_TABLE",
                 "DataErrorEscalationPolicy": "SUSPEND_TABLE",
                 "DataErrorEscalationCount": 0,
                 "TableErrorPolicy": "SUSPEND_TABLE",
@@ -181,10 +188,10 @@ class TaskSettings:
                 "RecoverableErrorInterval": 5,
                 "RecoverableErrorThrottling": True,
                 "RecoverableErrorThrottlingMax": 1800,
-                "ApplyErrorDeletePolicy": "IGNORE_RECORD",
-                "ApplyErrorInsertPolicy": "LOG_ERROR",
-                "ApplyErrorUpdatePolicy": "LOG_ERROR",
-                "ApplyErrorEscalationPolicy": "LOG_ERROR",
+                "ApplyErrorDeletePolicy": "SUSPEND_TABLE",
+                "ApplyErrorInsertPolicy": "SUSPEND_TABLE",
+                "ApplyErrorUpdatePolicy": "SUSPEND_TABLE",
+                "ApplyErrorEscalationPolicy": "SUSPEND_TABLE",
                 "ApplyErrorEscalationCount": 0,
                 "FullLoadIgnoreConflicts": True,
             },

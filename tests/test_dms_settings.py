@@ -57,3 +57,17 @@ def test_task_resource_id_is_the_arn_tail() -> None:
 def test_task_resource_id_rejects_names_and_other_arns(arn: str) -> None:
     with pytest.raises(ValueError, match="not a DMS task ARN"):
         task_resource_id(arn)
+
+
+def test_no_data_or_apply_error_is_only_logged_or_skipped() -> None:
+    """A row DMS cannot convert, truncates or cannot apply stops its table (visible), never diverges silently."""
+    errors = json.loads(TaskSettings(lob_max_size_kb=64).to_json())["ErrorBehavior"]
+    policies = {k: v for k, v in errors.items() if k.endswith("Policy")}
+    assert set(policies) >= {
+        "DataErrorPolicy",
+        "DataTruncationErrorPolicy",
+        "ApplyErrorInsertPolicy",
+        "ApplyErrorUpdatePolicy",
+        "ApplyErrorDeletePolicy",
+    }
+    assert all(v in ("SUSPEND_TABLE", "STOP_TASK") for v in policies.values()), policies

@@ -91,7 +91,7 @@ def test_pre_and_post_data_phases(source_db: str, empty_db: str) -> None:
 
     copy_data(source_db, empty_db)
     code, out, _ = run("schema", "post-data", source_db, empty_db)
-    assert code == 0 and "post-data: restored" in out
+    assert code == 0 and "post-data: restored" in out, out
     code, out, _ = run("schema", "post-data", "--dry-run", source_db, empty_db)
     assert code == 0 and out.startswith("post-data: would restore 0 object(s)")
     code, report = run_json("verify", source_db, empty_db)

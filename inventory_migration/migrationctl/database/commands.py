@@ -17,7 +17,7 @@ from inventory_migration.migrationctl.arguments import SubParsers, both_args, co
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.cutover.replication import FENCE
-from inventory_migration.migrationctl.database import dms_connections, dms_secrets
+from inventory_migration.migrationctl.database import dms_connections, dms_secrets, dms_task, post_data
 from inventory_migration.migrationctl.database import lag as lag_mod
 from inventory_migration.migrationctl.database import params as params_mod
 from inventory_migration.migrationctl.database import preflight as preflight_mod
@@ -110,6 +110,8 @@ def cmd_schema(ctx: Context) -> ExitCode:
             archive = Path(tmp) / "schema.dump"
             schema_mod.dump(source_dsn, archive, schemas)
             plan = schema_mod.plan(phase, archive, source, target)
+            if phase is schema_mod.Phase.POST_DATA:
+                return _post_data(ctx, plan, post_data.objects(plan, archive, source, target), target_dsn)
             if not ctx.args.dry_run:
                 schema_mod.apply(plan, archive, target_dsn)
         fences = _fence_tables(source_dsn, target, dry_run=ctx.args.dry_run) if phase is schema_mod.Phase.PRE_DATA else []
@@ -123,6 +125,23 @@ def cmd_schema(ctx: Context) -> ExitCode:
     lines += [f"  {item}" for item in summary["restored"]]  # type: ignore[attr-defined]
     ctx.emit(summary, "\n".join(lines))
     return ExitCode.OK
+
+
+def _post_data(ctx: Context, plan: schema_mod.SchemaPlan, work: list[post_data.PostDataObject], target_dsn: str) -> ExitCode:
+    """Post-data by object, ``--jobs`` at a time (:mod:`.post_data`); exit 1 naming what failed or conflicts."""
+    if ctx.args.dry_run:
+        outcomes = [post_data.Outcome(label=o.label, action=o.action, seconds=0.0) for o in work]
+    else:
+
+        def report(progress: post_data.Progress) -> None:
+            if not ctx.args.no_progress:
+                ctx.err.write(progress.line() + "\n")
+                ctx.err.flush()
+
+        outcomes = post_data.Runner(target_dsn, ctx.args.jobs, report).run(work)
+    payload, text = post_data.summary(outcomes, jobs=ctx.args.jobs, dry_run=ctx.args.dry_run)
+    ctx.emit(payload, text)
+    return ExitCode.FINDINGS if payload["failed"] else ExitCode.OK
 
 
 def _fence_tables(source_dsn: str, target: psycopg.Connection, *, dry_run: bool) -> list[str]:
@@ -242,6 +261,16 @@ def cmd_lag(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if over else ExitCode.OK
 
 
+def cmd_resume_changes(ctx: Context) -> ExitCode:
+    try:
+        task_resource_id(ctx.args.task_arn)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    result = dms_task.resume(ctx.client("dms"), ctx.args.task_arn)
+    ctx.emit(dataclasses.asdict(result), result.line())
+    return ExitCode.OK
+
+
 REVERSE_ENV = "MIGRATION_REVERSE_DSN"
 """``secret fill reverse-target``'s default DSN: the on-prem role the way back writes as."""
 DSN_ENV = {
@@ -343,6 +372,14 @@ def register(sub: SubParsers) -> None:
         both_args(p)
         p.add_argument("--schemas", type=comma_list, help="schemas to copy (default: every user schema)")
         p.add_argument("--dry-run", action="store_true", help="show what would be restored")
+        if phase == "post-data":
+            p.add_argument(
+                "--jobs",
+                type=positive_int,
+                default=post_data.DEFAULT_JOBS,
+                help="sessions building indexes and validating keys at once, one object per transaction "
+                f"(default: {post_data.DEFAULT_JOBS})",
+            )
         p.set_defaults(handler=cmd_schema)
 
     seqs = sub.add_parser("sequences", help="sequence positions").add_subparsers(
@@ -384,6 +421,12 @@ def register(sub: SubParsers) -> None:
     mode.add_argument("--schema-only", action="store_true", help="compare the schema only")
     mode.add_argument("--data-only", action="store_true", help="compare the data only")
     p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser(
+        "resume-changes", help="after schema post-data: the forward DMS task applies the changes cached since its full load"
+    )
+    p.add_argument("--task-arn", required=True, help="the forward DMS task's ARN (stack output dms_task_arn)")
+    p.set_defaults(handler=cmd_resume_changes)
 
     p = sub.add_parser("lag", help="replication lag: source slot and DMS CloudWatch metrics")
     source_arg(p)
