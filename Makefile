@@ -18,7 +18,7 @@ PY_STAMP := .venv/.synced-$(shell $(SHA256) Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell $(SHA256) package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth synth-hcl mirror summary test check lint bench bench-verify bench-files bench-cutover validate phases network rehearse rehearse-cutover clean
+.PHONY: help install synth synth-hcl mirror summary test check lint bench bench-verify bench-files bench-post-data bench-cutover validate phases network rehearse rehearse-cutover clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -29,6 +29,7 @@ help:
 	@echo "make lint                    ruff + mypy"
 	@echo "make bench                   synth time and peak memory vs. a bare provider import"
 	@echo "make bench-verify            migrationctl verify vs. the COPY floor and reladiff on >= 1 GB"
+	@echo "make bench-post-data         schema post-data serial vs --jobs 2 vs pgcopydb's index step on >= 5 GB"
 	@echo "make bench-files             migrationctl files verify vs. rclone check on 100,000 files in moto S3"
 	@echo "make validate [ENV=...]      terraform init + validate of the synthesized stack, offline"
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
@@ -92,6 +93,10 @@ bench: install
 
 bench-verify: install
 	$(PIPENV) run python scripts/benchmark_verify.py
+
+bench-post-data: install
+	@command -v pgcopydb >/dev/null || echo "pgcopydb missing (apt-get install pgcopydb): compared without it" >&2
+	$(PIPENV) run python scripts/benchmark_post_data.py
 
 bench-files: install
 	@command -v rclone >/dev/null || { echo "rclone missing: apt-get install rclone" >&2; exit 1; }
