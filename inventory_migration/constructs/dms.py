@@ -224,6 +224,7 @@ class DmsReplication(Construct):
                 plugin_name=SOURCE_PLUGIN,
                 map_boolean_as_boolean=True,
                 capture_ddls=False,
+                fail_tasks_on_lob_truncation=True,  # a LOB over lob_max_size_kb stops the task, never truncated quietly
             ),
             self.secrets_access_policy,
         )
@@ -277,6 +278,7 @@ class DmsReplication(Construct):
                 slot_name=p.reverse_slot_name,
                 map_boolean_as_boolean=True,
                 capture_ddls=False,
+                fail_tasks_on_lob_truncation=True,  # a LOB over lob_max_size_kb stops the task, never truncated quietly
             ),
             access,
         )

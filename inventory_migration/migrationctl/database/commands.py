@@ -17,7 +17,7 @@ from inventory_migration.migrationctl.arguments import SubParsers, both_args, co
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.cutover.replication import FENCE
-from inventory_migration.migrationctl.database import dms_connections, dms_secrets, dms_task, post_data
+from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets, dms_task, post_data
 from inventory_migration.migrationctl.database import lag as lag_mod
 from inventory_migration.migrationctl.database import params as params_mod
 from inventory_migration.migrationctl.database import preflight as preflight_mod
@@ -48,6 +48,8 @@ def cmd_preflight(ctx: Context) -> ExitCode:
         supported = preflight_mod.load_extension_list(a.supported_extensions)
         with connection(ctx.source(), "source", read_only=True) as conn:
             findings = preflight_mod.run_preflight(conn, supported)
+            findings += dms_data.run_data_checks(conn, lob_max_size_kb=a.lob_max_size_kb, lob_sizes=not a.skip_lob_sizes)
+        findings.sort(key=lambda f: list(preflight_mod.Severity).index(f.severity))
         blockers = [f for f in findings if f.severity is preflight_mod.Severity.BLOCKER]
         warnings = [f for f in findings if f.severity is preflight_mod.Severity.WARNING]
         lines.append(
@@ -325,6 +327,15 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--dms-timeout", type=float, default=600.0, help="with --dms: seconds to wait for the tests (default: 600)")
     p.add_argument("--skip-source", action="store_true", help="with --dms: only the DMS tests, no source checks")
     p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
+    p.add_argument(
+        "--lob-max-size-kb",
+        type=positive_int,
+        default=dms_data.DEFAULT_LOB_MAX_SIZE_KB,
+        help=f"the configured dms.lob_max_size_kb the largest LOB values are held against (default: {dms_data.DEFAULT_LOB_MAX_SIZE_KB})",
+    )
+    p.add_argument(
+        "--skip-lob-sizes", action="store_true", help="do not read the largest value of every LOB column (a scan per table)"
+    )
     p.add_argument(
         "--fail-on", choices=["blocker", "warning"], default="blocker", help="which findings exit 1 (default: blocker)"
     )
