@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections.abc import Iterable, Sequence
 
 import psycopg
@@ -104,15 +105,22 @@ def writer_changes(writes: Sequence[Write], windows: Sequence[Window]) -> list[s
 def stale_applies(
     side: str, applies: Iterable[float], writes: Sequence[Write], frozen_at: Iterable[float], *, show: int = 3
 ) -> list[str]:
-    """Replicated changes applied on ``side`` after an application write there that no freeze of ``side`` followed."""
-    acks = sorted(w.at for w in writes if w.side == side)
+    """Replicated changes applied on ``side`` after an application write there that no freeze of ``side`` followed.
+
+    Only where the order is certain: the write returned before the apply, and *began* after the side's last freeze
+    ended. A commit sent before the freeze and acknowledged after it (held by the freeze's session ending, or by a
+    busy machine between the server's reply and the client's clock) took effect before the freeze: the drain carries
+    it (the night's lost-writes check proves that), and it says nothing about the applies that follow."""
+    mine = sorted((w for w in writes if w.side == side), key=lambda w: w.at)
+    acks = [w.at for w in mine]
+    latest_began = list(itertools.accumulate((w.began for w in mine), max))
     freezes = sorted(frozen_at)
     stale = []
     for t in applies:
         i = bisect.bisect_left(acks, t)
         if i == 0:
             continue
-        last_write = acks[i - 1]
+        last_write = latest_began[i - 1]
         j = bisect.bisect_left(freezes, t)
         last_freeze = freezes[j - 1] if j else float("-inf")
         if last_write > last_freeze:
