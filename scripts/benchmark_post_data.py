@@ -98,7 +98,7 @@ LOADS = {
         (g %% 10000) / 100.0, CASE WHEN g %% 3 = 0 THEN repeat(md5(g::text), 2) END
         FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g""",
 }
-BYTES_PER_LINE = 170
+BYTES_PER_LINE = 110
 """Heap bytes per order_line row with its share of orders, customers and products (measured on PostgreSQL 15)."""
 
 
@@ -141,6 +141,8 @@ def run_migrationctl(source: str, target: str, jobs: int) -> None:
     code = migrationctl(["--no-progress", "schema", "post-data", "--jobs", str(jobs), source, target], out, err)
     if code != 0:
         raise SystemExit(f"migrationctl schema post-data failed ({code}): {out.getvalue()[-2000:]}{err.getvalue()[-500:]}")
+    slowest = sorted(out.getvalue().splitlines()[1:], key=lambda line: -float(line.rsplit(None, 2)[-2]))[:6]
+    print("    slowest objects (stages overlap):\n" + "\n".join(f"    {line.strip()}" for line in slowest), flush=True)
 
 
 def pg_url(port: int, db: str) -> str:
@@ -179,9 +181,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, default=5.0, help="heap of the generated tables, GiB (default: 5)")
     parser.add_argument("--jobs", type=int, default=2, help="migrationctl --jobs and pgcopydb --index-jobs (default: 2)")
+    parser.add_argument(
+        "--parallel-maintenance-workers",
+        default="2,0",
+        help="values of max_parallel_maintenance_workers (workers one CREATE INDEX may use) to run every contender "
+        "under, comma-separated (default: 2,0: PostgreSQL's and Aurora's default, then one core per build, as on a "
+        "writer with more vCPUs than one build takes)",
+    )
     args = parser.parse_args()
     have_pgcopydb = shutil.which("pgcopydb") is not None
-    settings = {"shared_buffers": "1GB", "maintenance_work_mem": "256MB", "max_wal_size": "8GB", "checkpoint_timeout": "30min"}
+    settings = {
+        "shared_buffers": "1GB",
+        "maintenance_work_mem": "256MB",
+        "max_wal_size": "8GB",
+        "checkpoint_timeout": "30min",
+    }
     with running_server(settings=settings) as server:
         server.psql("postgres", "CREATE DATABASE bench_source")
         source = str(server.dsn("bench_source"))
@@ -224,24 +238,30 @@ def main() -> int:
             contenders[f"pgcopydb (--index-jobs {args.jobs})"] = lambda _s, _t: run_pgcopydb(
                 server.port, "bench_source", "bench_target", args.jobs
             )
-        results: dict[str, tuple[float, bool]] = {}
-        for name, run in contenders.items():
-            target = clone(server, "bench_loaded", "bench_target")
-            server.psql("postgres", "CHECKPOINT")
-            seconds = timed(functools.partial(run, source, target))
-            results[name] = (seconds, schema_equal(source, target))
-            print(f"  {name}: {seconds:.1f} s", flush=True)
-            server.psql("postgres", "DROP DATABASE bench_target WITH (FORCE)")
-    print(f"\n{'contender':<40} {'seconds':>8} {'vs serial':>10} {'schema equal':>13}")
-    serial = results["serial restore (--single-transaction)"][0]
-    for name, (seconds, equal) in results.items():
-        print(f"{name:<40} {seconds:>8.1f} {serial / seconds:>9.2f}x {'yes' if equal else 'NO':>13}")
-    ours = results[f"migrationctl --jobs {args.jobs}"][0]
-    print(f"\nmigrationctl --jobs {args.jobs} vs serial: {serial / ours:.2f}x (target >= 1.6x)")
-    if have_pgcopydb:
-        theirs = results[f"pgcopydb (--index-jobs {args.jobs})"][0]
-        print(f"migrationctl --jobs {args.jobs} vs pgcopydb: {theirs / ours:.2f}x (target >= 1.0x)")
-    else:
+        tables: dict[str, dict[str, tuple[float, bool]]] = {}
+        for workers in (int(w) for w in args.parallel_maintenance_workers.split(",")):
+            server.psql("postgres", f"ALTER SYSTEM SET max_parallel_maintenance_workers = {workers}")
+            server.psql("postgres", "SELECT pg_reload_conf()")
+            print(f"max_parallel_maintenance_workers = {workers}:", flush=True)
+            results = tables.setdefault(f"max_parallel_maintenance_workers = {workers}", {})
+            for name, run in contenders.items():
+                target = clone(server, "bench_loaded", "bench_target")
+                server.psql("postgres", "CHECKPOINT")
+                seconds = timed(functools.partial(run, source, target))
+                results[name] = (seconds, schema_equal(source, target))
+                print(f"  {name}: {seconds:.1f} s", flush=True)
+                server.psql("postgres", "DROP DATABASE bench_target WITH (FORCE)")
+    for title, results in tables.items():
+        print(f"\n{title}\n{'contender':<40} {'seconds':>8} {'vs serial':>10} {'schema equal':>13}")
+        serial = results["serial restore (--single-transaction)"][0]
+        for name, (seconds, equal) in results.items():
+            print(f"{name:<40} {seconds:>8.1f} {serial / seconds:>9.2f}x {'yes' if equal else 'NO':>13}")
+        ours = results[f"migrationctl --jobs {args.jobs}"][0]
+        print(f"migrationctl --jobs {args.jobs} vs serial: {serial / ours:.2f}x (target >= 1.6x)")
+        if have_pgcopydb:
+            theirs = results[f"pgcopydb (--index-jobs {args.jobs})"][0]
+            print(f"migrationctl --jobs {args.jobs} vs pgcopydb: {theirs / ours:.2f}x (target >= 1.0x)")
+    if not have_pgcopydb:
         print("pgcopydb: not installed (apt-get install pgcopydb): not compared")
     return 0
 
