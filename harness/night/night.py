@@ -237,8 +237,9 @@ class Night:
         native.setup_forward(copy_data=True)
         wait(native.initial_copy_done, 120, "the initial copy")
         self.step_ok("schema post-data", self.migrationctl("schema", "post-data"))
-        # Grants are not copied (--no-owner --no-privileges): the runbook grants on Aurora, reads only until cutover.
-        self.target.psql(DATABASE, wl.READ_GRANTS_SQL)
+        # pre-data copies no grant: roles copy carries them, the application's reads only until the cutover opens
+        # Aurora (its writes held back). The role itself exists on both servers already, with its password.
+        self.step_ok("roles copy", self.migrationctl("roles", "copy", "--app-roles", wl.ROLE, "--apply"))
         for server in (self.source, self.target):  # the replication's own record of what it applied (never two writers)
             server.psql(DATABASE, writers.APPLY_LOG_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")

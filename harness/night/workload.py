@@ -109,7 +109,8 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {ROLE};
 GRANT EXECUTE ON PROCEDURE shop.mark_paid(bigint) TO {ROLE};
 """
 """The application's rights on Aurora until the cutover opens it: reads only (the cutover grants the writes it had
-on-prem)."""
+on-prem). What ``migrationctl roles copy --app-roles shop_app --apply`` gives it (the night runs that; the cutover
+tests use this)."""
 
 FROZEN = (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction)
 """What a write meets on a frozen database: its write privileges are gone (``42501``; ``25006`` if read-only)."""
