@@ -126,6 +126,38 @@ def _logging_policy_lists() -> None:
     FakeBucket._log_permissions_enabled_policy = staticmethod(enabled)  # type: ignore[method-assign]
 
 
+@patch(
+    "ec2",
+    "security group rule changes are read-modify-write of a group's rule list with no lock: two at once on one group "
+    "(Terraform applies and destroys rules in parallel) can lose a rule or bring a revoked one back",
+)
+def _security_group_rule_lock() -> None:
+    import functools
+    import threading
+
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    lock = SecurityGroupBackend._rule_lock = threading.RLock()  # type: ignore[attr-defined]
+    for name in (
+        "create_security_group",
+        "delete_security_group",
+        "modify_security_group_rules",
+        "authorize_security_group_ingress",
+        "revoke_security_group_ingress",
+        "authorize_security_group_egress",
+        "revoke_security_group_egress",
+        "update_security_group_rule_descriptions_ingress",
+        "update_security_group_rule_descriptions_egress",
+    ):
+        original = getattr(SecurityGroupBackend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(SecurityGroupBackend, name, functools.wraps(original)(locked))
+
+
 @patch("ec2", "security group rules that reference a group lose their Description in DescribeSecurityGroupRules")
 def _rule_descriptions() -> None:
     from moto.ec2.models.security_groups import SecurityGroupRule
