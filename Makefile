@@ -73,7 +73,7 @@ summary:
 	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
 
 # The everyday tier: everything but the rehearsals and the breadth `make check` adds (the 15-to-15 pair, every phase
-# validated). About 2 minutes on 2 cores.
+# validated). About 2½ minutes on 2 cores.
 EVERYDAY := not rehearsal and not cutover_night and not wide
 test: install
 	$(PIPENV) run python -m pytest -n 2 -m "$(EVERYDAY)"
