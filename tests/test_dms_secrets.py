@@ -45,6 +45,16 @@ def test_the_secret_holds_what_a_working_connection_used(aws_env: Any, source_db
     assert secret["password"] not in out.getvalue() and "not shown" in out.getvalue()
 
 
+def test_the_applications_secret_is_filled_from_its_own_connection(aws_env: Any, source_db: str, tmp_path: Path) -> None:
+    arn = aws_env.create_secret(Name=f"secret-app-{tmp_path.name}")["ARN"]
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({StackOutput.APP_DATABASE_SECRET_ARN.value: {"value": arn}}))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["secret", "fill", "app", source_db, "--stack-outputs", str(outputs)], out, err) == 0, err.getvalue()
+    secret = json.loads(aws_env.get_secret_value(SecretId=arn)["SecretString"])
+    assert set(secret) == {"username", "password", "host", "port"} and "filled the app secret" in out.getvalue()
+
+
 def test_a_connection_that_fails_writes_nothing(aws_env: Any, tmp_path: Path) -> None:
     arn = aws_env.create_secret(Name=f"secret-source-{tmp_path.name}")["ARN"]
     err = io.StringIO()

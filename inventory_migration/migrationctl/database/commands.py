@@ -309,10 +309,13 @@ def cmd_roles_copy(ctx: Context) -> ExitCode:
 
 REVERSE_ENV = "MIGRATION_REVERSE_DSN"
 """``secret fill reverse-target``'s default DSN: the on-prem role the way back writes as."""
+APP_ENV = "MIGRATION_APP_DSN"
+"""``secret fill app``'s default DSN: the application role's connection to Aurora."""
 DSN_ENV = {
     dms_secrets.Endpoint.SOURCE: SOURCE_ENV,
     dms_secrets.Endpoint.TARGET: TARGET_ENV,
     dms_secrets.Endpoint.REVERSE_TARGET: REVERSE_ENV,
+    dms_secrets.Endpoint.APP: APP_ENV,
 }
 
 
@@ -378,7 +381,9 @@ def register(sub: SubParsers) -> None:
     secret = sub.add_parser("secret", help="DMS endpoint secrets").add_subparsers(
         dest="secret_command", required=True, metavar="ACTION"
     )
-    p = secret.add_parser("fill", help="put a working connection's credentials into a DMS endpoint's secret")
+    p = secret.add_parser(
+        "fill", help="put a working connection's credentials into a DMS endpoint's secret (or the application's: app)"
+    )
     p.add_argument("endpoint", choices=[e.value for e in dms_secrets.Endpoint], help="whose secret")
     p.add_argument(
         "dsn",

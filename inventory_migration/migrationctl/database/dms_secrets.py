@@ -9,6 +9,10 @@ server by another name than this machine does). The password is never printed.
 The reverse task's on-prem endpoint (``reverse-target``) is created with the ``cutover`` phase: fill it then, as the
 role the way back writes as (it needs ``session_replication_role``: a superuser on PostgreSQL 13 — the cutover's
 privileges gate checks it with ``--reverse-user``).
+
+The application's secret (``app``, which the ECS tasks receive as ``DATABASE_CREDENTIALS``) is filled the same way,
+from the application role's connection to Aurora: ``roles copy`` creates the role without a password, the operator
+sets one (``ALTER ROLE ... PASSWORD``, from their password source), and this proves it works before the tasks use it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class Endpoint(Enum):
     SOURCE = "source"
     TARGET = "target"
     REVERSE_TARGET = "reverse-target"
+    APP = "app"
+    """Not DMS's: the application's database secret (the same four keys)."""
 
     @property
     def output(self) -> StackOutput:
@@ -36,6 +42,7 @@ class Endpoint(Enum):
             Endpoint.SOURCE: StackOutput.DMS_SOURCE_SECRET_ARN,
             Endpoint.TARGET: StackOutput.DMS_TARGET_SECRET_ARN,
             Endpoint.REVERSE_TARGET: StackOutput.DMS_REVERSE_TARGET_SECRET_ARN,
+            Endpoint.APP: StackOutput.APP_DATABASE_SECRET_ARN,
         }[self]
 
 
