@@ -186,8 +186,8 @@ def test_an_index_of_the_same_name_with_another_definition_is_left_alone(source_
 
 
 def test_dry_run_lists_what_each_object_needs(source_db: str, loaded: str) -> None:
-    code, out, _ = run("--no-progress", "schema", "post-data", "--dry-run", source_db, loaded)
-    assert code == 0
+    code, out, err = run("--no-progress", "schema", "post-data", "--dry-run", source_db, loaded)
+    assert code == 0, err
     assert out.startswith("post-data: would restore 10 object(s); 0 already on the target")
     assert "  create    index catalog.product_sku_lower_key" in out
     assert fetch(loaded, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == [(0,)]

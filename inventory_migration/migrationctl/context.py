@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, dsn_from_secret, resolve_dsn, with_iam_token
 from inventory_migration.migrationctl.errors import UsageError
-from inventory_migration.migrationctl.output import OutputFormat, emit
+from inventory_migration.migrationctl.output import OutputFormat, clock, emit
 
 PROGRESS_LINE_SECONDS = 30.0
 """When standard error is not a terminal (nohup, CI, a log), progress is a plain line this often."""
@@ -46,19 +46,13 @@ class LineProgress:
         elapsed = now - self.started
         text = f"{self.description}: {self.n:,}"
         if self.total:
-            text += f"/{self.total:,} {self.unit}s ({100 * self.n / self.total:.0f} %), {_duration(elapsed)}"
+            text += f"/{self.total:,} {self.unit}s ({100 * self.n / self.total:.0f} %), {clock(elapsed)}"
             if 0 < self.n < self.total:
-                text += f", about {_duration(elapsed * (self.total - self.n) / self.n)} left"
+                text += f", about {clock(elapsed * (self.total - self.n) / self.n)} left"
         else:
-            text += f" {self.unit}s, {_duration(elapsed)}"
+            text += f" {self.unit}s, {clock(elapsed)}"
         self.out.write(text + "\n")
         self.out.flush()
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 class Context:

@@ -24,6 +24,22 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join([header.rstrip(), *lines])
 
 
+def human(size: float) -> str:
+    """Bytes as a person reads them: ``512 B``, ``1.5 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"  # pragma: no cover
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time on a progress line: ``45s``, ``2m10s``, ``1h05m``."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def emit(fmt: OutputFormat, payload: Mapping[str, Any], text: str, stream: TextIO) -> None:
     """Write the JSON payload or the human text: the one way a command's result reaches standard output."""
     if fmt is OutputFormat.JSON:

@@ -33,6 +33,7 @@ import psycopg
 from inventory_migration.migrationctl import pgtools
 from inventory_migration.migrationctl.database.schema import SchemaPlan, TocEntry
 from inventory_migration.migrationctl.db import connect
+from inventory_migration.migrationctl.output import clock, human
 
 DEFAULT_JOBS = 2
 """Sessions building at once. Aurora builds one index per vCPU well: raise it with the writer's size."""
@@ -243,28 +244,14 @@ class Progress:
     def line(self) -> str:
         share = self.bytes_done / self.bytes_total if self.bytes_total else 1.0
         text = (
-            f"post-data: {self.done}/{self.total} objects, {_size(self.bytes_done)} of {_size(self.bytes_total)} "
-            f"of tables ({100 * share:.0f} %), {_duration(self.elapsed)}"
+            f"post-data: {self.done}/{self.total} objects, {human(self.bytes_done)} of {human(self.bytes_total)} "
+            f"of tables ({100 * share:.0f} %), {clock(self.elapsed)}"
         )
         if 0 < share < 1:
-            text += f", about {_duration(self.elapsed * (1 - share) / share)} left"
+            text += f", about {clock(self.elapsed * (1 - share) / share)} left"
         if self.current:
             text += f"; building {', '.join(self.current)}"
         return text
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 class Runner:

@@ -13,6 +13,7 @@ from typing import Any
 
 from inventory_migration.migrationctl.files.costs import PRICES, Cost, lifecycle_costs
 from inventory_migration.migrationctl.files.tree import Entry, Kind, NameIssue, Walk, name_issues, normalization_twins
+from inventory_migration.migrationctl.output import human
 
 SIZE_BUCKETS = (
     (0, "0 B"),
@@ -119,14 +120,6 @@ def make_plan(
         costs=lifecycle_costs((len(small), sum(e.size for e in small)), (len(large), sum(e.size for e in large)), read_fraction),
         read_fraction=read_fraction,
     )
-
-
-def human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"  # pragma: no cover
 
 
 DATASYNC_NOTES = {
