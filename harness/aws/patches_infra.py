@@ -127,35 +127,33 @@ def _logging_policy_lists() -> None:
 
 
 @patch(
-    "ec2",
-    "security group rule changes are read-modify-write of a group's rule list with no lock: two at once on one group "
-    "(Terraform applies and destroys rules in parallel) can lose a rule or bring a revoked one back",
+    "all",
+    "the server answers requests on parallel threads while its backends read, change and write back their state "
+    "without locks: Terraform's parallel requests lost a security group rule and an ELBv2 target group (each failed "
+    "CI's deploy rehearsal at its destroy). Every request is served under one lock, one at a time",
 )
-def _security_group_rule_lock() -> None:
-    import functools
+def _one_request_at_a_time() -> None:
     import threading
 
-    from moto.ec2.models.security_groups import SecurityGroupBackend
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    lock = SecurityGroupBackend._rule_lock = threading.RLock()  # type: ignore[attr-defined]
-    for name in (
-        "create_security_group",
-        "delete_security_group",
-        "modify_security_group_rules",
-        "authorize_security_group_ingress",
-        "revoke_security_group_ingress",
-        "authorize_security_group_egress",
-        "revoke_security_group_egress",
-        "update_security_group_rule_descriptions_ingress",
-        "update_security_group_rule_descriptions_egress",
-    ):
-        original = getattr(SecurityGroupBackend, name)
+    if hasattr(DomainDispatcherApplication, "request_lock"):
+        return
+    lock = threading.RLock()
+    original = DomainDispatcherApplication.__call__
 
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        with lock:
+            response = original(self, environ, start_response)
+            try:
+                return [b"".join(response)]  # the body too is produced under the lock
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
 
-        setattr(SecurityGroupBackend, name, functools.wraps(original)(locked))
+    DomainDispatcherApplication.request_lock = lock  # type: ignore[attr-defined]
+    DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
 
 
 @patch("ec2", "security group rules that reference a group lose their Description in DescribeSecurityGroupRules")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 
@@ -14,26 +13,30 @@ def test_every_patch_names_its_service_and_gap() -> None:
     assert PATCHES and all(p.service and len(p.gap) > 20 for p in PATCHES)
 
 
-def test_security_group_rule_changes_wait_for_each_other() -> None:
-    """Terraform changes a group's rules in parallel; moto rewrites the group's rule list without a lock (a lost or
-    resurrected rule made CI's deploy rehearsal fail its destroy). A rule change now waits while another holds the
-    lock."""
-    from moto.ec2.models.security_groups import SecurityGroupBackend
+def test_a_request_waits_while_another_is_served() -> None:
+    """Terraform sends requests in parallel; moto's backends change their state without locks (a lost security group
+    rule, then a lost ELBv2 target group, failed CI's deploy rehearsal at its destroy). A request now waits while
+    another holds the server's lock, and is answered once it is released."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
 
     from harness.aws.moto_patches import apply_patches
 
     apply_patches()
-    lock = SecurityGroupBackend._rule_lock  # type: ignore[attr-defined]
+    apply_patches()  # applying twice wraps once
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    lock = DomainDispatcherApplication.request_lock  # type: ignore[attr-defined]
+    answered: list[int] = []
     finished = threading.Event()
 
-    def revoke() -> None:
-        with contextlib.suppress(Exception):  # no such group: it got in, that is all this checks
-            SecurityGroupBackend().revoke_security_group_egress("sg-none", "tcp", "1", "1", [])
+    def request() -> None:
+        answered.append(client.get("/moto-api/data.json").status_code)
         finished.set()
 
     with lock:
-        thread = threading.Thread(target=revoke)
+        thread = threading.Thread(target=request)
         thread.start()
-        assert not finished.wait(0.3), "a rule change ran while another held the lock"
-    assert finished.wait(5)
+        assert not finished.wait(0.3), "a request was served while another held the lock"
+    assert finished.wait(10)
     thread.join()
+    assert answered == [200]
