@@ -63,41 +63,74 @@ LOG_COMPONENTS = (
 """Task components whose logs go to CloudWatch."""
 
 
+def table_ref(text: str) -> tuple[str, str]:
+    """``"schema.table"`` as ``(schema, table)``; :class:`ValueError` naming the value otherwise (no wildcards: DMS's
+    table-settings rules take none)."""
+    schema, dot, table = text.partition(".")
+    if not dot or not schema or not table or "." in table or "%" in text:
+        raise ValueError(f"{text!r}: must be schema.table (no wildcards)")
+    return schema, table
+
+
+FULL_LOB = {"mode": "unlimited", "bulk-max-size": "0"}
+"""``lob-settings`` of a table migrated in full LOB mode: every LOB whole, whatever its size (DMS user guide, "Specifying
+LOB settings for a selected table or view": ``unlimited`` with a ``bulk-max-size`` of 0 is full LOB mode)."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TableMappings:
-    """Selection rules: every table of each listed schema, and of :data:`CONTROL_SCHEMA` (the cutover's fence)."""
+    """Selection rules: every table of each listed schema, and of :data:`CONTROL_SCHEMA` (the cutover's fence); tables
+    left out; tables moved in full LOB mode (the task's limited LOB size does not apply to them)."""
 
     schemas: tuple[str, ...]
     """Schemas to include, each with all its tables."""
     excluded_tables: tuple[tuple[str, str], ...] = ()
-    """(schema, table) pairs left out, e.g. the DMS heartbeat table. Default: none."""
+    """(schema, table) pairs left out, e.g. partitioned parents whose partitions carry the rows. Default: none."""
+    full_lob_tables: tuple[tuple[str, str], ...] = ()
+    """(schema, table) pairs moved in full LOB mode (:data:`FULL_LOB`): LOBs larger than the limited size. Default:
+    none."""
 
     def to_dict(self) -> dict[str, Any]:
         rules: list[dict[str, Any]] = []
+
+        def rule(kind: str, name: str, schema: str, table: str, **extra: Any) -> None:
+            locator = {"schema-name": schema, "table-name": table}
+            rules.append(
+                {"rule-type": kind, "rule-id": str(len(rules) + 1), "rule-name": name, "object-locator": locator, **extra}
+            )
+
         for schema in dict.fromkeys((*self.schemas, CONTROL_SCHEMA)):
-            rules.append(
-                {
-                    "rule-type": "selection",
-                    "rule-id": str(len(rules) + 1),
-                    "rule-name": f"include-{schema}",
-                    "object-locator": {"schema-name": schema, "table-name": "%"},
-                    "rule-action": "include",
-                }
-            )
+            rule("selection", f"include-{schema}", schema, "%", **{"rule-action": "include"})
         for schema, table in self.excluded_tables:
-            rules.append(
-                {
-                    "rule-type": "selection",
-                    "rule-id": str(len(rules) + 1),
-                    "rule-name": f"exclude-{schema}-{table}",
-                    "object-locator": {"schema-name": schema, "table-name": table},
-                    "rule-action": "exclude",
-                }
-            )
+            rule("selection", f"exclude-{schema}-{table}", schema, table, **{"rule-action": "exclude"})
+        for schema, table in self.full_lob_tables:
+            rule("table-settings", f"full-lob-{schema}-{table}", schema, table, **{"lob-settings": dict(FULL_LOB)})
         return {"rules": rules}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TableMappings:
+        """The mappings a task holds (``DescribeReplicationTasks``' ``TableMappings``), read back: what
+        :meth:`to_dict` writes, and the same rule kinds written by hand."""
+        schemas: list[str] = []
+        excluded: list[tuple[str, str]] = []
+        full_lob: list[tuple[str, str]] = []
+        for r in json.loads(text).get("rules", []):
+            locator = r.get("object-locator") or {}
+            schema, table = str(locator.get("schema-name", "")), str(locator.get("table-name", ""))
+            if r.get("rule-type") == "selection" and r.get("rule-action") == "include" and table == "%":
+                if schema != CONTROL_SCHEMA:
+                    schemas.append(schema)
+            elif r.get("rule-type") == "selection" and r.get("rule-action") == "exclude":
+                excluded.append((schema, table))
+            elif r.get("rule-type") == "table-settings" and (r.get("lob-settings") or {}).get("mode") == "unlimited":
+                full_lob.append((schema, table))
+        return cls(schemas=tuple(schemas), excluded_tables=tuple(excluded), full_lob_tables=tuple(full_lob))
+
+    def selects(self, schema: str, table: str) -> bool:
+        return schema in self.schemas and (schema, table) not in self.excluded_tables
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

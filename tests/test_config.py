@@ -222,6 +222,13 @@ def test_file_environment_defaults_to_file_name(tmp_path: Path) -> None:
         ({"backend": {"kind": "s3"}}, "backend.bucket", "existing bucket"),
         ({"backend": {"kind": "gcs"}}, "backend.kind", "allowed: 'local', 's3'"),
         ({"cost_center": ""}, "cost_center", "tag value"),
+        ({"dms": {"full_lob_tables": ["note"]}}, "dms.full_lob_tables", "schema.table"),
+        ({"dms": {"excluded_tables": ["other.reading"]}}, "dms.excluded_tables", "one of ['inventory']"),
+        (
+            {"dms": {"full_lob_tables": ["inventory.note"], "excluded_tables": ["inventory.note"]}},
+            "dms.full_lob_tables",
+            "also in excluded_tables",
+        ),
     ],
 )
 def test_bad_input_names_field_value_and_what_is_allowed(data: dict, field: str, fragment: str) -> None:

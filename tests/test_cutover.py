@@ -320,6 +320,16 @@ class Shop:
         with psycopg.connect(dsn, autocommit=True) as conn:
             return freeze.can_write(conn, wl.ROLE)
 
+    def identity(self, side: str) -> str:
+        """``shop.order_event.id``'s kind on that side: ``a`` (GENERATED ALWAYS) or ``d`` (BY DEFAULT)."""
+        dsn = self.source_dsn if side == "source" else self.target_dsn
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT attidentity::text FROM pg_attribute WHERE attrelid = 'shop.order_event'::regclass AND attname = 'id'"
+            ).fetchone()
+            assert row is not None
+            return str(row[0])
+
 
 def wait(predicate: Any, what: str, timeout: float = 60) -> None:
     poll(predicate, timeout=timeout, interval=0.05, timed_out=lambda: AssertionError(f"timed out waiting for {what}"))
@@ -409,6 +419,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     assert journal.data["steps"]["verify"]["result"]["equal"] is True
     assert switch.weights(elbv2, listener) == {"blue": 0, "green": 100}
     assert shop.has_order("target", on_blue) and shop.writable("target") and not shop.writable("source")
+    assert shop.identity("target") == "a" and shop.identity("source") == "d"  # the way back writes on-prem's ids
     # Green's writes go back to on-prem; sequences moved on: no collision with blue's ids.
     on_green = shop.insert("target")
     assert on_green > on_blue + 500
@@ -419,6 +430,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     assert back.status == DONE and [s for s in steps.ROLLBACK_STEPS if back.done(s)] == list(steps.ROLLBACK_STEPS)
     assert switch.weights(elbv2, listener) == {"blue": 100, "green": 0}
     assert shop.writable("source") and not shop.writable("target")
+    assert shop.identity("source") == "a" and shop.identity("target") == "d"
     on_blue_again = shop.insert("source")
     assert on_blue_again > on_green
     wait(lambda: shop.has_order("target", on_blue_again), "forward replication resumed")
@@ -473,10 +485,12 @@ def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: 
     with pytest.raises(RuntimeError, match="holder could not start"):
         steps.cutover(shop.settings())
     assert not shop.writable("source")  # frozen: the cutover stopped half-way
+    assert shop.identity("target") == "a"  # its sequences step had handed the identities to green
     lines: list[str] = []
     undo = steps.rollback(shop.settings(say=lines.append))
     assert undo.status == DONE and list(undo.data["steps"]) == list(steps.ABORT_STEPS)
     assert shop.writable("source") and not shop.writable("target")
+    assert shop.identity("source") == "a" and shop.identity("target") == "d"  # forward replication writes green again
     assert Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS).status == ABORTED
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         assert slot_position(conn, REVERSE_NAME) is None

@@ -12,6 +12,7 @@ from inventory_migration.dms_settings import (
     TableMappings,
     TargetTablePrepMode,
     TaskSettings,
+    table_ref,
     task_resource_id,
 )
 
@@ -30,6 +31,36 @@ def test_table_mappings_select_each_schema_and_exclude_tables() -> None:
 def test_table_mappings_carry_the_fence_once_even_when_listed() -> None:
     rules = TableMappings(schemas=(CONTROL_SCHEMA, "inventory")).to_dict()["rules"]
     assert [r["object-locator"]["schema-name"] for r in rules] == [CONTROL_SCHEMA, "inventory"]
+
+
+def test_a_full_lob_table_gets_a_table_settings_rule_in_full_lob_mode() -> None:
+    rules = TableMappings(schemas=("inventory",), full_lob_tables=(("inventory", "note"),)).to_dict()["rules"]
+    assert rules[-1] == {
+        "rule-type": "table-settings",
+        "rule-id": "3",
+        "rule-name": "full-lob-inventory-note",
+        "object-locator": {"schema-name": "inventory", "table-name": "note"},
+        "lob-settings": {"mode": "unlimited", "bulk-max-size": "0"},
+    }
+
+
+def test_table_mappings_read_back_are_the_same() -> None:
+    mappings = TableMappings(
+        schemas=("inventory", "catalog"), excluded_tables=(("inventory", "reading"),), full_lob_tables=(("catalog", "doc"),)
+    )
+    assert TableMappings.from_json(mappings.to_json()) == mappings
+
+
+def test_an_excluded_table_is_not_selected() -> None:
+    mappings = TableMappings(schemas=("inventory",), excluded_tables=(("inventory", "reading"),))
+    assert mappings.selects("inventory", "item") and not mappings.selects("inventory", "reading")
+    assert not mappings.selects("other", "item")
+
+
+@pytest.mark.parametrize("text", ["note", "inventory.", ".note", "inventory.note.x", "inventory.%"])
+def test_a_table_reference_is_schema_dot_table(text: str) -> None:
+    with pytest.raises(ValueError, match=r"must be schema\.table"):
+        table_ref(text)
 
 
 def test_task_settings() -> None:

@@ -52,7 +52,7 @@ CREATE TABLE shop.order_line (
 );
 CREATE INDEX order_line_by_order ON shop.order_line (order_id);
 CREATE TABLE shop.order_event (
-    id bigserial PRIMARY KEY,
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- written by the trigger only: DMS's apply needs BY DEFAULT
     order_id bigint NOT NULL,
     op text NOT NULL,
     version integer NOT NULL,

@@ -7,7 +7,7 @@ import dataclasses
 import re
 
 from inventory_migration.config.base import Check, Problem, Validated, positive
-from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+from inventory_migration.dms_settings import REVERSE_SLOT_NAME, table_ref
 
 LSN_PATTERN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 """A PostgreSQL log sequence number as ``pg_lsn`` prints it."""
@@ -31,7 +31,14 @@ class DmsConfig(Validated):
     schemas: tuple[str, ...] = ("inventory",)
     """Source schemas to migrate (every table of each). Default: ``inventory``."""
     lob_max_size_kb: int = 64
-    """Limited LOB mode: largest LOB (jsonb, text, bytea) copied, in KB. Default: 64."""
+    """Limited LOB mode: largest LOB (jsonb, text, bytea) copied, in KB. ``migrationctl preflight`` measures the
+    largest value of every LOB column and names the size (or the tables for ``full_lob_tables``). Default: 64."""
+    full_lob_tables: tuple[str, ...] = ()
+    """``schema.table`` entries moved in full LOB mode (every LOB whole, one at a time: slower), for the few tables
+    whose values exceed ``lob_max_size_kb``; both tasks. Default: none."""
+    excluded_tables: tuple[str, ...] = ()
+    """``schema.table`` entries left out of both tasks: the partitioned parents ``migrationctl preflight`` names (their
+    partitions carry the rows and the changes, so each row is loaded once). Default: none."""
     max_full_load_subtasks: int = 8
     """Tables loaded in parallel (1 to 49). Default: 8."""
     create_account_roles: bool = True
@@ -81,6 +88,18 @@ class DmsConfig(Validated):
                 ),
             ),
         ]
+        for field in ("full_lob_tables", "excluded_tables"):
+            for entry in getattr(self, field):
+                try:
+                    schema, _table = table_ref(entry)
+                except ValueError:
+                    checks.append((True, Problem(field, entry, "must be schema.table (no wildcards)")))
+                    continue
+                checks.append(
+                    (schema not in self.schemas, Problem(field, entry, f"its schema must be one of {list(self.schemas)}"))
+                )
+        for entry in sorted(set(self.full_lob_tables) & set(self.excluded_tables)):
+            checks.append((True, Problem("full_lob_tables", entry, "is also in excluded_tables: one or the other")))
         for schema in self.schemas:
             checks.append(
                 (

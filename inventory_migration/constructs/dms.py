@@ -18,6 +18,7 @@ from inventory_migration.dms_settings import (
     REVERSE_TASK_QUALIFIER,
     TableMappings,
     TaskSettings,
+    table_ref,
 )
 from inventory_migration.iam import KMS_DECRYPT_ACTIONS, SECRET_READ_ACTIONS, policy_json, service_assume_role_policy, statement
 from inventory_migration.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
@@ -95,6 +96,10 @@ class DmsReplicationProps:
     """DMS engine version. Default: ``3.5.4``."""
     lob_max_size_kb: int = 64
     """Limited LOB mode size. Default: 64."""
+    full_lob_tables: tuple[str, ...] = ()
+    """``schema.table`` entries moved in full LOB mode. Default: none."""
+    excluded_tables: tuple[str, ...] = ()
+    """``schema.table`` entries left out of both tasks. Default: none."""
     max_full_load_subtasks: int = 8
     """Tables loaded in parallel. Default: 8."""
     heartbeat_frequency_minutes: int = 1
@@ -124,11 +129,24 @@ class DmsReplicationProps:
                     self.reverse_task.exists and not self.reverse_cdc_start_position,
                     "reverse_cdc_start_position: required when the reverse task exists",
                 ),
+                *(
+                    (not _is_table_ref(entry), f"{field} entry {entry!r}: must be schema.table (no wildcards)")
+                    for field in ("full_lob_tables", "excluded_tables")
+                    for entry in getattr(self, field)
+                ),
             )
             if bad
         ]
         if problems:
             raise ValueError("; ".join(problems))
+
+
+def _is_table_ref(text: str) -> bool:
+    try:
+        table_ref(text)
+    except ValueError:
+        return False
+    return True
 
 
 class DmsReplication(Construct):
@@ -196,7 +214,11 @@ class DmsReplication(Construct):
         self.secrets_access_policy = self._secrets_access_policy(
             "secrets-access", "dms-secrets-access", [self.source_secret, self.target_secret]
         )
-        self.table_mappings = TableMappings(schemas=p.schemas)
+        self.table_mappings = TableMappings(
+            schemas=p.schemas,
+            excluded_tables=tuple(table_ref(t) for t in p.excluded_tables),
+            full_lob_tables=tuple(table_ref(t) for t in p.full_lob_tables),
+        )
         self.task_settings = TaskSettings(lob_max_size_kb=p.lob_max_size_kb, max_full_load_subtasks=p.max_full_load_subtasks)
         self.event_subscriptions = [
             self._events(

@@ -12,7 +12,8 @@ Cutover (from ``cdc``):
 2. **freeze** the source for the application roles; the freeze LSN is recorded.
 3. **drain**: wait until the forward slot on the source has confirmed the freeze LSN. A timeout aborts: the source is
    unfrozen and nothing else has changed.
-4. **sequences** to the source's positions (``sequences sync``).
+4. **sequences** to the source's positions (``sequences sync``), and GENERATED ALWAYS identity columns handed over: ALWAYS
+   on the target, BY DEFAULT on the source, which the way back writes (:mod:`..database.identities`).
 5. **way-back**: the reverse slot is created on the target (its consistent point is the reverse start position), and a
    detached holder exports and holds a snapshot of each side — both before the first green write.
 6. **switch**: the target opened for the application roles, the listener's weights to green (exactly as the
@@ -22,7 +23,7 @@ Cutover (from ``cdc``):
    names the rollback decision.
 
 Rollback (from ``cutover`` / ``rollback-window``): freeze green, drain the way back to that freeze point, sequences
-target -> source, weights to blue, advance the forward slot to the current source position, unfreeze blue, stop the way
+target -> source (and identity columns handed back), weights to blue, advance the forward slot to the current source position, unfreeze blue, stop the way
 back, resume forward replication from that position (not a new full load: parity held at both switches, and a 500 GB
 load does not fit the window). A rollback of a cutover that never switched runs :data:`ABORT` instead: it undoes it.
 """
@@ -48,7 +49,7 @@ from inventory_migration.migrationctl.cutover.replication import (
     sync_point,
 )
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
-from inventory_migration.migrationctl.database import chunks, data_parity
+from inventory_migration.migrationctl.database import chunks, data_parity, identities
 from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection
@@ -244,8 +245,19 @@ def _forward_drain(run: Run, result: dict[str, Any]) -> None:
     )
 
 
+def _identities_to(run: Run, result: dict[str, Any], writer: str) -> None:
+    """GENERATED ALWAYS identity columns follow the writer (:mod:`..database.identities`): ALWAYS on ``writer``, BY DEFAULT
+    on the side replication writes. Done while both sides are closed to the applications."""
+    sides = {"source": run.source, "target": run.target}
+    replica = "target" if writer == "source" else "source"
+    handed = identities.hand_over(writer=sides[writer], replica=sides[replica], writer_side=writer, replica_side=replica)
+    result["identity_always_on"] = writer
+    result["identity_columns"] = [str(c) for c in handed]
+
+
 def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
     result["set"] = _sync_sequences(run.source, run.target, run.s.sequence_gap)
+    _identities_to(run, result, "target")
 
 
 def _way_back(run: Run, result: dict[str, Any]) -> None:
@@ -342,6 +354,7 @@ def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
 
 def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
     result["set"] = _sync_sequences(run.target, run.source, run.s.sequence_gap)
+    _identities_to(run, result, "source")
 
 
 def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:
@@ -399,6 +412,7 @@ def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
 def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
     # The cutover never switched: nothing of green has to be skipped, and whatever the forward replication has not
     # applied yet must still be. It resumes from its own slot's position, never from "now".
+    _identities_to(run, result, "source")  # the cutover's sequences step may have handed them to green
     if not run.s.backend.forward_running():
         result["position"] = run.s.backend.resume_forward(run.source, None)
 
