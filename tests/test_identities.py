@@ -115,8 +115,25 @@ def test_a_hand_over_killed_half_way_is_finished_by_a_rerun(pair: Pair) -> None:
 def test_a_table_held_by_a_session_fails_by_name_and_changes_nothing(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     source, target = pair.source, pair.target
     monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(identities, "LOCK_ATTEMPTS", 2)
     with psycopg.connect(source) as reader:
         reader.execute("SELECT count(*) FROM shop.ticket").fetchall()  # an open read holds the table
-        with pytest.raises(UsageError, match=r"shop\.ticket for over 1 s"):
+        with pytest.raises(UsageError, match=r"shop\.ticket through 2 attempts of 1 s"):
             hand_over(target, source)
     assert kinds(source)[TICKET] == identities.ALWAYS
+
+
+def test_a_read_that_ends_soon_is_waited_out(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    source, target = pair.source, pair.target
+    monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 1)
+    reader = psycopg.connect(source)
+    reader.execute("SELECT count(*) FROM shop.ticket").fetchall()  # holds the table for about 1.5 s
+    timer = threading.Timer(1.5, reader.close)
+    timer.start()
+    try:
+        assert hand_over(target, source) == [TICKET]
+    finally:
+        timer.join()
+    assert kinds(source)[TICKET] == identities.BY_DEFAULT

@@ -69,7 +69,7 @@ NEEDS: tuple[Need, ...] = (
     ),
     *_migration_user_on_both_sides(
         what="owner (member of the owning role) or superuser of every user table",
-        why="the freeze revokes write grants it did not make, and grants them back",
+        why="the freeze revokes write grants it did not make, and grants them back; identity columns are handed over (ALTER TABLE)",
         holds=f"{_IS} OR NOT EXISTS (SELECT 1 FROM ({USER_TABLES}) t WHERE NOT pg_has_role(%(role)s, t.relowner, 'MEMBER'))",
     ),
     *_migration_user_on_both_sides(

@@ -15,8 +15,8 @@ DEFAULT``, so at every moment (a kill included) each column is ``ALWAYS`` on one
 same set. Columns that are ``BY DEFAULT`` on both sides are the user's and never touched.
 
 ``ALTER TABLE ... SET GENERATED`` takes an ``ACCESS EXCLUSIVE`` lock on the table: the side's changes wait at most
-:data:`LOCK_TIMEOUT_SECONDS` for it (a long read holding the table fails the step by name; re-run it), and are made in
-one transaction per side. Only tables with such a column are touched; a schema without any costs two catalogue reads.
+:data:`LOCK_TIMEOUT_SECONDS` for it, :data:`LOCK_ATTEMPTS` times (a long read holding the table then fails the step by
+name; re-run it), and are made in one transaction per side. Only tables with such a column are touched; a schema without any costs two catalogue reads.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
 
 LOCK_TIMEOUT_SECONDS = 5
-"""How long one side's changes wait for a table's lock before the step fails (and can be re-run)."""
+"""How long one attempt at a side's changes waits for a table's lock."""
+LOCK_ATTEMPTS = 3
+"""Attempts before the step fails by name (and can be re-run): a lock queued behind a long read holds the readers after
+it, so each attempt waits briefly and lets them through between attempts."""
 
 ALWAYS = "a"
 BY_DEFAULT = "d"
@@ -66,20 +69,24 @@ def _set(conn: psycopg.Connection, columns: Iterable[Column], kind: str, side: s
     columns = sorted(columns)
     if not columns:
         return
-    try:
-        with conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{LOCK_TIMEOUT_SECONDS}s")))
-            for c in columns:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET GENERATED {}").format(
-                        sql.Identifier(c.schema, c.table), sql.Identifier(c.column), _CLAUSE[kind]
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{LOCK_TIMEOUT_SECONDS}s")))
+                for c in columns:
+                    conn.execute(
+                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET GENERATED {}").format(
+                            sql.Identifier(c.schema, c.table), sql.Identifier(c.column), _CLAUSE[kind]
+                        )
                     )
-                )
-    except errors.LockNotAvailable as exc:
-        raise UsageError(
-            f"identity columns on the {side}: a session held one of {', '.join(f'{c.schema}.{c.table}' for c in columns)} "
-            f"for over {LOCK_TIMEOUT_SECONDS} s (ALTER TABLE needs it alone); nothing changed there; run again"
-        ) from exc
+            return
+        except errors.LockNotAvailable as exc:
+            if attempt == LOCK_ATTEMPTS:
+                tables = ", ".join(dict.fromkeys(f"{c.schema}.{c.table}" for c in columns))
+                raise UsageError(
+                    f"identity columns on the {side}: a session held one of {tables} through {LOCK_ATTEMPTS} attempts of "
+                    f"{LOCK_TIMEOUT_SECONDS} s (ALTER TABLE needs it alone); nothing changed there; run again"
+                ) from exc
 
 
 def hand_over(
