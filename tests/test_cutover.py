@@ -279,7 +279,8 @@ class Shop:
         assert cli.main(["--no-progress", "schema", "post-data", self.source_dsn, self.target_dsn]) == 0
         self.pair.target.psql(f"{self.name}_tgt", wl.READ_GRANTS_SQL)  # reads only until the cutover opens it
         self.caught_up()
-        assert cli.main(["--no-progress", "verify", self.source_dsn, self.target_dsn], io.StringIO()) == 0
+        argv = ["--no-progress", "verify", "--app-roles", wl.ROLE, self.source_dsn, self.target_dsn]
+        assert cli.main(argv, io.StringIO()) == 0
         return self
 
     def backend(self) -> NativeReplication:

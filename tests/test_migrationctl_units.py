@@ -249,3 +249,27 @@ def test_procedure_argument_modes_deparse_the_same_on_13_and_16() -> None:
     assert normalize_definition("functions", on_16.replace("INOUT", "OUT")) != normalize_definition("functions", on_13)
     function = "CREATE OR REPLACE FUNCTION s.f(IN a integer) RETURNS integer"
     assert normalize_definition("functions", function) == function
+
+
+ON_15 = "SELECT orders.id, orders.total FROM shop.orders WHERE (orders.total > (100)::numeric);"
+ON_16 = "SELECT id, total FROM shop.orders WHERE (total > (100)::numeric);"
+"""One view over one table, as ``pg_get_viewdef`` deparses it up to 15 (qualified columns) and from 16 on."""
+
+
+def test_a_single_table_view_deparses_the_same_on_13_and_16() -> None:
+    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+
+    assert normalize_definition("views", ON_15) == normalize_definition("views", ON_16) == ON_16
+
+
+def test_a_single_table_view_that_differs_still_differs() -> None:
+    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+
+    assert normalize_definition("views", ON_15.replace("100", "200")) != normalize_definition("views", ON_16)
+
+
+def test_a_join_view_keeps_its_qualifiers() -> None:
+    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+
+    joined = "SELECT o.id, c.email FROM (shop.orders o JOIN shop.customer c ON ((c.id = o.customer_id)));"
+    assert normalize_definition("views", joined) == joined

@@ -115,3 +115,53 @@ def test_superuser_is_named_not_carried(pair: tuple[str, str, bool]) -> None:
     if separate:
         with psycopg.connect(target) as conn:
             assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = 'rc_root'").fetchone() == (False,)
+
+
+# ------------------------------------------------------------------ verify compares them too
+
+
+def privilege_differences(report: dict[str, Any]) -> list[str]:
+    kinds = {"role", "membership", "grant", "default privilege"}
+    return [f"{d['kind']}: {d['name']}" for d in report["schema_differences"] if d["kind"] in kinds]
+
+
+def test_verify_names_each_privilege_the_target_lacks(pair: tuple[str, str, bool]) -> None:
+    source, target, _separate = pair
+    code, report = run("verify", "--schema-only", "--app-roles", "rc_app", source, target)
+    found = privilege_differences(report)
+    assert code == 1 and not report["equal"]
+    assert "grant: SELECT ON TABLE shop.big_orders TO rc_reporting WITH GRANT OPTION" in found
+    assert "grant: EXECUTE ON FUNCTION shop.order_count() TO rc_reporting" in found
+    assert "default privilege: FOR ROLE rc_owner IN SCHEMA shop SELECT ON TABLES TO rc_reporting" in found
+
+
+def test_verify_is_equal_once_roles_copy_carried_them(pair: tuple[str, str, bool]) -> None:
+    source, target, _separate = pair
+    assert run("roles", "copy", "--app-roles", "rc_app", "--apply", source, target)[0] == 0
+    code, report = run("verify", "--schema-only", "--app-roles", "rc_app", source, target)
+    assert code == 0 and privilege_differences(report) == []
+
+
+def test_verify_counts_the_application_s_held_back_writes_apart(pair: tuple[str, str, bool]) -> None:
+    source, target, _separate = pair
+    run("roles", "copy", "--app-roles", "rc_app", "--apply", source, target)
+    _code, report = run("verify", "--schema-only", "--app-roles", "rc_app", source, target)
+    assert report["privileges_held_back"] == 3  # INSERT, UPDATE, DELETE on shop.orders
+
+
+def test_verify_without_the_application_roles_names_their_writes(pair: tuple[str, str, bool]) -> None:
+    source, target, _separate = pair
+    run("roles", "copy", "--app-roles", "rc_app", "--apply", source, target)
+    code, report = run("verify", "--schema-only", source, target)
+    assert code == 1 and "grant: INSERT ON TABLE shop.orders TO rc_app" in privilege_differences(report)
+
+
+def test_public_create_of_a_pre_15_source_is_named_not_carried(pair: tuple[str, str, bool]) -> None:
+    source, target, _separate = pair
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")  # PostgreSQL 13's default, explicit on any major
+    code, report = run("roles", "copy", "--app-roles", "rc_app", "--apply", source, target)
+    assert code == 0 and any(n.startswith("CREATE ON SCHEMA public TO PUBLIC") for n in report["not_carried"])
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT has_schema_privilege('public', 'public', 'CREATE')").fetchone() == (False,)
+    assert run("verify", "--schema-only", "--app-roles", "rc_app", source, target)[0] == 0

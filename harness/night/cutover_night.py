@@ -107,7 +107,7 @@ def _night(night: Night, *, faults: bool, seconds: float, rate: float, rows: int
             load_seconds = time.time() - load_started
         stats = app.stats
         night.drain_way_back()
-        final = night.migrationctl("verify", "--state", str(night.state))
+        final = night.migrationctl("verify", "--app-roles", wl.ROLE, "--state", str(night.state))
         final_verdict = "equal" if final.returncode == 0 else f"DIFFERENT:\n{final.stdout[-3000:]}"
         with psycopg.connect(night.target_dsn, autocommit=True) as conn:
             findings = wl.check(conn, stats)

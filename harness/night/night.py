@@ -243,7 +243,7 @@ class Night:
         for server in (self.source, self.target):  # the replication's own record of what it applied (never two writers)
             server.psql(DATABASE, writers.APPLY_LOG_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")
-        self.step_ok("verify", self.migrationctl("verify", "--state", str(self.state)))
+        self.step_ok("verify", self.migrationctl("verify", "--app-roles", wl.ROLE, "--state", str(self.state)))
 
     def step_ok(self, label: str, proc: subprocess.CompletedProcess[str]) -> None:
         if proc.returncode != 0:
@@ -296,7 +296,7 @@ class Night:
         """``verify --live`` under the application's load: equal with nothing injected; then three differences made on
         the target behind replication's back — a row changed, a row deleted, a sequence set back — each named; then
         repaired."""
-        clean = self.migrationctl("--output", "json", "verify", "--live", "--state", str(self.state))
+        clean = self.migrationctl("--output", "json", "verify", "--live", "--app-roles", wl.ROLE, "--state", str(self.state))
         if clean.returncode != 0:
             raise RehearsalFailed(
                 f"verify --live under load, nothing injected: exit {clean.returncode}\n{clean.stdout[-3000:]}{clean.stderr}"

@@ -245,6 +245,7 @@ def cmd_verify(ctx: Context) -> ExitCode:
         jobs=a.jobs,
         settle=_settle(source_dsn, target_dsn, a.settle_timeout) if a.live else None,
         rounds=a.rounds,
+        app_roles=a.app_roles or (),
     )
 
     with ctx.state() as state_dir:
@@ -499,6 +500,12 @@ def register(sub: SubParsers) -> None:
 
     p = sub.add_parser("verify", help="prove target = source: schema and data parity")
     both_args(p)
+    p.add_argument(
+        "--app-roles",
+        type=comma_list,
+        help="the application's roles (as given to roles copy): their table writes held back on the target until the "
+        "cutover are not differences",
+    )
     p.add_argument("--tables", type=comma_list, help="only these tables (schema.table, comma-separated)")
     p.add_argument("--schemas", type=comma_list, help="schemas to compare (default: every user schema of the source)")
     p.add_argument("--jobs", type=positive_int, default=max(1, (os.cpu_count() or 2) // 2), help="segments compared at once")

@@ -70,6 +70,15 @@ class Grant:
     grantable: bool
 
 
+PUBLIC_CREATE = Grant("SCHEMA", "public", "PUBLIC", "CREATE", False)
+"""Every role may create objects in ``public``: PostgreSQL's default up to 14, taken away by 15 (CVE-2018-1058). A 13
+source has it without anyone having asked for it; it is not carried to the 16 target, and named."""
+PUBLIC_CREATE_NOTE = (
+    "CREATE ON SCHEMA public TO PUBLIC: PostgreSQL 14's default, which 15 took away (CVE-2018-1058); grant it on the "
+    "target only if an application creates objects there"
+)
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class DefaultPrivilege:
     owner: str
@@ -174,6 +183,24 @@ class Plan:
         }
 
 
+def differences(p: Plan) -> list[tuple[str, str]]:
+    """What the target lacks, as ``(kind, what)`` pairs a person reads: ``verify``'s privilege differences."""
+    option = {True: " WITH GRANT OPTION", False: ""}
+    return [
+        *(("role", r.name) for r in p.roles),
+        *(("membership", f"{m.member} in {m.group}" + (" WITH ADMIN OPTION" if m.admin else "")) for m in p.memberships),
+        *(("grant", f"{g.privilege} ON {g.kind} {g.name} TO {g.grantee}{option[g.grantable]}") for g in p.grants),
+        *(
+            (
+                "default privilege",
+                f"FOR ROLE {d.owner}{' IN SCHEMA ' + d.schema if d.schema else ''} {d.privilege} ON {d.objects} TO "
+                f"{d.grantee}{option[d.grantable]}",
+            )
+            for d in p.defaults
+        ),
+    ]
+
+
 def _closure(catalog: Catalog, roles: Iterable[str], *, up: bool) -> set[str]:
     """``roles`` and every group they belong to (``up``), or every role that belongs to them, directly or not."""
     found, todo = set(), list(roles)
@@ -190,6 +217,8 @@ def plan(source: Catalog, target: Catalog, target_objects: set[tuple[str, str]],
     (:func:`read_objects`): a grant on an object the target does not have yet is ``schema pre-data``'s business."""
     writers = _closure(source, app_roles, up=True)
     wanted_grants = {g for g in source.grants if g.grantee == "PUBLIC" or g.grantee in source.roles}
+    insecure = wanted_grants & {PUBLIC_CREATE}
+    wanted_grants -= insecure
     held = {g for g in wanted_grants if g.kind == "TABLE" and g.grantee in writers and g.privilege in WRITE_PRIVILEGES}
     needed = set(app_roles) | {g.grantee for g in wanted_grants if g.grantee != "PUBLIC"}
     needed |= {d.owner for d in source.defaults} | {d.grantee for d in source.defaults if d.grantee != "PUBLIC"}
@@ -205,7 +234,8 @@ def plan(source: Catalog, target: Catalog, target_objects: set[tuple[str, str]],
         held_back=tuple(sorted(held - target.grants)),
         not_carried=tuple(
             f"{r.name}: {', '.join(r.not_carried)}" for r in sorted(source.roles[n] for n in needed) if r.not_carried
-        ),
+        )
+        + tuple(PUBLIC_CREATE_NOTE for _ in insecure - target.grants),
     )
 
 

@@ -8,6 +8,7 @@ Definitions are normalized where a major deparses the same object differently (:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 import psycopg
@@ -93,6 +94,21 @@ def _split_arguments(arguments: str) -> list[str]:
     return [p for p in parts if p]
 
 
+_SINGLE_FROM = re.compile(r"\bFROM (?:ONLY )?(?:\w+\.)?(\w+)(?: (?:AS )?(?!WHERE\b|GROUP\b|HAVING\b|ORDER\b|LIMIT\b)(\w+))?")
+
+
+def _unqualified_single_relation(text: str) -> str:
+    """A view's definition with its one relation's qualifier taken off its columns (``orders.id`` -> ``id``); views
+    over more than one relation (a join, a subquery, a second FROM) are left as they are."""
+    if text.count("FROM ") != 1 or " JOIN " in text or "FROM (" in text:
+        return text
+    found = _SINGLE_FROM.search(text)
+    if found is None:
+        return text
+    qualifier = found.group(2) or found.group(1)
+    return re.sub(rf"(?<![\w.\"]){re.escape(qualifier)}\.(?=\w)", "", text)
+
+
 def normalize_definition(kind: str, definition: str) -> str:
     """A definition as text that is the same on every major for the same object.
 
@@ -100,8 +116,12 @@ def normalize_definition(kind: str, definition: str) -> str:
 
     * ``pg_get_functiondef`` of a PROCEDURE writes the argument mode ``IN`` explicitly from PostgreSQL 14 on
       (``restock(IN p_qty integer)``) and left it implicit before (``restock(p_qty integer)``).
+    * ``pg_get_viewdef`` of a view over one relation qualifies its columns up to PostgreSQL 15 (``SELECT orders.id
+      FROM shop.orders``) and not from 16 on (``SELECT id FROM shop.orders``): such a view is compared without them.
     """
     text = " ".join(definition.split())
+    if kind == "views":
+        text = _unqualified_single_relation(text)
     if kind == "functions" and text.startswith("CREATE OR REPLACE PROCEDURE "):
         open_at = text.find("(")
         close_at = _argument_list(text, open_at)

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl.database import chunks, data_parity, schema_parity, sequences
+from inventory_migration.migrationctl.database import chunks, data_parity, roles, schema_parity, sequences
 from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection, database_identity
 from inventory_migration.migrationctl.output import table
@@ -39,6 +39,9 @@ class VerifyReport:
         reused = [t.reused_from for t in self.tables if t.reused_from is not None]
         return min([self.started_at, *reused])
 
+    held_back: int = 0
+    """The application's table write grants the target does not have yet: held back until the cutover opens it (``roles
+    copy``); counted, not a difference."""
     sequences_behind: list[str] = dataclasses.field(default_factory=list)
     """Target sequences behind the source's: expected while DMS copies rows (it does not move sequences) and set by
     the cutover's sequences step; named, not a difference."""
@@ -60,6 +63,7 @@ class VerifyReport:
             "rows_compared": self.rows_compared,
             "in_flight": self.in_flight,
             "sequences_behind": self.sequences_behind,
+            "privileges_held_back": self.held_back,
             "seconds": round(self.seconds, 3),
         }
 
@@ -87,6 +91,9 @@ class VerifyRequest:
     (``--live``: a fence row); rows that differ are looked at again after it. Default: none (one look)."""
     rounds: int = 3
     """Re-checks with ``settle``. Default: 3."""
+    app_roles: Sequence[str] = ()
+    """The application's roles: their table writes are held back on the target until the cutover opens it (``roles
+    copy --app-roles``), so missing there is not a difference. Default: none."""
 
     @property
     def full(self) -> bool:
@@ -110,10 +117,16 @@ def run(
     ):
         schemas = list(r.schemas) or user_schemas(source)
         schema_diffs: list[schema_parity.SchemaDifference] = []
+        held_back = 0
         if not r.data_only:
             schema_diffs = schema_parity.diff_schema(
                 schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
             )
+            privileges = roles.plan(roles.read(source), roles.read(target), roles.read_objects(target), app_roles=r.app_roles)
+            schema_diffs += [
+                schema_parity.SchemaDifference(kind, what, "missing on target") for kind, what in roles.differences(privileges)
+            ]
+            held_back = len(privileges.held_back)
         source_tables = chunks.select_tables(chunks.list_tables(source, schemas), r.tables)
         target_tables = chunks.list_tables(target, schemas)
         behind = sequences_behind(source, target) if not r.schema_only else []
@@ -142,6 +155,7 @@ def run(
         seconds=time.perf_counter() - started,
         started_at=started_at,
         sequences_behind=behind,
+        held_back=held_back,
     )
     if report.equal and checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
@@ -221,6 +235,10 @@ def render(report: VerifyReport, *, schema_checked: bool, data_checked: bool) ->
             )
     if report.in_flight:
         lines.append(f"in flight: {report.in_flight} row(s) differed at first look and matched once replication caught up")
+    if report.held_back:
+        lines.append(
+            f"privileges held back until the cutover opens the target (the application's table writes): {report.held_back}"
+        )
     if report.sequences_behind:
         lines.append(
             f"sequences behind on the target: {len(report.sequences_behind)} (DMS does not move them; the cutover's "
