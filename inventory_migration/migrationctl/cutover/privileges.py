@@ -4,7 +4,7 @@ A missing privilege found half-way through a cutover (a REVOKE that does nothing
 reverse task that cannot set ``session_replication_role``) is found at 2 a.m. with the source frozen. Each
 :class:`Need` is one row: on which side, for whom, what, why, and one SQL predicate that tells whether it holds.
 ``cutover`` checks every row as a gate (nothing changes if one fails), ``rollback`` checks them again before its
-freeze, and ``preflight --privileges`` prints the table days before.
+freeze, and ``preflight --privileges`` checks them days before, with the DMS users named by their secrets.
 
 Notes on the predicates (PostgreSQL's documented rules):
 
@@ -13,8 +13,11 @@ Notes on the predicates (PostgreSQL's documented rules):
 * ``ALTER ROLE ... NOLOGIN`` needs ``CREATEROLE`` (a superuser role needs a superuser); only when a frozen role owns
   a table or is a superuser (:func:`..freeze.plan`).
 * Ending another role's sessions needs ``pg_signal_backend`` (or superuser).
-* ``session_replication_role`` (what DMS's PostgreSQL target sets, the reverse task's ``afterConnectScript``) can be
-  set only by a superuser before PostgreSQL 15; from 15 ``GRANT SET ON PARAMETER`` can allow it.
+* ``session_replication_role`` (what DMS's PostgreSQL target sets, both tasks' ``afterConnectScript``) can be
+  set only by a superuser before PostgreSQL 15 (on RDS and Aurora: ``rds_superuser``); from 15 ``GRANT SET ON
+  PARAMETER`` can allow it.
+* DMS's source user needs ``REPLICATION`` (or superuser; on RDS ``rds_replication``) and ``SELECT`` on the tables (DMS
+  user guide, "Working with self-managed PostgreSQL databases as a source").
 * Aurora has no superuser: ``rds_superuser`` members own what they create, slots need ``rds_replication``.
 """
 
@@ -30,7 +33,9 @@ from inventory_migration.migrationctl.cutover.freeze import USER_TABLES
 from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
 
-MIGRATION_USER, REVERSE_USER = "migration user", "reverse DMS user"
+MIGRATION_USER, FORWARD_USER, REVERSE_USER = "migration user", "forward DMS user", "reverse DMS user"
+"""Who a row is for: the user ``migrationctl`` connects as; the user of the forward task's endpoint on that side (the
+source endpoint's on-prem, the target endpoint's on Aurora: their secrets name them); the reverse task's on-prem user."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,7 +45,7 @@ class Need:
     side: str
     """``source`` (on-prem) or ``target`` (Aurora)."""
     who: str
-    """:data:`MIGRATION_USER` (the one migrationctl connects as) or :data:`REVERSE_USER`."""
+    """:data:`MIGRATION_USER` (the one migrationctl connects as), :data:`FORWARD_USER` or :data:`REVERSE_USER`."""
     what: str
     why: str
     holds: str
@@ -53,6 +58,19 @@ class Need:
 
 _IS = "(SELECT rolsuper FROM pg_roles WHERE rolname = %(role)s)"
 _HAS_ROLE_IF_EXISTS = "(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') AND pg_has_role(%(role)s, '{r}', 'MEMBER'))"
+
+
+_WRITES_EVERY_TABLE = (
+    "NOT EXISTS (SELECT 1 FROM ("
+    + USER_TABLES
+    + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'INSERT') OR NOT has_table_privilege(%(role)s, t.oid, 'UPDATE') "
+    "OR NOT has_table_privilege(%(role)s, t.oid, 'DELETE'))"
+)
+_SETS_REPLICATION_ROLE_BEFORE_15 = f"{_IS} OR {_HAS_ROLE_IF_EXISTS.format(r='rds_superuser')}"
+"""Before PostgreSQL 15 only a superuser sets ``session_replication_role`` (on RDS and Aurora, ``rds_superuser``)."""
+_SETS_REPLICATION_ROLE = (
+    f"{_SETS_REPLICATION_ROLE_BEFORE_15} OR has_parameter_privilege(%(role)s, 'session_replication_role', 'SET')"
+)
 
 
 def _migration_user_on_both_sides(**fields: Any) -> tuple[Need, Need]:
@@ -95,28 +113,48 @@ NEEDS: tuple[Need, ...] = (
     *_migration_user_on_both_sides(
         what=f"INSERT and SELECT on {CONTROL_SCHEMA}.{FENCE_TABLE}",
         why="the drain writes its fence on the side being left and reads it on the other",
-        holds=f"has_schema_privilege(%(role)s, '{CONTROL_SCHEMA}', 'USAGE') AND EXISTS (SELECT 1 FROM pg_class c "
-        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{CONTROL_SCHEMA}' "
-        f"AND c.relname = '{FENCE_TABLE}' AND has_table_privilege(%(role)s, c.oid, 'INSERT') "
-        "AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
+        holds=f"EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = '{CONTROL_SCHEMA}' AND c.relname = '{FENCE_TABLE}' AND has_schema_privilege(%(role)s, n.oid, "
+        "'USAGE') AND has_table_privilege(%(role)s, c.oid, 'INSERT') AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
+    ),
+    Need(
+        side="source",
+        who=FORWARD_USER,
+        what="REPLICATION and SELECT on every user table",
+        why="the forward task reads every table (full load) and its slot (changes)",
+        holds=f"({_IS} OR (SELECT rolreplication FROM pg_roles WHERE rolname = %(role)s)) AND NOT EXISTS (SELECT 1 FROM ("
+        + USER_TABLES
+        + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'SELECT'))",
+    ),
+    Need(
+        side="target",
+        who=FORWARD_USER,
+        what="INSERT, UPDATE, DELETE on every user table",
+        why="the forward task loads the tables and applies the changes on Aurora",
+        holds=_WRITES_EVERY_TABLE,
+    ),
+    Need(
+        side="target",
+        who=FORWARD_USER,
+        what="SET session_replication_role",
+        why="the target endpoint's afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
+        holds=_SETS_REPLICATION_ROLE,
+        holds_before_15=_SETS_REPLICATION_ROLE_BEFORE_15,
     ),
     Need(
         side="source",
         who=REVERSE_USER,
         what="INSERT, UPDATE, DELETE on every user table",
         why="the reverse task applies Aurora's changes on-prem",
-        holds="NOT EXISTS (SELECT 1 FROM ("
-        + USER_TABLES
-        + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'INSERT') OR NOT has_table_privilege(%(role)s, t.oid, 'UPDATE') "
-        "OR NOT has_table_privilege(%(role)s, t.oid, 'DELETE'))",
+        holds=_WRITES_EVERY_TABLE,
     ),
     Need(
         side="source",
         who=REVERSE_USER,
         what="SET session_replication_role",
         why="the reverse task's afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
-        holds=f"{_IS} OR has_parameter_privilege(%(role)s, 'session_replication_role', 'SET')",
-        holds_before_15=_IS,
+        holds=_SETS_REPLICATION_ROLE,
+        holds_before_15=_SETS_REPLICATION_ROLE_BEFORE_15,
     ),
 )
 """Every privilege the switch and the way back need, by side and user."""
@@ -133,14 +171,24 @@ class Finding:
         return f"{self.need.side} {self.need.who} {self.role}: {self.need.what} ({self.need.why})"
 
 
-def check(conn: psycopg.Connection, side: str, *, reverse_user: str = "", nologin: bool = False) -> list[Finding]:
-    """Every :data:`NEEDS` row of ``side`` for the connected user (and ``reverse_user``, on the source), evaluated."""
+def check(
+    conn: psycopg.Connection,
+    side: str,
+    *,
+    reverse_user: str = "",
+    forward_user: str = "",
+    nologin: bool = False,
+    migration_user: bool = True,
+) -> list[Finding]:
+    """Every :data:`NEEDS` row of ``side`` for the connected user (unless ``migration_user`` is false), the forward
+    task's user of that side and ``reverse_user`` (on the source), evaluated; a user not named is not checked."""
     me, version = query(conn, "SELECT current_user, current_setting('server_version_num')::int")[0]
+    users = {MIGRATION_USER: str(me) if migration_user else "", FORWARD_USER: forward_user, REVERSE_USER: reverse_user}
     findings = []
     for need in NEEDS:
         if need.side != side or (need.only_if_nologin and not nologin):
             continue
-        role = str(me) if need.who == MIGRATION_USER else reverse_user
+        role = users[need.who]
         if not role:
             continue
         exists = bool(query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)))

@@ -15,7 +15,7 @@ import psycopg
 from inventory_migration.dms_settings import task_resource_id
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg, state_arg
 from inventory_migration.migrationctl.context import Context
-from inventory_migration.migrationctl.cutover import fence
+from inventory_migration.migrationctl.cutover import fence, privileges
 from inventory_migration.migrationctl.cutover.replication import FENCE
 from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets, dms_task, identities, post_data
 from inventory_migration.migrationctl.database import lag as lag_mod
@@ -68,6 +68,20 @@ def cmd_preflight(ctx: Context) -> ExitCode:
         lines.append(f"\n{verdict}: {len(blockers)} blocker(s), {len(warnings)} warning(s)")
         payload.update({"ready": not blockers, "findings": [f.to_dict() for f in findings]})
         failing = bool(blockers or (warnings if a.fail_on == "warning" else []))
+    if a.privileges:
+        found, unnamed = _privileges(ctx)
+        rows = [
+            {"side": f.need.side, "user": f"{f.need.who} {f.role}", "needs": f.need.what, "ok": "yes" if f.ok else "NO"}
+            for f in found
+        ]
+        lines.append("\nprivileges (docs/migrationctl.md, 'What the switch needs'):")
+        lines.append(table(rows, ["side", "user", "needs", "ok"]))
+        lines += [f"  missing: {f.line}" for f in found if not f.ok]
+        if unnamed:
+            lines.append("  not checked, named neither by a flag nor by a secret in --stack-outputs: " + "; ".join(unnamed))
+        payload["privileges"] = [r | {"ok": f.ok, "why": f.need.why} for r, f in zip(rows, found, strict=True)]
+        payload["privileges_not_checked"] = unnamed
+        failing |= not all(f.ok for f in found)
     if a.dms:
         results = _dms_connections(ctx)
         rows = [dataclasses.asdict(r) for r in results]
@@ -77,6 +91,38 @@ def cmd_preflight(ctx: Context) -> ExitCode:
         failing |= not all(r.ok for r in results)
     ctx.emit(payload, "\n".join(lines))
     return ExitCode.FINDINGS if failing else ExitCode.OK
+
+
+def _privileges(ctx: Context) -> tuple[list[privileges.Finding], list[str]]:
+    """The privilege table's rows for the migration user (this connection) on both sides and for the DMS users: each
+    named by its flag, else by the ``username`` in its endpoint's secret (``--stack-outputs``); a user named nowhere is
+    not checked, and said so."""
+    a = ctx.args
+    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+
+    def user(flag: str | None, endpoint: dms_secrets.Endpoint) -> str:
+        if flag:
+            return flag
+        arn = str(outputs.get(endpoint.output.value) or "")
+        return dms_secrets.username(ctx.client("secretsmanager"), arn) if arn else ""
+
+    forward_source = user(a.dms_source_user, dms_secrets.Endpoint.SOURCE)
+    forward_target = user(a.dms_target_user, dms_secrets.Endpoint.TARGET)
+    reverse = user(a.reverse_user, dms_secrets.Endpoint.REVERSE_TARGET)
+    with connection(ctx.source(), "source", read_only=True) as conn:
+        found = privileges.check(conn, "source", forward_user=forward_source, reverse_user=reverse)
+    with connection(ctx.target(), "target", read_only=True) as conn:
+        found += privileges.check(conn, "target", forward_user=forward_target)
+    unnamed = [
+        what
+        for what, name in (
+            ("the forward DMS user on the source (--dms-source-user)", forward_source),
+            ("the forward DMS user on the target (--dms-target-user)", forward_target),
+            ("the reverse DMS user (--reverse-user)", reverse),
+        )
+        if not name
+    ]
+    return found, unnamed
 
 
 def _task_rules(ctx: Context) -> dms_data.TaskRules:
@@ -415,6 +461,18 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--dms-timeout", type=float, default=600.0, help="with --dms: seconds to wait for the tests (default: 600)")
     p.add_argument("--skip-source", action="store_true", help="with --dms: only the DMS tests, no source checks")
     p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
+    p.add_argument(
+        "--privileges",
+        action="store_true",
+        help="check the privilege table (docs/migrationctl.md) on both sides: this user, and the DMS users named by "
+        "the flags below or by their endpoints' secrets (--stack-outputs); needs the target",
+    )
+    p.add_argument(
+        "--target-dsn", metavar="TARGET_DSN", help=f"with --privileges: the target (default: ${TARGET_ENV}, then libpq's)"
+    )
+    p.add_argument("--dms-source-user", help="with --privileges: the forward task's on-prem user (default: from its secret)")
+    p.add_argument("--dms-target-user", help="with --privileges: the forward task's Aurora user (default: from its secret)")
+    p.add_argument("--reverse-user", help="with --privileges: the reverse task's on-prem user (default: from its secret)")
     p.add_argument(
         "--lob-max-size-kb",
         type=positive_int,

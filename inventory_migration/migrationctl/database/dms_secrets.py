@@ -71,3 +71,18 @@ def credentials(dsn: str, role: str, *, host: str = "") -> dict[str, Any]:
 def fill(secretsmanager: Any, endpoint: Endpoint, secret_arn: str, values: dict[str, Any]) -> Filled:
     secretsmanager.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(values))
     return Filled(endpoint, secret_arn, values["username"], values["host"], values["port"])
+
+
+def username(secretsmanager: Any, secret_arn: str) -> str:
+    """The ``username`` an endpoint's secret holds; empty while the secret has no value yet (``secret fill``)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        value = json.loads(secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":  # created empty by the stack
+            return ""
+        raise
+    except (KeyError, ValueError):
+        return ""
+    return str(value.get("username") or "") if isinstance(value, dict) else ""
