@@ -15,9 +15,11 @@ policies and definitions as JSON), which ``tests/test_hcl.py`` proves by plannin
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,7 +122,11 @@ def templated_json_attribute(
     if not hcl_output(scope):
         return json.dumps(document, sort_keys=True)
     template, variables = template_variables(json.dumps(document, sort_keys=True, indent=2), names or {})
-    source = Path(tempfile.mkdtemp(prefix="inventory-migration-asset-")) / file_name
+    # The asset is copied into the synth output when the app synthesizes, later in this process: the file lives until
+    # the process ends, and no longer.
+    folder = tempfile.mkdtemp(prefix="inventory-migration-asset-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    source = Path(folder) / file_name
     source.write_text(template, encoding="utf-8")
     asset = TerraformAsset(scope, construct_id, path=str(source), type=AssetType.FILE)
     return Token.as_string(Fn.templatefile(asset.path, variables))

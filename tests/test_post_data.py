@@ -276,3 +276,19 @@ def test_the_forward_task_stops_before_applying_cached_changes() -> None:
 
     full_load = json_.loads(TaskSettings(lob_max_size_kb=64).to_json())["FullLoadSettings"]
     assert full_load["StopTaskCachedChangesNotApplied"] is True and full_load["StopTaskCachedChangesApplied"] is False
+
+
+def test_one_pg_restore_gives_each_entry_the_sql_it_gives_alone(source_db: str, tmp_path: Any) -> None:
+    """The archive's post-data entries read in one pg_restore call and split at its entry headers are what one call per
+    entry gives (the split is by header, so an entry can neither lose its SQL nor take its neighbour's)."""
+    from inventory_migration.migrationctl import pgtools
+    from inventory_migration.migrationctl.database import schema
+    from inventory_migration.migrationctl.database.post_data import entries_sql
+
+    archive = tmp_path / "schema.dump"
+    schema.dump(source_db, archive, ())
+    listing = pgtools.run("pg_restore", ["--list", "--section=post-data", str(archive)], "", "archive")
+    entries = schema.parse_toc(listing)
+    together = entries_sql(archive, entries)
+    assert len(together) == len(entries) > 10
+    assert {e.dump_id: entries_sql(archive, [e])[e.dump_id] for e in entries} == together

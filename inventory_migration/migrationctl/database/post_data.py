@@ -104,16 +104,38 @@ class Outcome:
     error: str = ""
 
 
-def entry_sql(archive: Path, entry: TocEntry) -> str:
-    """The SQL pg_restore would run for one entry, without its session settings (set once per session instead)."""
+_HEADER = re.compile(r"^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$")
+"""The comment pg_restore writes before each entry's SQL."""
+
+
+def entries_sql(archive: Path, entries: Sequence[TocEntry]) -> dict[int, str]:
+    """The SQL pg_restore would run for each entry (by dump id), without its session settings (set once per session
+    instead): one pg_restore for them all, split at the comment it writes before each entry."""
+    if not entries:
+        return {}
     with tempfile.TemporaryDirectory(prefix="migrationctl-") as tmp:
-        listfile = Path(tmp) / "one.list"
-        listfile.write_text(entry.line + "\n", encoding="utf-8")
+        listfile = Path(tmp) / "post-data.list"
+        listfile.write_text("".join(e.line + "\n" for e in entries), encoding="utf-8")
         text = pgtools.run(
             "pg_restore", ["--no-owner", "--no-privileges", f"--use-list={listfile}", "--file=-", str(archive)], "", "archive"
         )
-    lines = [ln for ln in text.splitlines() if not ln.startswith("--") and not _SESSION_LINE.match(ln)]
-    return "\n".join(lines).strip()
+    waiting: dict[tuple[str, str, str], list[int]] = {}
+    for e in sorted(entries, key=lambda e: e.dump_id):
+        waiting.setdefault((e.kind, "-" if e.schema == "-" else e.schema, e.name), []).append(e.dump_id)
+    sections: dict[int, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            name, kind, schema = header.groups()
+            queue = waiting.get((kind, schema, name))
+            current = sections.setdefault(queue.pop(0), []) if queue else None
+        elif current is not None and not line.startswith("--") and not _SESSION_LINE.match(line):
+            current.append(line)
+    missing = [e.line for e in entries if e.dump_id not in sections]
+    if missing:
+        raise RuntimeError(f"pg_restore wrote no SQL for {len(missing)} archive entr(ies), e.g. {missing[0]!r}")
+    return {dump_id: "\n".join(lines).strip() for dump_id, lines in sections.items()}
 
 
 def table_of(sql: str) -> str:
@@ -193,8 +215,10 @@ def objects(plan: SchemaPlan, archive: Path, source: psycopg.Connection, target:
     with source.transaction(), target.transaction():
         for conn in (source, target):
             conn.execute(SESSION_SQL)
-        for entry in sorted((*plan.restore, *plan.already_present), key=lambda e: e.dump_id):
-            sql = entry_sql(archive, entry)
+        entries = sorted((*plan.restore, *plan.already_present), key=lambda e: e.dump_id)
+        sql_of = entries_sql(archive, entries)
+        for entry in entries:
+            sql = sql_of[entry.dump_id]
             table = table_of(sql)
             row = _one(target, _TABLE_SQL, [table]) if table else None
             partitioned, size = (bool(row[0]), int(row[1])) if row else (False, 0)  # type: ignore[call-overload]
