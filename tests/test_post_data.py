@@ -292,3 +292,65 @@ def test_one_pg_restore_gives_each_entry_the_sql_it_gives_alone(source_db: str, 
     together = entries_sql(archive, entries)
     assert len(together) == len(entries) > 10
     assert {e.dump_id: entries_sql(archive, [e])[e.dump_id] for e in entries} == together
+
+
+SLOW_SOURCE = """
+CREATE SCHEMA slow;
+CREATE FUNCTION slow.crawl(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS 'BEGIN PERFORM pg_sleep(0.002); RETURN v; END';
+CREATE TABLE slow.item (id int PRIMARY KEY, v int NOT NULL);
+CREATE TABLE slow.line (id int PRIMARY KEY, item_id int NOT NULL);
+INSERT INTO slow.item SELECT g, g FROM generate_series(1, 1500) g;
+INSERT INTO slow.line SELECT g, 1 + g % 1500 FROM generate_series(1, 3000) g;
+CREATE INDEX item_crawl ON slow.item (slow.crawl(v));
+CREATE INDEX line_item ON slow.line (item_id);
+ALTER TABLE slow.line ADD CONSTRAINT line_item_fk FOREIGN KEY (item_id) REFERENCES slow.item;
+"""
+"""A post-data whose index build takes seconds (an immutable function that sleeps per row), to kill inside it."""
+
+
+@pytest.fixture()
+def slow_pair(pg_pair: Any) -> Any:
+    pg_pair.source.psql("postgres", "CREATE DATABASE pd_slow_src")
+    pg_pair.target.psql("postgres", "CREATE DATABASE pd_slow_tgt")
+    pg_pair.source.psql("pd_slow_src", SLOW_SOURCE)
+    source, target = str(pg_pair.source.dsn("pd_slow_src")), str(pg_pair.target.dsn("pd_slow_tgt"))
+    assert run("--no-progress", "schema", "pre-data", source, target)[0] == 0
+    copy_data(source, target)
+    yield source, target
+    pg_pair.source.psql("postgres", "DROP DATABASE IF EXISTS pd_slow_src WITH (FORCE)")
+    pg_pair.target.psql("postgres", "DROP DATABASE IF EXISTS pd_slow_tgt WITH (FORCE)")
+
+
+def test_a_post_data_killed_inside_a_build_is_finished_by_a_rerun(slow_pair: tuple[str, str]) -> None:
+    """SIGKILL while the slow index builds (its transaction open on the server): nothing half-done is left behind, the
+    re-run builds what is missing, and the target's schema equals the source's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source, target = slow_pair
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inventory_migration.migrationctl.cli", "schema", "post-data", "--jobs", "2", source, target],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    seen = ""
+    for line in process.stderr:
+        seen += line
+        if "building index slow.item_crawl" in line:
+            time.sleep(0.5)  # inside the build: 1,500 rows of 2 ms
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait(30)
+    assert process.returncode == -signal.SIGKILL, seen
+    with psycopg.connect(target) as conn:
+        built = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'item_crawl'").fetchone()
+        assert built == (0,), "the killed build's transaction never committed"
+    code, report, _err = post_data(source, target, "--jobs", "2")
+    assert code == 0 and not report["failed"]
+    assert run("--no-progress", "verify", "--schema-only", source, target)[0] == 0

@@ -352,6 +352,7 @@ class Runner:
         )
         with self.lock:
             self.current[key] = obj.label
+        self.report(self._progress())
         started = time.monotonic()
         error = ""
         if not depends_failed:
