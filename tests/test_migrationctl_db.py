@@ -429,7 +429,14 @@ def test_a_sequence_the_user_cannot_read_is_an_error_not_unused(pg_server: Any, 
         "GRANT USAGE ON SCHEMA inventory, catalog, audit TO seq_reader; GRANT SELECT ON ALL SEQUENCES IN SCHEMA catalog TO seq_reader",
     )
     limited = pg_server.dsn("inv_source", user="seq_reader", password="pw")
-    code, _out, err = run("sequences", "sync", "--dry-run", limited, target_copy)
+    try:
+        code, _out, err = run("sequences", "sync", "--dry-run", limited, target_copy)
+    finally:  # the source is the session's: a grant left here would be a difference for every later verify
+        execute(
+            source_db,
+            "REVOKE USAGE ON SCHEMA inventory, catalog, audit FROM seq_reader; "
+            "REVOKE SELECT ON ALL SEQUENCES IN SCHEMA catalog FROM seq_reader",
+        )
     assert code == 2 and "cannot read" in err and "inventory.order_number_seq" in err
 
 
@@ -470,6 +477,8 @@ def test_preflight_blockers(pg_server: Any, source_db: str, tmp_path: Path) -> N
         )
     finally:
         execute(source_db, "DROP TABLE public.blobs")
+        # The source is the session's: a grant left here would be a difference for every later verify.
+        execute(source_db, "REVOKE USAGE ON SCHEMA catalog FROM reader; REVOKE SELECT ON catalog.product FROM reader")
     assert code == 1 and not report["ready"]
     blockers = {f["check"] for f in report["findings"] if f["severity"] == "blocker"}
     assert {"replication-privilege", "select-privilege", "extensions", "column-types"} <= blockers
