@@ -165,6 +165,11 @@ def offline_terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
+ENVIRONMENTS = ("dev", "prod")
+"""The environments the tests synthesize."""
+DEV_EVERYDAY = [pytest.param("dev"), pytest.param("prod", marks=pytest.mark.wide)]
+"""For the slow per-environment checks (terraform, checkov): dev in the everyday tier, prod added by `make check`."""
+
 
 # ----------------------------------------------------------------------------- real PostgreSQL (migrationctl)
 

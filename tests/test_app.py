@@ -98,6 +98,7 @@ def test_use_supported_node(tmp_path: Path) -> None:
     assert use_supported_node({}, tmp_path / "missing") is None
 
 
+@pytest.mark.wide  # a fresh interpreter importing the bindings: 17 s
 def test_importing_the_bindings_anywhere_prints_no_node_banner(tmp_path: Path) -> None:
     """A test, a script or a notebook that imports the stack gets the supported Node too, not only main.py."""
     proc = subprocess.run(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from inventory_migration.rules.checkov import CHECKOV_SKIPS, CheckovSkip, checkov_view, skipped_checks
-
-ENVIRONMENTS = ("dev", "prod")
+from tests.conftest import DEV_EVERYDAY
 
 
 def run_checkov(directory: Path, skips: list[str]) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def run_checkov(directory: Path, skips: list[str]) -> dict[str, Any]:
     return report[0] if isinstance(report, list) else report
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", DEV_EVERYDAY)
 def test_checkov_has_no_unjustified_failure(synthesized: Any, environment: str, tmp_path: Path) -> None:
     (tmp_path / "cdk.tf.json").write_text(json.dumps(checkov_view(synthesized(environment))), encoding="utf-8")
     report = run_checkov(tmp_path, skipped_checks(environment))

@@ -27,10 +27,10 @@ from inventory_migration.phases import (
     is_protected,
     transition_problem,
 )
-from tests.conftest import REVERSE_LSN, phase_config, resources_of
+from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, REVERSE_LSN, phase_config, resources_of
 
 P = MigrationPhase
-ENVIRONMENTS = ("dev", "prod")
+
 ALL = [(env, phase) for env in ENVIRONMENTS for phase in MigrationPhase]
 TRANSITIONS = sorted(ALLOWED_TRANSITIONS, key=lambda t: (list(P).index(t[0]), list(P).index(t[1])))
 
@@ -215,7 +215,7 @@ def test_decommission_removes_the_migration_only_resources(phase_synth: Any, env
     assert any(name.startswith("dms-tasks-") for name in logs) and any("datasync" in name for name in logs)
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", DEV_EVERYDAY)
 def test_image_sync_is_scheduled_until_the_window(agent_synth: Any, environment: str) -> None:
     schedules = {}
     for phase in MigrationPhase:
@@ -351,7 +351,7 @@ def test_every_phase_validates(
     assert result.ok, result.output[-3000:]
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", DEV_EVERYDAY)
 def test_checkov_on_every_phase(phase_synth: Any, environment: str, tmp_path: Path) -> None:
     from inventory_migration.rules.checkov import checkov_view, skipped_checks
     from tests.test_checkov import run_checkov

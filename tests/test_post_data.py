@@ -321,6 +321,7 @@ def slow_pair(pg_pair: Any) -> Any:
     pg_pair.target.psql("postgres", "DROP DATABASE IF EXISTS pd_slow_tgt WITH (FORCE)")
 
 
+@pytest.mark.wide  # seconds of a build made slow on purpose
 def test_a_post_data_killed_inside_a_build_is_finished_by_a_rerun(slow_pair: tuple[str, str]) -> None:
     """SIGKILL while the slow index builds (its transaction open on the server): nothing half-done is left behind, the
     re-run builds what is missing, and the target's schema equals the source's."""

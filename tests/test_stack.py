@@ -10,9 +10,7 @@ import pytest
 from inventory_migration.config import load_config
 from inventory_migration.rules import RuleContext, evaluate, resources
 from inventory_migration.tagging import REQUIRED_TAG_KEYS, standard_tags
-from tests.conftest import one, resources_of
-
-ENVIRONMENTS = ("dev", "prod")
+from tests.conftest import ENVIRONMENTS, one, resources_of
 
 
 def context(environment: str, synth: dict[str, Any]) -> RuleContext:

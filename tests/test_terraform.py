@@ -14,11 +14,10 @@ from inventory_migration.terraform_cli import (
     find_provider_mirror,
     write_cli_config,
 )
+from tests.conftest import DEV_EVERYDAY
 
-ENVIRONMENTS = ("dev", "prod")
 
-
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", DEV_EVERYDAY)
 def test_terraform_validate(offline_terraform: OfflineTerraform, synthesized: Any, environment: str, tmp_path: Path) -> None:
     result = offline_terraform.validate(synthesized(environment), tmp_path / environment)
     assert result.ok, result.output
@@ -87,7 +86,7 @@ def test_validate_reports_init_failure(tmp_path: Path) -> None:
     assert not result.ok
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", DEV_EVERYDAY)
 def test_terraform_plan_against_a_local_aws(
     offline_terraform: OfflineTerraform, moto_endpoint: str, synthesized: Any, environment: str, tmp_path: Path
 ) -> None:
