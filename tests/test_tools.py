@@ -34,6 +34,7 @@ def test_summary_main(
     assert "backend: s3" in capsys.readouterr().out
 
 
+@pytest.mark.wide  # two more real `terraform validate` runs of what test_terraform_validate checks every day
 def test_terraform_cli_main(synthesized: Any, offline_terraform: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert terraform_cli.main([]) == 2
     path = tmp_path / "cdk.tf.json"
