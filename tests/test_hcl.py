@@ -210,6 +210,7 @@ def hcl_dev(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synth_hcl(tmp_path_factory.mktemp("hcl"))
 
 
+@pytest.mark.wide  # the HCL synth: a fresh interpreter, 20 s
 def test_synth_hcl_writes_the_module_files_and_the_dashboard_json(hcl_dev: Path) -> None:
     assert sorted(p.name for p in hcl_dev.glob("*.tf")) == sorted(FILES)
     dashboards = list((hcl_dev / "assets").rglob("migration-dashboard.json"))
@@ -217,6 +218,7 @@ def test_synth_hcl_writes_the_module_files_and_the_dashboard_json(hcl_dev: Path)
     assert "widgets" in json.loads(dashboards[0].read_text(encoding="utf-8").replace("${", "$"))
 
 
+@pytest.mark.wide  # the HCL synth: a fresh interpreter, 20 s
 def test_every_resource_of_the_json_synth_is_a_block_of_main_tf(hcl_dev: Path, synthesized: Callable[[str], Any]) -> None:
     main = (hcl_dev / "main.tf").read_text(encoding="utf-8")
     blocks = {tuple(b.text.split("{")[0].split()[1:3]) for b in split_blocks(main.split("\n", 2)[2])}
@@ -226,6 +228,7 @@ def test_every_resource_of_the_json_synth_is_a_block_of_main_tf(hcl_dev: Path, s
     assert all(f'output "{name}"' in outputs for name in synthesized("dev")["output"])
 
 
+@pytest.mark.wide  # the HCL synth: a fresh interpreter, 20 s
 def test_no_json_document_is_split_at_its_quotes(hcl_dev: Path) -> None:
     """The upstream bug (hashicorp/terraform-cdk#3911) writes ``"{" Version ": "...``: every document is
     ``jsonencode`` or ``templatefile`` instead."""
@@ -256,12 +259,14 @@ def dashboard_from_hcl(main: str, module: Path) -> Any:
     return with_references_named(re.sub(r"\$\{(\w+)\}", lambda m: "${" + variables[m.group(1)] + "}", template))
 
 
+@pytest.mark.wide  # the HCL synth: a fresh interpreter, 20 s
 def test_the_dashboard_file_is_the_json_synth_body(hcl_dev: Path, synthesized: Callable[[str], Any]) -> None:
     """The plan cannot compare the body (it holds ARNs known after apply): compare the template itself."""
     (body,) = (d["dashboard_body"] for d in synthesized("dev")["resource"]["aws_cloudwatch_dashboard"].values())
     assert dashboard_from_hcl((hcl_dev / "main.tf").read_text(encoding="utf-8"), hcl_dev) == with_references_named(body)
 
 
+@pytest.mark.wide  # the HCL synth: a fresh interpreter, 20 s
 def test_the_hcl_validates(hcl_dev: Path, offline_terraform: OfflineTerraform) -> None:
     init = offline_terraform.run("init", "-input=false", "-no-color", "-backend=false", cwd=hcl_dev)
     assert init.ok, init.output[-3000:]

@@ -34,16 +34,27 @@ class Pair(NamedTuple):
     """What ``schema pre-data --output json`` printed."""
 
 
-@pytest.fixture()
-def pair(pg_pair: Any, request: pytest.FixtureRequest) -> Iterator[Pair]:
-    name = "id" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:30]
-    pg_pair.source.psql("postgres", f"CREATE DATABASE {name}_src")
-    pg_pair.source.psql(f"{name}_src", SCHEMA)
-    pg_pair.target.psql("postgres", f"CREATE DATABASE {name}_tgt")
-    source, target = str(pg_pair.source.dsn(f"{name}_src")), str(pg_pair.target.dsn(f"{name}_tgt"))
+@pytest.fixture(scope="module")
+def templates(pg_pair: Any) -> Iterator[dict[str, Any]]:
+    """The source and the target after ``schema pre-data``, once; each test gets copies (``CREATE DATABASE ...
+    TEMPLATE``). Returns what pre-data printed."""
+    pg_pair.source.psql("postgres", "CREATE DATABASE id_tpl_src")
+    pg_pair.source.psql("id_tpl_src", SCHEMA)
+    pg_pair.target.psql("postgres", "CREATE DATABASE id_tpl_tgt")
+    source, target = str(pg_pair.source.dsn("id_tpl_src")), str(pg_pair.target.dsn("id_tpl_tgt"))
     out = io.StringIO()
     assert main(["--no-progress", "--output", "json", "schema", "pre-data", source, target], out, io.StringIO()) == 0
-    yield Pair(source, target, json.loads(out.getvalue()))
+    yield json.loads(out.getvalue())
+    pg_pair.source.psql("postgres", "DROP DATABASE IF EXISTS id_tpl_src WITH (FORCE)")
+    pg_pair.target.psql("postgres", "DROP DATABASE IF EXISTS id_tpl_tgt WITH (FORCE)")
+
+
+@pytest.fixture()
+def pair(pg_pair: Any, templates: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Pair]:
+    name = "id" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:30]
+    pg_pair.source.psql("postgres", f"CREATE DATABASE {name}_src TEMPLATE id_tpl_src")
+    pg_pair.target.psql("postgres", f"CREATE DATABASE {name}_tgt TEMPLATE id_tpl_tgt")
+    yield Pair(str(pg_pair.source.dsn(f"{name}_src")), str(pg_pair.target.dsn(f"{name}_tgt")), templates)
     pg_pair.source.psql("postgres", f"DROP DATABASE IF EXISTS {name}_src WITH (FORCE)")
     pg_pair.target.psql("postgres", f"DROP DATABASE IF EXISTS {name}_tgt WITH (FORCE)")
 
@@ -114,11 +125,11 @@ def test_a_hand_over_killed_half_way_is_finished_by_a_rerun(pair: Pair) -> None:
 
 def test_a_table_held_by_a_session_fails_by_name_and_changes_nothing(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     source, target = pair.source, pair.target
-    monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 0.3)
     monkeypatch.setattr(identities, "LOCK_ATTEMPTS", 2)
     with psycopg.connect(source) as reader:
         reader.execute("SELECT count(*) FROM shop.ticket").fetchall()  # an open read holds the table
-        with pytest.raises(UsageError, match=r"shop\.ticket through 2 attempts of 1 s"):
+        with pytest.raises(UsageError, match=r"shop\.ticket through 2 attempts of 0\.3 s"):
             hand_over(target, source)
     assert kinds(source)[TICKET] == identities.ALWAYS
 
@@ -127,10 +138,10 @@ def test_a_read_that_ends_soon_is_waited_out(pair: Pair, monkeypatch: pytest.Mon
     import threading
 
     source, target = pair.source, pair.target
-    monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(identities, "LOCK_TIMEOUT_SECONDS", 0.3)
     reader = psycopg.connect(source)
-    reader.execute("SELECT count(*) FROM shop.ticket").fetchall()  # holds the table for about 1.5 s
-    timer = threading.Timer(1.5, reader.close)
+    reader.execute("SELECT count(*) FROM shop.ticket").fetchall()  # holds the table for about 0.5 s
+    timer = threading.Timer(0.5, reader.close)
     timer.start()
     try:
         assert hand_over(target, source) == [TICKET]

@@ -28,18 +28,30 @@ class Pair(NamedTuple):
     target: str
 
 
-@pytest.fixture()
-def pair(pg_pair: Any) -> Iterator[Pair]:
+@pytest.fixture(scope="module")
+def templates(pg_pair: Any) -> Iterator[None]:
+    """The shop on the source and, after ``schema pre-data`` (with the fence), on the target, once; each test gets
+    copies (``CREATE DATABASE ... TEMPLATE``)."""
     for server in {id(pg_pair.source): pg_pair.source, id(pg_pair.target): pg_pair.target}.values():
         server.psql("postgres", ROLES)
+    pg_pair.source.psql("postgres", "CREATE DATABASE pp_tpl_src")
+    pg_pair.target.psql("postgres", "CREATE DATABASE pp_tpl_tgt")
+    pg_pair.source.psql("pp_tpl_src", wl.SCHEMA_SQL)
+    source, target = str(pg_pair.source.dsn("pp_tpl_src")), str(pg_pair.target.dsn("pp_tpl_tgt"))
+    assert main(["--no-progress", "schema", "pre-data", source, target], io.StringIO()) == 0  # and the fence
+    yield
+    pg_pair.source.psql("postgres", "DROP DATABASE IF EXISTS pp_tpl_src WITH (FORCE)")
+    pg_pair.target.psql("postgres", "DROP DATABASE IF EXISTS pp_tpl_tgt WITH (FORCE)")
+
+
+@pytest.fixture()
+def pair(pg_pair: Any, templates: None) -> Iterator[Pair]:
+    for server in {id(pg_pair.source): pg_pair.source, id(pg_pair.target): pg_pair.target}.values():
         server.psql("postgres", "ALTER ROLE pp_dms_source NOREPLICATION")
-    pg_pair.source.psql("postgres", "CREATE DATABASE pp_source")
-    pg_pair.target.psql("postgres", "CREATE DATABASE pp_target")
-    pg_pair.source.psql("pp_source", wl.SCHEMA_SQL)
-    pair = Pair(str(pg_pair.source.dsn("pp_source")), str(pg_pair.target.dsn("pp_target")))
-    assert main(["--no-progress", "schema", "pre-data", pair.source, pair.target], io.StringIO()) == 0  # and the fence
+    pg_pair.source.psql("postgres", "CREATE DATABASE pp_source TEMPLATE pp_tpl_src")
+    pg_pair.target.psql("postgres", "CREATE DATABASE pp_target TEMPLATE pp_tpl_tgt")
     try:
-        yield pair
+        yield Pair(str(pg_pair.source.dsn("pp_source")), str(pg_pair.target.dsn("pp_target")))
     finally:
         pg_pair.source.psql("postgres", "DROP DATABASE IF EXISTS pp_source WITH (FORCE)")
         pg_pair.target.psql("postgres", "DROP DATABASE IF EXISTS pp_target WITH (FORCE)")

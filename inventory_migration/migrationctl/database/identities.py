@@ -31,7 +31,7 @@ from inventory_migration.migrationctl.database.preflight import USER_TABLES
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
 
-LOCK_TIMEOUT_SECONDS = 5
+LOCK_TIMEOUT_SECONDS: float = 5
 """How long one attempt at a side's changes waits for a table's lock."""
 LOCK_ATTEMPTS = 3
 """Attempts before the step fails by name (and can be re-run): a lock queued behind a long read holds the readers after
@@ -72,7 +72,8 @@ def _set(conn: psycopg.Connection, columns: Iterable[Column], kind: str, side: s
     for attempt in range(1, LOCK_ATTEMPTS + 1):
         try:
             with conn.transaction():
-                conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{LOCK_TIMEOUT_SECONDS}s")))
+                timeout_ms = int(LOCK_TIMEOUT_SECONDS * 1000)
+                conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{timeout_ms}ms")))
                 for c in columns:
                     conn.execute(
                         sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET GENERATED {}").format(
