@@ -81,7 +81,7 @@ test: install
 # Lint, then every test with coverage (floor 95 %). Two workers: the deploy rehearsal (its legs side by side: minutes
 # of provider polling, little CPU) starts first on one, the cutover night on the other; the rest follows.
 check: lint
-	$(PIPENV) run python -m pytest -n 2 --dist loadgroup --cov --cov-report=term-missing --cov-report=xml
+	$(PIPENV) run python -m pytest -n 2 --dist loadgroup --durations=15 --cov --cov-report=term-missing --cov-report=xml
 
 lint: install
 	$(PIPENV) run ruff check .
