@@ -73,6 +73,22 @@ _SETS_REPLICATION_ROLE = (
 )
 
 
+def _dms_applier(*, side: str, who: str, applies: str, script: str) -> tuple[Need, Need]:
+    """What a DMS user that writes one side needs there: the table writes, and the ``session_replication_role`` its
+    endpoint's ``afterConnectScript`` sets (``script``: whose script)."""
+    return (
+        Need(side=side, who=who, what="INSERT, UPDATE, DELETE on every user table", why=applies, holds=_WRITES_EVERY_TABLE),
+        Need(
+            side=side,
+            who=who,
+            what="SET session_replication_role",
+            why=f"{script} afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
+            holds=_SETS_REPLICATION_ROLE,
+            holds_before_15=_SETS_REPLICATION_ROLE_BEFORE_15,
+        ),
+    )
+
+
 def _migration_user_on_both_sides(**fields: Any) -> tuple[Need, Need]:
     """The same need of the migration user on-prem and on Aurora (each side is frozen, drained and opened in turn)."""
     return Need(side="source", who=MIGRATION_USER, **fields), Need(side="target", who=MIGRATION_USER, **fields)
@@ -126,35 +142,14 @@ NEEDS: tuple[Need, ...] = (
         + USER_TABLES
         + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'SELECT'))",
     ),
-    Need(
+    *_dms_applier(
         side="target",
         who=FORWARD_USER,
-        what="INSERT, UPDATE, DELETE on every user table",
-        why="the forward task loads the tables and applies the changes on Aurora",
-        holds=_WRITES_EVERY_TABLE,
+        applies="the forward task loads the tables and applies the changes on Aurora",
+        script="the target endpoint's",
     ),
-    Need(
-        side="target",
-        who=FORWARD_USER,
-        what="SET session_replication_role",
-        why="the target endpoint's afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
-        holds=_SETS_REPLICATION_ROLE,
-        holds_before_15=_SETS_REPLICATION_ROLE_BEFORE_15,
-    ),
-    Need(
-        side="source",
-        who=REVERSE_USER,
-        what="INSERT, UPDATE, DELETE on every user table",
-        why="the reverse task applies Aurora's changes on-prem",
-        holds=_WRITES_EVERY_TABLE,
-    ),
-    Need(
-        side="source",
-        who=REVERSE_USER,
-        what="SET session_replication_role",
-        why="the reverse task's afterConnectScript sets it to replica (triggers and foreign keys off while applying)",
-        holds=_SETS_REPLICATION_ROLE,
-        holds_before_15=_SETS_REPLICATION_ROLE_BEFORE_15,
+    *_dms_applier(
+        side="source", who=REVERSE_USER, applies="the reverse task applies Aurora's changes on-prem", script="the reverse task's"
     ),
 )
 """Every privilege the switch and the way back need, by side and user."""
@@ -178,12 +173,11 @@ def check(
     reverse_user: str = "",
     forward_user: str = "",
     nologin: bool = False,
-    migration_user: bool = True,
 ) -> list[Finding]:
-    """Every :data:`NEEDS` row of ``side`` for the connected user (unless ``migration_user`` is false), the forward
-    task's user of that side and ``reverse_user`` (on the source), evaluated; a user not named is not checked."""
+    """Every :data:`NEEDS` row of ``side`` for the connected user, the forward task's user of that side and
+    ``reverse_user`` (on the source), evaluated; a user not named is not checked."""
     me, version = query(conn, "SELECT current_user, current_setting('server_version_num')::int")[0]
-    users = {MIGRATION_USER: str(me) if migration_user else "", FORWARD_USER: forward_user, REVERSE_USER: reverse_user}
+    users = {MIGRATION_USER: str(me), FORWARD_USER: forward_user, REVERSE_USER: reverse_user}
     findings = []
     for need in NEEDS:
         if need.side != side or (need.only_if_nologin and not nologin):

@@ -93,12 +93,17 @@ def cmd_preflight(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if failing else ExitCode.OK
 
 
+def _stack_outputs(ctx: Context) -> dict[str, Any]:
+    """``--stack-outputs`` read (none given: empty)."""
+    return load_stack_outputs(ctx.args.stack_outputs) if ctx.args.stack_outputs else {}
+
+
 def _privileges(ctx: Context) -> tuple[list[privileges.Finding], list[str]]:
     """The privilege table's rows for the migration user (this connection) on both sides and for the DMS users: each
     named by its flag, else by the ``username`` in its endpoint's secret (``--stack-outputs``); a user named nowhere is
     not checked, and said so."""
     a = ctx.args
-    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    outputs = _stack_outputs(ctx)
 
     def user(flag: str | None, endpoint: dms_secrets.Endpoint) -> str:
         if flag:
@@ -129,7 +134,7 @@ def _task_rules(ctx: Context) -> dms_data.TaskRules:
     """The forward task's own rules when the task is known (the stack outputs' forward task, else the first
     ``--task-arn``): the data is checked against what is deployed, not against a flag that may have drifted."""
     a = ctx.args
-    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    outputs = _stack_outputs(ctx)
     arn = str(outputs.get(StackOutput.DMS_TASK_ARN.value) or "") or next(iter(a.task_arn or []), "")
     if not arn:
         return dms_data.TaskRules(lob_max_size_kb=a.lob_max_size_kb, source="--lob-max-size-kb, every table taken")
@@ -142,7 +147,7 @@ def _task_rules(ctx: Context) -> dms_data.TaskRules:
 
 def _dms_connections(ctx: Context) -> list[dms_connections.ConnectionResult]:
     a = ctx.args
-    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    outputs = _stack_outputs(ctx)
     tasks = [(direction, str(outputs.get(output.value) or "")) for direction, output in DMS_TASK_OUTPUTS]
     tasks = [(direction, arn) for direction, arn in tasks if arn] + [("task", arn) for arn in a.task_arn or []]
     if not tasks:
