@@ -53,6 +53,16 @@ def synthesized() -> Callable[[str], dict[str, Any]]:
     return get
 
 
+@pytest.fixture(scope="session")
+def config_reads() -> dict[str, Any]:
+    """``Class.field`` -> the phases whose stack reads it, over every shipped environment and its untaken branches
+    (``inventory_migration/devtools/config_doc.py``): built once per session for the drift and docs tests."""
+    from inventory_migration.config import available_environments, load_config
+    from inventory_migration.devtools.config_doc import branch_configs, reads_by_phase
+
+    return reads_by_phase([c for env in available_environments() for c in branch_configs(load_config(env, environ={}))])
+
+
 REVERSE_LSN = "0/1A2B3C4D"
 """The reverse start position the phase synths use (``migrationctl cutover`` prints the real one)."""
 

@@ -343,23 +343,3 @@ def test_direct_construction_validates_too() -> None:
 
 def test_config_dir_is_the_repository_config() -> None:
     assert (CONFIG_DIR / "dev.toml").is_file()
-
-
-def test_props_from_copies_same_named_fields_and_explicit_values_win() -> None:
-    from inventory_migration.config import StorageConfig, props_from
-    from inventory_migration.constructs.storage import ImageStorageProps
-    from inventory_migration.naming import Namer
-
-    section = StorageConfig(infrequent_access_days=45, glacier_instant_retrieval_days=120, force_destroy=False)
-    props = props_from(
-        ImageStorageProps,
-        section,
-        namer=Namer(environment="dev", suffix="x"),
-        account_id="1",
-        partition="aws",
-        kms_key_arn="k",
-        force_destroy=True,
-    )
-    assert (props.infrequent_access_days, props.glacier_instant_retrieval_days) == (45, 120)
-    assert props.force_destroy is True  # explicit beats the section
-    assert props.noncurrent_expiration_days == section.noncurrent_expiration_days

@@ -151,7 +151,7 @@ def test_config_keys_exist() -> None:
     section = "|".join(CONFIG_SECTIONS)
     named = set()
     for where, code in all_code():
-        for match in re.finditer(rf"(?<![\w./])((?:{section})\.[a-z_]+(?:\.[a-z_]+)?)(?![\w(/-])", code):
+        for match in re.finditer(rf"(?<![\w./\"])((?:{section})\.[a-z_]+(?:\.[a-z_]+)?)(?![\w(/-])", code):
             if match.group(1).rsplit(".", 1)[-1] not in EXTENSIONS:  # app.py is a file, not a key
                 named.add((where, match.group(1)))
     for path in DOCS:  # keys inside ```toml blocks, under their [section]
@@ -381,3 +381,10 @@ def test_the_privileges_table_is_the_needs() -> None:
 
     text = (ROOT / "docs" / "migrationctl.md").read_text(encoding="utf-8")
     assert markdown_table() in text, "docs/migrationctl.md: paste privileges.markdown_table() under 'What the switch needs'"
+
+
+def test_the_config_reference_is_generated_from_the_dataclasses(config_reads: dict[str, Any]) -> None:
+    """docs/config.md is what ``python -m inventory_migration.devtools.config_doc`` writes now."""
+    from inventory_migration.devtools.config_doc import DOC_PATH, render
+
+    assert DOC_PATH.read_text(encoding="utf-8") == render(config_reads), "run: python -m inventory_migration.devtools.config_doc"

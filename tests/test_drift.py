@@ -1,7 +1,7 @@
 """One fact, one definition: where two places must agree, a test that fails when they drift.
 
-* config sections and the construct props they feed (``props_from``): same-named fields agree in default and in the
-  default their docs state; every optional field documents its default;
+* a config section is its construct's settings, declared once: no construct's wiring declares a setting again or a
+  default, every configuration field reaches the stack, and every optional field documents its default;
 * the stack's outputs are the :class:`StackOutput` enum, and every output migrationctl reads exists in the phases it
   runs in;
 * the reverse slot name, the cutover's gate defaults and the state records are defined once and shown by argparse;
@@ -14,46 +14,25 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
-import inspect
-import itertools
 import json
 import os
 import pkgutil
 import re
-import textwrap
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inventory_migration.config.base import field_default
+from inventory_migration.devtools.config_doc import field_docs as attribute_docs
 from inventory_migration.migrationctl import records
 from inventory_migration.outputs import StackOutput
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ROOT / "inventory_migration"
 
-# ----------------------------------------------------------------------------- config sections vs construct props
-
-PLACEHOLDER_DEFAULTS = {
-    "customer_gateway_ip": "the dev file's default is a documentation address the operator replaces; the construct has none",
-    "blue_targets": "the dev file's default is two placeholder servers; the construct has none",
-    "operator_cidrs": "the dev file's default is an example admin network; the construct routes and admits none unless given",
-}
-"""Same-named fields whose defaults differ on purpose, with the reason."""
-
-
-def attribute_docs(cls: type) -> dict[str, str]:
-    """Each field's docstring (the string literal right below it), whitespace folded."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for field, doc in itertools.pairwise(body):
-        named = isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name)
-        documented = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)
-        if named and documented:
-            docs[field.target.id] = " ".join(doc.value.value.split())  # type: ignore[union-attr,attr-defined]
-    return docs
+# ----------------------------------------------------------------------------- config sections are the constructs' settings
 
 
 def stated_default(doc: str | None) -> str | None:
@@ -64,90 +43,125 @@ def stated_default(doc: str | None) -> str | None:
     return re.split(r" \(|;|,|\.$|\. ", match.group(1).replace("``", ""))[0].strip().lower()
 
 
-@pytest.fixture(scope="module")
-def props_pairs() -> list[tuple[type, type, frozenset[str]]]:
-    """(props class, config section class, fields the stack passes explicitly) of every ``props_from`` of the stack."""
-    from inventory_migration.cdk import Testing
-    from inventory_migration.config import load_config
-    from inventory_migration.stacks import migration
-
-    pairs: list[tuple[type, type, frozenset[str]]] = []
-    original = migration.props_from
-
-    def recording(props_type: Any, section: Any, **explicit: Any) -> Any:
-        pairs.append((props_type, type(section), frozenset(explicit)))
-        return original(props_type, section, **explicit)
-
-    migration.props_from = recording  # type: ignore[assignment]
-    try:
-        migration.MigrationStack(Testing.app(), "drift", config=load_config("dev"))
-    finally:
-        migration.props_from = original
-    return pairs
+def settings_constructs() -> dict[str, tuple[type, type]]:
+    """Every construct that takes a configuration section as its settings: name -> (settings type, wiring type)."""
+    found = {}
+    for cls in _classes_of("inventory_migration.constructs"):
+        init = vars(cls).get("__init__")
+        hints = typing.get_type_hints(init) if init is not None else {}
+        if "settings" in hints and "wiring" in hints:
+            found[cls.__name__] = (hints["settings"], hints["wiring"])
+    return found
 
 
-def default_drift(props: type, section: type, explicit: frozenset[str]) -> list[str]:
-    """Same-named fields of a section and its props whose defaults, or stated defaults, differ."""
-    props_fields = {f.name: f for f in dataclasses.fields(props)}  # type: ignore[arg-type]
-    props_docs, section_docs = attribute_docs(props), attribute_docs(section)
+def redeclared(settings: type, wiring: type) -> list[str]:
+    """What a wiring type declares that its settings already say: a field of the same name (or a property's name),
+    and any default (wiring is references from other constructs and the phase's facts: the stack names each)."""
+    said = {f.name for f in dataclasses.fields(settings)} | {
+        n for n in dir(settings) if isinstance(getattr(settings, n), property)
+    }
     problems = []
-    for f in dataclasses.fields(section):  # type: ignore[arg-type]
-        g = props_fields.get(f.name)
-        if g is None or f.name in explicit or f.name in PLACEHOLDER_DEFAULTS:
-            continue
-        if f.default is dataclasses.MISSING or g.default is dataclasses.MISSING:
-            continue
-        if f.default != g.default:
-            problems.append(f"{props.__name__}.{f.name}: default {g.default!r}, {section.__name__} says {f.default!r}")
-        said, says = stated_default(section_docs.get(f.name)), stated_default(props_docs.get(f.name))
-        if said != says:
-            problems.append(f"{props.__name__}.{f.name}: documented default {says!r}, {section.__name__} documents {said!r}")
+    for f in dataclasses.fields(wiring):
+        if f.name in said:
+            problems.append(f"{wiring.__name__}.{f.name}: {settings.__name__} declares it")
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            problems.append(f"{wiring.__name__}.{f.name}: has a default")
     return problems
 
 
-def test_every_props_from_pairs_a_section_with_its_props(props_pairs: list[tuple[type, type, frozenset[str]]]) -> None:
-    assert {(p.__name__, s.__name__) for p, s, _ in props_pairs} >= {
-        ("NetworkProps", "NetworkConfig"),
-        ("AuroraClusterProps", "AuroraConfig"),
-        ("DmsReplicationProps", "DmsConfig"),
-        ("ImageStorageProps", "StorageConfig"),
-        ("BlueGreenApplicationProps", "ApplicationConfig"),
-        ("ImageTransferProps", "FilesConfig"),
+def test_each_config_section_is_a_constructs_settings() -> None:
+    pairs = {name: (s.__name__, w.__name__) for name, (s, w) in settings_constructs().items()}
+    assert pairs == {
+        "Network": ("NetworkConfig", "NetworkWiring"),
+        "AuroraCluster": ("AuroraConfig", "AuroraWiring"),
+        "DmsReplication": ("DmsConfig", "DmsWiring"),
+        "ImageStorage": ("StorageConfig", "ImageStorageWiring"),
+        "BlueGreenApplication": ("ApplicationConfig", "BlueGreenApplicationWiring"),
+        "ImageTransfer": ("FilesConfig", "ImageTransferWiring"),
     }
 
 
-def test_sections_and_props_agree_in_defaults_and_docs(props_pairs: list[tuple[type, type, frozenset[str]]]) -> None:
-    assert [problem for props, section, explicit in props_pairs for problem in default_drift(props, section, explicit)] == []
+def test_no_wiring_declares_a_setting_again_or_a_default() -> None:
+    assert [problem for settings, wiring in settings_constructs().values() for problem in redeclared(settings, wiring)] == []
 
 
-def test_the_drift_check_sees_a_changed_default() -> None:
+def test_the_redeclaration_check_sees_a_copy_and_a_default() -> None:
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Section:
         size: int = 64
         """Size. Default: 64."""
 
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Props:
-        size: int = 32
-        """Size. Default: 64."""
+        @property
+        def doubled(self) -> int:
+            return self.size * 2
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Documented:
-        size: int = 64
-        """Size. Default: 32 (smaller)."""
+    class Wiring:
+        size: int
+        doubled: int
+        key_arn: str = ""
 
-    assert default_drift(Props, Section, frozenset()) == ["Props.size: default 32, Section says 64"]
-    assert default_drift(Documented, Section, frozenset()) == ["Documented.size: documented default '32', Section documents '64'"]
-    assert default_drift(Props, Section, frozenset({"size"})) == []
+    assert redeclared(Section, Wiring) == [
+        "Wiring.size: Section declares it",
+        "Wiring.doubled: Section declares it",
+        "Wiring.key_arn: has a default",
+    ]
 
 
-def _dataclasses_of(package: str) -> list[type]:
+UNREAD = {
+    "SourceDatabaseConfig.engine_major": "nothing yet (found by this test): validated, then unread; kept so files that set "
+    "it still load, until it is either used or retired",
+}
+"""Configuration fields nothing reads, and why they stay."""
+
+
+def config_fields(config: Any) -> set[str]:
+    """``Class.field`` of every field of the configuration and its sections (internal fields left out)."""
+    found = set()
+    for f in dataclasses.fields(config):
+        if f.metadata.get("internal"):
+            continue
+        found.add(f"{type(config).__name__}.{f.name}")
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            found |= config_fields(value)
+    return found
+
+
+def test_every_config_field_reaches_the_stack(config_reads: dict[str, Any]) -> None:
+    """Built in every environment and phase, with the branches the shipped files leave untaken (a Transit Gateway,
+    on-prem DNS, an SMB share and its agent), the stack reads every configuration field but those read before it."""
+    from inventory_migration.config import MigrationConfig
+    from inventory_migration.devtools.config_doc import READ_BEFORE_THE_STACK
+
+    before = {f"MigrationConfig.{name}" for name in READ_BEFORE_THE_STACK}
+    assert sorted(config_fields(MigrationConfig()) - set(config_reads) - before - set(UNREAD)) == []
+
+
+def test_the_reach_check_records_a_field_read() -> None:
+    from inventory_migration.config import StorageConfig
+    from inventory_migration.devtools.config_doc import recording
+
+    seen: set[str] = set()
+    active = [False]
+    section = recording(StorageConfig(), seen, active)
+    assert seen == set()  # construction (validation) is not a read
+    active[0] = True
+    assert section.force_destroy is True
+    assert seen == {"StorageConfig.force_destroy"}
+
+
+def _classes_of(package: str) -> list[type]:
     module = importlib.import_module(package)
     found = []
     for info in pkgutil.iter_modules(module.__path__):
         child = importlib.import_module(f"{package}.{info.name}")
-        found += [obj for obj in vars(child).values() if dataclasses.is_dataclass(obj) and obj.__module__ == child.__name__]
-    return found  # type: ignore[return-value]
+        found += [obj for obj in vars(child).values() if isinstance(obj, type) and obj.__module__ == child.__name__]
+    return found
+
+
+def _dataclasses_of(package: str) -> list[type]:
+    return [cls for cls in _classes_of(package) if dataclasses.is_dataclass(cls)]
 
 
 def test_every_optional_field_documents_its_default() -> None:
@@ -229,7 +243,6 @@ def test_the_cutover_flags_name_their_stack_outputs() -> None:
 
 def test_the_reverse_slot_name_is_one_definition() -> None:
     from inventory_migration.config import DmsConfig
-    from inventory_migration.constructs.dms import DmsReplicationProps
     from inventory_migration.dms_settings import REVERSE_SLOT_NAME
     from inventory_migration.migrationctl.cli import build_parser
     from inventory_migration.migrationctl.cutover.replication import DmsReplication
@@ -237,22 +250,18 @@ def test_the_reverse_slot_name_is_one_definition() -> None:
     args = build_parser().parse_args(["rollback", "--app-roles", "app"])
     assert {
         field_default(DmsConfig, "reverse_slot_name"),
-        field_default(DmsReplicationProps, "reverse_slot_name"),
         field_default(DmsReplication, "reverse_slot"),
         args.reverse_slot,
     } == {REVERSE_SLOT_NAME}
 
 
 def test_dms_heartbeats_come_more_often_than_the_drain_gives_up() -> None:
-    """The slot (the drain's secondary signal) moves on a frozen source only with DMS's heartbeat: every heartbeat
-    interval, config and construct alike, is shorter than the drain's default timeout."""
+    """The slot (the drain's secondary signal) moves on a frozen source only with DMS's heartbeat: the heartbeat
+    interval (the construct takes it from the config) is shorter than the drain's default timeout."""
     from inventory_migration.config.dms import DmsConfig
-    from inventory_migration.constructs.dms import DmsReplicationProps
     from inventory_migration.migrationctl.cutover.settings import Settings
 
-    drain = field_default(Settings, "drain_timeout")
-    for owner in (DmsConfig, DmsReplicationProps):
-        assert field_default(owner, "heartbeat_frequency_minutes") * 60 < drain, owner.__name__
+    assert field_default(DmsConfig, "heartbeat_frequency_minutes") * 60 < field_default(Settings, "drain_timeout")
 
 
 GATE_FLAGS = {

@@ -15,7 +15,7 @@ module                 sections                              feeds
 ``monitoring``         ``[monitoring]``                      ``constructs/monitoring.py``
 ``state``              ``[kms]``, ``[backend]``              ``constructs/kms.py``, the stack
 ``environment``        top-level keys, cross-section rules   ``stacks/migration.py``
-``loading``            reading a file, ``props_from``
+``loading``            reading a file
 =====================  ====================================  ================================
 
 ``dev`` is the embedded default environment: every optional field's default is the dev value, so
@@ -50,7 +50,7 @@ from inventory_migration.config.database import (
 from inventory_migration.config.dms import DmsConfig
 from inventory_migration.config.environment import MigrationConfig
 from inventory_migration.config.files import DeletedFiles, FileProtocol, FilesConfig
-from inventory_migration.config.loading import available_environments, config_from_mapping, load_config, props_from
+from inventory_migration.config.loading import available_environments, config_from_mapping, load_config
 from inventory_migration.config.monitoring import AlarmThresholds, MonitoringConfig
 from inventory_migration.config.network import NatGatewayMode, NetworkConfig, OnPremConnectivity
 from inventory_migration.config.state import BackendKind, KmsConfig, StateBackendConfig
@@ -92,5 +92,4 @@ __all__ = [
     "available_environments",
     "config_from_mapping",
     "load_config",
-    "props_from",
 ]

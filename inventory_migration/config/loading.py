@@ -166,14 +166,3 @@ def load_config(
         raise ConfigError([Problem("environment", data["environment"], f"must match the file name {name!r}")], source=str(path))
     data.setdefault("environment", name)
     return config_from_mapping(data, source=str(path), config_dir=str(config_dir))
-
-
-P = TypeVar("P")
-
-
-def props_from(props_type: type[P], section: object, **explicit: Any) -> P:
-    """Build construct props from a config section: every props field the section has by the same name,
-    then ``explicit`` values (which win). Fields neither has keep the props' documented defaults."""
-    names = {f.name for f in dataclasses.fields(props_type)}  # type: ignore[arg-type]
-    taken = {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name in names}  # type: ignore[arg-type]
-    return props_type(**{**taken, **explicit})

@@ -21,6 +21,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
+from inventory_migration.config import ApplicationConfig
+from inventory_migration.config.application import TESTER_HEADER
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.iam import (
     ECR_AUTH_ACTIONS,
     ECR_PULL_ACTIONS,
@@ -57,8 +60,9 @@ ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class BlueGreenApplicationProps:
-    """Props of :class:`BlueGreenApplication`."""
+class BlueGreenApplicationWiring:
+    """What :class:`BlueGreenApplication` takes from the stack besides its settings (``[app]``,
+    ``ApplicationConfig``)."""
 
     namer: Namer
     """Derives names."""
@@ -76,10 +80,10 @@ class BlueGreenApplicationProps:
     """Security group of the load balancer."""
     app_security_group_id: str
     """Security group of the tasks."""
-    certificate_arn: str
-    """ACM certificate of the HTTPS listener."""
     access_log_bucket: str
     """Bucket (SSE-S3) that takes the load balancer's access logs."""
+    access_log_prefix: str
+    """Prefix of the access logs in the log bucket."""
     ops_key_arn: str
     """CMK of the log group, the database secret and Fargate ephemeral storage."""
     image_bucket_arn: str
@@ -88,74 +92,46 @@ class BlueGreenApplicationProps:
     """CMK of the image bucket."""
     database_environment: Mapping[str, str]
     """Non-secret database settings handed to the container (host, port, name)."""
-    blue_weight: int = 100
-    """Listener weight of blue (on-prem). Default: 100."""
-    green_weight: int = 0
-    """Listener weight of green (ECS). Default: 0."""
-    blue_targets: tuple[str, ...] = ()
-    """On-prem application servers; none removes the blue target group (decommission). Default: none."""
-    blue_port: int = 8080
-    """Port of the on-prem servers. Default: 8080."""
-    container_port: int = 8080
-    """Port of the container. Default: 8080."""
-    health_check_path: str = "/health"
-    """Health check path on both colours. Default: ``/health``."""
-    container_image: str = ""
-    """Image of the service; none leaves the service to the application team. Default: none."""
-    cpu: int = 512
-    """Fargate CPU units. Default: 512."""
-    memory_mib: int = 1024
-    """Fargate memory. Default: 1024."""
-    desired_count: int = 2
-    """Tasks of the service. Default: 2."""
-    spot_weight: int = 0
-    """FARGATE_SPOT weight in the service strategy. Default: 0."""
-    health_check_grace_seconds: int = 60
-    """Grace period of new tasks. Default: 60."""
-    deregistration_delay_seconds: int = 30
-    """Draining time of leaving targets. Default: 30."""
-    deletion_protection: bool = False
-    """Load balancer deletion protection. Default: false (destroyable)."""
-    tester_header: str = "X-Migration-Target"
-    """Header that routes testers to green. Default: ``X-Migration-Target``."""
-    tester_header_value: str = "green"
-    """Its value. Default: ``green``."""
-    access_log_prefix: str = "alb"
-    """Prefix of the access logs in the log bucket. Default: ``alb``."""
-    log_retention_days: int = 365
-    """App log retention. Default: 365."""
-    secret_recovery_window_days: int = 0
-    """Database secret's recovery window on destroy. Default: 0 (destroyable)."""
+    blue_weight: int
+    """The phase's listener weight of blue (on-prem)."""
+    green_weight: int
+    """The phase's listener weight of green (ECS)."""
+    blue_registered: bool
+    """The phase's: blue's target group exists with ``app.blue_targets`` in it (false: decommissioned, no blue)."""
+    log_retention_days: int
+    """App log retention (``monitoring.log_retention_days``)."""
+    secret_recovery_window_days: int
+    """Database secret's recovery window on destroy; 0 deletes at once."""
 
     def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (self.blue_weight + self.green_weight != 100, "blue_weight + green_weight: must be 100"),
-                (self.blue_weight and not self.blue_targets, "blue_weight: blue has traffic but no targets"),
-                (len(self.public_subnet_ids) < 2, "public_subnet_ids: a load balancer needs 2 AZs"),
-                (not self.app_subnet_ids, "app_subnet_ids: at least one"),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
+        check_wiring(
+            self,
+            (self.blue_weight + self.green_weight != 100, "blue_weight + green_weight: must be 100"),
+            (bool(self.blue_weight) and not self.blue_registered, "blue_weight: blue has traffic but no targets"),
+            (len(self.public_subnet_ids) < 2, "public_subnet_ids: a load balancer needs 2 AZs"),
+            (not self.app_subnet_ids, "app_subnet_ids: at least one"),
+        )
 
 
 class BlueGreenApplication(Construct):
     """ECS Fargate (green), the on-prem servers (blue) and the weighted load balancer between them."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: BlueGreenApplicationProps) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: ApplicationConfig, wiring: BlueGreenApplicationWiring
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.props = p = props
-        n = p.namer
+        self.settings, self.wiring = settings, wiring
+        s, w = settings, wiring
+        self.blue_targets = s.blue_targets if w.blue_registered else ()
+        """The on-prem servers in blue's target group in this phase."""
+        n = w.namer
         self.cluster_name = n.name(ResourceType.ECS_CLUSTER, "app")
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
             "logs",
             name=n.name(ResourceType.LOG_GROUP, "ecs-app"),
-            kms_key_id=p.ops_key_arn,
-            retention_in_days=p.log_retention_days,
+            kms_key_id=w.ops_key_arn,
+            retention_in_days=w.log_retention_days,
             tags=name_tag(n.name(ResourceType.LOG_GROUP, "ecs-app")),
         )
         self.cluster = aws.ecs_cluster.EcsCluster(
@@ -165,7 +141,7 @@ class BlueGreenApplication(Construct):
             setting=[aws.ecs_cluster.EcsClusterSetting(name="containerInsights", value="enabled")],
             configuration=aws.ecs_cluster.EcsClusterConfiguration(
                 managed_storage_configuration=aws.ecs_cluster.EcsClusterConfigurationManagedStorageConfiguration(
-                    fargate_ephemeral_storage_kms_key_id=p.ops_key_arn
+                    fargate_ephemeral_storage_kms_key_id=w.ops_key_arn
                 )
             ),
             tags=name_tag(self.cluster_name),
@@ -187,13 +163,13 @@ class BlueGreenApplication(Construct):
         self._load_balancer()
         self._firewall()
         self.service: aws.ecs_service.EcsService | None = None
-        if p.container_image:
+        if s.container_image:
             self._service()
 
     # ------------------------------------------------------------------------------------------ roles
 
     def _role(self, construct_id: str, qualifier: str, statements: list[Statement]) -> aws.iam_role.IamRole:
-        n = self.props.namer
+        n = self.wiring.namer
         role = aws.iam_role.IamRole(
             self,
             construct_id,
@@ -212,20 +188,20 @@ class BlueGreenApplication(Construct):
 
     def _execution_role(self) -> aws.iam_role.IamRole:
         """What ECS itself needs to start a task: write its logs, read the database secret it injects, pull the image."""
-        p = self.props
+        s, w = self.settings, self.wiring
         statements = [
             statement("WriteAppLogs", LOG_WRITE_ACTIONS, [f"{self.log_group.arn}:*"]),
             statement("InjectDatabaseSecret", SECRET_READ_ACTIONS[:1], [self.database_secret.arn]),
             statement(
                 "DecryptDatabaseSecret",
                 ["kms:Decrypt"],
-                [p.ops_key_arn],
-                condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{p.region}.amazonaws.com"}},
+                [w.ops_key_arn],
+                condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{w.region}.amazonaws.com"}},
             ),
         ]
-        ecr = ECR_IMAGE.match(p.container_image)
+        ecr = ECR_IMAGE.match(s.container_image)
         if ecr:
-            repository = f"arn:{p.partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repository']}"
+            repository = f"arn:{w.partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repository']}"
             statements += [
                 statement("PullAppImage", ECR_PULL_ACTIONS, [repository]),
                 statement("LogInToEcr", ECR_AUTH_ACTIONS, "*"),
@@ -234,39 +210,39 @@ class BlueGreenApplication(Construct):
 
     def _task_role(self) -> aws.iam_role.IamRole:
         """What the application does: read and write product images (and nothing else)."""
-        p = self.props
+        w = self.wiring
         return self._role(
             "task-role",
             "ecs-task",
             [
-                statement("ListImageBucket", S3_BUCKET_LIST_ACTIONS, [p.image_bucket_arn]),
-                statement("ReadWriteImages", S3_OBJECT_READ_WRITE_ACTIONS, [f"{p.image_bucket_arn}/*"]),
+                statement("ListImageBucket", S3_BUCKET_LIST_ACTIONS, [w.image_bucket_arn]),
+                statement("ReadWriteImages", S3_OBJECT_READ_WRITE_ACTIONS, [f"{w.image_bucket_arn}/*"]),
                 statement(
                     "UseImageBucketKey",
                     KMS_DATA_KEY_ACTIONS,
-                    [p.image_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"s3.{p.region}.amazonaws.com"}},
+                    [w.image_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"s3.{w.region}.amazonaws.com"}},
                 ),
             ],
         )
 
     def _database_secret(self) -> aws.secretsmanager_secret.SecretsmanagerSecret:
-        name = self.props.namer.name(ResourceType.SECRET, "app-db")
+        name = self.wiring.namer.name(ResourceType.SECRET, "app-db")
         return aws.secretsmanager_secret.SecretsmanagerSecret(
             self,
             "database-secret",
             name=name,
             description="The application's Aurora credentials: JSON with username and password (set by the runbook)",
-            kms_key_id=self.props.ops_key_arn,
-            recovery_window_in_days=self.props.secret_recovery_window_days,
+            kms_key_id=self.wiring.ops_key_arn,
+            recovery_window_in_days=self.wiring.secret_recovery_window_days,
             tags=name_tag(name),
         )
 
     # ------------------------------------------------------------------------------------------ load balancer
 
     def _target_group(self, construct_id: str, colour: str, port: int) -> aws.lb_target_group.LbTargetGroup:
-        p = self.props
-        name = p.namer.name(ResourceType.TARGET_GROUP, colour)
+        s, w = self.settings, self.wiring
+        name = w.namer.name(ResourceType.TARGET_GROUP, colour)
         return aws.lb_target_group.LbTargetGroup(
             self,
             construct_id,
@@ -274,11 +250,11 @@ class BlueGreenApplication(Construct):
             target_type="ip",
             protocol="HTTP",
             port=port,
-            vpc_id=p.vpc_id,
-            deregistration_delay=str(p.deregistration_delay_seconds),
+            vpc_id=w.vpc_id,
+            deregistration_delay=str(s.deregistration_delay_seconds),
             health_check=aws.lb_target_group.LbTargetGroupHealthCheck(
                 enabled=True,
-                path=p.health_check_path,
+                path=s.health_check_path,
                 protocol="HTTP",
                 port="traffic-port",
                 matcher=HEALTHY_HTTP_CODES,
@@ -296,7 +272,7 @@ class BlueGreenApplication(Construct):
         )
 
     def _load_balancer(self) -> None:
-        p, n = self.props, self.props.namer
+        s, w, n = self.settings, self.wiring, self.wiring.namer
         name = n.name(ResourceType.LOAD_BALANCER, "app")
         self.load_balancer = aws.lb.Lb(
             self,
@@ -304,24 +280,24 @@ class BlueGreenApplication(Construct):
             name=name,
             load_balancer_type="application",
             internal=False,
-            subnets=list(p.public_subnet_ids),
-            security_groups=[p.alb_security_group_id],
+            subnets=list(w.public_subnet_ids),
+            security_groups=[w.alb_security_group_id],
             drop_invalid_header_fields=True,
-            enable_deletion_protection=p.deletion_protection,
-            access_logs=aws.lb.LbAccessLogs(bucket=p.access_log_bucket, prefix=p.access_log_prefix, enabled=True),
+            enable_deletion_protection=s.deletion_protection,
+            access_logs=aws.lb.LbAccessLogs(bucket=w.access_log_bucket, prefix=w.access_log_prefix, enabled=True),
             tags=name_tag(name),
         )
-        self.green = self._target_group("green", "green", p.container_port)
+        self.green = self._target_group("green", "green", s.container_port)
         self.blue: aws.lb_target_group.LbTargetGroup | None = None
-        if p.blue_targets:
-            self.blue = self._target_group("blue", "blue", p.blue_port)
-            for i, address in enumerate(p.blue_targets):
+        if self.blue_targets:
+            self.blue = self._target_group("blue", "blue", s.blue_port)
+            for i, address in enumerate(self.blue_targets):
                 aws.lb_target_group_attachment.LbTargetGroupAttachment(
                     self,
                     f"blue-target-{i + 1}",
                     target_group_arn=self.blue.arn,
                     target_id=address,
-                    port=p.blue_port,
+                    port=s.blue_port,
                     availability_zone="all",
                 )
         self.https_listener = aws.lb_listener.LbListener(
@@ -331,7 +307,7 @@ class BlueGreenApplication(Construct):
             port=443,
             protocol="HTTPS",
             ssl_policy=SSL_POLICY,
-            certificate_arn=p.certificate_arn,
+            certificate_arn=s.certificate_arn,
             default_action=[self._weighted_forward()],
             tags=name_tag(n.name(ResourceType.LISTENER, "https")),
         )
@@ -359,7 +335,7 @@ class BlueGreenApplication(Construct):
             condition=[
                 aws.lb_listener_rule.LbListenerRuleCondition(
                     http_header=aws.lb_listener_rule.LbListenerRuleConditionHttpHeader(
-                        http_header_name=p.tester_header, values=[p.tester_header_value]
+                        http_header_name=TESTER_HEADER, values=[s.tester_header_value]
                     )
                 )
             ],
@@ -369,13 +345,13 @@ class BlueGreenApplication(Construct):
 
     def _weighted_forward(self) -> aws.lb_listener.LbListenerDefaultAction:
         """Forward to blue and green with the phase's weights, without stickiness, so a switch moves every client."""
-        p = self.props
+        w = self.wiring
         groups = (
-            [aws.lb_listener.LbListenerDefaultActionForwardTargetGroup(arn=self.blue.arn, weight=p.blue_weight)]
+            [aws.lb_listener.LbListenerDefaultActionForwardTargetGroup(arn=self.blue.arn, weight=w.blue_weight)]
             if self.blue is not None
             else []
         )
-        groups.append(aws.lb_listener.LbListenerDefaultActionForwardTargetGroup(arn=self.green.arn, weight=p.green_weight))
+        groups.append(aws.lb_listener.LbListenerDefaultActionForwardTargetGroup(arn=self.green.arn, weight=w.green_weight))
         return aws.lb_listener.LbListenerDefaultAction(
             type="forward",
             forward=aws.lb_listener.LbListenerDefaultActionForward(
@@ -386,7 +362,7 @@ class BlueGreenApplication(Construct):
 
     def _firewall(self) -> None:
         """A regional WAF web ACL on the load balancer, logging to a CMK-encrypted log group."""
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         name = n.name(ResourceType.WEB_ACL, "app")
 
         def visibility(metric: str) -> dict[str, Any]:
@@ -427,8 +403,8 @@ class BlueGreenApplication(Construct):
             self,
             "waf-logs",
             name=log_name,
-            kms_key_id=p.ops_key_arn,
-            retention_in_days=p.log_retention_days,
+            kms_key_id=w.ops_key_arn,
+            retention_in_days=w.log_retention_days,
             tags=name_tag(log_name),
         )
         aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
@@ -442,21 +418,21 @@ class BlueGreenApplication(Construct):
 
     def container_definitions(self) -> list[dict[str, Any]]:
         """The one container of the task: the image, its port, its logs, the database settings and secret."""
-        p = self.props
+        s, w = self.settings, self.wiring
         return [
             {
                 "name": CONTAINER_NAME,
-                "image": p.container_image,
+                "image": s.container_image,
                 "essential": True,
                 "readonlyRootFilesystem": True,
-                "portMappings": [{"containerPort": p.container_port, "hostPort": p.container_port, "protocol": "tcp"}],
-                "environment": [{"name": k, "value": v} for k, v in sorted(p.database_environment.items())],
+                "portMappings": [{"containerPort": s.container_port, "hostPort": s.container_port, "protocol": "tcp"}],
+                "environment": [{"name": k, "value": v} for k, v in sorted(w.database_environment.items())],
                 "secrets": [{"name": "DATABASE_CREDENTIALS", "valueFrom": self.database_secret.arn}],
                 "logConfiguration": {
                     "logDriver": "awslogs",
                     "options": {
                         "awslogs-group": self.log_group.name,
-                        "awslogs-region": p.region,
+                        "awslogs-region": w.region,
                         "awslogs-stream-prefix": CONTAINER_NAME,
                     },
                 },
@@ -464,7 +440,7 @@ class BlueGreenApplication(Construct):
         ]
 
     def _service(self) -> None:
-        p, n = self.props, self.props.namer
+        s, w, n = self.settings, self.wiring, self.wiring.namer
         family = n.name(ResourceType.TASK_DEFINITION, "app")
         self.task_definition = aws.ecs_task_definition.EcsTaskDefinition(
             self,
@@ -472,8 +448,8 @@ class BlueGreenApplication(Construct):
             family=family,
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
-            cpu=str(p.cpu),
-            memory=str(p.memory_mib),
+            cpu=str(s.cpu),
+            memory=str(s.memory_mib),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             runtime_platform=aws.ecs_task_definition.EcsTaskDefinitionRuntimePlatform(
@@ -483,9 +459,9 @@ class BlueGreenApplication(Construct):
             tags=name_tag(family),
         )
         strategy = [aws.ecs_service.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE", base=1, weight=1)]
-        if p.spot_weight:
+        if s.spot_weight:
             strategy.append(
-                aws.ecs_service.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=p.spot_weight)
+                aws.ecs_service.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=s.spot_weight)
             )
         name = n.name(ResourceType.ECS_SERVICE, "app")
         self.service = aws.ecs_service.EcsService(
@@ -494,17 +470,17 @@ class BlueGreenApplication(Construct):
             name=name,
             cluster=self.cluster.arn,
             task_definition=self.task_definition.arn,
-            desired_count=p.desired_count,
+            desired_count=s.desired_count,
             capacity_provider_strategy=strategy,
             network_configuration=aws.ecs_service.EcsServiceNetworkConfiguration(
-                subnets=list(p.app_subnet_ids), security_groups=[p.app_security_group_id], assign_public_ip=False
+                subnets=list(w.app_subnet_ids), security_groups=[w.app_security_group_id], assign_public_ip=False
             ),
             load_balancer=[
                 aws.ecs_service.EcsServiceLoadBalancer(
-                    target_group_arn=self.green.arn, container_name=CONTAINER_NAME, container_port=p.container_port
+                    target_group_arn=self.green.arn, container_name=CONTAINER_NAME, container_port=s.container_port
                 )
             ],
-            health_check_grace_period_seconds=p.health_check_grace_seconds,
+            health_check_grace_period_seconds=s.health_check_grace_seconds,
             deployment_circuit_breaker=aws.ecs_service.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,

@@ -13,7 +13,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
-from inventory_migration.config import MIGRATION_PARAMETERS, EngineLifecycleSupport
+from inventory_migration.config import MIGRATION_PARAMETERS, AuroraConfig
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.iam import service_assume_role_policy
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
@@ -70,17 +71,13 @@ def cluster_parameters(source_parameters: Mapping[str, str]) -> list[dict[str, s
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class AuroraClusterProps:
-    """Props of :class:`AuroraCluster`."""
+class AuroraWiring:
+    """What :class:`AuroraCluster` takes from the stack besides its settings (``[aurora]``, ``AuroraConfig``)."""
 
     namer: Namer
     """Derives identifiers."""
     partition: str
     """AWS partition, for managed policy ARNs."""
-    engine_major: int
-    """Aurora PostgreSQL major; the parameter group family follows it."""
-    engine_version: str
-    """Full engine version, e.g. ``16.6``."""
     subnet_ids: Sequence[str]
     """Isolated database subnets, one per AZ."""
     availability_zones: Sequence[str]
@@ -93,89 +90,52 @@ class AuroraClusterProps:
     """CMK for the Secrets Manager master-password secret."""
     logs_key_arn: str
     """CMK for the exported PostgreSQL log group."""
-    instance_class: str = "db.r6g.large"
-    """Instance class. Default: ``db.r6g.large``."""
-    instance_count: int = 2
-    """Writer plus readers (at least 2). Default: 2."""
-    engine_lifecycle_support: EngineLifecycleSupport | None = None
-    """Extended Support choice. Default: not set (the engine default)."""
-    database_name: str = "inventory"
-    """Initial database. Default: ``inventory``."""
-    master_username: str = "inventory_admin"
-    """Master user name. Default: ``inventory_admin``."""
-    port: int = 5432
-    """Port. Default: 5432."""
-    backup_retention_days: int = 7
-    """Backup retention. Default: 7."""
-    preferred_backup_window: str = "03:00-04:00"
-    """Backup window (UTC). Default: ``03:00-04:00``."""
-    preferred_maintenance_window: str = "sun:05:00-sun:06:00"
-    """Maintenance window (UTC). Default: ``sun:05:00-sun:06:00``."""
-    deletion_protection: bool = False
-    """Refuse deletion. Default: false (destroyable)."""
-    skip_final_snapshot: bool = True
-    """No final snapshot on destroy. Default: true (destroyable)."""
-    performance_insights_retention_days: int = 7
-    """Performance Insights retention. Default: 7."""
-    monitoring_interval_seconds: int = 60
-    """Enhanced monitoring interval. Default: 60."""
-    log_retention_days: int = 365
-    """Retention of the exported log group. Default: 365."""
-    source_parameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Cluster parameters mirroring the source. Default: none."""
+    log_retention_days: int
+    """Retention of the exported log group (``monitoring.log_retention_days``)."""
 
     def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (self.instance_count < 2, f"instance_count = {self.instance_count!r}: at least 2 (writer + reader)"),
-                (len(self.subnet_ids) < 2, "subnet_ids: at least 2 subnets in different AZs"),
-                (len(self.availability_zones) < 2, "availability_zones: at least 2"),
-                (
-                    not self.engine_version.startswith(f"{self.engine_major}."),
-                    f"engine_version = {self.engine_version!r}: must belong to engine_major {self.engine_major}",
-                ),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
+        check_wiring(
+            self,
+            (len(self.subnet_ids) < 2, "subnet_ids: at least 2 subnets in different AZs"),
+            (len(self.availability_zones) < 2, "availability_zones: at least 2"),
+        )
 
 
 class AuroraCluster(Construct):
     """The Aurora PostgreSQL cluster, its instances, parameter group, subnet group and log group."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: AuroraClusterProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: AuroraConfig, wiring: AuroraWiring) -> None:
         super().__init__(scope, construct_id)
-        p, n = props, props.namer
+        self.settings, self.wiring = settings, wiring
+        s, w, n = settings, wiring, wiring.namer
         self.cluster_identifier = n.name(ResourceType.AURORA_CLUSTER)
         self.subnet_group = aws.db_subnet_group.DbSubnetGroup(
             self,
             "subnets",
             name=n.name(ResourceType.DB_SUBNET_GROUP),
             description="Isolated database subnets of the Aurora cluster",
-            subnet_ids=list(p.subnet_ids),
+            subnet_ids=list(w.subnet_ids),
             tags=name_tag(n.name(ResourceType.DB_SUBNET_GROUP)),
         )
         self.parameter_group = aws.rds_cluster_parameter_group.RdsClusterParameterGroup(
             self,
             "parameters",
-            name=n.name(ResourceType.PARAMETER_GROUP, str(p.engine_major)),
-            family=f"{ENGINE}{p.engine_major}",
-            description=f"Mirrors the PostgreSQL source; logical replication and TLS for the migration (major {p.engine_major})",
+            name=n.name(ResourceType.PARAMETER_GROUP, str(s.engine_major)),
+            family=f"{ENGINE}{s.engine_major}",
+            description=f"Mirrors the PostgreSQL source; logical replication and TLS for the migration (major {s.engine_major})",
             parameter=[
                 aws.rds_cluster_parameter_group.RdsClusterParameterGroupParameter(**param)
-                for param in cluster_parameters(p.source_parameters)
+                for param in cluster_parameters(s.source_parameters)
             ],
-            tags=name_tag(n.name(ResourceType.PARAMETER_GROUP, str(p.engine_major))),
+            tags=name_tag(n.name(ResourceType.PARAMETER_GROUP, str(s.engine_major))),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
             "postgresql-log",
             name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-            kms_key_id=p.logs_key_arn,
-            retention_in_days=p.log_retention_days,
+            kms_key_id=w.logs_key_arn,
+            retention_in_days=w.log_retention_days,
             tags=name_tag(n.name(ResourceType.LOG_GROUP, "aurora-postgresql")),
         )
         self.monitoring_role = aws.iam_role.IamRole(
@@ -189,37 +149,37 @@ class AuroraCluster(Construct):
             self,
             "monitoring-policy",
             role=self.monitoring_role.name,
-            policy_arn=f"arn:{p.partition}:iam::aws:{ENHANCED_MONITORING_POLICY}",
+            policy_arn=f"arn:{w.partition}:iam::aws:{ENHANCED_MONITORING_POLICY}",
         )
         optional: dict[str, str] = {}
-        if p.engine_lifecycle_support is not None:
-            optional["engine_lifecycle_support"] = p.engine_lifecycle_support.value
-        if not p.skip_final_snapshot:
+        if s.engine_lifecycle_support is not None:
+            optional["engine_lifecycle_support"] = s.engine_lifecycle_support.value
+        if not s.skip_final_snapshot:
             optional["final_snapshot_identifier"] = f"{self.cluster_identifier}-final"
         self.cluster = aws.rds_cluster.RdsCluster(
             self,
             "cluster",
             cluster_identifier=self.cluster_identifier,
             engine=ENGINE,
-            engine_version=p.engine_version,
-            database_name=p.database_name,
-            master_username=p.master_username,
+            engine_version=s.resolved_engine_version,
+            database_name=s.database_name,
+            master_username=s.master_username,
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=p.secret_key_arn,
-            port=p.port,
+            master_user_secret_kms_key_id=w.secret_key_arn,
+            port=s.port,
             db_subnet_group_name=self.subnet_group.name,
             db_cluster_parameter_group_name=self.parameter_group.name,
-            vpc_security_group_ids=list(p.security_group_ids),
+            vpc_security_group_ids=list(w.security_group_ids),
             storage_encrypted=STORAGE_ENCRYPTED,
-            kms_key_id=p.storage_key_arn,
+            kms_key_id=w.storage_key_arn,
             iam_database_authentication_enabled=IAM_DATABASE_AUTHENTICATION,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            backup_retention_period=p.backup_retention_days,
-            preferred_backup_window=p.preferred_backup_window,
-            preferred_maintenance_window=p.preferred_maintenance_window,
+            backup_retention_period=s.backup_retention_days,
+            preferred_backup_window=s.preferred_backup_window,
+            preferred_maintenance_window=s.preferred_maintenance_window,
             copy_tags_to_snapshot=True,
-            deletion_protection=p.deletion_protection,
-            skip_final_snapshot=p.skip_final_snapshot,
+            deletion_protection=s.deletion_protection,
+            skip_final_snapshot=s.skip_final_snapshot,
             apply_immediately=True,
             tags=name_tag(self.cluster_identifier),
             depends_on=[self.log_group],
@@ -233,23 +193,23 @@ class AuroraCluster(Construct):
                 cluster_identifier=self.cluster.id,
                 engine=self.cluster.engine,
                 engine_version=self.cluster.engine_version,
-                instance_class=p.instance_class,
-                availability_zone=p.availability_zones[i % len(p.availability_zones)],
+                instance_class=s.instance_class,
+                availability_zone=w.availability_zones[i % len(w.availability_zones)],
                 db_subnet_group_name=self.subnet_group.name,
                 publicly_accessible=PUBLICLY_ACCESSIBLE,
                 promotion_tier=i,
                 ca_cert_identifier=CA_CERTIFICATE,
                 auto_minor_version_upgrade=True,
                 performance_insights_enabled=True,
-                performance_insights_kms_key_id=p.storage_key_arn,
-                performance_insights_retention_period=p.performance_insights_retention_days,
-                monitoring_interval=p.monitoring_interval_seconds,
+                performance_insights_kms_key_id=w.storage_key_arn,
+                performance_insights_retention_period=s.performance_insights_retention_days,
+                monitoring_interval=s.monitoring_interval_seconds,
                 monitoring_role_arn=self.monitoring_role.arn,
                 copy_tags_to_snapshot=True,
                 apply_immediately=True,
                 tags=name_tag(n.name(ResourceType.AURORA_INSTANCE, str(i + 1)), {"Role": "writer" if i == 0 else "reader"}),
             )
-            for i in range(p.instance_count)
+            for i in range(s.instance_count)
         ]
 
     @property

@@ -12,9 +12,10 @@ import dataclasses
 from collections.abc import Sequence
 
 from inventory_migration.cdk import Construct, aws
+from inventory_migration.config import DmsConfig
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.dms_settings import (
     FORWARD_TASK_QUALIFIER,
-    REVERSE_SLOT_NAME,
     REVERSE_TASK_QUALIFIER,
     TableMappings,
     TaskSettings,
@@ -51,8 +52,8 @@ class EndpointSpec:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DmsReplicationProps:
-    """Props of :class:`DmsReplication`."""
+class DmsWiring:
+    """What :class:`DmsReplication` takes from the stack besides its settings (``[dms]``, ``DmsConfig``)."""
 
     namer: Namer
     """Derives identifiers."""
@@ -70,83 +71,33 @@ class DmsReplicationProps:
     """The on-prem PostgreSQL source."""
     target: EndpointSpec
     """The Aurora writer."""
-    schemas: tuple[str, ...]
-    """Source schemas to replicate."""
     alarm_topic_arn: str
     """SNS topic for DMS events."""
-    replication: bool = True
-    """Create the instance, endpoints, secrets and tasks; false leaves only the task log group (migration evidence).
-    Default: true."""
-    forward_task: TaskState = TaskState.CREATED
-    """The full-load-and-CDC task on-prem → Aurora. Default: created, not started."""
-    reverse_task: TaskState = TaskState.ABSENT
-    """The CDC-only task Aurora → on-prem (the way back), with its endpoints and secret. Default: absent."""
-    reverse_slot_name: str = REVERSE_SLOT_NAME
-    """Logical replication slot on Aurora the reverse task reads (created by ``migrationctl cutover``).
-    Default: ``migration_way_back``."""
-    reverse_cdc_start_position: str = ""
-    """LSN the reverse task starts from; required when the reverse task exists. Default: none."""
-    instance_class: str = "dms.r5.large"
-    """Replication instance class. Default: ``dms.r5.large``."""
-    allocated_storage_gb: int = 100
-    """Replication instance storage. Default: 100."""
-    multi_az: bool = True
-    """Standby in another AZ. Default: true."""
-    engine_version: str = "3.5.4"
-    """DMS engine version. Default: ``3.5.4``."""
-    lob_max_size_kb: int = 64
-    """Limited LOB mode size. Default: 64."""
-    full_lob_tables: tuple[str, ...] = ()
-    """``schema.table`` entries moved in full LOB mode. Default: none."""
-    excluded_tables: tuple[str, ...] = ()
-    """``schema.table`` entries left out of both tasks. Default: none."""
-    max_full_load_subtasks: int = 8
-    """Tables loaded in parallel. Default: 8."""
-    heartbeat_frequency_minutes: int = 1
-    """Source heartbeat interval, in minutes. Default: 1."""
-    create_account_roles: bool = True
-    """Create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``. Default: true."""
-    secret_recovery_window_days: int = 0
-    """Secrets' recovery window on destroy; 0 deletes at once. Default: 0 (destroyable)."""
-    log_retention_days: int = 365
-    """Task log retention. Default: 365."""
+    replication: bool
+    """The phase's: create the instance, endpoints, secrets and tasks; false leaves only the task log group
+    (migration evidence)."""
+    forward_task: TaskState
+    """The phase's full-load-and-CDC task on-prem → Aurora."""
+    reverse_task: TaskState
+    """The phase's CDC-only task Aurora → on-prem (the way back), with its endpoints and secret."""
+    secret_recovery_window_days: int
+    """Secrets' recovery window on destroy; 0 deletes at once."""
+    log_retention_days: int
+    """Task log retention (``monitoring.log_retention_days``)."""
 
     def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (len(self.subnet_ids) < 2, "subnet_ids: DMS needs subnets in at least 2 AZs"),
-                (not self.schemas, "schemas: at least one"),
-                (
-                    self.secret_recovery_window_days != 0 and not 7 <= self.secret_recovery_window_days <= 30,
-                    f"secret_recovery_window_days = {self.secret_recovery_window_days!r}: 0 or 7 to 30",
-                ),
-                (
-                    not self.replication and (self.forward_task.exists or self.reverse_task.exists),
-                    "forward_task/reverse_task: a task needs replication = true",
-                ),
-                (
-                    self.reverse_task.exists and not self.reverse_cdc_start_position,
-                    "reverse_cdc_start_position: required when the reverse task exists",
-                ),
-                *(
-                    (not _is_table_ref(entry), f"{field} entry {entry!r}: must be schema.table (no wildcards)")
-                    for field in ("full_lob_tables", "excluded_tables")
-                    for entry in getattr(self, field)
-                ),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-
-
-def _is_table_ref(text: str) -> bool:
-    try:
-        table_ref(text)
-    except ValueError:
-        return False
-    return True
+        check_wiring(
+            self,
+            (len(self.subnet_ids) < 2, "subnet_ids: DMS needs subnets in at least 2 AZs"),
+            (
+                self.secret_recovery_window_days != 0 and not 7 <= self.secret_recovery_window_days <= 30,
+                f"secret_recovery_window_days = {self.secret_recovery_window_days!r}: 0 or 7 to 30",
+            ),
+            (
+                not self.replication and (self.forward_task.exists or self.reverse_task.exists),
+                "forward_task/reverse_task: a task needs replication = true",
+            ),
+        )
 
 
 class DmsReplication(Construct):
@@ -157,17 +108,24 @@ class DmsReplication(Construct):
     ``decommission`` only the task log group, kept as migration evidence for its retention period.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: DmsReplicationProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: DmsConfig, wiring: DmsWiring) -> None:
         super().__init__(scope, construct_id)
-        p, n = props, props.namer
-        self.props = props
+        check_wiring(
+            wiring,
+            (
+                wiring.reverse_task.exists and not settings.reverse_cdc_start_position,
+                "reverse_task: needs dms.reverse_cdc_start_position (migrationctl cutover prints it)",
+            ),
+        )
+        self.settings, self.wiring = settings, wiring
+        w, n = wiring, wiring.namer
         self.instance_identifier = n.name(ResourceType.DMS_INSTANCE)
         self.task_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
             "task-logs",
             name=f"dms-tasks-{self.instance_identifier}",
-            kms_key_id=p.kms_key_arn,
-            retention_in_days=p.log_retention_days,
+            kms_key_id=w.kms_key_arn,
+            retention_in_days=w.log_retention_days,
             tags=name_tag(n.name(ResourceType.LOG_GROUP, "dms-tasks")),
         )
         self.instance: aws.dms_replication_instance.DmsReplicationInstance | None = None
@@ -176,18 +134,18 @@ class DmsReplication(Construct):
         self.source_secret: aws.secretsmanager_secret.SecretsmanagerSecret | None = None
         self.target_secret: aws.secretsmanager_secret.SecretsmanagerSecret | None = None
         self.reverse_target_secret: aws.secretsmanager_secret.SecretsmanagerSecret | None = None
-        if p.replication:
+        if w.replication:
             self._replication()
 
     def _replication(self) -> None:
-        p, n = self.props, self.props.namer
-        account_roles = self._account_roles() if p.create_account_roles else []
+        s, w, n = self.settings, self.wiring, self.wiring.namer
+        account_roles = self._account_roles() if s.create_account_roles else []
         self.subnet_group = aws.dms_replication_subnet_group.DmsReplicationSubnetGroup(
             self,
             "subnets",
             replication_subnet_group_id=n.name(ResourceType.DMS_SUBNET_GROUP),
             replication_subnet_group_description="Private DMS subnets",
-            subnet_ids=list(p.subnet_ids),
+            subnet_ids=list(w.subnet_ids),
             tags=name_tag(n.name(ResourceType.DMS_SUBNET_GROUP)),
             depends_on=account_roles,
         )
@@ -195,16 +153,16 @@ class DmsReplication(Construct):
             self,
             "instance",
             replication_instance_id=self.instance_identifier,
-            replication_instance_class=p.instance_class,
-            allocated_storage=p.allocated_storage_gb,
-            multi_az=p.multi_az,
-            engine_version=p.engine_version,
-            kms_key_arn=p.kms_key_arn,
+            replication_instance_class=s.instance_class,
+            allocated_storage=s.allocated_storage_gb,
+            multi_az=s.multi_az,
+            engine_version=s.engine_version,
+            kms_key_arn=w.kms_key_arn,
             publicly_accessible=False,
             auto_minor_version_upgrade=True,
             apply_immediately=True,
             replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-            vpc_security_group_ids=list(p.security_group_ids),
+            vpc_security_group_ids=list(w.security_group_ids),
             tags=name_tag(self.instance_identifier),
             depends_on=[*account_roles, self.task_log_group],
         )
@@ -215,34 +173,34 @@ class DmsReplication(Construct):
             "secrets-access", "dms-secrets-access", [self.source_secret, self.target_secret]
         )
         self.table_mappings = TableMappings(
-            schemas=p.schemas,
-            excluded_tables=tuple(table_ref(t) for t in p.excluded_tables),
-            full_lob_tables=tuple(table_ref(t) for t in p.full_lob_tables),
+            schemas=s.schemas,
+            excluded_tables=tuple(table_ref(t) for t in s.excluded_tables),
+            full_lob_tables=tuple(table_ref(t) for t in s.full_lob_tables),
         )
-        self.task_settings = TaskSettings(lob_max_size_kb=p.lob_max_size_kb, max_full_load_subtasks=p.max_full_load_subtasks)
+        self.task_settings = TaskSettings(lob_max_size_kb=s.lob_max_size_kb, max_full_load_subtasks=s.max_full_load_subtasks)
         self.event_subscriptions = [
             self._events(
                 "instance", "dms-instance", "replication-instance", instance.replication_instance_id, INSTANCE_EVENT_CATEGORIES
             )
         ]
-        if p.forward_task.exists:
+        if w.forward_task.exists:
             self.task = self._forward_task(instance)
-        if p.reverse_task.exists:
+        if w.reverse_task.exists:
             self.reverse_task = self._reverse_task(instance)
 
     def _forward_task(
         self, instance: aws.dms_replication_instance.DmsReplicationInstance
     ) -> aws.dms_replication_task.DmsReplicationTask:
-        p, n = self.props, self.props.namer
+        s, w, n = self.settings, self.wiring, self.wiring.namer
         assert self.source_secret is not None and self.target_secret is not None
         self.source_endpoint = self._endpoint(
             "source",
             "source",
-            p.source,
+            w.source,
             self.source_secret,
             aws.dms_endpoint.DmsEndpointPostgresSettings(
                 heartbeat_enable=True,
-                heartbeat_frequency=p.heartbeat_frequency_minutes,
+                heartbeat_frequency=s.heartbeat_frequency_minutes,
                 plugin_name=SOURCE_PLUGIN,
                 map_boolean_as_boolean=True,
                 capture_ddls=False,
@@ -253,7 +211,7 @@ class DmsReplication(Construct):
         self.target_endpoint = self._endpoint(
             "target",
             "target",
-            p.target,
+            w.target,
             self.target_secret,
             aws.dms_endpoint.DmsEndpointPostgresSettings(after_connect_script=AFTER_CONNECT_SCRIPT, map_boolean_as_boolean=True),
             self.secrets_access_policy,
@@ -268,7 +226,7 @@ class DmsReplication(Construct):
             target_endpoint_arn=self.target_endpoint.endpoint_arn,
             table_mappings=self.table_mappings.to_json(),
             replication_task_settings=self.task_settings.to_json(),
-            start_replication_task=p.forward_task.running,
+            start_replication_task=w.forward_task.running,
             tags=name_tag(n.name(ResourceType.DMS_TASK, FORWARD_TASK_QUALIFIER)),
         )
         self.event_subscriptions.append(
@@ -280,7 +238,7 @@ class DmsReplication(Construct):
         self, instance: aws.dms_replication_instance.DmsReplicationInstance
     ) -> aws.dms_replication_task.DmsReplicationTask:
         """Aurora → on-prem, CDC only, from the slot and LSN ``migrationctl cutover`` recorded before the first green write."""
-        p, n = self.props, self.props.namer
+        s, w, n = self.settings, self.wiring, self.wiring.namer
         assert self.target_secret is not None
         self.reverse_target_secret = self._secret(
             "dms-reverse-target", "on-prem PostgreSQL credentials for the reverse DMS task (the way back)"
@@ -291,13 +249,13 @@ class DmsReplication(Construct):
         self.reverse_source_endpoint = self._endpoint(
             "reverse-source",
             "source",
-            p.target,
+            w.target,
             self.target_secret,
             aws.dms_endpoint.DmsEndpointPostgresSettings(
                 heartbeat_enable=True,
-                heartbeat_frequency=p.heartbeat_frequency_minutes,
+                heartbeat_frequency=s.heartbeat_frequency_minutes,
                 plugin_name=SOURCE_PLUGIN,
-                slot_name=p.reverse_slot_name,
+                slot_name=s.reverse_slot_name,
                 map_boolean_as_boolean=True,
                 capture_ddls=False,
                 fail_tasks_on_lob_truncation=True,  # a LOB over lob_max_size_kb stops the task, never truncated quietly
@@ -307,7 +265,7 @@ class DmsReplication(Construct):
         self.reverse_target_endpoint = self._endpoint(
             "reverse-target",
             "target",
-            p.source,
+            w.source,
             self.reverse_target_secret,
             aws.dms_endpoint.DmsEndpointPostgresSettings(after_connect_script=AFTER_CONNECT_SCRIPT, map_boolean_as_boolean=True),
             access,
@@ -318,13 +276,13 @@ class DmsReplication(Construct):
             "reverse-task",
             replication_task_id=name,
             migration_type=REVERSE_MIGRATION_TYPE,
-            cdc_start_position=p.reverse_cdc_start_position,
+            cdc_start_position=s.reverse_cdc_start_position,
             replication_instance_arn=instance.replication_instance_arn,
             source_endpoint_arn=self.reverse_source_endpoint.endpoint_arn,
             target_endpoint_arn=self.reverse_target_endpoint.endpoint_arn,
             table_mappings=self.table_mappings.to_json(),
             replication_task_settings=dataclasses.replace(self.task_settings, validation=False).to_json(),
-            start_replication_task=p.reverse_task.running,
+            start_replication_task=w.reverse_task.running,
             tags=name_tag(name),
         )
         self.event_subscriptions.append(
@@ -335,13 +293,13 @@ class DmsReplication(Construct):
     def _events(
         self, construct_id: str, qualifier: str, source_type: str, source_id: str, categories: tuple[str, ...]
     ) -> aws.dms_event_subscription.DmsEventSubscription:
-        name = self.props.namer.name(ResourceType.EVENT_SUBSCRIPTION, qualifier)
+        name = self.wiring.namer.name(ResourceType.EVENT_SUBSCRIPTION, qualifier)
         return aws.dms_event_subscription.DmsEventSubscription(
             self,
             f"{construct_id}-events",
             name=name,
             enabled=True,
-            sns_topic_arn=self.props.alarm_topic_arn,
+            sns_topic_arn=self.wiring.alarm_topic_arn,
             source_type=source_type,
             source_ids=[source_id],
             event_categories=list(categories),
@@ -362,30 +320,30 @@ class DmsReplication(Construct):
                 self,
                 f"{name}-policy",
                 role=role.name,
-                policy_arn=f"arn:{self.props.partition}:iam::aws:policy/service-role/{policy}",
+                policy_arn=f"arn:{self.wiring.partition}:iam::aws:policy/service-role/{policy}",
             )
             roles.append(role)
         return roles
 
     def _secret(self, qualifier: str, description: str) -> aws.secretsmanager_secret.SecretsmanagerSecret:
-        name = self.props.namer.name(ResourceType.SECRET, qualifier)
+        name = self.wiring.namer.name(ResourceType.SECRET, qualifier)
         return aws.secretsmanager_secret.SecretsmanagerSecret(
             self,
             f"{qualifier}-secret",
             name=name,
             description=f"{description}: JSON with username, password, host, port (set by the runbook)",
-            kms_key_id=self.props.kms_key_arn,
-            recovery_window_in_days=self.props.secret_recovery_window_days,
+            kms_key_id=self.wiring.kms_key_arn,
+            recovery_window_in_days=self.wiring.secret_recovery_window_days,
             tags=name_tag(name),
         )
 
     def _secrets_access_role(self) -> aws.iam_role.IamRole:
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         return aws.iam_role.IamRole(
             self,
             "secrets-access-role",
             name=n.name(ResourceType.IAM_ROLE, "dms-secrets-access"),
-            assume_role_policy=service_assume_role_policy(self, f"dms.{p.region}.amazonaws.com"),
+            assume_role_policy=service_assume_role_policy(self, f"dms.{w.region}.amazonaws.com"),
             tags=name_tag(n.name(ResourceType.IAM_ROLE, "dms-secrets-access")),
         )
 
@@ -394,7 +352,7 @@ class DmsReplication(Construct):
     ) -> aws.iam_role_policy.IamRolePolicy:
         """Read exactly ``secrets`` (and decrypt them through Secrets Manager); one policy per task direction, so
         adding or removing the way back never touches the forward task's permissions."""
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         return aws.iam_role_policy.IamRolePolicy(
             self,
             construct_id,
@@ -406,8 +364,8 @@ class DmsReplication(Construct):
                 statement(
                     "DecryptEndpointSecrets",
                     KMS_DECRYPT_ACTIONS[:1],
-                    [p.kms_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{p.region}.amazonaws.com"}},
+                    [w.kms_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{w.region}.amazonaws.com"}},
                 ),
             ),
         )
@@ -421,7 +379,7 @@ class DmsReplication(Construct):
         settings: aws.dms_endpoint.DmsEndpointPostgresSettings,
         access: aws.iam_role_policy.IamRolePolicy,
     ) -> aws.dms_endpoint.DmsEndpoint:
-        n = self.props.namer
+        n = self.wiring.namer
         extra: dict[str, str] = {}
         if spec.ca_certificate_pem:
             cert = aws.dms_certificate.DmsCertificate(
@@ -442,7 +400,7 @@ class DmsReplication(Construct):
             secrets_manager_arn=secret.arn,
             secrets_manager_access_role_arn=self.secrets_access_role.arn,
             ssl_mode="verify-full" if spec.ca_certificate_pem else "require",
-            kms_key_arn=self.props.kms_key_arn,
+            kms_key_arn=self.wiring.kms_key_arn,
             postgres_settings=settings,
             tags=name_tag(n.name(ResourceType.DMS_ENDPOINT, construct_id)),
             depends_on=[access],

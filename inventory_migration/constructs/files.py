@@ -26,7 +26,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from inventory_migration.cdk import Construct, Fn, TerraformVariable, aws
-from inventory_migration.config.files import DeletedFiles, FileProtocol
+from inventory_migration.config.files import DeletedFiles, FileProtocol, FilesConfig
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.phases import ImageSync
@@ -66,8 +67,8 @@ SMB_PASSWORD_VARIABLE = "datasync_smb_password"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ImageTransferProps:
-    """Props of :class:`ImageTransfer`."""
+class ImageTransferWiring:
+    """What :class:`ImageTransfer` takes from the stack besides its settings (``[files]``, ``FilesConfig``)."""
 
     namer: Namer
     """Derives names."""
@@ -82,7 +83,7 @@ class ImageTransferProps:
     subnet_ids: Sequence[str]
     """Private subnets (routed to on-prem) of the endpoint."""
     on_prem_cidrs: tuple[str, ...]
-    """Where the agent is: the only sources the endpoint accepts."""
+    """Where the agent is: the only sources the endpoint accepts (``network.on_prem_cidrs``)."""
     bucket_arn: str
     """The image bucket."""
     bucket_key_arn: str
@@ -93,82 +94,52 @@ class ImageTransferProps:
     """CMK of the task log group."""
     alarm_topic_arn: str
     """Where a failed execution is reported."""
-    server: str
-    """The on-prem file server."""
-    export_path: str
-    """NFS export (or SMB share path)."""
-    sync: ImageSync = ImageSync.SCHEDULED
-    """The task's state for the phase. Default: scheduled."""
-    protocol: FileProtocol = FileProtocol.NFS
-    """NFS or SMB. Default: NFS."""
-    smb_user: str = ""
-    """SMB user. Default: none."""
-    smb_domain: str = ""
-    """SMB domain. Default: none."""
-    agent_arn: str = ""
-    """An agent activated against the endpoint; with neither this nor ``agent_activation_key`` only the endpoint is
-    created (the first pass). Default: none."""
-    agent_activation_key: str = ""
-    """Activation key of a new agent, activated against the endpoint. Default: none."""
-    s3_prefix: str = ""
-    """Prefix in the bucket. Default: the bucket root."""
-    bytes_per_second: int = -1
-    """Bandwidth limit; -1 for none. Default: -1."""
-    schedule: str = "cron(0 1 * * ? *)"
-    """Schedule while the sync is scheduled. Default: daily at 01:00 UTC."""
-    deleted_files: DeletedFiles = DeletedFiles.REMOVE
-    """Deleted-file handling. Default: remove."""
-    report_successes: bool = False
-    """Reports list successes too. Default: false."""
-    log_retention_days: int = 365
-    """Task log retention. Default: 365."""
+    sync: ImageSync
+    """The phase's state of the task."""
+    log_retention_days: int
+    """Task log retention (``monitoring.log_retention_days``)."""
 
     def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (bool(self.agent_arn) and bool(self.agent_activation_key), "agent_arn / agent_activation_key: at most one"),
-                (not self.subnet_ids, "subnet_ids: at least one"),
-                (not self.on_prem_cidrs, "on_prem_cidrs: at least one"),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
+        check_wiring(
+            self,
+            (not self.subnet_ids, "subnet_ids: at least one"),
+            (not self.on_prem_cidrs, "on_prem_cidrs: at least one"),
+        )
 
 
 class ImageTransfer(Construct):
     """DataSync from the on-prem file system to the image bucket, over a private endpoint."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: ImageTransferProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: FilesConfig, wiring: ImageTransferWiring) -> None:
         super().__init__(scope, construct_id)
-        self.props = p = props
-        n = p.namer
+        self.settings, self.wiring = settings, wiring
+        s, w = settings, wiring
+        n = w.namer
         log_name = n.name(ResourceType.LOG_GROUP, "datasync")
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
             "logs",
             name=log_name,
-            kms_key_id=p.logs_key_arn,
-            retention_in_days=p.log_retention_days,
+            kms_key_id=w.logs_key_arn,
+            retention_in_days=w.log_retention_days,
             tags=name_tag(log_name),
         )
         self.task: aws.datasync_task.DatasyncTask | None = None
         self.endpoint: aws.vpc_endpoint.VpcEndpoint | None = None
-        if p.sync is not ImageSync.ABSENT:
+        if w.sync is not ImageSync.ABSENT:
             self._endpoint()
-            if p.agent_arn or p.agent_activation_key:
+            if s.agent_arn or s.agent_activation_key:
                 self._transfer()
 
     def _transfer(self) -> None:
-        p, n = self.props, self.props.namer
-        agent_arn = p.agent_arn or self._agent()
+        s, w, n = self.settings, self.wiring, self.wiring.namer
+        agent_arn = s.agent_arn or self._agent()
         self.bucket_access_role = self._bucket_access_role()
-        subdirectory = f"/{p.s3_prefix}" if p.s3_prefix else "/"
+        subdirectory = f"/{s.s3_prefix}" if s.s3_prefix else "/"
         self.s3_location = aws.datasync_location_s3.DatasyncLocationS3(
             self,
             "s3-location",
-            s3_bucket_arn=p.bucket_arn,
+            s3_bucket_arn=w.bucket_arn,
             subdirectory=subdirectory,
             s3_storage_class="STANDARD",
             s3_config=aws.datasync_location_s3.DatasyncLocationS3S3Config(bucket_access_role_arn=self.bucket_access_role.arn),
@@ -188,14 +159,14 @@ class ImageTransfer(Construct):
                     [f"{self.log_group.arn}:*"],
                     principal={"Service": "datasync.amazonaws.com"},
                     condition={
-                        "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:task/*"},
-                        "StringEquals": {"aws:SourceAccount": p.account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:{w.partition}:datasync:{w.region}:{w.account_id}:task/*"},
+                        "StringEquals": {"aws:SourceAccount": w.account_id},
                     },
                 ),
             ),
         )
         name = n.name(ResourceType.DATASYNC_TASK, "images")
-        report_level = "SUCCESSES_AND_ERRORS" if p.report_successes else "ERRORS_ONLY"
+        report_level = "SUCCESSES_AND_ERRORS" if s.report_successes else "ERRORS_ONLY"
         self.task = aws.datasync_task.DatasyncTask(
             self,
             "task",
@@ -213,8 +184,8 @@ class ImageTransfer(Construct):
                 gid="INT_VALUE",
                 posix_permissions="PRESERVE",
                 preserve_devices="NONE",
-                preserve_deleted_files="REMOVE" if p.deleted_files is DeletedFiles.REMOVE else "PRESERVE",
-                bytes_per_second=p.bytes_per_second,
+                preserve_deleted_files="REMOVE" if s.deleted_files is DeletedFiles.REMOVE else "PRESERVE",
+                bytes_per_second=s.bytes_per_second,
                 task_queueing="ENABLED",
                 log_level="BASIC",
                 object_tags="PRESERVE",
@@ -233,12 +204,12 @@ class ImageTransfer(Construct):
                 s3_object_versioning="INCLUDE",
                 s3_destination=aws.datasync_task.DatasyncTaskTaskReportConfigS3Destination(
                     bucket_access_role_arn=self.bucket_access_role.arn,
-                    s3_bucket_arn=p.report_bucket_arn,
+                    s3_bucket_arn=w.report_bucket_arn,
                     subdirectory=REPORT_PREFIX,
                 ),
             ),
-            schedule=aws.datasync_task.DatasyncTaskSchedule(schedule_expression=p.schedule)
-            if p.sync is ImageSync.SCHEDULED
+            schedule=aws.datasync_task.DatasyncTaskSchedule(schedule_expression=s.schedule)
+            if w.sync is ImageSync.SCHEDULED
             else None,
             tags=name_tag(name),
         )
@@ -255,17 +226,17 @@ class ImageTransfer(Construct):
         )
 
     def _endpoint(self) -> None:
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         name = n.name(ResourceType.SECURITY_GROUP, "datasync-endpoint")
         self.endpoint_security_group = aws.security_group.SecurityGroup(
             self,
             "endpoint-sg",
             name=name,
             description=f"DataSync VPC endpoint: only the on-prem agent ({name})",
-            vpc_id=p.vpc_id,
+            vpc_id=w.vpc_id,
             tags=name_tag(name),
         )
-        for i, cidr in enumerate(p.on_prem_cidrs):
+        for i, cidr in enumerate(w.on_prem_cidrs):
             for low, high, purpose in ENDPOINT_PORTS:
                 rule_id = f"endpoint-from-agent-{low}-{i + 1}"
                 aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
@@ -282,10 +253,10 @@ class ImageTransfer(Construct):
         self.endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "endpoint",
-            vpc_id=p.vpc_id,
-            service_name=f"com.amazonaws.{p.region}.datasync",
+            vpc_id=w.vpc_id,
+            service_name=f"com.amazonaws.{w.region}.datasync",
             vpc_endpoint_type="Interface",
-            subnet_ids=list(p.subnet_ids)[:1],
+            subnet_ids=list(w.subnet_ids)[:1],
             security_group_ids=[self.endpoint_security_group.id],
             private_dns_enabled=False,
             tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "datasync")),
@@ -294,19 +265,19 @@ class ImageTransfer(Construct):
         self.endpoint_interface = aws.data_aws_network_interface.DataAwsNetworkInterface(
             self, "endpoint-interface", id=Fn.element(Fn.tolist(self.endpoint.network_interface_ids), 0)
         )
-        self.endpoint_subnet_arn = f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:subnet/{p.subnet_ids[0]}"
+        self.endpoint_subnet_arn = f"arn:{w.partition}:ec2:{w.region}:{w.account_id}:subnet/{w.subnet_ids[0]}"
         self.endpoint_security_group_arn = (
-            f"arn:{p.partition}:ec2:{p.region}:{p.account_id}:security-group/{self.endpoint_security_group.id}"
+            f"arn:{w.partition}:ec2:{w.region}:{w.account_id}:security-group/{self.endpoint_security_group.id}"
         )
 
     def _agent(self) -> str:
-        p, n = self.props, self.props.namer
+        s, n = self.settings, self.wiring.namer
         name = n.name(ResourceType.DATASYNC_AGENT, "images")
         agent = aws.datasync_agent.DatasyncAgent(
             self,
             "agent",
             name=name,
-            activation_key=p.agent_activation_key,
+            activation_key=s.agent_activation_key,
             vpc_endpoint_id=self.endpoint.id,  # type: ignore[union-attr]
             private_link_endpoint=self.endpoint_interface.private_ip,
             security_group_arns=[self.endpoint_security_group_arn],
@@ -316,7 +287,7 @@ class ImageTransfer(Construct):
         return str(agent.arn)
 
     def _bucket_access_role(self) -> aws.iam_role.IamRole:
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         name = n.name(ResourceType.IAM_ROLE, "datasync-s3")
         trust = policy_json(
             self,
@@ -326,13 +297,13 @@ class ImageTransfer(Construct):
                 None,
                 principal={"Service": "datasync.amazonaws.com"},
                 condition={
-                    "StringEquals": {"aws:SourceAccount": p.account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{p.partition}:datasync:{p.region}:{p.account_id}:*"},
+                    "StringEquals": {"aws:SourceAccount": w.account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{w.partition}:datasync:{w.region}:{w.account_id}:*"},
                 },
             ),
         )
         role = aws.iam_role.IamRole(self, "bucket-access-role", name=name, assume_role_policy=trust, tags=name_tag(name))
-        buckets = [p.bucket_arn, p.report_bucket_arn]
+        buckets = [w.bucket_arn, w.report_bucket_arn]
         self.bucket_access_policy = aws.iam_role_policy.IamRolePolicy(
             self,
             "bucket-access",
@@ -344,28 +315,28 @@ class ImageTransfer(Construct):
                     "AWSDataSyncS3BucketPermissions",
                     S3_LOCATION_BUCKET_ACTIONS,
                     buckets,
-                    condition={"StringEquals": {"aws:ResourceAccount": p.account_id}},
+                    condition={"StringEquals": {"aws:ResourceAccount": w.account_id}},
                 ),
                 statement(
                     "AWSDataSyncS3ObjectPermissions",
                     S3_LOCATION_OBJECT_ACTIONS,
                     [f"{b}/*" for b in buckets],
-                    condition={"StringEquals": {"aws:ResourceAccount": p.account_id}},
+                    condition={"StringEquals": {"aws:ResourceAccount": w.account_id}},
                 ),
                 statement(
                     "UseImageBucketKey",
                     KMS_DATA_KEY_ACTIONS,
-                    [p.bucket_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"s3.{p.region}.amazonaws.com"}},
+                    [w.bucket_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"s3.{w.region}.amazonaws.com"}},
                 ),
             ),
         )
         return role
 
     def _source_location(self, agent_arn: str) -> str:
-        p, n = self.props, self.props.namer
+        s, n = self.settings, self.wiring.namer
         tags = name_tag(n.name(ResourceType.DATASYNC_LOCATION, "on-prem"))
-        if p.protocol is FileProtocol.SMB:
+        if s.protocol is FileProtocol.SMB:
             password = TerraformVariable(
                 self,
                 SMB_PASSWORD_VARIABLE,
@@ -378,10 +349,10 @@ class ImageTransfer(Construct):
                 self,
                 "smb-location",
                 agent_arns=[agent_arn],
-                server_hostname=p.server,
-                subdirectory=p.export_path,
-                user=p.smb_user,
-                domain=p.smb_domain or None,
+                server_hostname=s.server,
+                subdirectory=s.export_path,
+                user=s.smb_user,
+                domain=s.smb_domain or None,
                 password=password.string_value,
                 tags=tags,
             )
@@ -389,8 +360,8 @@ class ImageTransfer(Construct):
         nfs = aws.datasync_location_nfs.DatasyncLocationNfs(
             self,
             "nfs-location",
-            server_hostname=p.server,
-            subdirectory=p.export_path,
+            server_hostname=s.server,
+            subdirectory=s.export_path,
             on_prem_config=aws.datasync_location_nfs.DatasyncLocationNfsOnPremConfig(agent_arns=[agent_arn]),
             mount_options=aws.datasync_location_nfs.DatasyncLocationNfsMountOptions(version="AUTOMATIC"),
             tags=tags,
@@ -398,7 +369,7 @@ class ImageTransfer(Construct):
         return str(nfs.arn)
 
     def _failure_notification(self) -> None:
-        p, n = self.props, self.props.namer
+        w, n = self.wiring, self.wiring.namer
         assert self.task is not None
         name = n.name(ResourceType.EVENT_RULE, "datasync-failed")
         pattern = {**TASK_FAILED_PATTERN, "resources": [{"prefix": self.task.arn}]}
@@ -411,5 +382,5 @@ class ImageTransfer(Construct):
             tags=name_tag(name),
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(
-            self, "task-failed-target", rule=rule.name, arn=p.alarm_topic_arn, target_id="alarm-topic"
+            self, "task-failed-target", rule=rule.name, arn=w.alarm_topic_arn, target_id="alarm-topic"
         )

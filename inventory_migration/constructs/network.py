@@ -13,7 +13,7 @@ import ipaddress
 from enum import Enum
 
 from inventory_migration.cdk import Construct, Fn, aws
-from inventory_migration.config import NatGatewayMode, OnPremConnectivity
+from inventory_migration.config import NatGatewayMode, NetworkConfig, OnPremConnectivity
 from inventory_migration.iam import (
     FLOW_LOG_DELIVERY_ACTIONS,
     FLOW_LOG_DESCRIBE_ACTIONS,
@@ -26,7 +26,6 @@ from inventory_migration.tagging import name_tag
 
 SUBNET_SLOTS = 16
 """The VPC range is cut into this many equal subnets (4 tiers x up to 4 AZs)."""
-DEFAULT_FLOW_LOG_RETENTION_DAYS = 365
 
 
 class SubnetTier(Enum):
@@ -43,55 +42,15 @@ class SubnetTier(Enum):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class NetworkProps:
-    """Props of :class:`Network`."""
+class NetworkWiring:
+    """What :class:`Network` takes from the stack besides its settings (``[network]``, ``NetworkConfig``)."""
 
     namer: Namer
     """Derives resource names."""
     region: str
     """Region, for the S3 endpoint's service name."""
-    vpc_cidr: str
-    """VPC IPv4 range, /16 to /22."""
-    on_prem_cidrs: tuple[str, ...]
-    """On-prem networks routed through the VPN or Transit Gateway."""
-    operator_cidrs: tuple[str, ...] = ()
-    """The on-prem admin networks where ``migrationctl`` runs: the only on-prem routes of the database tier.
-    Default: none (the database tier has no route out of the VPC)."""
     flow_log_key_arn: str
     """CMK that encrypts the flow log group."""
-    az_count: int = 3
-    """AZs used. Default: 3."""
-    nat_gateways: NatGatewayMode = NatGatewayMode.SINGLE
-    """NAT layout. Default: one NAT gateway."""
-    connectivity: OnPremConnectivity = OnPremConnectivity.VPN
-    """Path to on-prem. Default: site-to-site VPN."""
-    customer_gateway_ip: str = ""
-    """On-prem VPN device public IP (VPN only). Default: none."""
-    customer_gateway_bgp_asn: int = 65000
-    """On-prem VPN device ASN (VPN only). Default: 65000."""
-    transit_gateway_id: str = ""
-    """Existing Transit Gateway (Transit Gateway only). Default: none."""
-    flow_log_retention_days: int = DEFAULT_FLOW_LOG_RETENTION_DAYS
-    """Flow log retention. Default: 365."""
-
-    def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (not 2 <= self.az_count <= 4, f"az_count = {self.az_count!r}: must be 2 to 4"),
-                (
-                    self.connectivity is OnPremConnectivity.VPN and not self.customer_gateway_ip,
-                    "customer_gateway_ip: required with connectivity 'vpn'",
-                ),
-                (
-                    self.connectivity is OnPremConnectivity.TRANSIT_GATEWAY and not self.transit_gateway_id,
-                    "transit_gateway_id: required with connectivity 'transit-gateway'",
-                ),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
 
 
 def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
@@ -105,14 +64,14 @@ def subnet_cidrs(vpc_cidr: str, tier: SubnetTier, az_count: int) -> list[str]:
 class Network(Construct):
     """VPC, subnets, routing, NAT, S3 endpoint, flow logs and the on-prem path."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: NetworkProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: NetworkConfig, wiring: NetworkWiring) -> None:
         super().__init__(scope, construct_id)
-        self.props = props
-        n = props.namer
+        self.settings, self.wiring = settings, wiring
+        n = wiring.namer
         self.vpc = aws.vpc.Vpc(
             self,
             "vpc",
-            cidr_block=props.vpc_cidr,
+            cidr_block=settings.vpc_cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags=name_tag(n.name(ResourceType.VPC)),
@@ -129,7 +88,7 @@ class Network(Construct):
                 )
             ],
         )
-        self.availability_zones = [Fn.element(self.azs.names, i) for i in range(props.az_count)]
+        self.availability_zones = [Fn.element(self.azs.names, i) for i in range(settings.az_count)]
 
         self.subnets: dict[SubnetTier, list[aws.subnet.Subnet]] = {}
         for tier in SubnetTier:
@@ -143,7 +102,7 @@ class Network(Construct):
                     map_public_ip_on_launch=False,
                     tags=name_tag(n.name(ResourceType.SUBNET, f"{tier.value}-{i + 1}"), {"Tier": tier.value}),
                 )
-                for i, cidr in enumerate(subnet_cidrs(props.vpc_cidr, tier, props.az_count))
+                for i, cidr in enumerate(subnet_cidrs(settings.vpc_cidr, tier, settings.az_count))
             ]
 
         self.igw = aws.internet_gateway.InternetGateway(
@@ -155,11 +114,11 @@ class Network(Construct):
         aws.route.Route(
             self, "public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=self.igw.id
         )
-        self._associate(public_rt, SubnetTier.PUBLIC, range(props.az_count))
+        self._associate(public_rt, SubnetTier.PUBLIC, range(settings.az_count))
 
         self.nat_gateways = self._nat_gateways()
         self.private_route_tables: list[aws.route_table.RouteTable] = []
-        for i in range(props.az_count):
+        for i in range(settings.az_count):
             rt = aws.route_table.RouteTable(
                 self,
                 f"private-rt-{i + 1}",
@@ -181,13 +140,13 @@ class Network(Construct):
         self.database_route_table = aws.route_table.RouteTable(
             self, "database-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "database"))
         )
-        self._associate(self.database_route_table, SubnetTier.DATABASE, range(props.az_count))
+        self._associate(self.database_route_table, SubnetTier.DATABASE, range(settings.az_count))
 
         self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "s3-endpoint",
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{props.region}.s3",
+            service_name=f"com.amazonaws.{wiring.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[public_rt.id, *(rt.id for rt in self.private_route_tables), self.database_route_table.id],
             tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "s3")),
@@ -214,8 +173,8 @@ class Network(Construct):
             )
 
     def _nat_gateways(self) -> list[aws.nat_gateway.NatGateway]:
-        count = {NatGatewayMode.NONE: 0, NatGatewayMode.SINGLE: 1, NatGatewayMode.PER_AZ: self.props.az_count}[
-            self.props.nat_gateways
+        count = {NatGatewayMode.NONE: 0, NatGatewayMode.SINGLE: 1, NatGatewayMode.PER_AZ: self.settings.az_count}[
+            self.settings.nat_gateways
         ]
         gateways = []
         for i in range(count):
@@ -223,7 +182,7 @@ class Network(Construct):
                 self,
                 f"nat-eip-{i + 1}",
                 domain="vpc",
-                tags=name_tag(self.props.namer.name(ResourceType.ELASTIC_IP, f"nat-{i + 1}")),
+                tags=name_tag(self.wiring.namer.name(ResourceType.ELASTIC_IP, f"nat-{i + 1}")),
             )
             gateways.append(
                 aws.nat_gateway.NatGateway(
@@ -231,20 +190,20 @@ class Network(Construct):
                     f"nat-{i + 1}",
                     allocation_id=eip.id,
                     subnet_id=self.subnets[SubnetTier.PUBLIC][i].id,
-                    tags=name_tag(self.props.namer.name(ResourceType.NAT_GATEWAY, str(i + 1))),
+                    tags=name_tag(self.wiring.namer.name(ResourceType.NAT_GATEWAY, str(i + 1))),
                     depends_on=[self.igw],
                 )
             )
         return gateways
 
     def _flow_logs(self) -> None:
-        p, n = self.props, self.props.namer
+        s, w, n = self.settings, self.wiring, self.wiring.namer
         self.flow_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
             "flow-log-group",
             name=n.name(ResourceType.LOG_GROUP, "vpc-flow"),
-            kms_key_id=p.flow_log_key_arn,
-            retention_in_days=p.flow_log_retention_days,
+            kms_key_id=w.flow_log_key_arn,
+            retention_in_days=s.flow_log_retention_days,
             tags=name_tag(n.name(ResourceType.LOG_GROUP, "vpc-flow")),
         )
         role = aws.iam_role.IamRole(
@@ -282,14 +241,14 @@ class Network(Construct):
         )
 
     def _on_prem_path(self) -> None:
-        p, n = self.props, self.props.namer
+        s, n = self.settings, self.wiring.namer
         gateway: dict[str, str] = {}
-        if p.connectivity is OnPremConnectivity.VPN:
+        if s.connectivity is OnPremConnectivity.VPN:
             cgw = aws.customer_gateway.CustomerGateway(
                 self,
                 "customer-gateway",
-                bgp_asn=str(p.customer_gateway_bgp_asn),
-                ip_address=p.customer_gateway_ip,
+                bgp_asn=str(s.customer_gateway_bgp_asn),
+                ip_address=s.customer_gateway_ip,
                 type="ipsec.1",
                 tags=name_tag(n.name(ResourceType.CUSTOMER_GATEWAY)),
             )
@@ -305,7 +264,7 @@ class Network(Construct):
                 static_routes_only=True,
                 tags=name_tag(n.name(ResourceType.VPN_CONNECTION)),
             )
-            for j, cidr in enumerate(p.on_prem_cidrs):
+            for j, cidr in enumerate(s.on_prem_cidrs):
                 aws.vpn_connection_route.VpnConnectionRoute(
                     self, f"vpn-route-{j + 1}", destination_cidr_block=cidr, vpn_connection_id=self.vpn_connection.id
                 )
@@ -314,13 +273,13 @@ class Network(Construct):
             aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
                 self,
                 "tgw-attachment",
-                transit_gateway_id=p.transit_gateway_id,
+                transit_gateway_id=s.transit_gateway_id,
                 vpc_id=self.vpc.id,
                 subnet_ids=self.dms_subnet_ids,
                 tags=name_tag(n.name(ResourceType.TRANSIT_GATEWAY_ATTACHMENT)),
             )
-            gateway = {"transit_gateway_id": p.transit_gateway_id}
-        for j, cidr in enumerate(p.on_prem_cidrs):
+            gateway = {"transit_gateway_id": s.transit_gateway_id}
+        for j, cidr in enumerate(s.on_prem_cidrs):
             for i, rt in enumerate(self.private_route_tables):
                 aws.route.Route(self, f"on-prem-{j + 1}-rt-{i + 1}", route_table_id=rt.id, destination_cidr_block=cidr, **gateway)
             # The load balancer in the public subnets forwards to blue, the on-prem servers (ip targets).
@@ -331,7 +290,7 @@ class Network(Construct):
                 destination_cidr_block=cidr,
                 **gateway,
             )
-        for k, cidr in enumerate(p.operator_cidrs):
+        for k, cidr in enumerate(s.operator_cidrs):
             # Aurora answers the operator's migrationctl; nothing else on-prem is routed from the database tier.
             aws.route.Route(
                 self,

@@ -39,7 +39,7 @@ class OperatorStateProps:
     """Destroy empties the bucket. Default: true (destroyable)."""
     access_log_bucket: str = ""
     """Bucket (id) that takes this bucket's S3 server access logs under ``state/``: who read or wrote a journal. It
-    must let S3's logging service deliver for this bucket (``ImageStorageProps.logged_bucket_names``). Default: none."""
+    must let S3's logging service deliver for this bucket (``ImageStorageWiring.logged_bucket_names``). Default: none."""
 
     def __post_init__(self) -> None:
         if self.noncurrent_expiration_days < 1:

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from inventory_migration.cdk import Construct, aws, depend_on
+from inventory_migration.config import StorageConfig
 from inventory_migration.iam import policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.tagging import name_tag
@@ -140,8 +141,8 @@ def only_our_key(bucket: aws.s3_bucket.S3Bucket, kms_key_arn: str) -> list[dict[
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ImageStorageProps:
-    """Props of :class:`ImageStorage`."""
+class ImageStorageWiring:
+    """What :class:`ImageStorage` takes from the stack besides its settings (``[storage]``, ``StorageConfig``)."""
 
     namer: Namer
     """Derives bucket names."""
@@ -149,63 +150,26 @@ class ImageStorageProps:
     """Account that owns the buckets (for the log delivery condition)."""
     partition: str
     """AWS partition."""
+    region: str
+    """Region of the load balancer, which decides the log-delivery principal."""
     kms_key_arn: str
     """CMK of the image bucket."""
-    infrequent_access_days: int = 30
-    """Days to Standard-IA. Default: 30."""
-    infrequent_access_min_object_bytes: int = 131072
-    """Only larger objects go to Standard-IA. Default: 131072."""
-    glacier_instant_retrieval_days: int = 90
-    """Days to Glacier Instant Retrieval. Default: 90."""
-    noncurrent_glacier_days: int = 30
-    """Days before noncurrent versions go to Glacier Flexible Retrieval. Default: 30."""
-    noncurrent_expiration_days: int = 365
-    """Days before noncurrent versions are deleted. Default: 365."""
-    abort_incomplete_multipart_days: int = 7
-    """Days before incomplete multipart uploads are aborted. Default: 7."""
-    access_log_retention_days: int = 365
-    """Days access logs are kept. Default: 365."""
-    force_destroy: bool = True
-    """Destroy empties the buckets. Default: true (destroyable)."""
-    load_balancer_log_prefix: str = ""
-    """When set, the log bucket also takes Application Load Balancer access logs under this prefix (they need SSE-S3,
-    like server access logs). Default: none."""
-    region: str = "us-east-1"
-    """Region of the load balancer, which decides the log-delivery principal. Default: ``us-east-1``."""
-    logged_bucket_names: tuple[str, ...] = ()
-    """Other buckets whose S3 server access logs the log bucket takes (each under its own prefix). Default: none."""
-
-    def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (self.infrequent_access_days < 30, "infrequent_access_days: S3 requires at least 30"),
-                (
-                    self.glacier_instant_retrieval_days < self.infrequent_access_days + 30,
-                    "glacier_instant_retrieval_days: at least infrequent_access_days + 30",
-                ),
-                (
-                    self.noncurrent_expiration_days <= self.noncurrent_glacier_days,
-                    "noncurrent_expiration_days: must exceed noncurrent_glacier_days",
-                ),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
+    load_balancer_log_prefix: str
+    """When not empty, the log bucket also takes Application Load Balancer access logs under this prefix (they need
+    SSE-S3, like server access logs)."""
+    logged_bucket_names: tuple[str, ...]
+    """Other buckets whose S3 server access logs the log bucket takes (each under its own prefix)."""
 
 
 class ImageStorage(Construct):
     """The image bucket and its access-log bucket."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: ImageStorageProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StorageConfig, wiring: ImageStorageWiring) -> None:
         super().__init__(scope, construct_id)
-        p = props
-        self.props_namer = props.namer
-        self.force_destroy = props.force_destroy
+        self.settings, self.wiring = settings, wiring
         self._public_access_blocks: dict[str, aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock] = {}
-        self.log_bucket = self._access_log_bucket(p)
-        self.bucket = self._image_bucket(p)
+        self.log_bucket = self._access_log_bucket()
+        self.bucket = self._image_bucket()
         self.logging = aws.s3_bucket_logging.S3BucketLoggingA(
             self,
             "images-logging",
@@ -213,23 +177,25 @@ class ImageStorage(Construct):
             target_bucket=self.log_bucket.id,
             target_prefix="images/",
         )
-        self.bucket_policy = self._image_bucket_policy(p)
-        self.log_bucket_policy = self._access_log_bucket_policy(p)
+        self.bucket_policy = self._image_bucket_policy()
+        self.log_bucket_policy = self._access_log_bucket_policy()
         # Logging is switched on once the log bucket lets the logging service write (S3 checks it on PutBucketLogging).
         depend_on(self.logging, self.log_bucket_policy)
 
     def _encryption(self, construct_id: str, bucket: aws.s3_bucket.S3Bucket, *, kms_key_arn: str | None) -> None:
         default_encryption(self, construct_id, bucket, kms_key_arn=kms_key_arn)
 
-    def _abort_incomplete_uploads(self, p: ImageStorageProps) -> list[Any]:
+    def _abort_incomplete_uploads(self) -> list[Any]:
+        s = self.settings
         return [
             _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                days_after_initiation=p.abort_incomplete_multipart_days
+                days_after_initiation=s.abort_incomplete_multipart_days
             )
         ]
 
-    def _access_log_bucket(self, p: ImageStorageProps) -> aws.s3_bucket.S3Bucket:
+    def _access_log_bucket(self) -> aws.s3_bucket.S3Bucket:
         """The access-log bucket: SSE-S3 (the one encryption exception), logs expire."""
+        s = self.settings
         bucket = self._bucket("access-logs", "access-logs")
         self._encryption("access-logs-encryption", bucket, kms_key_arn=None)
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
@@ -241,20 +207,21 @@ class ImageStorage(Construct):
                     id="expire-access-logs",
                     status="Enabled",
                     filter=[_LC.S3BucketLifecycleConfigurationRuleFilter()],
-                    expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(days=p.access_log_retention_days)],
+                    expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(days=s.access_log_retention_days)],
                     noncurrent_version_expiration=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
                     ],
-                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(p),
+                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(),
                 )
             ],
         )
         return bucket
 
-    def _image_bucket(self, p: ImageStorageProps) -> aws.s3_bucket.S3Bucket:
+    def _image_bucket(self) -> aws.s3_bucket.S3Bucket:
         """The image bucket: SSE-KMS with our key, larger images to colder tiers, old versions to Glacier then gone."""
+        s, w = self.settings, self.wiring
         bucket = self._bucket("images", "images")
-        self._encryption("images-encryption", bucket, kms_key_arn=p.kms_key_arn)
+        self._encryption("images-encryption", bucket, kms_key_arn=w.kms_key_arn)
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self,
             "images-lifecycle",
@@ -265,15 +232,15 @@ class ImageStorage(Construct):
                     status="Enabled",
                     filter=[
                         _LC.S3BucketLifecycleConfigurationRuleFilter(
-                            object_size_greater_than=p.infrequent_access_min_object_bytes
+                            object_size_greater_than=s.infrequent_access_min_object_bytes
                         )
                     ],
                     transition=[
                         _LC.S3BucketLifecycleConfigurationRuleTransition(
-                            days=p.infrequent_access_days, storage_class="STANDARD_IA"
+                            days=s.infrequent_access_days, storage_class="STANDARD_IA"
                         ),
                         _LC.S3BucketLifecycleConfigurationRuleTransition(
-                            days=p.glacier_instant_retrieval_days, storage_class="GLACIER_IR"
+                            days=s.glacier_instant_retrieval_days, storage_class="GLACIER_IR"
                         ),
                     ],
                 ),
@@ -283,23 +250,24 @@ class ImageStorage(Construct):
                     filter=[_LC.S3BucketLifecycleConfigurationRuleFilter()],
                     noncurrent_version_transition=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionTransition(
-                            noncurrent_days=p.noncurrent_glacier_days, storage_class="GLACIER"
+                            noncurrent_days=s.noncurrent_glacier_days, storage_class="GLACIER"
                         )
                     ],
                     noncurrent_version_expiration=[
                         _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=p.noncurrent_expiration_days
+                            noncurrent_days=s.noncurrent_expiration_days
                         )
                     ],
-                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(p),
+                    abort_incomplete_multipart_upload=self._abort_incomplete_uploads(),
                     expiration=[_LC.S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
                 ),
             ],
         )
         return bucket
 
-    def _image_bucket_policy(self, p: ImageStorageProps) -> aws.s3_bucket_policy.S3BucketPolicy:
+    def _image_bucket_policy(self) -> aws.s3_bucket_policy.S3BucketPolicy:
         """TLS only; uploads only SSE-KMS with our key."""
+        w = self.wiring
         return aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "images-policy",
@@ -307,14 +275,15 @@ class ImageStorage(Construct):
             policy=policy_json(
                 self,
                 self._deny_insecure_transport(self.bucket),
-                *only_our_key(self.bucket, p.kms_key_arn),
+                *only_our_key(self.bucket, w.kms_key_arn),
             ),
             depends_on=[self._public_access_blocks["images"]],
         )
 
-    def _access_log_bucket_policy(self, p: ImageStorageProps) -> aws.s3_bucket_policy.S3BucketPolicy:
+    def _access_log_bucket_policy(self) -> aws.s3_bucket_policy.S3BucketPolicy:
         """TLS only; S3 server access logs of the image bucket (and of ``logged_bucket_names``) and the load
         balancer's access logs may be delivered."""
+        w = self.wiring
         return aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "access-logs-policy",
@@ -329,31 +298,32 @@ class ImageStorage(Construct):
                     principal={"Service": "logging.s3.amazonaws.com"},
                     condition={
                         "ArnLike": {
-                            "aws:SourceArn": [self.bucket.arn, *(f"arn:{p.partition}:s3:::{n}" for n in p.logged_bucket_names)]
-                            if p.logged_bucket_names
+                            "aws:SourceArn": [self.bucket.arn, *(f"arn:{w.partition}:s3:::{n}" for n in w.logged_bucket_names)]
+                            if w.logged_bucket_names
                             else self.bucket.arn
                         },
-                        "StringEquals": {"aws:SourceAccount": p.account_id},
+                        "StringEquals": {"aws:SourceAccount": w.account_id},
                     },
                 ),
-                *self._load_balancer_log_delivery(p),
+                *self._load_balancer_log_delivery(),
             ),
             depends_on=[self._public_access_blocks["access-logs"]],
         )
 
     def _bucket(self, construct_id: str, qualifier: str) -> aws.s3_bucket.S3Bucket:
-        name = self.props_namer.name(ResourceType.S3_BUCKET, qualifier)
+        name = self.wiring.namer.name(ResourceType.S3_BUCKET, qualifier)
         bucket, self._public_access_blocks[construct_id] = private_bucket(
-            self, construct_id, name, force_destroy=self.force_destroy
+            self, construct_id, name, force_destroy=self.settings.force_destroy
         )
         return bucket
 
-    def _load_balancer_log_delivery(self, p: ImageStorageProps) -> list[dict[str, object]]:
-        if not p.load_balancer_log_prefix:
+    def _load_balancer_log_delivery(self) -> list[dict[str, object]]:
+        w = self.wiring
+        if not w.load_balancer_log_prefix:
             return []
-        account = ELB_LOG_DELIVERY_ACCOUNTS.get(p.region)
+        account = ELB_LOG_DELIVERY_ACCOUNTS.get(w.region)
         principal = (
-            {"AWS": f"arn:{p.partition}:iam::{account}:root"}
+            {"AWS": f"arn:{w.partition}:iam::{account}:root"}
             if account
             else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
         )
@@ -361,7 +331,7 @@ class ImageStorage(Construct):
             statement(
                 "LoadBalancerAccessLogDelivery",
                 ["s3:PutObject"],
-                [f"{self.log_bucket.arn}/{p.load_balancer_log_prefix}/AWSLogs/{p.account_id}/*"],
+                [f"{self.log_bucket.arn}/{w.load_balancer_log_prefix}/AWSLogs/{w.account_id}/*"],
                 principal=principal,
             )
         ]

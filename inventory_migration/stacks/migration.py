@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws, depend_on
-from inventory_migration.config import BackendKind, MigrationConfig, props_from
-from inventory_migration.config.application import TESTER_HEADER
+from inventory_migration.config import BackendKind, MigrationConfig
 from inventory_migration.config.state import LOCAL_STATE_FROM_STACK_DIR
-from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
-from inventory_migration.constructs.aurora import AuroraCluster, AuroraClusterProps
-from inventory_migration.constructs.dms import DmsReplication, DmsReplicationProps, EndpointSpec
+from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationWiring
+from inventory_migration.constructs.aurora import AuroraCluster, AuroraWiring
+from inventory_migration.constructs.dms import DmsReplication, DmsWiring, EndpointSpec
 from inventory_migration.constructs.dns import OnPremDns, OnPremDnsProps
-from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferProps
+from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferWiring
 from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
 from inventory_migration.constructs.monitoring import (
     AlarmTopic,
@@ -27,10 +26,10 @@ from inventory_migration.constructs.monitoring import (
     MigrationMonitoringProps,
     ReplicationMonitoring,
 )
-from inventory_migration.constructs.network import Network, NetworkProps, SubnetTier
+from inventory_migration.constructs.network import Network, NetworkWiring, SubnetTier
 from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
 from inventory_migration.constructs.state import OperatorState, OperatorStateProps, state_bucket_name
-from inventory_migration.constructs.storage import ImageStorage, ImageStorageProps
+from inventory_migration.constructs.storage import ImageStorage, ImageStorageWiring
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
 from inventory_migration.outputs import StackOutput
@@ -95,7 +94,8 @@ class MigrationStack(TerraformStack):
         self.network = Network(
             self,
             "network",
-            props=props_from(NetworkProps, net, namer=namer, region=c.region, flow_log_key_arn=self.keys.ops.arn),
+            settings=net,
+            wiring=NetworkWiring(namer=namer, region=c.region, flow_log_key_arn=self.keys.ops.arn),
         )
         self.security_groups = SecurityGroups(
             self,
@@ -140,12 +140,10 @@ class MigrationStack(TerraformStack):
         self.aurora = AuroraCluster(
             self,
             "aurora",
-            props=props_from(
-                AuroraClusterProps,
-                a,
+            settings=a,
+            wiring=AuroraWiring(
                 namer=namer,
                 partition=part,
-                engine_version=a.resolved_engine_version,
                 subnet_ids=self.network.database_subnet_ids,
                 availability_zones=self.network.availability_zones,
                 security_group_ids=[self.security_groups.aurora.id],
@@ -159,9 +157,8 @@ class MigrationStack(TerraformStack):
         self.dms = DmsReplication(
             self,
             "dms",
-            props=props_from(
-                DmsReplicationProps,
-                d,
+            settings=d,
+            wiring=DmsWiring(
                 namer=namer,
                 region=c.region,
                 partition=part,
@@ -189,9 +186,8 @@ class MigrationStack(TerraformStack):
         self.storage = ImageStorage(
             self,
             "storage",
-            props=props_from(
-                ImageStorageProps,
-                c.storage,
+            settings=c.storage,
+            wiring=ImageStorageWiring(
                 namer=namer,
                 account_id=account_id,
                 partition=part,
@@ -217,9 +213,8 @@ class MigrationStack(TerraformStack):
         self.application = BlueGreenApplication(
             self,
             "application",
-            props=props_from(
-                BlueGreenApplicationProps,
-                app,
+            settings=app,
+            wiring=BlueGreenApplicationWiring(
                 namer=namer,
                 region=c.region,
                 partition=part,
@@ -241,8 +236,7 @@ class MigrationStack(TerraformStack):
                 },
                 blue_weight=phase.blue_weight,
                 green_weight=phase.green_weight,
-                blue_targets=app.blue_targets if phase.blue_targets else (),
-                tester_header=TESTER_HEADER,
+                blue_registered=phase.blue_targets,
                 log_retention_days=c.monitoring.log_retention_days,
                 secret_recovery_window_days=recovery_window,
             ),
@@ -252,9 +246,8 @@ class MigrationStack(TerraformStack):
         self.files = ImageTransfer(
             self,
             "files",
-            props=props_from(
-                ImageTransferProps,
-                f,
+            settings=f,
+            wiring=ImageTransferWiring(
                 namer=namer,
                 region=c.region,
                 account_id=account_id,
@@ -268,7 +261,6 @@ class MigrationStack(TerraformStack):
                 logs_key_arn=self.keys.ops.arn,
                 alarm_topic_arn=self.alarm_topic.arn,
                 sync=phase.image_sync,
-                bytes_per_second=f.bytes_per_second,
                 log_retention_days=c.monitoring.log_retention_days,
             ),
         )

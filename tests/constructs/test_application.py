@@ -1,5 +1,4 @@
-"""The blue-green application construct (ECS Fargate, the weighted load balancer, WAF) and the DataSync image
-transfer construct, each in a fresh stack: properties of the synthesized JSON."""
+"""The blue-green application construct (constructs/application.py: ECS Fargate, the weighted load balancer, WAF) in a fresh stack."""
 
 from __future__ import annotations
 
@@ -9,8 +8,8 @@ from typing import Any
 import pytest
 
 from inventory_migration.naming import Namer
-from inventory_migration.phases import ImageSync
 from tests.conftest import one, resources_of, synth_of
+from tests.constructs.build import ref, settings_and_wiring
 
 NAMER = Namer(environment="dev", suffix="t1")
 OPS = "arn:aws:kms:us-east-1:123456789012:key/ops"
@@ -32,7 +31,8 @@ def actions_of(document: dict[str, Any]) -> dict[str, tuple[set[str], Any]]:
 
 
 def application(stack: Any, **overrides: Any) -> Any:
-    from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationProps
+    from inventory_migration.config import ApplicationConfig
+    from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationWiring
 
     props: dict[str, Any] = dict(
         namer=NAMER,
@@ -51,13 +51,15 @@ def application(stack: Any, **overrides: Any) -> Any:
         database_environment={"DATABASE_HOST": "aurora.example", "DATABASE_PORT": "5432"},
         blue_targets=("192.168.10.11", "192.168.10.12"),
         container_image="public.ecr.aws/nginx/nginx:1.27",
+        access_log_prefix="alb",
+        blue_weight=100,
+        green_weight=0,
+        blue_registered=True,
+        log_retention_days=365,
+        secret_recovery_window_days=0,
     )
     props.update(overrides)
-    return BlueGreenApplication(stack, "application", props=BlueGreenApplicationProps(**props))
-
-
-def ref(stack: Any, resource: Any, attribute: str) -> str:
-    return f"${{{resource.terraform_resource_type}.{stack.get_logical_id(resource)}.{attribute}}}"
+    return BlueGreenApplication(stack, "application", **settings_and_wiring(ApplicationConfig, BlueGreenApplicationWiring, props))
 
 
 def test_ecs_cluster_and_service(construct_stack: Any) -> None:
@@ -182,7 +184,7 @@ def app_log_group_names(synth: dict[str, Any]) -> set[str]:
 
 
 def test_decommissioned_blue_leaves_green_alone(construct_stack: Any) -> None:
-    app = application(construct_stack, blue_targets=(), blue_weight=0, green_weight=100, deletion_protection=True)
+    app = application(construct_stack, blue_registered=False, blue_weight=0, green_weight=100, deletion_protection=True)
     synth = synth_of(construct_stack)
     assert app.blue is None and "aws_lb_target_group_attachment" not in synth["resource"]
     https = next(x for x in resources_of(synth, "aws_lb_listener") if x["protocol"] == "HTTPS")
@@ -192,160 +194,10 @@ def test_decommissioned_blue_leaves_green_alone(construct_stack: Any) -> None:
     assert one(synth, "aws_lb")["enable_deletion_protection"] is True
 
 
-def test_application_props_validation() -> None:
-    with pytest.raises(ValueError) as info:
-        application(None, blue_weight=60, green_weight=30, blue_targets=(), public_subnet_ids=["one"])
+def test_application_wiring_validation() -> None:
+    from inventory_migration.constructs.wiring import WiringError
+
+    with pytest.raises(WiringError) as info:
+        application(None, blue_weight=60, green_weight=30, blue_registered=False, public_subnet_ids=["one"])
     text = str(info.value)
     assert "must be 100" in text and "no targets" in text and "2 AZs" in text
-
-
-# ----------------------------------------------------------------------------- DataSync
-
-
-def transfer(stack: Any, **overrides: Any) -> Any:
-    from inventory_migration.constructs.files import ImageTransfer, ImageTransferProps
-
-    props: dict[str, Any] = dict(
-        namer=NAMER,
-        region="us-east-1",
-        account_id="123456789012",
-        partition="aws",
-        vpc_id="vpc-1",
-        subnet_ids=["dms-1", "dms-2"],
-        on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"),
-        bucket_arn=BUCKET,
-        bucket_key_arn=S3KEY,
-        report_bucket_arn="arn:aws:s3:::s3-access-logs-dev-t1",
-        logs_key_arn=OPS,
-        alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:alarms",
-        server="files.corp.example",
-        export_path="/exports/images",
-        agent_arn="arn:aws:datasync:us-east-1:123456789012:agent/agent-0123456789abcdef0",
-        bytes_per_second=25_000_000,
-    )
-    props.update(overrides)
-    return ImageTransfer(stack, "files", props=ImageTransferProps(**props))
-
-
-def test_datasync_task_options_and_locations(construct_stack: Any) -> None:
-    files = transfer(construct_stack)
-    synth = synth_of(construct_stack)
-    task = one(synth, "aws_datasync_task")
-    assert task["options"] == {
-        "transfer_mode": "CHANGED",
-        "verify_mode": "ONLY_FILES_TRANSFERRED",
-        "overwrite_mode": "ALWAYS",
-        "mtime": "PRESERVE",
-        "atime": "BEST_EFFORT",
-        "uid": "INT_VALUE",
-        "gid": "INT_VALUE",
-        "posix_permissions": "PRESERVE",
-        "preserve_devices": "NONE",
-        "preserve_deleted_files": "REMOVE",
-        "bytes_per_second": 25_000_000,
-        "task_queueing": "ENABLED",
-        "log_level": "BASIC",
-        "object_tags": "PRESERVE",
-    }
-    assert task["schedule"] == {"schedule_expression": "cron(0 1 * * ? *)"}
-    assert task["cloudwatch_log_group_arn"] == ref(construct_stack, files.log_group, "arn")
-    report = task["task_report_config"]
-    assert report["report_level"] == "ERRORS_ONLY" and report["s3_destination"]["subdirectory"] == "datasync-reports"
-    nfs = one(synth, "aws_datasync_location_nfs")
-    assert (nfs["server_hostname"], nfs["subdirectory"]) == ("files.corp.example", "/exports/images")
-    assert nfs["on_prem_config"]["agent_arns"] == ["arn:aws:datasync:us-east-1:123456789012:agent/agent-0123456789abcdef0"]
-    s3 = one(synth, "aws_datasync_location_s3")
-    assert (s3["s3_bucket_arn"], s3["subdirectory"]) == (BUCKET, "/")
-    assert "aws_datasync_agent" not in synth["resource"]
-    assert one(synth, "aws_cloudwatch_log_group")["kms_key_id"] == OPS
-
-
-def test_datasync_bucket_access_role_has_exactly_the_documented_actions(construct_stack: Any) -> None:
-    from inventory_migration.constructs.files import S3_LOCATION_BUCKET_ACTIONS, S3_LOCATION_OBJECT_ACTIONS
-
-    transfer(construct_stack)
-    synth = synth_of(construct_stack)
-    role = one(synth, "aws_iam_role")
-    trust = policy(role, "assume_role_policy")["Statement"][0]
-    assert trust["Principal"] == {"Service": "datasync.amazonaws.com"}
-    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    statements = actions_of(policy(one(synth, "aws_iam_role_policy")))
-    assert statements["AWSDataSyncS3BucketPermissions"][0] == set(S3_LOCATION_BUCKET_ACTIONS)
-    assert statements["AWSDataSyncS3ObjectPermissions"][0] == set(S3_LOCATION_OBJECT_ACTIONS)
-    assert statements["UseImageBucketKey"] == ({"kms:Decrypt", "kms:GenerateDataKey"}, [S3KEY])
-    assert len(S3_LOCATION_OBJECT_ACTIONS) == 9 and not any("*" in a for a in S3_LOCATION_OBJECT_ACTIONS)
-
-
-def test_datasync_endpoint_is_private_and_only_takes_the_agent_ports(construct_stack: Any) -> None:
-    files = transfer(construct_stack)
-    synth = synth_of(construct_stack)
-    endpoint = one(synth, "aws_vpc_endpoint")
-    assert endpoint["service_name"] == "com.amazonaws.us-east-1.datasync" and endpoint["vpc_endpoint_type"] == "Interface"
-    assert endpoint["subnet_ids"] == ["dms-1"]
-    assert endpoint["security_group_ids"] == [ref(construct_stack, files.endpoint_security_group, "id")]
-    rules = sorted(
-        (r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in resources_of(synth, "aws_vpc_security_group_ingress_rule")
-    )
-    assert rules == sorted(
-        (low, high, cidr) for cidr in ("192.168.0.0/16", "172.20.0.0/16") for low, high in ((22, 22), (443, 443), (1024, 1064))
-    )
-    assert "aws_vpc_security_group_egress_rule" not in synth["resource"]
-
-
-def test_datasync_failure_notifies_the_topic(construct_stack: Any) -> None:
-    files = transfer(construct_stack)
-    synth = synth_of(construct_stack)
-    rule = one(synth, "aws_cloudwatch_event_rule")
-    pattern = json.loads(rule["event_pattern"])
-    assert pattern["detail-type"] == ["DataSync Task Execution State Change"] and pattern["detail"] == {"State": ["ERROR"]}
-    assert pattern["resources"] == [{"prefix": ref(construct_stack, files.task, "arn")}]
-    assert one(synth, "aws_cloudwatch_event_target")["arn"] == "arn:aws:sns:us-east-1:123456789012:alarms"
-    metric = one(synth, "aws_cloudwatch_log_metric_filter")
-    assert metric["pattern"] == '"Verification failed"' and metric["metric_transformation"]["name"] == "VerificationErrors"
-    log_policy = policy(one(synth, "aws_cloudwatch_log_resource_policy"), "policy_document")["Statement"][0]
-    assert log_policy["Principal"] == {"Service": "datasync.amazonaws.com"}
-
-
-def test_datasync_on_demand_smb_and_a_new_agent(construct_stack: Any) -> None:
-    from inventory_migration.config.files import DeletedFiles, FileProtocol
-
-    transfer(
-        construct_stack,
-        sync=ImageSync.ON_DEMAND,
-        protocol=FileProtocol.SMB,
-        smb_user="svc-datasync",
-        agent_arn="",
-        agent_activation_key="ABCDE-FGHIJ-KLMNO-PQRST-UVWXY",
-        deleted_files=DeletedFiles.PRESERVE,
-        s3_prefix="images",
-    )
-    synth = synth_of(construct_stack)
-    task = one(synth, "aws_datasync_task")
-    assert "schedule" not in task and task["options"]["preserve_deleted_files"] == "PRESERVE"
-    smb = one(synth, "aws_datasync_location_smb")
-    assert smb["user"] == "svc-datasync" and smb["password"] == "${var.datasync_smb_password}"
-    assert synth["variable"]["datasync_smb_password"]["sensitive"] is True
-    agent = one(synth, "aws_datasync_agent")
-    assert agent["activation_key"] == "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY" and "aws_vpc_endpoint" in agent["vpc_endpoint_id"]
-    assert one(synth, "aws_datasync_location_s3")["subdirectory"] == "/images"
-
-
-def test_datasync_absent_keeps_only_the_evidence(construct_stack: Any) -> None:
-    files = transfer(construct_stack, sync=ImageSync.ABSENT)
-    synth = synth_of(construct_stack)
-    assert files.task is None and set(synth["resource"]) == {"aws_cloudwatch_log_group"}
-
-
-def test_datasync_props_validation() -> None:
-    with pytest.raises(ValueError) as info:
-        transfer(None, agent_activation_key="ABCDE-FGHIJ-KLMNO-PQRST-UVWXY", subnet_ids=[], on_prem_cidrs=())
-    assert all(s in str(info.value) for s in ("at most one", "subnet_ids", "on_prem_cidrs"))
-
-
-def test_datasync_without_an_agent_creates_only_the_endpoint(construct_stack: Any) -> None:
-    files = transfer(construct_stack, agent_arn="")
-    synth = synth_of(construct_stack)
-    assert files.task is None and files.endpoint is not None
-    assert one(synth, "aws_vpc_endpoint")["service_name"] == "com.amazonaws.us-east-1.datasync"
-    for absent in ("aws_datasync_task", "aws_datasync_location_s3", "aws_datasync_location_nfs", "aws_datasync_agent"):
-        assert absent not in synth["resource"], absent
