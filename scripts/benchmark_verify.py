@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.postgres import PASSWORD, SUPERUSER, running_server  # noqa: E402
-from inventory_migration.migrationctl.database.chunks import Table, list_tables  # noqa: E402
-from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity  # noqa: E402
+from inventory_migration.migrationctl.pg.chunks import Table, list_tables  # noqa: E402
+from inventory_migration.migrationctl.pg.data_parity import DataParityOptions, data_parity  # noqa: E402
 
 SCHEMA = "bench"
 DDL = f"""

@@ -24,19 +24,13 @@ from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
 from inventory_migration.migrationctl import cli, records
-from inventory_migration.migrationctl.cutover import fence, freeze, replication, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover import freeze, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, KILL_ENV, Journal
-from inventory_migration.migrationctl.cutover.replication import (
-    FORWARD_NAME,
-    REVERSE_NAME,
-    DmsReplication,
-    NativeReplication,
-    lsn_value,
-    slot_position,
-    sync_point,
-)
+from inventory_migration.migrationctl.cutover.replication import DmsReplication, NativeReplication
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
+from inventory_migration.migrationctl.pg import fence, slots
+from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.outputs import StackOutput
 
@@ -79,7 +73,7 @@ def test_the_fence_wait_gives_up_at_the_timeout() -> None:
 def test_a_position_just_past_a_page_header_is_covered_by_the_page_boundary(insert: str, expected: str) -> None:
     """Only a page header lies between the boundary and the insert position: it is not flushed until a record
     follows, and nothing committed lies there."""
-    assert replication.covered(insert, 8192) == expected
+    assert slots.covered(insert, 8192) == expected
 
 
 def test_a_sync_point_is_flushed_past_asynchronous_commits(empty_db: str) -> None:

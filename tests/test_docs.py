@@ -377,7 +377,7 @@ def test_the_exit_code_table_is_the_enum() -> None:
 
 
 def test_the_privileges_table_is_the_needs() -> None:
-    from inventory_migration.migrationctl.cutover.privileges import markdown_table
+    from inventory_migration.migrationctl.pg.privileges import markdown_table
 
     text = (ROOT / "docs" / "migrationctl.md").read_text(encoding="utf-8")
     assert markdown_table() in text, "docs/migrationctl.md: paste privileges.markdown_table() under 'What the switch needs'"

@@ -294,7 +294,7 @@ def test_gate_defaults_come_from_the_settings(operation: str) -> None:
 def test_the_sequence_gap_is_one_definition() -> None:
     from inventory_migration.migrationctl.cli import build_parser
     from inventory_migration.migrationctl.cutover.settings import Settings
-    from inventory_migration.migrationctl.database.sequences import DEFAULT_GAP
+    from inventory_migration.migrationctl.pg.sequences import DEFAULT_GAP
 
     args = build_parser().parse_args(["sequences", "sync"])
     assert args.gap == field_default(Settings, "sequence_gap") == DEFAULT_GAP
@@ -409,7 +409,7 @@ def test_the_step_tables_are_the_names_everyone_uses() -> None:
     ],
 )
 def test_user_schema_in_python(name: str, user: bool) -> None:
-    from inventory_migration.migrationctl.database.objects import is_user_schema
+    from inventory_migration.migrationctl.pg.objects import is_user_schema
 
     assert is_user_schema(name) is user
 
@@ -418,7 +418,7 @@ def test_user_schema_and_object_filters_agree_in_sql_and_python(empty_db: str) -
     """On a real server: the SQL predicates select exactly what the Python twins accept."""
     import psycopg
 
-    from inventory_migration.migrationctl.database.objects import is_user_object, is_user_schema, user_object, user_schema
+    from inventory_migration.migrationctl.pg.objects import is_user_object, is_user_schema, user_object, user_schema
 
     names = [
         "inventory",

@@ -12,10 +12,11 @@ import psycopg
 import pytest
 
 from inventory_migration.dms_settings import CONTROL_SCHEMA
-from inventory_migration.migrationctl.cutover import fence, freeze, privileges
+from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover.gates import freeze_gates
 from inventory_migration.migrationctl.cutover.replication import NativeReplication
 from inventory_migration.migrationctl.cutover.settings import Settings
+from inventory_migration.migrationctl.pg import fence, privileges
 
 SETUP = """
 CREATE ROLE {p}_app LOGIN PASSWORD 'pw';

@@ -1,4 +1,4 @@
-"""GENERATED ALWAYS identity columns follow the writer (:mod:`inventory_migration.migrationctl.database.identities`), on
+"""GENERATED ALWAYS identity columns follow the writer (:mod:`inventory_migration.migrationctl.pg.identities`), on
 real PostgreSQL: the side DMS writes takes the values it inserts (as DMS's apply does: a plain INSERT with the id), the
 side the applications write keeps ALWAYS."""
 
@@ -14,8 +14,8 @@ import pytest
 from psycopg import errors
 
 from inventory_migration.migrationctl.cli import main
-from inventory_migration.migrationctl.database import identities
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg import identities
 
 SCHEMA = """
 CREATE SCHEMA shop;

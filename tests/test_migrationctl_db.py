@@ -15,8 +15,8 @@ import pytest
 from inventory_migration.config import config_from_mapping
 from inventory_migration.migrationctl.cli import main
 from inventory_migration.migrationctl.database import verify as verify_mod
-from inventory_migration.migrationctl.database.chunks import list_tables
-from inventory_migration.migrationctl.database.data_parity import DataParityOptions, data_parity
+from inventory_migration.migrationctl.pg.chunks import list_tables
+from inventory_migration.migrationctl.pg.data_parity import DataParityOptions, data_parity
 
 
 @pytest.fixture(autouse=True)
@@ -286,7 +286,7 @@ def test_verify_resumes_after_interruption(source_db: str, target_copy: str, tmp
         data_parity(source_db, target_copy, tables, target_tables, options, progress=interrupt_after_three)
     done = json.loads(state.read_text())["segments"]
     assert len(done) >= 3  # the segment in flight when interrupted may finish too
-    from inventory_migration.migrationctl.database import data_parity as verify
+    from inventory_migration.migrationctl.pg import data_parity as verify
 
     hashed: list[object] = []
     real_hashes = verify._hashes

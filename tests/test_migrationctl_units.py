@@ -13,12 +13,12 @@ from botocore.stub import Stubber
 
 from inventory_migration.migrationctl import cli
 from inventory_migration.migrationctl.context import Context
-from inventory_migration.migrationctl.database import lag
 from inventory_migration.migrationctl.database.params import ExportedParameter, ParameterExport, SkippedParameter, translate
 from inventory_migration.migrationctl.database.schema import parse_toc
-from inventory_migration.migrationctl.database.sequences import plan_sync
 from inventory_migration.migrationctl.db import describe, resolve_dsn
 from inventory_migration.migrationctl.output import table
+from inventory_migration.migrationctl.pg import lag
+from inventory_migration.migrationctl.pg.sequences import plan_sync
 from inventory_migration.migrationctl.pgtools import libpq_env
 
 TASK_ARN = "arn:aws:dms:us-east-1:123456789012:task:TASKRESOURCEID7"
@@ -215,7 +215,7 @@ def test_bad_task_arn_is_a_usage_error() -> None:
 def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     from psycopg import sql as psql
 
-    from inventory_migration.migrationctl.database.chunks import base_type, row_hash
+    from inventory_migration.migrationctl.pg.chunks import base_type, row_hash
 
     columns = (
         ("id", "bigint", "b"),
@@ -238,7 +238,7 @@ def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
 
 
 def test_procedure_argument_modes_deparse_the_same_on_13_and_16() -> None:
-    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+    from inventory_migration.migrationctl.pg.schema_parity import normalize_definition
 
     on_13 = "CREATE OR REPLACE PROCEDURE s.p(a character, b numeric(10,2), INOUT c integer) LANGUAGE sql AS $$ SELECT 1 $$"
     on_16 = (
@@ -257,19 +257,19 @@ ON_16 = "SELECT id, total FROM shop.orders WHERE (total > (100)::numeric);"
 
 
 def test_a_single_table_view_deparses_the_same_on_13_and_16() -> None:
-    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+    from inventory_migration.migrationctl.pg.schema_parity import normalize_definition
 
     assert normalize_definition("views", ON_15) == normalize_definition("views", ON_16) == ON_16
 
 
 def test_a_single_table_view_that_differs_still_differs() -> None:
-    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+    from inventory_migration.migrationctl.pg.schema_parity import normalize_definition
 
     assert normalize_definition("views", ON_15.replace("100", "200")) != normalize_definition("views", ON_16)
 
 
 def test_a_join_view_keeps_its_qualifiers() -> None:
-    from inventory_migration.migrationctl.database.schema_parity import normalize_definition
+    from inventory_migration.migrationctl.pg.schema_parity import normalize_definition
 
     joined = "SELECT o.id, c.email FROM (shop.orders o JOIN shop.customer c ON ((c.id = o.customer_id)));"
     assert normalize_definition("views", joined) == joined

@@ -16,8 +16,8 @@ from botocore.stub import Stubber
 
 from inventory_migration.migrationctl import records
 from inventory_migration.migrationctl.cli import main
-from inventory_migration.migrationctl.cutover import fence
 from inventory_migration.migrationctl.overview import cleanup, status
+from inventory_migration.migrationctl.pg import fence
 
 ARN = "arn:aws:dms:us-east-1:123456789012:task:FORWARD"
 

@@ -25,7 +25,7 @@ from harness.postgres import PostgresServer
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import KILL_ENV
-from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
+from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.migrationctl.records import JOURNAL_DIR, STATE_DIR
 from inventory_migration.migrationctl.state import parse_state

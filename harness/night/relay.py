@@ -22,7 +22,8 @@ import psycopg
 from psycopg import sql
 
 from harness.postgres import PostgresServer
-from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, NativeReplication
+from inventory_migration.migrationctl.cutover.replication import NativeReplication
+from inventory_migration.migrationctl.pg.slots import FORWARD_NAME
 
 RELAY_DB = "relay"
 RELAY_IN = "relay_in"

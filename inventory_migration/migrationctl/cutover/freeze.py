@@ -26,18 +26,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg.objects import USER_TABLES
+from inventory_migration.migrationctl.pg.privileges import WRITE_PRIVILEGES
 from inventory_migration.migrationctl.polling import poll
-
-WRITE_PRIVILEGES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
-
-USER_TABLES = f"""
-    SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.relowner, c.relacl
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND {user_schema("n.nspname")} AND {user_object("c.relname")}
-"""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,16 +10,15 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import fence, privileges
 from inventory_migration.migrationctl.cutover import freeze as freeze_mod
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import RUNNING
-from inventory_migration.migrationctl.cutover.replication import FENCE
 from inventory_migration.migrationctl.cutover.settings import Settings
-from inventory_migration.migrationctl.database import schema_parity
-from inventory_migration.migrationctl.database import sequences as sequences_mod
-from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import database_identity, query
+from inventory_migration.migrationctl.pg import fence, privileges, schema_parity
+from inventory_migration.migrationctl.pg import sequences as sequences_mod
+from inventory_migration.migrationctl.pg.fence import FENCE
+from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, JOURNALS, VERIFY_RECORD, read_json
 
 ROLLBACK_JOURNAL = JOURNALS["rollback"]

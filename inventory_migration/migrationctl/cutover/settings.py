@@ -10,7 +10,7 @@ from typing import Any
 
 from inventory_migration.migrationctl.cutover.replication import ReplicationBackend
 from inventory_migration.migrationctl.cutover.switch import Listener
-from inventory_migration.migrationctl.database.sequences import DEFAULT_GAP
+from inventory_migration.migrationctl.pg.sequences import DEFAULT_GAP
 from inventory_migration.migrationctl.records import JOURNAL_DIR
 
 

@@ -13,7 +13,7 @@ Cutover (from ``cdc``):
 3. **drain**: wait until the forward slot on the source has confirmed the freeze LSN. A timeout aborts: the source is
    unfrozen and nothing else has changed.
 4. **sequences** to the source's positions (``sequences sync``), and GENERATED ALWAYS identity columns handed over: ALWAYS
-   on the target, BY DEFAULT on the source, which the way back writes (:mod:`..database.identities`).
+   on the target, BY DEFAULT on the source, which the way back writes (:mod:`..pg.identities`).
 5. **way-back**: the reverse slot is created on the target (its consistent point is the reverse start position), and a
    detached holder exports and holds a snapshot of each side — both before the first green write.
 6. **switch**: the target opened for the application roles, the listener's weights to green (exactly as the
@@ -37,23 +37,17 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import fence, freeze, snapshot_holder
+from inventory_migration.migrationctl.cutover import freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, gates, privilege_gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
-from inventory_migration.migrationctl.cutover.replication import (
-    advance_slot,
-    insert_position,
-    lsn_value,
-    slot_position,
-    sync_point,
-)
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
-from inventory_migration.migrationctl.database import chunks, data_parity, identities
-from inventory_migration.migrationctl.database import sequences as sequences_mod
-from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg import chunks, data_parity, fence, identities
+from inventory_migration.migrationctl.pg import sequences as sequences_mod
+from inventory_migration.migrationctl.pg.objects import user_schemas
+from inventory_migration.migrationctl.pg.slots import advance_slot, insert_position, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.records import JOURNALS
 
 SIDES = ("source", "target")
@@ -145,7 +139,7 @@ def _drain(
     what: str,
     side: str,
 ) -> None:
-    """Write the fence row on ``left`` (frozen) and wait until it can be read on ``other`` (:mod:`.fence`): from then
+    """Write the fence row on ``left`` (frozen) and wait until it can be read on ``other`` (:mod:`..pg.fence`): from then
     on every commit made on ``left`` before the freeze has been applied there. On a timeout, abort
     (:func:`_abort_switch`). The slot's position is read once, as the report's secondary signal."""
     token = f"{run.journal.operation}@{run.journal.data['started_at']}"
@@ -246,7 +240,7 @@ def _forward_drain(run: Run, result: dict[str, Any]) -> None:
 
 
 def _identities_to(run: Run, result: dict[str, Any], writer: str) -> None:
-    """GENERATED ALWAYS identity columns follow the writer (:mod:`..database.identities`): ALWAYS on ``writer``, BY DEFAULT
+    """GENERATED ALWAYS identity columns follow the writer (:mod:`..pg.identities`): ALWAYS on ``writer``, BY DEFAULT
     on the side replication writes. Done while both sides are closed to the applications."""
     sides = {"source": run.source, "target": run.target}
     replica = "target" if writer == "source" else "source"

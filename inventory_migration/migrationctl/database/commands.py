@@ -15,21 +15,21 @@ import psycopg
 from inventory_migration.dms_settings import task_resource_id
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg, state_arg
 from inventory_migration.migrationctl.context import Context
-from inventory_migration.migrationctl.cutover import fence, privileges
-from inventory_migration.migrationctl.cutover.replication import FENCE
-from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets, dms_task, identities, post_data
-from inventory_migration.migrationctl.database import lag as lag_mod
+from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets, dms_task, post_data
 from inventory_migration.migrationctl.database import params as params_mod
 from inventory_migration.migrationctl.database import preflight as preflight_mod
 from inventory_migration.migrationctl.database import roles as roles_mod
 from inventory_migration.migrationctl.database import schema as schema_mod
-from inventory_migration.migrationctl.database import sequences as sequences_mod
 from inventory_migration.migrationctl.database import verify as verify_mod
-from inventory_migration.migrationctl.database.chunks import DEFAULT_CHUNK_ROWS, Table
-from inventory_migration.migrationctl.database.objects import user_schemas
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, connection, resolve_dsn
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.output import table
+from inventory_migration.migrationctl.pg import fence, identities, privileges
+from inventory_migration.migrationctl.pg import lag as lag_mod
+from inventory_migration.migrationctl.pg import sequences as sequences_mod
+from inventory_migration.migrationctl.pg.chunks import DEFAULT_CHUNK_ROWS, Table
+from inventory_migration.migrationctl.pg.fence import FENCE
+from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.records import VERIFY_RECORD
 from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
 from inventory_migration.outputs import StackOutput
@@ -227,7 +227,7 @@ def _post_data(ctx: Context, plan: schema_mod.SchemaPlan, work: list[post_data.P
 
 
 def _fence_tables(source_dsn: str, target: psycopg.Connection, *, dry_run: bool) -> list[str]:
-    """The cutover's fence table (:mod:`..cutover.fence`) on both sides, before the load starts (DMS picks up the tables
+    """The cutover's fence table (:mod:`..pg.fence`) on both sides, before the load starts (DMS picks up the tables
     that exist when its task starts); the sides it was (or would be) created on."""
     with connection(source_dsn, "source") as source:
         sides = {"source": source, "target": target}
@@ -266,7 +266,7 @@ def cmd_sequences_sync(ctx: Context) -> ExitCode:
 
 
 def _settle(source_dsn: str, target_dsn: str, timeout: float) -> Callable[[], None]:
-    """``verify --live``: a fence row on the source, waited for on the target (:mod:`..cutover.fence`)."""
+    """``verify --live``: a fence row on the source, waited for on the target (:mod:`..pg.fence`)."""
 
     def settle() -> None:
         token = f"verify@{time.time():.6f}"

@@ -29,8 +29,9 @@ from psycopg import sql
 
 from inventory_migration.config.dms import DmsConfig
 from inventory_migration.dms_settings import TableMappings
-from inventory_migration.migrationctl.database.preflight import LOB_TYPES, USER_TABLES, Finding, Severity
+from inventory_migration.migrationctl.database.preflight import LOB_TYPES, Finding, Severity
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import USER_TABLES_WHERE
 
 DEFAULT_LOB_MAX_SIZE_KB: int = DmsConfig().lob_max_size_kb
 """The stack's default ``dms.lob_max_size_kb`` (``--lob-max-size-kb`` names the configured one)."""
@@ -77,7 +78,7 @@ def _lob_columns(conn: psycopg.Connection) -> dict[tuple[str, str], list[str]]:
         f"""
         SELECT n.nspname, c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
-        WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND t.typname = ANY(%s) AND {USER_TABLES}
+        WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND t.typname = ANY(%s) AND {USER_TABLES_WHERE}
           AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')
         ORDER BY 1, 2, a.attnum""",
         (sorted(LOB_TYPES),),
@@ -150,7 +151,7 @@ def _columns(conn: psycopg.Connection, condition: str) -> list[str]:
         SELECT n.nspname || '.' || c.relname || '.' || a.attname FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_type t ON t.oid = a.atttypid
-        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_TABLES} AND {condition}
+        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_TABLES_WHERE} AND {condition}
         ORDER BY 1""",
         (),
     )
@@ -190,7 +191,7 @@ def check_partitioned(conn: psycopg.Connection, rules: TaskRules | None = None) 
         f"""
         SELECT n.nspname, c.relname, count(p.relid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         CROSS JOIN LATERAL pg_partition_tree(c.oid) p
-        WHERE c.relkind = 'p' AND NOT c.relispartition AND {USER_TABLES} AND p.isleaf GROUP BY 1, 2 ORDER BY 1, 2""",
+        WHERE c.relkind = 'p' AND NOT c.relispartition AND {USER_TABLES_WHERE} AND p.isleaf GROUP BY 1, 2 ORDER BY 1, 2""",
         (),
     )
     taken = [f"{schema}.{table}" for schema, table, _ in rows if rules.takes(schema, table)]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psycopg
 
-from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import USER_TABLES_WHERE
 
 AURORA_SUPPORTED_EXTENSIONS = frozenset(
     {
@@ -122,8 +122,6 @@ POORLY_HANDLED_TYPES = {
     "numrange": "range types are migrated as text",
 }
 LOB_TYPES = frozenset({"text", "bytea", "json", "jsonb", "xml"})
-USER_TABLES = f"{user_schema('n.nspname')} AND {user_object('c.relname')}"
-"""The user's tables and columns (``c`` in namespace ``n``): not the system's, not DMS's own."""
 
 
 class Severity(Enum):
@@ -190,7 +188,7 @@ def _user_tables(conn: psycopg.Connection, condition: str) -> list[str]:
         conn,
         f"""
         SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND {USER_TABLES} AND {condition} ORDER BY 1""",
+        WHERE c.relkind IN ('r', 'p') AND {USER_TABLES_WHERE} AND {condition} ORDER BY 1""",
         (),
     )
     return [r[0] for r in rows]
@@ -214,7 +212,7 @@ def check_column_types(conn: psycopg.Connection) -> Iterable[Finding]:
         SELECT n.nspname || '.' || c.relname || '.' || a.attname, t.typname, t.typtype, t.typcategory
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_type t ON t.oid = a.atttypid
-        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_TABLES} ORDER BY 1""",
+        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_TABLES_WHERE} ORDER BY 1""",
         (),
     )
     poor, lobs, arrays, user_types = [], [], [], []
@@ -265,7 +263,7 @@ def check_size(conn: psycopg.Connection, top: int = 10) -> Iterable[Finding]:
         f"""
         SELECT n.nspname || '.' || c.relname, pg_size_pretty(pg_total_relation_size(c.oid)), c.reltuples::bigint
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND {USER_TABLES}
+        WHERE c.relkind IN ('r', 'p') AND {USER_TABLES_WHERE}
         ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s""",
         (top,),
     )

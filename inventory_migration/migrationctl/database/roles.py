@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.cutover.freeze import WRITE_PRIVILEGES
-from inventory_migration.migrationctl.database.objects import user_schema
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import user_schema
+from inventory_migration.migrationctl.pg.privileges import WRITE_PRIVILEGES
 
 NOT_CARRIED = {"rolsuper": "SUPERUSER", "rolreplication": "REPLICATION", "rolbypassrls": "BYPASSRLS"}
 """Role attributes Aurora gives to no one (``pg_roles`` column: attribute)."""

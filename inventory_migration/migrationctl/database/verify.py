@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.migrationctl.database import chunks, data_parity, roles, schema_parity, sequences
-from inventory_migration.migrationctl.database.objects import user_schemas
+from inventory_migration.migrationctl.database import roles
 from inventory_migration.migrationctl.db import connection, database_identity
 from inventory_migration.migrationctl.output import table
+from inventory_migration.migrationctl.pg import chunks, data_parity, schema_parity, sequences
+from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.records import write_json
 
 

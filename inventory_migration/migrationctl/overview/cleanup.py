@@ -16,9 +16,9 @@ import psycopg
 from psycopg import sql
 
 from inventory_migration.dms_settings import CONTROL_SCHEMA, REVERSE_SLOT_NAME
-from inventory_migration.migrationctl.cutover.replication import FORWARD_NAME, REVERSE_NAME
-from inventory_migration.migrationctl.database.objects import DMS_OBJECT_PREFIX
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import DMS_OBJECT_PREFIX
+from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME
 
 OUR_SLOTS = (FORWARD_NAME, REVERSE_NAME, REVERSE_SLOT_NAME)
 """Slots the kit creates: the native forward and way back, and the DMS way back's on Aurora."""

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import psycopg
 
-from inventory_migration.migrationctl.database.objects import user_object
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import user_object
 
 SCHEMA_QUERIES: dict[str, str] = {
     "tables": f"""

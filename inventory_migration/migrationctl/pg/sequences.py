@@ -11,9 +11,9 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg.objects import user_object, user_schema
 
 DEFAULT_GAP = 1000
 """Safety gap added to each position. Default of ``sequences sync --gap`` and of the cutover's sequences step."""

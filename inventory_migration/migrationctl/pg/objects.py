@@ -58,3 +58,14 @@ def is_user_object(name: str) -> bool:
 def user_schemas(conn: psycopg.Connection) -> list[str]:
     """Every user schema of the database, sorted."""
     return [r[0] for r in query(conn, f"SELECT nspname FROM pg_namespace n WHERE {user_schema('n.nspname')} ORDER BY 1", ())]
+
+
+USER_TABLES_WHERE = f"{user_schema('n.nspname')} AND {user_object('c.relname')}"
+"""The user's tables and columns (``c`` in namespace ``n``): not the system's, not DMS's own."""
+
+USER_TABLES = f"""
+    SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.relowner, c.relacl
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND {user_schema("n.nspname")} AND {user_object("c.relname")}
+"""
+"""Every user table (plain and partitioned): oid, qualified name, owner, ACL."""

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.database.objects import user_object
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg.objects import user_object
 
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 DEFAULT_CHUNK_ROWS = 10_000

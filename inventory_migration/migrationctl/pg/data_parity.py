@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from inventory_migration.migrationctl.database.chunks import (
+from inventory_migration.migrationctl.db import connect, database_identity, query
+from inventory_migration.migrationctl.pg.chunks import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_KEYED_SEGMENT_ROWS,
     DEFAULT_SEGMENT_ROWS,
@@ -53,7 +54,6 @@ from inventory_migration.migrationctl.database.chunks import (
     row_hash,
     segment_hash_query,
 )
-from inventory_migration.migrationctl.db import connect, database_identity, query
 from inventory_migration.migrationctl.records import read_json, write_json
 
 # --------------------------------------------------------------------------------------------- results

@@ -13,7 +13,7 @@ for the report.
 
 The table lives in its own schema, :data:`~inventory_migration.dms_settings.CONTROL_SCHEMA`: ``schema pre-data``
 creates it on both sides, the DMS table mappings include it (both tasks), the native publications are ``FOR ALL
-TABLES``, and every command that reads user data leaves it out (:mod:`..database.objects`). No application role is
+TABLES``, and every command that reads user data leaves it out (:mod:`.objects`). No application role is
 granted anything on it.
 """
 
@@ -28,6 +28,9 @@ from psycopg import sql
 from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.polling import poll
+
+FENCE = f"{CONTROL_SCHEMA}.{FENCE_TABLE}"
+"""The fence table, schema-qualified."""
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA};

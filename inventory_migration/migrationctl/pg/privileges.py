@@ -29,9 +29,11 @@ from typing import Any
 import psycopg
 
 from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE
-from inventory_migration.migrationctl.cutover.freeze import USER_TABLES
-from inventory_migration.migrationctl.database.objects import user_object, user_schema
 from inventory_migration.migrationctl.db import query
+from inventory_migration.migrationctl.pg.objects import USER_TABLES, user_object, user_schema
+
+WRITE_PRIVILEGES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+"""The table privileges that write: what a freeze takes away and gives back."""
 
 MIGRATION_USER, FORWARD_USER, REVERSE_USER = "migration user", "forward DMS user", "reverse DMS user"
 """Who a row is for: the user ``migrationctl`` connects as; the user of the forward task's endpoint on that side (the

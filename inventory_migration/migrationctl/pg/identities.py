@@ -27,9 +27,9 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import errors, sql
 
-from inventory_migration.migrationctl.database.preflight import USER_TABLES
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.pg.objects import USER_TABLES_WHERE
 
 LOCK_TIMEOUT_SECONDS: float = 5
 """How long one attempt at a side's changes waits for a table's lock."""
@@ -59,7 +59,7 @@ def identity_columns(conn: psycopg.Connection) -> dict[Column, str]:
         f"""
         SELECT n.nspname, c.relname, a.attname, a.attidentity::text FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> '' AND {USER_TABLES}""",
+        WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> '' AND {USER_TABLES_WHERE}""",
         (),
     )
     return {Column(schema, table, column): kind for schema, table, column, kind in rows}
