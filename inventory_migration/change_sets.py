@@ -1,5 +1,5 @@
 """What a phase transition changes, computed from synthesized JSON or from a Terraform plan, and checked against
-what the phase table intends (:func:`inventory_migration.phases.expected_changes`).
+what the phase table intends (:func:`inventory_migration.contracts.phases.expected_changes`).
 
 The tests diff the synthesized JSON of two phases; the deploy rehearsal reads ``terraform show -json`` of the plan
 between them. Both end in :func:`violations`: every changed resource must belong to a component the transition
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any
 
-from inventory_migration.phases import Change, Component, MigrationPhase, component_of, expected_changes, is_protected
+from inventory_migration.contracts.phases import Change, Component, MigrationPhase, component_of, expected_changes, is_protected
 
 
 class Action(Enum):

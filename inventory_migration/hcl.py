@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from inventory_migration.contracts.environment import Variable
+
 DEFAULT_OUTDIR = Path("cdktf.out") / "hcl"
 
 FILE_OF_BLOCK = {
@@ -36,7 +38,7 @@ FILE_OF_BLOCK = {
 """Which file each kind of top-level block goes to."""
 FILES = ("providers.tf", "variables.tf", "main.tf", "outputs.tf")
 
-HCL_ENV = "SYNTH_HCL_OUTPUT"
+HCL_ENV = Variable.SYNTH_HCL_OUTPUT
 """Read by cdktf's stack when it is created (``cdktf synth --hcl`` sets it): it must be in the environment before
 the bindings start their Node process, which is why the HCL synth runs in a process of its own."""
 VERSION_BLOCK = 'terraform {{\n  required_version = "{version}"\n}}\n'

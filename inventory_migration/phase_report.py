@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inventory_migration.change_sets import Action, synth_changes, violations
-from inventory_migration.phases import ALLOWED_TRANSITIONS, PHASE_ORDER, MigrationPhase
+from inventory_migration.contracts.phases import ALLOWED_TRANSITIONS, PHASE_ORDER, MigrationPhase
 
 BEGIN = "<!-- BEGIN GENERATED: make phases -->"
 END = "<!-- END GENERATED -->"

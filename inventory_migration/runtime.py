@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from inventory_migration.contracts.environment import Variable
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
 
@@ -21,9 +23,9 @@ def use_supported_node(environ: dict[str, str] | None = None, bundled: Path = BU
     Returns the Node binary jsii will use, or ``None`` when it falls back to ``node`` on the PATH.
     """
     env = os.environ if environ is None else environ
-    if env.get("JSII_NODE"):
-        return env["JSII_NODE"]
+    if env.get(Variable.JSII_NODE):
+        return env[Variable.JSII_NODE]
     if bundled.exists():
-        env["JSII_NODE"] = str(bundled)
+        env[Variable.JSII_NODE] = str(bundled)
         return str(bundled)
     return None

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.environment import Variable
+
 PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_v*"
-MIRROR_ENV = "TF_PROVIDER_MIRROR"
+MIRROR_ENV = Variable.TF_PROVIDER_MIRROR
 """Set this to the mirror directory (it wins over everything else)."""
 PROJECT_MIRROR = Path(__file__).resolve().parent.parent / ".terraform-mirror"
 """The project's own mirror, written by ``make mirror`` (``terraform providers mirror``)."""

@@ -23,6 +23,7 @@ from botocore.stub import ANY, Stubber
 from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl import cli, records
 from inventory_migration.migrationctl.cutover import freeze, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
@@ -32,7 +33,6 @@ from inventory_migration.migrationctl.cutover.settings import CutoverAborted, Ga
 from inventory_migration.migrationctl.pg import fence, slots
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME, lsn_value, slot_position, sync_point
 from inventory_migration.migrationctl.polling import poll
-from inventory_migration.outputs import StackOutput
 
 FORWARD_ARN = "arn:aws:dms:us-east-1:123456789012:task:FORWARDTASK"
 REVERSE_ARN = "arn:aws:dms:us-east-1:123456789012:task:REVERSETASK"
@@ -564,7 +564,7 @@ def test_cli_needs_the_load_balancer_and_the_task(tmp_path: Path) -> None:
 
 
 def test_stack_outputs_in_both_shapes(tmp_path: Path) -> None:
-    from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
+    from inventory_migration.migrationctl.context import read_stack_outputs as load_stack_outputs
 
     terraform = tmp_path / "tf.json"
     terraform.write_text(json.dumps({"https_listener_arn": {"value": "arn:l", "type": "string", "sensitive": False}}))

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from inventory_migration.dms_settings import reverse_task_id
+from inventory_migration.contracts.names import reverse_task_id
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cli import main
 from inventory_migration.migrationctl.cutover.replication import DmsReplication
-from inventory_migration.outputs import StackOutput
 
 FORWARD = "arn:aws:dms:us-east-1:123456789012:task:FORWARD"
 REVERSE = "arn:aws:dms:us-east-1:123456789012:task:REVERSE"

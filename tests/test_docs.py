@@ -176,8 +176,8 @@ def test_config_key_checker() -> None:
 
 
 def test_generated_phase_tables_are_current(phase_synth: Any) -> None:
+    from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.phase_report import BEGIN, END, report
-    from inventory_migration.phases import MigrationPhase
 
     text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
     current = text[text.index(BEGIN) : text.index(END) + len(END)]
@@ -388,3 +388,31 @@ def test_the_config_reference_is_generated_from_the_dataclasses(config_reads: di
     from inventory_migration.devtools.config_doc import DOC_PATH, render
 
     assert DOC_PATH.read_text(encoding="utf-8") == render(config_reads), "run: python -m inventory_migration.devtools.config_doc"
+
+
+def test_the_readme_lists_every_environment_variable() -> None:
+    from inventory_migration.contracts.environment import markdown_table
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = text.split("<!-- BEGIN environment variables -->\n", 1)[1].split("\n<!-- END environment variables -->", 1)[0]
+    assert listed == markdown_table()
+
+
+ENV_READ = re.compile(r"""(?:environ(?:\.get)?|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']|environ\[["']([A-Z][A-Z0-9_]+)["']\]""")
+ENV_NAME = re.compile(r"""^[A-Z_]*ENV[A-Z_]* = ["']([A-Z][A-Z0-9_]+)["']""", re.M)
+
+
+def env_names_in(text: str) -> set[str]:
+    """Variable names a module reads by a string of its own: ``environ.get("X")``, ``environ["X"]``, ``getenv("X")`` or
+    a ``*_ENV = "X"`` constant."""
+    return {a or b for a, b in ENV_READ.findall(text)} | set(ENV_NAME.findall(text))
+
+
+def test_no_product_module_names_an_environment_variable_by_its_own_string() -> None:
+    product = [ROOT / "main.py", *(ROOT / "inventory_migration").rglob("*.py")]
+    found = {f"{p.relative_to(ROOT)}: {name}" for p in product for name in env_names_in(p.read_text(encoding="utf-8"))}
+    assert sorted(found) == []
+
+
+def test_the_environment_check_sees_a_string() -> None:
+    assert env_names_in('x = os.environ.get("FOO_BAR")\nMY_ENV = "BAZ"\ny = environ["QUX"]') == {"FOO_BAR", "BAZ", "QUX"}

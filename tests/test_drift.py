@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from inventory_migration.config.base import field_default
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.devtools.config_doc import field_docs as attribute_docs
 from inventory_migration.migrationctl import records
-from inventory_migration.outputs import StackOutput
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ROOT / "inventory_migration"
@@ -184,7 +184,7 @@ def _outputs(synth: dict[str, Any]) -> set[str]:
 
 def test_every_output_of_every_phase_is_a_stack_output_member(phase_synth: Any) -> None:
     from inventory_migration.cdk import Testing
-    from inventory_migration.phases import MigrationPhase
+    from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.stacks.migration import MigrationStack, stack_name
     from tests.conftest import phase_config
 
@@ -216,8 +216,8 @@ READS = {
 @pytest.mark.parametrize("operation", sorted(READS))
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_migrationctl_reads_only_outputs_the_stack_has(phase_synth: Any, operation: str, environment: str) -> None:
+    from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.migrationctl.cutover.commands import OUTPUT_FLAGS
-    from inventory_migration.phases import MigrationPhase
 
     phase_name, optional = READS[operation]
     phases = [MigrationPhase(phase_name)] + ([MigrationPhase.ROLLBACK_WINDOW] if operation == "rollback" else [])
@@ -243,7 +243,7 @@ def test_the_cutover_flags_name_their_stack_outputs() -> None:
 
 def test_the_reverse_slot_name_is_one_definition() -> None:
     from inventory_migration.config import DmsConfig
-    from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+    from inventory_migration.contracts.names import REVERSE_SLOT_NAME
     from inventory_migration.migrationctl.cli import build_parser
     from inventory_migration.migrationctl.cutover.replication import DmsReplication
 

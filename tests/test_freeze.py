@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA
+from inventory_migration.contracts.names import CONTROL_SCHEMA
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover.gates import freeze_gates
 from inventory_migration.migrationctl.cutover.replication import NativeReplication

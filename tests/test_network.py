@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.reachability.flows import FLOWS, Kind, Place, check, failures
 from inventory_migration.reachability.from_terraform import network_of
 from inventory_migration.reachability.model import Role

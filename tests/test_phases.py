@@ -12,7 +12,7 @@ import pytest
 
 from inventory_migration.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
 from inventory_migration.config import ConfigError, config_from_mapping
-from inventory_migration.phases import (
+from inventory_migration.contracts.phases import (
     ALLOWED_TRANSITIONS,
     PHASE_PLANS,
     Change,

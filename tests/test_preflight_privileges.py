@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from harness.night import workload as wl
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cli import main
-from inventory_migration.outputs import StackOutput
 
 USERS = ("pp_dms_source", "pp_dms_target", "pp_reverse")
 ROLES = (

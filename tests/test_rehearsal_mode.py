@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from inventory_migration.change_sets import Action, plan_changes, violations
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.stacks.rehearsal_mode import ENDPOINT_ENV, STATE_ENV, RehearsalMode, RehearsalModeError
 
 ROOT = Path(__file__).resolve().parent.parent

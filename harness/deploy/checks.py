@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.aws.clients import client
 from inventory_migration.config import MigrationConfig
-from inventory_migration.phases import PHASE_PLANS, MigrationPhase
+from inventory_migration.contracts.phases import PHASE_PLANS, MigrationPhase
 from inventory_migration.reachability.flows import check as check_flows
 from inventory_migration.reachability.flows import failures
 from inventory_migration.reachability.from_aws import deployed_from_state, network_from_aws

@@ -37,7 +37,7 @@ from pathlib import Path
 from harness.deploy import tomlfile
 from inventory_migration.change_sets import Action, ResourceChange, plan_changes, violations
 from inventory_migration.config import MigrationConfig
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.stacks.rehearsal_mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
 
 P = MigrationPhase

@@ -15,9 +15,9 @@ import psycopg
 from harness.night import relay
 from harness.night import workload as wl
 from harness.night.night import DATABASE, REVERSE_SLOT, Night, Operation, RehearsalFailed, log
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, lsn_value, slot_position
-from inventory_migration.outputs import StackOutput
 
 
 @contextlib.contextmanager

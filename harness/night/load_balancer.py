@@ -4,8 +4,8 @@ alarm and the alarm topic, created with boto3 as the stack declares them and ret
 from __future__ import annotations
 
 from harness.aws.clients import REGION, client, import_certificate
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover import switch as switch_mod
-from inventory_migration.outputs import StackOutput
 
 ENVIRONMENT = "rehearsal"
 SUFFIX = "night"

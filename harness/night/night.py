@@ -22,6 +22,7 @@ from harness.aws.clients import REGION, client
 from harness.night import workload as wl
 from harness.night import writers
 from harness.postgres import PostgresServer
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.journal import KILL_ENV
@@ -29,7 +30,6 @@ from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.migrationctl.records import JOURNAL_DIR, STATE_DIR
 from inventory_migration.migrationctl.state import parse_state
-from inventory_migration.outputs import StackOutput
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_BUCKET, STATE_PREFIX = "rehearsal-state", "night"

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import psycopg
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA
+from inventory_migration.contracts.names import CONTROL_SCHEMA
 
 APPLY_LOG = f"{CONTROL_SCHEMA}.rehearsal_applied"
 APPLY_LOG_SQL = f"""

@@ -55,7 +55,7 @@ from inventory_migration.config.monitoring import AlarmThresholds, MonitoringCon
 from inventory_migration.config.network import NatGatewayMode, NetworkConfig, OnPremConnectivity
 from inventory_migration.config.state import BackendKind, KmsConfig, StateBackendConfig
 from inventory_migration.config.storage import StorageConfig
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 
 __all__ = [
     "AURORA_MAJORS",

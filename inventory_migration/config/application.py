@@ -2,7 +2,7 @@
 ``constructs/application.py``).
 
 *Blue* is today's on-prem application servers, reached over the VPN as IP targets; *green* is the ECS Fargate
-service on Aurora. The phase decides the listener's weights (``inventory_migration/phases.py``).
+service on Aurora. The phase decides the listener's weights (``inventory_migration/contracts/phases.py``).
 """
 
 from __future__ import annotations

@@ -12,13 +12,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.environment import Variable
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 """Where the shipped environment files live."""
 
 DEFAULT_ENVIRONMENT = "dev"
 """The embedded default environment, used when neither ``MIGRATION_ENV`` nor a context value is set."""
 
-ENV_VAR = "MIGRATION_ENV"
+ENV_VAR = Variable.MIGRATION_ENV
 """Environment variable that selects the environment file."""
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)

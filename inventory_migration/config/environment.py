@@ -27,7 +27,7 @@ from inventory_migration.config.network import NetworkConfig
 from inventory_migration.config.placeholders import PlaceholderPolicy
 from inventory_migration.config.state import KmsConfig, StateBackendConfig
 from inventory_migration.config.storage import StorageConfig
-from inventory_migration.phases import MigrationPhase, plan_for, transition_problem
+from inventory_migration.contracts.phases import MigrationPhase, plan_for, transition_problem
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,7 +45,7 @@ class MigrationConfig(Validated):
     cost_center: str = "inventory-platform"
     """Value of the ``CostCenter`` tag. Default: ``inventory-platform``."""
     migration_phase: MigrationPhase = MigrationPhase.FOUNDATION
-    """The phase to deploy: it decides what exists and runs (``inventory_migration/phases.py``) and is the
+    """The phase to deploy: it decides what exists and runs (``inventory_migration/contracts/phases.py``) and is the
     ``MigrationPhase`` tag. Default: ``foundation``."""
     previous_phase: MigrationPhase | None = None
     """The phase deployed now (``terraform output migration_phase``); with ``migration_phase`` it names the

@@ -14,16 +14,11 @@ from collections.abc import Sequence
 from inventory_migration.cdk import Construct, aws
 from inventory_migration.config import DmsConfig
 from inventory_migration.constructs.wiring import check_wiring
-from inventory_migration.dms_settings import (
-    FORWARD_TASK_QUALIFIER,
-    REVERSE_TASK_QUALIFIER,
-    TableMappings,
-    TaskSettings,
-    table_ref,
-)
+from inventory_migration.contracts.names import FORWARD_TASK_QUALIFIER, REVERSE_TASK_QUALIFIER
+from inventory_migration.contracts.phases import TaskState
+from inventory_migration.dms_settings import TableMappings, TaskSettings, table_ref
 from inventory_migration.iam import KMS_DECRYPT_ACTIONS, SECRET_READ_ACTIONS, policy_json, service_assume_role_policy, statement
 from inventory_migration.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
-from inventory_migration.phases import TaskState
 from inventory_migration.tagging import name_tag
 
 ACCOUNT_ROLES = DMS_ACCOUNT_ROLES
@@ -103,7 +98,7 @@ class DmsWiring:
 class DmsReplication(Construct):
     """Everything DMS needs to copy the source into Aurora, keep it in step, and replicate back on rollback.
 
-    What exists follows the phase (``inventory_migration/phases.py``): the forward task from ``foundation`` to
+    What exists follows the phase (``inventory_migration/contracts/phases.py``): the forward task from ``foundation`` to
     ``rollback-window``, the reverse task and its endpoints in ``cutover`` and ``rollback-window``, and in
     ``decommission`` only the task log group, kept as migration evidence for its retention period.
     """

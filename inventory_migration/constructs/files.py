@@ -16,7 +16,7 @@
 * A failed execution notifies the alarm topic (EventBridge rule → SNS); verification errors in the task log become a
   metric for the dashboard.
 
-What runs follows the phase (``inventory_migration/phases.py``): scheduled through ``cdc``, on demand in the window
+What runs follows the phase (``inventory_migration/contracts/phases.py``): scheduled through ``cdc``, on demand in the window
 (the runbook starts the final run), and removed — all but the log group, kept as evidence — at ``decommission``.
 """
 
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from inventory_migration.cdk import Construct, Fn, TerraformVariable, aws
 from inventory_migration.config.files import DeletedFiles, FileProtocol, FilesConfig
 from inventory_migration.constructs.wiring import check_wiring
+from inventory_migration.contracts.phases import ImageSync
 from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
 from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.phases import ImageSync
 from inventory_migration.rendering import json_attribute
 from inventory_migration.tagging import name_tag
 

@@ -2,7 +2,7 @@
 validation, the load balancer (blue and green), ECS, Aurora health, and every alarm.
 
 ``task_resource_id`` is the ``ReplicationTaskIdentifier`` dimension: the last segment of the task ARN, not the task's
-name (see :func:`inventory_migration.dms_settings.task_resource_id`). Widgets are laid out in rows; each row's widths
+name (see :func:`inventory_migration.contracts.names.task_resource_id`). Widgets are laid out in rows; each row's widths
 add up to the dashboard's 24 columns, so nothing overlaps whatever is shown.
 """
 

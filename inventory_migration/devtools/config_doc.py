@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.config import MigrationConfig
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 

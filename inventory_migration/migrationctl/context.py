@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from inventory_migration.contracts.outputs import OutputsFileError, parse_outputs
 from inventory_migration.migrationctl.db import SOURCE_ENV, TARGET_ENV, dsn_from_secret, resolve_dsn, with_iam_token
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.output import OutputFormat, clock, emit
@@ -53,6 +54,19 @@ class LineProgress:
             text += f" {self.unit}s, {clock(elapsed)}"
         self.out.write(text + "\n")
         self.out.flush()
+
+
+def read_stack_outputs(path: Path) -> dict[str, Any]:
+    """``name -> value`` of an outputs file (``--stack-outputs``) in any of its three shapes; a file that cannot be read
+    is a usage error naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read --stack-outputs {path}: {error}") from None
+    try:
+        return parse_outputs(text, f"--stack-outputs {path}")
+    except OutputsFileError as error:
+        raise UsageError(str(error)) from None
 
 
 class Context:
@@ -120,6 +134,11 @@ class Context:
                 yield location.local
         except state_mod.StateConflict as conflict:
             raise UsageError(str(conflict)) from None
+
+    def stack_outputs(self) -> dict[str, Any]:
+        """The deployed stack's outputs from ``--stack-outputs`` (``name -> value``; none given: empty)."""
+        path = getattr(self.args, "stack_outputs", None)
+        return read_stack_outputs(Path(path)) if path else {}
 
     def boto3_session(self) -> Any:
         import boto3

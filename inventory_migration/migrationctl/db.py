@@ -16,10 +16,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from inventory_migration.contracts.environment import Variable
 from inventory_migration.migrationctl.errors import UsageError
 
-SOURCE_ENV = "MIGRATION_SOURCE_DSN"
-TARGET_ENV = "MIGRATION_TARGET_DSN"
+SOURCE_ENV = Variable.MIGRATION_SOURCE_DSN
+TARGET_ENV = Variable.MIGRATION_TARGET_DSN
 CONNECT_TIMEOUT_SECONDS = 10
 SESSION_SETTINGS: Mapping[str, str] = {
     "TimeZone": "UTC",
@@ -54,11 +55,11 @@ def dsn_from_secret(secretsmanager: Any, secret_id: str, base: str = "") -> str:
 def with_iam_token(rds: Any, dsn: str) -> str:
     """``dsn`` with an RDS IAM authentication token as its password (valid 15 minutes; TLS required)."""
     info = psycopg.conninfo.conninfo_to_dict(dsn)
-    host = info.get("host") or os.environ.get("PGHOST")
-    user = info.get("user") or os.environ.get("PGUSER")
+    host = info.get("host") or os.environ.get(Variable.PGHOST)
+    user = info.get("user") or os.environ.get(Variable.PGUSER)
     if not host or not user:
         raise UsageError("--target-iam-auth needs the target's host and user (in the DSN, PGHOST / PGUSER, or --target-secret)")
-    port = int(info.get("port") or os.environ.get("PGPORT") or 5432)
+    port = int(info.get("port") or os.environ.get(Variable.PGPORT) or 5432)
     token = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
     return str(psycopg.conninfo.make_conninfo(dsn, password=token, sslmode=str(info.get("sslmode") or "require")))
 
@@ -69,10 +70,10 @@ def describe(dsn: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         return "an unparsable connection string"
-    host = info.get("host") or os.environ.get("PGHOST", "local socket")
-    port = info.get("port") or os.environ.get("PGPORT", "5432")
-    dbname = info.get("dbname") or os.environ.get("PGDATABASE", "default database")
-    user = info.get("user") or os.environ.get("PGUSER", "default user")
+    host = info.get("host") or os.environ.get(Variable.PGHOST, "local socket")
+    port = info.get("port") or os.environ.get(Variable.PGPORT, "5432")
+    dbname = info.get("dbname") or os.environ.get(Variable.PGDATABASE, "default database")
+    user = info.get("user") or os.environ.get(Variable.PGUSER, "default user")
     return f"host {host} port {port} database {dbname} user {user}"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from inventory_migration.config import MigrationConfig
-from inventory_migration.phases import PHASE_PLANS, ImageSync, MigrationPhase, PhasePlan
+from inventory_migration.contracts.phases import PHASE_PLANS, ImageSync, MigrationPhase, PhasePlan
 from inventory_migration.reachability.analyzer import Endpoint, Verdict, Via, analyze, public_internet
 from inventory_migration.reachability.model import Net, Network, Protocol, Role
 

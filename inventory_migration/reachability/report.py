@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inventory_migration.config import MigrationConfig
-from inventory_migration.phases import MigrationPhase
+from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.reachability.flows import FLOWS, FlowResult, Kind, check, failures
 from inventory_migration.reachability.from_terraform import network_of
 

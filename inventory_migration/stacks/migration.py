@@ -7,9 +7,7 @@ it, and Terraform replaces them (see ``docs/state-migration.md``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws, depend_on
+from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformStack, aws, depend_on
 from inventory_migration.config import BackendKind, MigrationConfig
 from inventory_migration.config.state import LOCAL_STATE_FROM_STACK_DIR
 from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationWiring
@@ -30,11 +28,11 @@ from inventory_migration.constructs.network import Network, NetworkWiring, Subne
 from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
 from inventory_migration.constructs.state import OperatorState, OperatorStateProps, state_bucket_name
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageWiring
+from inventory_migration.contracts.phases import plan_for
 from inventory_migration.dashboards.migration import ImageSyncMetrics
 from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.outputs import StackOutput
-from inventory_migration.phases import plan_for
 from inventory_migration.rendering import hcl_output, override
+from inventory_migration.stacks.outputs import declare_outputs
 from inventory_migration.stacks.rehearsal_mode import RehearsalMode
 from inventory_migration.tagging import standard_tags
 
@@ -300,7 +298,7 @@ class MigrationStack(TerraformStack):
                 thresholds=c.monitoring.thresholds,
             ),
         )
-        self._outputs()
+        declare_outputs(self)
 
     def _read_pem(self, relative: str) -> str:
         return self.config.resolve_file(relative).read_text(encoding="utf-8") if relative else ""
@@ -321,145 +319,3 @@ class MigrationStack(TerraformStack):
             backend.add_override("use_lockfile", b.use_lockfile)
         else:
             LocalBackend(self, path=b.local_path or LOCAL_STATE_FROM_STACK_DIR.format(stack=stack_name(c)))
-
-    def _outputs(self) -> None:
-        app, dms = self.application, self.dms
-        outputs: dict[StackOutput, tuple[Any, str, bool]] = {
-            StackOutput.MIGRATION_PHASE: (
-                self.config.migration_phase.value,
-                "The deployed phase: the next phase change sets previous_phase to this",
-                False,
-            ),
-            StackOutput.AURORA_WRITER_ENDPOINT: (
-                self.aurora.cluster.endpoint,
-                "Aurora writer endpoint (DMS target, apps after cutover)",
-                False,
-            ),
-            StackOutput.AURORA_READER_ENDPOINT: (
-                self.aurora.cluster.reader_endpoint,
-                "Aurora reader endpoint (read-only traffic)",
-                False,
-            ),
-            StackOutput.AURORA_PORT: (self.aurora.cluster.port, "Aurora port", False),
-            StackOutput.AURORA_MASTER_SECRET_ARN: (
-                self.aurora.master_secret_arn,
-                "Secrets Manager secret holding the Aurora master credentials",
-                True,
-            ),
-            StackOutput.IMAGES_BUCKET_NAME: (self.storage.bucket.bucket, "S3 bucket for the product images", False),
-            StackOutput.STATE_BUCKET_NAME: (
-                self.operator_state.bucket.bucket,
-                "Bucket of migrationctl's journals, records and lock (--state s3://<it>/<environment>)",
-                False,
-            ),
-            StackOutput.ALARM_TOPIC_ARN: (self.alarm_topic.arn, "SNS topic for alarms and DMS/RDS events", False),
-            StackOutput.CUTOVER_BLOCKED_ALARM_NAME: (
-                self.monitoring.cutover_blocked.alarm_name,
-                "Composite alarm that must be OK before a cutover (migrationctl cutover checks it)",
-                False,
-            ),
-            StackOutput.DASHBOARD_NAME: (
-                self.monitoring.dashboard.dashboard_name,
-                "CloudWatch dashboard of the migration",
-                False,
-            ),
-            StackOutput.VPC_ID: (self.network.vpc.id, "VPC of the migration", False),
-            StackOutput.ECS_CLUSTER_NAME: (app.cluster.name, "ECS cluster of the applications", False),
-            StackOutput.ECS_CLUSTER_ARN: (app.cluster.arn, "ECS cluster ARN", False),
-            StackOutput.APP_SUBNET_IDS: (Fn.tolist(self.network.app_subnet_ids), "Private subnets for the ECS tasks", False),
-            StackOutput.APP_SECURITY_GROUP_ID: (self.security_groups.app.id, "Security group for the ECS tasks", False),
-            StackOutput.TASK_EXECUTION_ROLE_ARN: (
-                app.execution_role.arn,
-                "ECS task execution role (logs, database secret)",
-                False,
-            ),
-            StackOutput.TASK_ROLE_ARN: (app.task_role.arn, "ECS task role (the image bucket)", False),
-            StackOutput.APP_DATABASE_SECRET_ARN: (
-                app.database_secret.arn,
-                "Secret the runbook fills with the application's Aurora credentials",
-                True,
-            ),
-            StackOutput.GREEN_TARGET_GROUP_ARN: (app.green.arn, "Green target group (ECS Fargate, ip targets)", False),
-            StackOutput.HTTPS_LISTENER_ARN: (
-                app.https_listener.arn,
-                "HTTPS listener whose weights migrationctl cutover/rollback switch",
-                False,
-            ),
-            StackOutput.LOAD_BALANCER_DNS_NAME: (app.load_balancer.dns_name, "DNS name of the load balancer", False),
-        }
-        if self.files.task is not None:
-            outputs[StackOutput.DATASYNC_TASK_ARN] = (
-                self.files.task.arn,
-                "DataSync task that copies the images (the runbook starts its final run)",
-                False,
-            )
-        if self.files.endpoint is not None:
-            outputs[StackOutput.DATASYNC_ENDPOINT_ID] = (
-                self.files.endpoint.id,
-                "DataSync VPC endpoint the on-prem agent is activated against (docs/network.md, first deploy)",
-                False,
-            )
-            outputs[StackOutput.DATASYNC_ENDPOINT_PRIVATE_IP] = (
-                self.files.endpoint_interface.private_ip,
-                "Private IP of the DataSync endpoint: the agent's activation connects to it",
-                False,
-            )
-            outputs[StackOutput.DATASYNC_ENDPOINT_SUBNET_ARN] = (
-                self.files.endpoint_subnet_arn,
-                "Subnet of the DataSync endpoint (create-agent --subnet-arns)",
-                False,
-            )
-            outputs[StackOutput.DATASYNC_ENDPOINT_SECURITY_GROUP_ARN] = (
-                self.files.endpoint_security_group_arn,
-                "Security group of the DataSync endpoint (create-agent --security-group-arns)",
-                False,
-            )
-        vpn = getattr(self.network, "vpn_connection", None)
-        if vpn is not None:
-            outputs[StackOutput.VPN_CONNECTION_ID] = (
-                vpn.id,
-                "Site-to-site VPN (`aws ec2 get-vpn-connection-device-sample-configuration` configures the on-prem device)",
-                False,
-            )
-            outputs[StackOutput.VPN_TUNNEL_ADDRESSES] = (
-                [vpn.tunnel1_address, vpn.tunnel2_address],
-                "Outside addresses of the two VPN tunnels (configure both on the on-prem device)",
-                False,
-            )
-        if app.blue is not None:
-            outputs[StackOutput.BLUE_TARGET_GROUP_ARN] = (app.blue.arn, "Blue target group (the on-prem servers)", False)
-        if dms.source_secret is not None and dms.target_secret is not None and dms.instance is not None:
-            outputs[StackOutput.DMS_SOURCE_SECRET_ARN] = (
-                dms.source_secret.arn,
-                "Secret the runbook fills with the source credentials",
-                True,
-            )
-            outputs[StackOutput.DMS_TARGET_SECRET_ARN] = (
-                dms.target_secret.arn,
-                "Secret the runbook fills with the Aurora credentials for DMS",
-                True,
-            )
-            outputs[StackOutput.DMS_REPLICATION_INSTANCE_ID] = (
-                dms.instance.replication_instance_id,
-                "DMS replication instance identifier",
-                False,
-            )
-        if dms.task is not None:
-            outputs[StackOutput.DMS_TASK_ARN] = (
-                dms.task.replication_task_arn,
-                "DMS full-load-and-CDC task ARN (migrationctl lag --task-arn)",
-                False,
-            )
-        if dms.reverse_task is not None and dms.reverse_target_secret is not None:
-            outputs[StackOutput.DMS_REVERSE_TASK_ARN] = (
-                dms.reverse_task.replication_task_arn,
-                "DMS reverse CDC task ARN (Aurora -> on-prem, the way back)",
-                False,
-            )
-            outputs[StackOutput.DMS_REVERSE_TARGET_SECRET_ARN] = (
-                dms.reverse_target_secret.arn,
-                "Secret the runbook fills with the on-prem credentials of the reverse task",
-                True,
-            )
-        for output_id, (value, description, sensitive) in outputs.items():
-            TerraformOutput(self, output_id.value, value=value, description=description, sensitive=sensitive)

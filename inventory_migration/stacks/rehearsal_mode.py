@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.environment import Variable
 from inventory_migration.stacks.provider_endpoints import ENDPOINT_NAMES
 
-ENDPOINT_ENV = "MIGRATION_REHEARSAL_ENDPOINT"
-STATE_ENV = "MIGRATION_REHEARSAL_STATE"
+ENDPOINT_ENV = Variable.MIGRATION_REHEARSAL_ENDPOINT
+STATE_ENV = Variable.MIGRATION_REHEARSAL_STATE
 DUMMY_KEY = "rehearsal-not-a-real-key"
 REHEARSAL_ACCOUNT_ID = "123456789012"
 """The account id moto reports; the rehearsal's configuration uses it for ARNs it must know up front."""

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA
-from inventory_migration.phases import TaskState
+from inventory_migration.contracts.names import CONTROL_SCHEMA
+from inventory_migration.contracts.phases import TaskState
 from tests.conftest import one, resources_of, synth_of
 from tests.constructs.build import KEY, NAMER, settings_and_wiring
 

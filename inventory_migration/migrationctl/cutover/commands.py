@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.config.base import field_default
-from inventory_migration.dms_settings import REVERSE_SLOT_NAME
+from inventory_migration.contracts.names import REVERSE_SLOT_NAME
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import steps
@@ -21,9 +22,7 @@ from inventory_migration.migrationctl.cutover.replication import DmsReplication,
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.cutover.switch import Listener
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
-from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
 from inventory_migration.migrationctl.state import DEFAULT_LEASE_SECONDS, LockHeld
-from inventory_migration.outputs import StackOutput
 
 OUTPUT_FLAGS: dict[str, StackOutput] = {
     "listener_arn": StackOutput.HTTPS_LISTENER_ARN,
@@ -43,7 +42,7 @@ def _default(name: str) -> Any:
 
 def _values(ctx: Context) -> dict[str, str]:
     a = ctx.args
-    outputs = load_stack_outputs(a.stack_outputs) if a.stack_outputs else {}
+    outputs = ctx.stack_outputs()
     return {flag: str(getattr(a, flag) or outputs.get(output.value) or "") for flag, output in OUTPUT_FLAGS.items()}
 
 

@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.environment import Variable
 from inventory_migration.migrationctl.records import move, read_json, write_json
 
 RUNNING, DONE, FAILED, ABORTED = "running", "done", "failed", "aborted"
@@ -28,7 +29,7 @@ the next run instead of being mistaken for a step to resume."""
 ROLLED_BACK = "rolled back"
 """A cutover journal closed by the rollback that undid it: the next cutover starts anew, from the gates."""
 FINISHED = (DONE, ABORTED, ROLLED_BACK)
-KILL_ENV = "MIGRATIONCTL_KILL_AFTER"
+KILL_ENV = Variable.MIGRATIONCTL_KILL_AFTER
 """Fault injection for rehearsals: ``<operation>:<step>`` kills the process with SIGKILL right after that step's work,
 before the journal records it as done — the worst moment, which the re-run must survive."""
 

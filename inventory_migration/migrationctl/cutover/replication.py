@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE, REVERSE_SLOT_NAME, reverse_task_id
+from inventory_migration.contracts.names import CONTROL_SCHEMA, FENCE_TABLE, REVERSE_SLOT_NAME, reverse_task_id
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.pg.fence import FENCE

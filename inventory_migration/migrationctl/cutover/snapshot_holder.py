@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.environment import Variable
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.polling import poll
 from inventory_migration.migrationctl.records import read_json, write_json
 
 DEFAULT_MAX_SECONDS = 6 * 3600
-DSN_ENV = "MIGRATION_SNAPSHOT_DSN"
+DSN_ENV = Variable.MIGRATION_SNAPSHOT_DSN
 
 
 def hold(dsn: str, info_file: Path, release_file: Path, max_seconds: float) -> int:  # pragma: no cover - child process

@@ -12,7 +12,9 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.dms_settings import task_resource_id
+from inventory_migration.contracts.environment import Variable
+from inventory_migration.contracts.names import task_resource_id
+from inventory_migration.contracts.outputs import DMS_TASK_OUTPUTS, StackOutput
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, source_arg, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets, dms_task, post_data
@@ -31,10 +33,7 @@ from inventory_migration.migrationctl.pg.chunks import DEFAULT_CHUNK_ROWS, Table
 from inventory_migration.migrationctl.pg.fence import FENCE
 from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.records import VERIFY_RECORD
-from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
-from inventory_migration.outputs import StackOutput
 
-DMS_TASK_OUTPUTS = (("forward", StackOutput.DMS_TASK_ARN), ("reverse", StackOutput.DMS_REVERSE_TASK_ARN))
 """The tasks ``preflight --dms`` tests the endpoints of, by the stack output that names each."""
 
 
@@ -93,17 +92,12 @@ def cmd_preflight(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if failing else ExitCode.OK
 
 
-def _stack_outputs(ctx: Context) -> dict[str, Any]:
-    """``--stack-outputs`` read (none given: empty)."""
-    return load_stack_outputs(ctx.args.stack_outputs) if ctx.args.stack_outputs else {}
-
-
 def _privileges(ctx: Context) -> tuple[list[privileges.Finding], list[str]]:
     """The privilege table's rows for the migration user (this connection) on both sides and for the DMS users: each
     named by its flag, else by the ``username`` in its endpoint's secret (``--stack-outputs``); a user named nowhere is
     not checked, and said so."""
     a = ctx.args
-    outputs = _stack_outputs(ctx)
+    outputs = ctx.stack_outputs()
 
     def user(flag: str | None, endpoint: dms_secrets.Endpoint) -> str:
         if flag:
@@ -134,7 +128,7 @@ def _task_rules(ctx: Context) -> dms_data.TaskRules:
     """The forward task's own rules when the task is known (the stack outputs' forward task, else the first
     ``--task-arn``): the data is checked against what is deployed, not against a flag that may have drifted."""
     a = ctx.args
-    outputs = _stack_outputs(ctx)
+    outputs = ctx.stack_outputs()
     arn = str(outputs.get(StackOutput.DMS_TASK_ARN.value) or "") or next(iter(a.task_arn or []), "")
     if not arn:
         return dms_data.TaskRules(lob_max_size_kb=a.lob_max_size_kb, source="--lob-max-size-kb, every table taken")
@@ -147,7 +141,7 @@ def _task_rules(ctx: Context) -> dms_data.TaskRules:
 
 def _dms_connections(ctx: Context) -> list[dms_connections.ConnectionResult]:
     a = ctx.args
-    outputs = _stack_outputs(ctx)
+    outputs = ctx.stack_outputs()
     tasks = [(direction, str(outputs.get(output.value) or "")) for direction, output in DMS_TASK_OUTPUTS]
     tasks = [(direction, arn) for direction, arn in tasks if arn] + [("task", arn) for arn in a.task_arn or []]
     if not tasks:
@@ -399,9 +393,9 @@ def cmd_roles_copy(ctx: Context) -> ExitCode:
     return ExitCode.FINDINGS if failed or (not a.apply and not plan.empty) else ExitCode.OK
 
 
-REVERSE_ENV = "MIGRATION_REVERSE_DSN"
+REVERSE_ENV = Variable.MIGRATION_REVERSE_DSN
 """``secret fill reverse-target``'s default DSN: the on-prem role the way back writes as."""
-APP_ENV = "MIGRATION_APP_DSN"
+APP_ENV = Variable.MIGRATION_APP_DSN
 """``secret fill app``'s default DSN: the application role's connection to Aurora."""
 DSN_ENV = {
     dms_secrets.Endpoint.SOURCE: SOURCE_ENV,
@@ -414,7 +408,7 @@ DSN_ENV = {
 def cmd_secret_fill(ctx: Context) -> ExitCode:
     a = ctx.args
     endpoint = dms_secrets.Endpoint(a.endpoint)
-    arn = a.secret_arn or (load_stack_outputs(a.stack_outputs).get(endpoint.output.value) if a.stack_outputs else None)
+    arn = a.secret_arn or ctx.stack_outputs().get(endpoint.output.value)
     if not arn:
         raise UsageError(
             f"the {endpoint.value} secret is not known: give --stack-outputs (output {endpoint.output.value}) or --secret-arn"

@@ -22,9 +22,9 @@ import json
 from enum import Enum
 from typing import Any
 
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
-from inventory_migration.outputs import StackOutput
 
 
 class Endpoint(Enum):

@@ -15,7 +15,7 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA, REVERSE_SLOT_NAME
+from inventory_migration.contracts.names import CONTROL_SCHEMA, REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.pg.objects import DMS_OBJECT_PREFIX
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, REVERSE_NAME

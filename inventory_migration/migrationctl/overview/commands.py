@@ -6,27 +6,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from inventory_migration.contracts.outputs import DMS_TASK_OUTPUTS
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.overview import cleanup as cleanup_mod
 from inventory_migration.migrationctl.overview import status as status_mod
 from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD, VERIFY_RECORD
-from inventory_migration.migrationctl.stack_outputs import load_stack_outputs
-from inventory_migration.outputs import StackOutput
 
-TASKS = (("forward", StackOutput.DMS_TASK_ARN), ("reverse", StackOutput.DMS_REVERSE_TASK_ARN))
 RUNNING = ("running", "starting", "resuming")
 
 
-def _outputs(ctx: Context) -> dict[str, object]:
-    return load_stack_outputs(ctx.args.stack_outputs) if ctx.args.stack_outputs else {}
-
-
 def cmd_status(ctx: Context) -> ExitCode:
-    outputs = _outputs(ctx)
+    outputs = ctx.stack_outputs()
     parts = [status_mod.phase(outputs)]
-    tasks = [(label, str(outputs[o.value])) for label, o in TASKS if outputs.get(o.value)]
+    tasks = [(label, str(outputs[o.value])) for label, o in DMS_TASK_OUTPUTS if outputs.get(o.value)]
     if tasks:
         dms, cloudwatch = ctx.client("dms"), ctx.client("cloudwatch")
         parts += [status_mod.dms_task(dms, cloudwatch, label, arn) for label, arn in tasks]
@@ -46,8 +40,8 @@ def cmd_status(ctx: Context) -> ExitCode:
 
 def cmd_cleanup(ctx: Context) -> ExitCode:
     a = ctx.args
-    outputs = _outputs(ctx)
-    arns = [str(outputs[o.value]) for _label, o in TASKS if outputs.get(o.value)] + list(a.task_arn or ())
+    outputs = ctx.stack_outputs()
+    arns = [str(outputs[o.value]) for _label, o in DMS_TASK_OUTPUTS if outputs.get(o.value)] + list(a.task_arn or ())
     if a.apply and arns:
         dms = ctx.client("dms")
         for arn in arns:

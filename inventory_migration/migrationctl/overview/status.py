@@ -19,11 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import JOURNAL_STEPS
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.pg import lag as lag_mod
 from inventory_migration.migrationctl.records import JOURNAL_DIR, JOURNALS, read_json
-from inventory_migration.outputs import StackOutput
 
 LOADED_STATES = ("Table completed",)
 FAILED_STATES = ("Table error", "Table cancelled")

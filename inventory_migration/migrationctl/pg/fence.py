@@ -11,7 +11,7 @@ transactional apply mode: ``BatchApplyEnabled`` is false in :mod:`inventory_migr
 is visible there, every commit made before it has been applied. The slot position is still read, as a secondary signal
 for the report.
 
-The table lives in its own schema, :data:`~inventory_migration.dms_settings.CONTROL_SCHEMA`: ``schema pre-data``
+The table lives in its own schema, :data:`~inventory_migration.contracts.names.CONTROL_SCHEMA`: ``schema pre-data``
 creates it on both sides, the DMS table mappings include it (both tasks), the native publications are ``FOR ALL
 TABLES``, and every command that reads user data leaves it out (:mod:`.objects`). No application role is
 granted anything on it.
@@ -25,7 +25,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE
+from inventory_migration.contracts.names import CONTROL_SCHEMA, FENCE_TABLE
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.polling import poll
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.dms_settings import task_resource_id
+from inventory_migration.contracts.names import task_resource_id
 from inventory_migration.migrationctl.db import query
 
 SLOT_LAG_SQL = """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import psycopg
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA
+from inventory_migration.contracts.names import CONTROL_SCHEMA
 from inventory_migration.migrationctl.db import query
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
@@ -24,7 +24,7 @@ SYSTEM_SCHEMA_PREFIXES = ("pg_toast", "pg_temp_")
 """Prefixes of PostgreSQL's per-session and TOAST schemas (``pg_toast``, ``pg_toast_temp_3``, ``pg_temp_3``)."""
 TOOL_SCHEMAS = ("pglogical", CONTROL_SCHEMA)
 """Schemas of replication tools: the ``pglogical`` extension DMS can use as its plugin, and the migration's own control
-schema (the cutover's fence table, :data:`~inventory_migration.dms_settings.CONTROL_SCHEMA`)."""
+schema (the cutover's fence table, :data:`~inventory_migration.contracts.names.CONTROL_SCHEMA`)."""
 DMS_OBJECT_PREFIX = "awsdms_"
 """Prefix of every table, sequence and trigger AWS DMS creates (control tables, heartbeat, DDL capture)."""
 

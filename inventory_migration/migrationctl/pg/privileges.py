@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from inventory_migration.dms_settings import CONTROL_SCHEMA, FENCE_TABLE
+from inventory_migration.contracts.names import CONTROL_SCHEMA, FENCE_TABLE
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.pg.objects import USER_TABLES, user_object, user_schema
 
