@@ -57,20 +57,20 @@ install: $(PY_STAMP) $(NODE_STAMP)
 
 synth: install
 	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
-	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
+	@$(PIPENV) run python -m inventory_migration.devtools.summary $(ENV)
 
 # HCL laid out as a hand-written module (the dashboard body as its own JSON file); tests/test_hcl.py proves it
 # plans the same stack as the JSON.
 synth-hcl: install
-	$(PIPENV) run python -m inventory_migration.hcl $(ENV)
+	$(PIPENV) run python -m inventory_migration.devtools.hcl $(ENV)
 
 # The hashicorp/aws provider for offline init/validate/plan: TF_PROVIDER_MIRROR, else .terraform-mirror/ (this
 # target: `terraform providers mirror` of the synthesized stack), else a machine image's mirror under /opt.
 mirror: synth
-	$(PIPENV) run python -m inventory_migration.terraform_cli mirror cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
+	$(PIPENV) run python -m inventory_migration.devtools.terraform_cli mirror cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
 summary:
-	@$(PIPENV) run python -m inventory_migration.summary $(ENV)
+	@$(PIPENV) run python -m inventory_migration.devtools.summary $(ENV)
 
 # The everyday tier: everything but the rehearsals and the breadth `make check` adds (the 15-to-15 pair, prod's
 # terraform and checkov runs, every phase validated, the HCL synth). About 2½ to 3 minutes on 2 cores.
@@ -103,13 +103,13 @@ bench-files: install
 	$(PIPENV) run python scripts/benchmark_files.py
 
 validate: synth
-	$(PIPENV) run python -m inventory_migration.terraform_cli $(STACK_JSON)
+	$(PIPENV) run python -m inventory_migration.devtools.terraform_cli $(STACK_JSON)
 
 phases: install
-	$(PIPENV) run python -m inventory_migration.phase_report dev prod
+	$(PIPENV) run python -m inventory_migration.devtools.phase_report dev prod
 
 network: install
-	$(PIPENV) run python -m inventory_migration.reachability.report dev prod
+	$(PIPENV) run python -m inventory_migration.devtools.network_report dev prod
 
 rehearse: install
 	$(PIPENV) run python -m harness.deploy.walk $(ENV)

@@ -11,7 +11,7 @@ import sys
 
 def main(outdir: str | None = None) -> int:
     """Synthesize; ``outdir`` defaults to ``CDKTF_OUTDIR`` (set by the cdktf CLI) or ``cdktf.out``."""
-    from inventory_migration.runtime import use_supported_node
+    from inventory_migration.synth.runtime import use_supported_node
 
     use_supported_node()
     from inventory_migration.config import ConfigError

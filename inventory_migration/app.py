@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from inventory_migration.cdk import App
 from inventory_migration.config import CONFIG_DIR, ENV_VAR, ConfigError, MigrationConfig, load_config
 from inventory_migration.config.placeholders import PlaceholderPolicy, placeholders
 from inventory_migration.contracts.environment import Variable
 from inventory_migration.stacks.migration import MigrationStack, stack_name
 from inventory_migration.stacks.rehearsal_mode import RehearsalMode
+from inventory_migration.synth.cdk import App
 
 CONFIG_DIR_ENV = Variable.MIGRATION_CONFIG_DIR
 """Directory of the environment files, instead of ``config/`` (the deploy rehearsal uses it)."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PRELUDE = "from inventory_migration.runtime import use_supported_node; use_supported_node()\n"
+PRELUDE = "from inventory_migration.synth.runtime import use_supported_node; use_supported_node()\n"
 CASES = {
-    "bare import of cdktf + provider bindings": PRELUDE + "import inventory_migration.cdk\n",
+    "bare import of cdktf + provider bindings": PRELUDE + "import inventory_migration.synth.cdk\n",
     "synth dev (import + build + synth)": PRELUDE + "import tempfile\nfrom inventory_migration.app import build_app\n"
     "app, _, _ = build_app(environment='dev', outdir=tempfile.mkdtemp(), environ={})\napp.synth()\n",
     "synth prod (import + build + synth)": PRELUDE + "import tempfile\nfrom inventory_migration.app import build_app\n"

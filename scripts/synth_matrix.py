@@ -59,14 +59,14 @@ def variants() -> Iterator[tuple[str, Callable[[Any], Any]]]:
 
 
 def main(outdir: str) -> int:
-    from inventory_migration.runtime import use_supported_node
+    from inventory_migration.synth.runtime import use_supported_node
 
     use_supported_node()
-    from inventory_migration.cdk import Testing
     from inventory_migration.config import available_environments, load_config
     from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.stacks.migration import MigrationStack, stack_name
     from inventory_migration.stacks.rehearsal_mode import RehearsalMode
+    from inventory_migration.synth.cdk import Testing
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.runtime import use_supported_node
+from inventory_migration.synth.runtime import use_supported_node
 
 REQUIRE_TERRAFORM_ENV = "REQUIRE_TERRAFORM"
 """Set to 1 (CI does) to fail, not skip, when terraform or the provider mirror is missing."""
@@ -38,9 +38,9 @@ def environments() -> tuple[str, ...]:
 def synthesized() -> Callable[[str], dict[str, Any]]:
     """Synthesize a shipped environment once per session: ``synthesized("dev")``. The stack is built straight from the
     configuration (``build_app`` would refuse prod's shipped placeholders, as a real synth must)."""
-    from inventory_migration.cdk import Testing
     from inventory_migration.config import load_config
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     cache: dict[str, dict[str, Any]] = {}
 
@@ -85,8 +85,8 @@ def phase_config(environment: str, phase: Any) -> Any:
 @pytest.fixture(scope="session")
 def phase_synth() -> Callable[[str, Any], dict[str, Any]]:
     """Synthesize a shipped environment in a phase once per session: ``phase_synth("dev", MigrationPhase.CDC)``."""
-    from inventory_migration.cdk import Testing
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     cache: dict[tuple[str, Any], dict[str, Any]] = {}
 
@@ -107,8 +107,8 @@ AGENT_ARN = "arn:aws:datasync:us-east-1:210987654321:agent/agent-0a1b2c3d4e5f6a7
 @pytest.fixture(scope="session")
 def agent_synth() -> Callable[[str, Any], dict[str, Any]]:
     """Like ``phase_synth``, with the DataSync agent configured (the second pass): ``agent_synth("dev", phase)``."""
-    from inventory_migration.cdk import Testing
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     cache: dict[tuple[str, Any], dict[str, Any]] = {}
 
@@ -135,7 +135,7 @@ def dev_stack() -> Any:
 @pytest.fixture()
 def construct_stack() -> Iterator[Any]:
     """A fresh, empty stack with the AWS provider, for one construct under test."""
-    from inventory_migration.cdk import TerraformStack, Testing, aws
+    from inventory_migration.synth.cdk import TerraformStack, Testing, aws
 
     app = Testing.app()
     stack = TerraformStack(app, "test")
@@ -144,7 +144,7 @@ def construct_stack() -> Iterator[Any]:
 
 
 def synth_of(stack: Any) -> dict[str, Any]:
-    from inventory_migration.cdk import Testing
+    from inventory_migration.synth.cdk import Testing
 
     return json.loads(Testing.synth(stack))
 
@@ -162,7 +162,7 @@ def one(synth: dict[str, Any], resource_type: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def offline_terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Terraform with a mirror-only CLI config; skips (or fails under REQUIRE_TERRAFORM=1) if unavailable."""
-    from inventory_migration.terraform_cli import OfflineTerraform
+    from inventory_migration.devtools.terraform_cli import OfflineTerraform
 
     tf = OfflineTerraform.discover(tmp_path_factory.mktemp("terraform"))
     if tf is None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import main as entry
-from inventory_migration.runtime import use_supported_node
+from inventory_migration.synth.runtime import use_supported_node
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def test_main_exits_2_with_one_message_on_prods_placeholders(
 
 def test_context_selects_the_environment_when_the_variable_is_unset() -> None:
     from inventory_migration.app import select_environment
-    from inventory_migration.cdk import App
+    from inventory_migration.synth.cdk import App
 
     assert select_environment(App(context={"environment": "prod"}), {}) == "prod"
     assert select_environment(App(context={"environment": "prod"}), {"MIGRATION_ENV": "dev"}) == "dev"
@@ -102,7 +102,7 @@ def test_use_supported_node(tmp_path: Path) -> None:
 def test_importing_the_bindings_anywhere_prints_no_node_banner(tmp_path: Path) -> None:
     """A test, a script or a notebook that imports the stack gets the supported Node too, not only main.py."""
     proc = subprocess.run(
-        [sys.executable, "-c", "import inventory_migration.cdk"],
+        [sys.executable, "-c", "import inventory_migration.synth.cdk"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), "JSII_NODE": ""},
         capture_output=True,

@@ -58,3 +58,28 @@ def test_the_graph_sees_an_import(tmp_path: Path) -> None:
     package.mkdir()
     (package / "x.py").write_text("from inventory_migration.migrationctl.cutover import steps\n", encoding="utf-8")
     assert imported_rooms(package, CONCERNS) == {"cutover"}
+
+
+def product_modules_importing(prefix: str) -> set[str]:
+    """Product modules (``main.py`` and ``inventory_migration/``, outside the room itself) that import ``prefix``."""
+    room = ROOT / Path(*prefix.split("."))
+    found = set()
+    for path in [ROOT / "main.py", *(ROOT / "inventory_migration").rglob("*.py")]:
+        if room in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(m == prefix or m.startswith(prefix + ".") for m in modules):
+                found.add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_nothing_that_ships_imports_the_developer_tools() -> None:
+    assert product_modules_importing("inventory_migration.devtools") == set()
+
+
+def test_migrationctl_imports_no_synth_building_block() -> None:
+    """The CLI reads the contracts, never what the stack is written with (a synth import would also load cdktf)."""
+    assert {p for p in product_modules_importing("inventory_migration.synth.cdk") if "migrationctl" in p} == set()
+    assert {p for p in product_modules_importing("inventory_migration.constructs") if "migrationctl" in p} == set()

@@ -84,7 +84,7 @@ def task_with(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     import boto3
 
     from inventory_migration.config.dms import DmsConfig
-    from inventory_migration.dms_settings import TableMappings, TaskSettings, table_ref
+    from inventory_migration.synth.dms_settings import TableMappings, TaskSettings, table_ref
 
     for name, value in (("AWS_ENDPOINT_URL", moto_endpoint), ("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
         monkeypatch.setenv(name, value)

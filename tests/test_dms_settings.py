@@ -7,7 +7,7 @@ import json
 import pytest
 
 from inventory_migration.contracts.names import CONTROL_SCHEMA, task_resource_id
-from inventory_migration.dms_settings import LogSeverity, TableMappings, TargetTablePrepMode, TaskSettings, table_ref
+from inventory_migration.synth.dms_settings import LogSeverity, TableMappings, TargetTablePrepMode, TaskSettings, table_ref
 
 
 def test_table_mappings_select_each_schema_and_exclude_tables() -> None:

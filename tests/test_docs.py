@@ -177,7 +177,7 @@ def test_config_key_checker() -> None:
 
 def test_generated_phase_tables_are_current(phase_synth: Any) -> None:
     from inventory_migration.contracts.phases import MigrationPhase
-    from inventory_migration.phase_report import BEGIN, END, report
+    from inventory_migration.devtools.phase_report import BEGIN, END, report
 
     text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
     current = text[text.index(BEGIN) : text.index(END) + len(END)]

@@ -183,9 +183,9 @@ def _outputs(synth: dict[str, Any]) -> set[str]:
 
 
 def test_every_output_of_every_phase_is_a_stack_output_member(phase_synth: Any) -> None:
-    from inventory_migration.cdk import Testing
     from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
     from tests.conftest import phase_config
 
     seen: set[str] = set()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.hcl import (
+from inventory_migration.devtools.hcl import (
     FILE_OF_BLOCK,
     FILES,
     HclLayoutError,
@@ -25,8 +25,8 @@ from inventory_migration.hcl import (
     render,
     split_blocks,
 )
-from inventory_migration.rendering import TOKEN, template_variables, token_names
-from inventory_migration.terraform_cli import OfflineTerraform
+from inventory_migration.devtools.terraform_cli import OfflineTerraform
+from inventory_migration.synth.rendering import TOKEN, template_variables, token_names
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -97,14 +97,14 @@ def test_an_empty_file_says_why() -> None:
 
 
 def test_formatting_refuses_what_terraform_cannot_parse() -> None:
-    from inventory_migration.hcl import formatted
+    from inventory_migration.devtools.hcl import formatted
 
     with pytest.raises(HclLayoutError, match="terraform fmt rejected"):
         formatted('resource "a" "b" {\n  x = "ALARM("${a.b}")"\n}\n')
 
 
 def test_formatting_needs_terraform(monkeypatch: pytest.MonkeyPatch) -> None:
-    from inventory_migration import hcl
+    from inventory_migration.devtools import hcl
 
     monkeypatch.setattr(hcl.shutil, "which", lambda _name: None)
     with pytest.raises(HclLayoutError, match="terraform is not on the PATH"):
@@ -112,7 +112,7 @@ def test_formatting_needs_terraform(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_json_cdk_tf_means_the_switch_came_too_late(tmp_path: Path) -> None:
-    from inventory_migration.hcl import write_layout
+    from inventory_migration.devtools.hcl import write_layout
 
     (tmp_path / "cdk.tf").write_text('{"resource": {}}', encoding="utf-8")
     with pytest.raises(HclLayoutError, match="SYNTH_HCL_OUTPUT=true must be set before the bindings load"):
@@ -121,7 +121,7 @@ def test_a_json_cdk_tf_means_the_switch_came_too_late(tmp_path: Path) -> None:
 
 def test_a_bad_environment_is_an_error_message_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """As ``make synth`` does: the configuration's message (every problem listed), no traceback."""
-    from inventory_migration.hcl import main
+    from inventory_migration.devtools.hcl import main
 
     assert main(["no-such-env", "--out", "/nonexistent"]) == 2
     err = capsys.readouterr().err
@@ -170,15 +170,15 @@ def test_token_names_follow_the_dataclass_fields() -> None:
 
 
 def test_json_synth_keeps_documents_as_json_text(construct_stack: Any) -> None:
-    from inventory_migration.rendering import json_attribute
+    from inventory_migration.synth.rendering import json_attribute
 
     assert json_attribute(construct_stack, {"b": 1, "a": [2]}) == '{"b": 1, "a": [2]}'
     assert json_attribute(construct_stack, {"b": 1, "a": [2]}, sort_keys=True) == '{"a": [2], "b": 1}'
 
 
 def test_json_synth_keeps_overridden_blocks_as_terraform_json(construct_stack: Any) -> None:
-    from inventory_migration.cdk import aws
-    from inventory_migration.rendering import override
+    from inventory_migration.synth.cdk import aws
+    from inventory_migration.synth.rendering import override
     from tests.conftest import synth_of
 
     topic = aws.sns_topic.SnsTopic(construct_stack, "t", name="t")
@@ -190,10 +190,10 @@ def test_json_synth_keeps_overridden_blocks_as_terraform_json(construct_stack: A
 
 
 def synth_hcl(out: Path, environ: dict[str, str] | None = None) -> Path:
-    """``python -m inventory_migration.hcl dev --out OUT`` (its own process: cdktf reads the HCL switch at start)."""
+    """``python -m inventory_migration.devtools.hcl dev --out OUT`` (its own process: cdktf reads the HCL switch at start)."""
     env = {k: v for k, v in os.environ.items() if k != "SYNTH_HCL_OUTPUT"} | (environ or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "inventory_migration.hcl", "dev", "--out", str(out)],
+        [sys.executable, "-m", "inventory_migration.devtools.hcl", "dev", "--out", str(out)],
         cwd=PROJECT,
         env=env,
         capture_output=True,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory_migration.naming import Namer, NameTooLongError, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.naming import Namer, NameTooLongError, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 NAMER = Namer(environment="dev", suffix="inv")
 
@@ -38,7 +38,7 @@ def test_aws_character_rules() -> None:
 
 
 def test_forbidden_prefix_and_letter_first() -> None:
-    from inventory_migration.naming import NameRule
+    from inventory_migration.synth.naming import NameRule
 
     rule = NameRule("sg", 255, forbidden_prefix="sg-", starts_with_letter=True)
     fake = Namer(environment="dev", suffix="inv")

@@ -112,8 +112,8 @@ def _dev_with(**sections: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def with_dns() -> tuple[Any, dict[str, Any]]:
-    from inventory_migration.cdk import Testing
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     config = _dev_with(network={"on_prem_dns_servers": ("192.168.0.2",), "on_prem_domains": ("corp.internal", "corp.lan")})
     return config, json.loads(Testing.synth(MigrationStack(Testing.app(), stack_name(config), config=config)))
@@ -165,8 +165,8 @@ def test_first_pass_creates_the_endpoint_and_what_activation_needs(phase_synth: 
 
 
 def _synth(config: Any) -> dict[str, Any]:
-    from inventory_migration.cdk import Testing
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     return json.loads(Testing.synth(MigrationStack(Testing.app(), stack_name(config), config=config)))
 
@@ -201,7 +201,7 @@ def test_the_vpn_outputs_what_the_on_prem_device_needs(phase_synth: Any) -> None
 
 
 def test_docs_network_md_is_the_generated_matrix(phase_synth: Any) -> None:
-    from inventory_migration.reachability.report import BEGIN, END, report
+    from inventory_migration.devtools.network_report import BEGIN, END, report
 
     text = (ROOT / "docs" / "network.md").read_text(encoding="utf-8")
     current = text[text.index(BEGIN) : text.index(END) + len(END)]

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
 from inventory_migration.config import ConfigError, config_from_mapping
 from inventory_migration.contracts.phases import (
     ALLOWED_TRANSITIONS,
@@ -27,6 +26,7 @@ from inventory_migration.contracts.phases import (
     is_protected,
     transition_problem,
 )
+from inventory_migration.devtools.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
 from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, REVERSE_LSN, phase_config, resources_of
 
 P = MigrationPhase

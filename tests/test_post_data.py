@@ -272,7 +272,7 @@ def test_resume_changes_refuses_what_it_cannot_resume(
 def test_the_forward_task_stops_before_applying_cached_changes() -> None:
     import json as json_
 
-    from inventory_migration.dms_settings import TaskSettings
+    from inventory_migration.synth.dms_settings import TaskSettings
 
     full_load = json_.loads(TaskSettings(lob_max_size_kb=64).to_json())["FullLoadSettings"]
     assert full_load["StopTaskCachedChangesNotApplied"] is True and full_load["StopTaskCachedChangesApplied"] is False

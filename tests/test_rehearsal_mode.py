@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.change_sets import Action, plan_changes, violations
 from inventory_migration.contracts.phases import MigrationPhase
+from inventory_migration.devtools.change_sets import Action, plan_changes, violations
 from inventory_migration.stacks.rehearsal_mode import ENDPOINT_ENV, STATE_ENV, RehearsalMode, RehearsalModeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def test_endpoint_names_are_the_providers(offline_terraform: Any, tmp_path: Path
 
 def test_the_stack_in_rehearsal_mode(tmp_path: Path) -> None:
     from inventory_migration.app import build_app
-    from inventory_migration.cdk import Testing
+    from inventory_migration.synth.cdk import Testing
 
     environ = {ENDPOINT_ENV: "http://127.0.0.1:4566", STATE_ENV: str(tmp_path / "r.tfstate")}
     warnings: list[str] = []

@@ -9,7 +9,7 @@ import pytest
 
 from inventory_migration.config import load_config
 from inventory_migration.rules import RuleContext, evaluate, resources
-from inventory_migration.tagging import REQUIRED_TAG_KEYS, standard_tags
+from inventory_migration.synth.tagging import REQUIRED_TAG_KEYS, standard_tags
 from tests.conftest import ENVIRONMENTS, one, resources_of
 
 

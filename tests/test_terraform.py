@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.terraform_cli import (
+from inventory_migration.devtools.terraform_cli import (
     CLI_CONFIG_TEMPLATE,
     MIRROR_ENV,
     OfflineTerraform,
@@ -25,8 +25,8 @@ def test_terraform_validate(offline_terraform: OfflineTerraform, synthesized: An
 
 
 def test_task_resource_id_expression_evaluates_to_the_arn_tail(offline_terraform: OfflineTerraform, tmp_path: Path) -> None:
-    from inventory_migration.cdk import App, TerraformOutput, TerraformStack, Testing
     from inventory_migration.constructs.monitoring import task_resource_id_expression
+    from inventory_migration.synth.cdk import App, TerraformOutput, TerraformStack, Testing
 
     app = App(outdir=str(tmp_path / "out"))
     stack = TerraformStack(app, "expr")
@@ -54,7 +54,7 @@ def test_the_project_mirror_is_found_before_the_machine_roots(tmp_path: Path, mo
     binary = tmp_path / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5"
     binary.parent.mkdir(parents=True)
     binary.write_text("")
-    monkeypatch.setattr("inventory_migration.terraform_cli.PROJECT_MIRROR", tmp_path)
+    monkeypatch.setattr("inventory_migration.devtools.terraform_cli.PROJECT_MIRROR", tmp_path)
     assert find_provider_mirror(environ={}) == tmp_path
 
 
@@ -62,9 +62,9 @@ def test_no_mirror_is_none_and_nothing_scans_the_file_system(monkeypatch: pytest
     def no_subprocess(*_a: object, **_k: object) -> None:
         raise AssertionError("the file system must not be scanned")
 
-    monkeypatch.setattr("inventory_migration.terraform_cli.SEARCH_ROOTS", ("/nonexistent",))
-    monkeypatch.setattr("inventory_migration.terraform_cli.PROJECT_MIRROR", tmp_path / "none")
-    monkeypatch.setattr("inventory_migration.terraform_cli.subprocess.run", no_subprocess)
+    monkeypatch.setattr("inventory_migration.devtools.terraform_cli.SEARCH_ROOTS", ("/nonexistent",))
+    monkeypatch.setattr("inventory_migration.devtools.terraform_cli.PROJECT_MIRROR", tmp_path / "none")
+    monkeypatch.setattr("inventory_migration.devtools.terraform_cli.subprocess.run", no_subprocess)
     assert find_provider_mirror("99.", environ={}) is None
 
 
@@ -76,7 +76,7 @@ def test_cli_config_uses_the_mirror_only(tmp_path: Path) -> None:
 
 
 def test_discover_returns_none_without_terraform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("inventory_migration.terraform_cli.shutil.which", lambda _name: None)
+    monkeypatch.setattr("inventory_migration.devtools.terraform_cli.shutil.which", lambda _name: None)
     assert OfflineTerraform.discover(tmp_path) is None
 
 
@@ -91,8 +91,8 @@ def test_terraform_plan_against_a_local_aws(
     offline_terraform: OfflineTerraform, moto_endpoint: str, synthesized: Any, environment: str, tmp_path: Path
 ) -> None:
     """The real provider plans every resource against moto: data sources resolve, every value is accepted."""
+    from inventory_migration.devtools.terraform_cli import with_local_endpoints
     from inventory_migration.rules import resources
-    from inventory_migration.terraform_cli import with_local_endpoints
 
     synth = synthesized(environment)
     result = offline_terraform.plan(with_local_endpoints(synth, moto_endpoint), tmp_path / environment)
@@ -102,7 +102,7 @@ def test_terraform_plan_against_a_local_aws(
 
 
 def test_local_endpoints_keep_the_stack_and_drop_the_backend(synthesized: Any) -> None:
-    from inventory_migration.terraform_cli import LOCAL_ENDPOINT_SERVICES, with_local_endpoints
+    from inventory_migration.devtools.terraform_cli import LOCAL_ENDPOINT_SERVICES, with_local_endpoints
 
     synth = synthesized("prod")
     local = with_local_endpoints(synth, "http://127.0.0.1:1")
@@ -112,7 +112,7 @@ def test_local_endpoints_keep_the_stack_and_drop_the_backend(synthesized: Any) -
 
 
 def test_make_mirror_links_the_machines_mirror_into_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from inventory_migration.terraform_cli import mirror
+    from inventory_migration.devtools.terraform_cli import mirror
 
     machine = tmp_path / "machine"
     binary = machine / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5"

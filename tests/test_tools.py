@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from inventory_migration import summary, terraform_cli
+from inventory_migration.devtools import summary, terraform_cli
 
 
 def test_summary_of_the_dev_stack(synthesized: Any, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from inventory_migration.contracts.phases import PHASE_PLANS, MigrationPhase
 from inventory_migration.reachability.flows import check as check_flows
 from inventory_migration.reachability.flows import failures
 from inventory_migration.reachability.from_aws import deployed_from_state, network_from_aws
-from inventory_migration.tagging import REQUIRED_TAG_KEYS
+from inventory_migration.synth.tagging import REQUIRED_TAG_KEYS
 
 
 class CheckFailed(AssertionError):

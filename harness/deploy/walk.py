@@ -35,9 +35,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from harness.deploy import tomlfile
-from inventory_migration.change_sets import Action, ResourceChange, plan_changes, violations
 from inventory_migration.config import MigrationConfig
 from inventory_migration.contracts.phases import MigrationPhase
+from inventory_migration.devtools.change_sets import Action, ResourceChange, plan_changes, violations
 from inventory_migration.stacks.rehearsal_mode import REHEARSAL_ACCOUNT_ID, RehearsalMode
 
 P = MigrationPhase
@@ -290,7 +290,7 @@ class Rehearsal:
     def synth(self) -> None:
         """Synthesize the current config into the stack directory, as ``cdktf synth`` would: the same ``build_app``
         with the same environment, in this process (the provider bindings are imported once, not once per phase)."""
-        from inventory_migration.runtime import use_supported_node
+        from inventory_migration.synth.runtime import use_supported_node
 
         use_supported_node()  # before the first cdktf import: jsii picks its Node when it starts
         from inventory_migration.app import build_app
@@ -420,7 +420,7 @@ def _plan_summary(text: str) -> str:
 
 
 def cli_config_for_mirror(workdir: Path) -> Path:
-    from inventory_migration.terraform_cli import find_provider_mirror, write_cli_config
+    from inventory_migration.devtools.terraform_cli import find_provider_mirror, write_cli_config
 
     mirror = find_provider_mirror()
     if mirror is None or shutil.which("terraform") is None:

@@ -8,7 +8,7 @@ import re
 
 from inventory_migration.config.base import Check, Problem, Validated, positive
 from inventory_migration.contracts.names import REVERSE_SLOT_NAME
-from inventory_migration.dms_settings import table_ref
+from inventory_migration.synth.dms_settings import table_ref
 
 LSN_PATTERN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 """A PostgreSQL log sequence number as ``pg_lsn`` prints it."""

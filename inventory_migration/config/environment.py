@@ -83,7 +83,7 @@ class MigrationConfig(Validated):
         return Path(self.config_dir or CONFIG_DIR) / relative
 
     def _checks(self) -> list[Check]:
-        from inventory_migration.naming import Namer  # cycle: naming reads the config type
+        from inventory_migration.synth.naming import Namer  # cycle: naming reads the config type
 
         checks: list[Check] = [
             (

@@ -20,11 +20,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
 from inventory_migration.config import ApplicationConfig
 from inventory_migration.config.application import TESTER_HEADER
 from inventory_migration.constructs.wiring import check_wiring
-from inventory_migration.iam import (
+from inventory_migration.synth.cdk import Construct, TerraformResourceLifecycle, aws
+from inventory_migration.synth.iam import (
     ECR_AUTH_ACTIONS,
     ECR_PULL_ACTIONS,
     KMS_DATA_KEY_ACTIONS,
@@ -37,9 +37,9 @@ from inventory_migration.iam import (
     service_assume_role_policy,
     statement,
 )
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.rendering import json_attribute, override
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.rendering import json_attribute, override
+from inventory_migration.synth.tagging import name_tag
 
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 (and 1.2 for older clients): the ELB policy AWS recommends for HTTPS listeners."""

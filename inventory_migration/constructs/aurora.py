@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from inventory_migration.cdk import Construct, TerraformResourceLifecycle, aws
 from inventory_migration.config import MIGRATION_PARAMETERS, AuroraConfig
 from inventory_migration.constructs.wiring import check_wiring
-from inventory_migration.iam import service_assume_role_policy
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, TerraformResourceLifecycle, aws
+from inventory_migration.synth.iam import service_assume_role_policy
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 ENGINE = "aurora-postgresql"
 LOG_EXPORTS = ("postgresql",)

@@ -11,15 +11,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from inventory_migration.cdk import Construct, aws
 from inventory_migration.config import DmsConfig
 from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.contracts.names import FORWARD_TASK_QUALIFIER, REVERSE_TASK_QUALIFIER
 from inventory_migration.contracts.phases import TaskState
-from inventory_migration.dms_settings import TableMappings, TaskSettings, table_ref
-from inventory_migration.iam import KMS_DECRYPT_ACTIONS, SECRET_READ_ACTIONS, policy_json, service_assume_role_policy, statement
-from inventory_migration.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.dms_settings import TableMappings, TaskSettings, table_ref
+from inventory_migration.synth.iam import (
+    KMS_DECRYPT_ACTIONS,
+    SECRET_READ_ACTIONS,
+    policy_json,
+    service_assume_role_policy,
+    statement,
+)
+from inventory_migration.synth.naming import DMS_ACCOUNT_ROLES, Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 ACCOUNT_ROLES = DMS_ACCOUNT_ROLES
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from inventory_migration.cdk import Construct, aws
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 DNS_PORT = 53
 

@@ -25,14 +25,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from inventory_migration.cdk import Construct, Fn, TerraformVariable, aws
 from inventory_migration.config.files import DeletedFiles, FileProtocol, FilesConfig
 from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.contracts.phases import ImageSync
-from inventory_migration.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.rendering import json_attribute
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, Fn, TerraformVariable, aws
+from inventory_migration.synth.iam import KMS_DATA_KEY_ACTIONS, policy_json, statement
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.rendering import json_attribute
+from inventory_migration.synth.tagging import name_tag
 
 ENDPOINT_PORTS: tuple[tuple[int, int, str], ...] = (
     (443, 443, "data transfer"),

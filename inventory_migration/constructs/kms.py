@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from inventory_migration.cdk import Construct, aws
-from inventory_migration.iam import (
+from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.iam import (
     KMS_ADMIN_ACTIONS,
     KMS_DECRYPT_ACTIONS,
     KMS_GRANT_ACTIONS,
@@ -21,8 +21,8 @@ from inventory_migration.iam import (
     policy_json,
     statement,
 )
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 DEFAULT_DELETION_WINDOW_DAYS = 7
 """Shortest deletion window KMS allows: a destroyed dev environment is gone in a week."""

@@ -9,7 +9,6 @@ import dataclasses
 from collections.abc import Sequence
 from enum import Enum
 
-from inventory_migration.cdk import Construct, Fn, TerraformResourceLifecycle, Token, aws
 from inventory_migration.config import AlarmThresholds
 from inventory_migration.dashboards.migration import (
     DashboardInputs,
@@ -18,10 +17,11 @@ from inventory_migration.dashboards.migration import (
     ReplicationMetrics,
     build_dashboard,
 )
-from inventory_migration.iam import policy_json, statement
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.rendering import hcl_output, templated_json_attribute, token_names
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, Fn, TerraformResourceLifecycle, Token, aws
+from inventory_migration.synth.iam import policy_json, statement
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.rendering import hcl_output, templated_json_attribute, token_names
+from inventory_migration.synth.tagging import name_tag
 
 TOPIC_PUBLISHERS = (
     "cloudwatch.amazonaws.com",

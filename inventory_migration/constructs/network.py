@@ -12,17 +12,17 @@ import dataclasses
 import ipaddress
 from enum import Enum
 
-from inventory_migration.cdk import Construct, Fn, aws
 from inventory_migration.config import NatGatewayMode, NetworkConfig, OnPremConnectivity
-from inventory_migration.iam import (
+from inventory_migration.synth.cdk import Construct, Fn, aws
+from inventory_migration.synth.iam import (
     FLOW_LOG_DELIVERY_ACTIONS,
     FLOW_LOG_DESCRIBE_ACTIONS,
     policy_json,
     service_assume_role_policy,
     statement,
 )
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 SUBNET_SLOTS = 16
 """The VPC range is cut into this many equal subnets (4 tiers x up to 4 AZs)."""

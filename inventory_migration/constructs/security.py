@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from inventory_migration.cdk import Construct, aws
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 HTTPS_PORT = 443
 HTTP_PORT = 80

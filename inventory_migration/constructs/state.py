@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from inventory_migration.cdk import Construct, aws
 from inventory_migration.constructs.storage import (
     default_encryption,
     deny_insecure_transport,
     only_our_key,
     private_bucket,
 )
-from inventory_migration.iam import policy_json
-from inventory_migration.naming import Namer, ResourceType
+from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.iam import policy_json
+from inventory_migration.synth.naming import Namer, ResourceType
 
 _LC = aws.s3_bucket_lifecycle_configuration
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from inventory_migration.cdk import Construct, aws, depend_on
 from inventory_migration.config import StorageConfig
-from inventory_migration.iam import policy_json, statement
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.tagging import name_tag
+from inventory_migration.synth.cdk import Construct, aws, depend_on
+from inventory_migration.synth.iam import policy_json, statement
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.tagging import name_tag
 
 _LC = aws.s3_bucket_lifecycle_configuration
 _SSE = aws.s3_bucket_server_side_encryption_configuration

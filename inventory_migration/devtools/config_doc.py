@@ -54,8 +54,8 @@ def recording(obj: Any, seen: set[str], active: list[bool]) -> Any:
 
 def reads_by_phase(configs: list[MigrationConfig]) -> dict[str, set[MigrationPhase]]:
     """``Class.field`` -> the phases in which building the stack of any of ``configs`` reads it."""
-    from inventory_migration.cdk import Testing
     from inventory_migration.stacks.migration import MigrationStack
+    from inventory_migration.synth.cdk import Testing
 
     found: dict[str, set[MigrationPhase]] = {}
     for config in configs:
@@ -222,7 +222,7 @@ def generate() -> str:
 
 
 def main() -> int:
-    from inventory_migration.runtime import use_supported_node
+    from inventory_migration.synth.runtime import use_supported_node
 
     use_supported_node()
     DOC_PATH.write_text(generate(), encoding="utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from inventory_migration.naming import AWS_MANDATED_NAMES
 from inventory_migration.rules.core import NA, OK, Finding, Resource, RuleContext, bad
+from inventory_migration.synth.naming import AWS_MANDATED_NAMES
 
 NAME_ATTRIBUTES: Mapping[str, str] = {
     "aws_s3_bucket": "bucket",

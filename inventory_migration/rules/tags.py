@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inventory_migration.rules.core import NA, OK, Finding, Resource, RuleContext, bad
-from inventory_migration.tagging import REQUIRED_TAG_KEYS
+from inventory_migration.synth.tagging import REQUIRED_TAG_KEYS
 
 UNTAGGABLE = frozenset(
     {

@@ -7,7 +7,6 @@ it, and Terraform replaces them (see ``docs/state-migration.md``).
 
 from __future__ import annotations
 
-from inventory_migration.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformStack, aws, depend_on
 from inventory_migration.config import BackendKind, MigrationConfig
 from inventory_migration.config.state import LOCAL_STATE_FROM_STACK_DIR
 from inventory_migration.constructs.application import BlueGreenApplication, BlueGreenApplicationWiring
@@ -30,11 +29,12 @@ from inventory_migration.constructs.state import OperatorState, OperatorStatePro
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageWiring
 from inventory_migration.contracts.phases import plan_for
 from inventory_migration.dashboards.migration import ImageSyncMetrics
-from inventory_migration.naming import Namer, ResourceType
-from inventory_migration.rendering import hcl_output, override
 from inventory_migration.stacks.outputs import declare_outputs
 from inventory_migration.stacks.rehearsal_mode import RehearsalMode
-from inventory_migration.tagging import standard_tags
+from inventory_migration.synth.cdk import Construct, Fn, LocalBackend, S3Backend, TerraformStack, aws, depend_on
+from inventory_migration.synth.naming import Namer, ResourceType
+from inventory_migration.synth.rendering import hcl_output, override
+from inventory_migration.synth.tagging import standard_tags
 
 ALB_LOG_PREFIX = "alb"
 """Where the load balancer's access logs go in the log bucket."""
@@ -59,7 +59,7 @@ class MigrationStack(TerraformStack):
         self.rehearsal = rehearsal
         if not hcl_output(self):
             # cdktf's HCL renderer writes any terraform-block setting but providers and backend as `0 = "<name>"`:
-            # the HCL layout declares the version in a terraform block of its own (inventory_migration.hcl).
+            # the HCL layout declares the version in a terraform block of its own (inventory_migration.devtools.hcl).
             self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
         provider = aws.provider.AwsProvider(
             self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))]

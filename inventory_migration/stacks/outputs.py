@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from inventory_migration.cdk import Fn, TerraformOutput
 from inventory_migration.contracts.outputs import DOCS, StackOutput
+from inventory_migration.synth.cdk import Fn, TerraformOutput
 
 if TYPE_CHECKING:
     from inventory_migration.stacks.migration import MigrationStack

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from inventory_migration.naming import Namer
+from inventory_migration.synth.naming import Namer
 
 NAMER = Namer(environment="dev", suffix="t1")
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"

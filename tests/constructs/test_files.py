@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from inventory_migration.contracts.phases import ImageSync
-from inventory_migration.naming import Namer
+from inventory_migration.synth.naming import Namer
 from tests.conftest import one, resources_of, synth_of
 from tests.constructs.build import ref, settings_and_wiring
 

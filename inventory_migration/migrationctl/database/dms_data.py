@@ -28,10 +28,10 @@ import psycopg
 from psycopg import sql
 
 from inventory_migration.config.dms import DmsConfig
-from inventory_migration.dms_settings import TableMappings
 from inventory_migration.migrationctl.database.preflight import LOB_TYPES, Finding, Severity
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.pg.objects import USER_TABLES_WHERE
+from inventory_migration.synth.dms_settings import TableMappings
 
 DEFAULT_LOB_MAX_SIZE_KB: int = DmsConfig().lob_max_size_kb
 """The stack's default ``dms.lob_max_size_kb`` (``--lob-max-size-kb`` names the configured one)."""

@@ -1,7 +1,7 @@
 """``migrationctl resume-changes``: after ``schema post-data``, the forward task applies the changes it cached.
 
 The task stops itself after the full load, before applying the changes cached meanwhile
-(``StopTaskCachedChangesNotApplied``, :class:`inventory_migration.dms_settings.TaskSettings`): the target holds the
+(``StopTaskCachedChangesNotApplied``, :class:`inventory_migration.synth.dms_settings.TaskSettings`): the target holds the
 loaded rows and nothing writes to it while post-data builds. Resuming (``resume-processing``) applies the cached
 changes, then replicates on.
 """

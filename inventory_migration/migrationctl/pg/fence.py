@@ -7,7 +7,7 @@ source an empty transaction may not move DMS's slot until its next heartbeat.
 
 So the drain writes a **fence row** on the side being left, after its freeze — a real row in a replicated table — and
 waits until that row can be read on the other side. Both replications apply commits in commit order (DMS runs in
-transactional apply mode: ``BatchApplyEnabled`` is false in :mod:`inventory_migration.dms_settings`), so once the fence
+transactional apply mode: ``BatchApplyEnabled`` is false in :mod:`inventory_migration.synth.dms_settings`), so once the fence
 is visible there, every commit made before it has been applied. The slot position is still read, as a secondary signal
 for the report.
 

@@ -1,6 +1,6 @@
 """What each phase deploys and what each transition changes, as Markdown, computed from the synthesized stacks.
 
-``python -m inventory_migration.phase_report [ENV ...]`` (``make phases``) synthesizes every phase of each environment
+``python -m inventory_migration.devtools.phase_report [ENV ...]`` (``make phases``) synthesizes every phase of each environment
 and prints the tables ``docs/phases.md`` holds; a test keeps that file equal to this output, so the runbook's "what
 this deploy changes" is never hand-written.
 """
@@ -13,8 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from inventory_migration.change_sets import Action, synth_changes, violations
 from inventory_migration.contracts.phases import ALLOWED_TRANSITIONS, PHASE_ORDER, MigrationPhase
+from inventory_migration.devtools.change_sets import Action, synth_changes, violations
 
 BEGIN = "<!-- BEGIN GENERATED: make phases -->"
 END = "<!-- END GENERATED -->"
@@ -68,9 +68,9 @@ def synthesize_phases(environment: str) -> dict[MigrationPhase, dict[str, Any]]:
     """Every phase of a shipped environment (each forced, with a placeholder reverse start position)."""
     import json
 
-    from inventory_migration.cdk import Testing
     from inventory_migration.config import load_config
     from inventory_migration.stacks.migration import MigrationStack, stack_name
+    from inventory_migration.synth.cdk import Testing
 
     out = {}
     for phase in PHASE_ORDER:
@@ -86,7 +86,7 @@ def synthesize_phases(environment: str) -> dict[MigrationPhase, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised by make phases
-    from inventory_migration.runtime import use_supported_node
+    from inventory_migration.synth.runtime import use_supported_node
 
     use_supported_node()
     environments = (sys.argv[1:] if argv is None else argv) or ["dev", "prod"]

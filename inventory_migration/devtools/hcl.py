@@ -1,11 +1,12 @@
-"""The stack as Terraform HCL for reviewers: ``python -m inventory_migration.hcl [ENV] [--out DIR]`` (``make synth-hcl``).
+"""The stack as Terraform HCL for reviewers: ``python -m inventory_migration.devtools.hcl [ENV] [--out DIR]``
+(``make synth-hcl``).
 
 cdktf writes one ``cdk.tf``; this lays it out as a hand-written module would be: ``providers.tf`` (the
 ``terraform`` block with backend and required providers, and the provider), ``variables.tf``, ``main.tf`` (data
 sources and resources) and ``outputs.tf``, with the dashboard body as its own JSON file under ``assets/``. Blocks are
 moved whole, never edited: what Terraform reads is what cdktf wrote, which ``tests/test_hcl.py`` proves by planning
 this directory and the JSON synth against the same emulator. References inside JSON documents are rendered for HCL
-by :mod:`inventory_migration.rendering`.
+by :mod:`inventory_migration.synth.rendering`.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def synth_hcl(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inventory_migration.hcl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m inventory_migration.devtools.hcl", description=__doc__.splitlines()[0])
     parser.add_argument("environment", nargs="?", default=None, help="environment file name (default: dev)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUTDIR, help=f"root directory (default: {DEFAULT_OUTDIR})")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 
 Node 20 is end-of-life and jsii prints a banner on every run with it. ``package.json`` installs the
 npm package ``node@22`` into ``node_modules/``; this module points jsii at that binary. It changes the
-process environment when called: by :mod:`inventory_migration.cdk` before the first jsii import, so every
+process environment when called: by :mod:`inventory_migration.synth.cdk` before the first jsii import, so every
 entry point (the app, the tests, the scripts) runs jsii on it.
 """
 

@@ -2,7 +2,7 @@
 
 Documents are built as Python dicts and rendered with :func:`policy_json`; references to other resources
 stay cdktf tokens inside the strings and resolve at synth (JSON text, or ``jsonencode`` in HCL synth:
-:mod:`inventory_migration.rendering`).
+:mod:`inventory_migration.synth.rendering`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inventory_migration.cdk import IConstruct
-from inventory_migration.rendering import json_attribute
+from inventory_migration.synth.cdk import IConstruct
+from inventory_migration.synth.rendering import json_attribute
 
 KMS_ADMIN_ACTIONS = ("kms:*",)
 KMS_USE_ACTIONS = (

@@ -184,7 +184,7 @@ def mirror(stack_json: Path, destination: Path = PROJECT_MIRROR) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m inventory_migration.terraform_cli [mirror] cdktf.out/stacks/<stack>/cdk.tf.json``: init + validate,
+    """``python -m inventory_migration.devtools.terraform_cli [mirror] cdktf.out/stacks/<stack>/cdk.tf.json``: init + validate,
     or fill the project's provider mirror."""
     import sys
     import tempfile
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) == 2 and args[0] == "mirror" and Path(args[1]).is_file():
         return mirror(Path(args[1]))
     if len(args) != 1 or not Path(args[0]).is_file():
-        print("usage: python -m inventory_migration.terraform_cli [mirror] PATH/TO/cdk.tf.json", file=sys.stderr)
+        print("usage: python -m inventory_migration.devtools.terraform_cli [mirror] PATH/TO/cdk.tf.json", file=sys.stderr)
         return 2
     tf = OfflineTerraform.discover(Path(tempfile.mkdtemp(prefix="tfcli-")))
     if tf is None:

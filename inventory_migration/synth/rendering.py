@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from inventory_migration.cdk import App, AssetType, Construct, Fn, IConstruct, TerraformAsset, TerraformElement, Token
+from inventory_migration.synth.cdk import App, AssetType, Construct, Fn, IConstruct, TerraformAsset, TerraformElement, Token
 
 TOKEN = re.compile(r"\$\{TfToken\[TOKEN\.\d+\]\}")
 """A cdktf string token as it appears inside a Python string (``${TfToken[TOKEN.12]}``)."""

@@ -3,12 +3,12 @@
 Every module of this package takes cdktf, constructs and the AWS provider bindings from here, so
 moving to CDK Terrain (``cdktn``), the maintained fork of cdktf, or to another provider-bindings
 release changes this file only. Importing it points jsii at the project's supported Node first
-(:func:`inventory_migration.runtime.use_supported_node`), whoever imports it: the app, a test, a script.
+(:func:`inventory_migration.synth.runtime.use_supported_node`), whoever imports it: the app, a test, a script.
 """
 
 from __future__ import annotations
 
-from inventory_migration.runtime import use_supported_node
+from inventory_migration.synth.runtime import use_supported_node
 
 use_supported_node()  # before jsii starts (the first import below): its Node, not the end-of-life one on the PATH
 

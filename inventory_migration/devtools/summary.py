@@ -1,4 +1,4 @@
-"""One-screen summary of a synthesized stack: ``python -m inventory_migration.summary [ENV]``."""
+"""One-screen summary of a synthesized stack: ``python -m inventory_migration.devtools.summary [ENV]``."""
 
 from __future__ import annotations
 

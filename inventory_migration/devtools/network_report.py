@@ -1,6 +1,6 @@
 """The flow matrix as a table, per phase, for ``docs/network.md`` (``make network``; a test keeps the doc equal).
 
-``python -m inventory_migration.reachability.report [ENV …]`` synthesizes each environment in every phase, decides
+``python -m inventory_migration.devtools.network_report [ENV …]`` synthesizes each environment in every phase, decides
 every flow of :data:`~.flows.FLOWS` on it and prints the generated section; exit 1 when a flow is not as the matrix
 says.
 """
@@ -72,8 +72,8 @@ def report(
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised through `make network`
     from inventory_migration.config import load_config
-    from inventory_migration.phase_report import synthesize_phases
-    from inventory_migration.runtime import use_supported_node
+    from inventory_migration.devtools.phase_report import synthesize_phases
+    from inventory_migration.synth.runtime import use_supported_node
 
     use_supported_node()
     names = (argv if argv is not None else sys.argv[1:]) or ["dev", "prod"]
