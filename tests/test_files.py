@@ -21,8 +21,12 @@ import pytest
 
 from inventory_migration.migrationctl import cli
 from inventory_migration.migrationctl.cutover.gates import record_gate
+from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.files import compare as fcmp
 from inventory_migration.migrationctl.files import costs as fc
+from inventory_migration.migrationctl.files import listing as fl
 from inventory_migration.migrationctl.files import plan as fp
+from inventory_migration.migrationctl.files import report as frep
 from inventory_migration.migrationctl.files import tree as ft
 from inventory_migration.migrationctl.files import verify as fv
 from inventory_migration.migrationctl.records import FILES_VERIFY_RECORD
@@ -104,11 +108,11 @@ def aws_s3_sync_copy(s3: Any, bucket: str, root: Path, prefix: str = "") -> None
                 s3.upload_file(str(path), bucket, prefix + str(path.relative_to(root)))
 
 
-def run(s3: Any, root: Path, url: str, **options: Any) -> fv.FilesReport:
-    return fv.verify(s3, root, url, fv.VerifyOptions(jobs=4, **options))
+def run(s3: Any, root: Path, url: str, **options: Any) -> frep.FilesReport:
+    return fv.verify(s3, root, url, fcmp.VerifyOptions(jobs=4, **options))
 
 
-def problems(report: fv.FilesReport) -> set[tuple[str, str]]:
+def problems(report: frep.FilesReport) -> set[tuple[str, str]]:
     return {(d.problem.name, d.path) for d in report.differences}
 
 
@@ -127,7 +131,7 @@ def problems(report: fv.FilesReport) -> set[tuple[str, str]]:
     ],
 )
 def test_parse_mtime_reads_datasync_and_rclone_metadata(metadata: dict[str, str], expected: int | None) -> None:
-    assert fv.parse_mtime(metadata) == expected
+    assert fl.parse_mtime(metadata) == expected
 
 
 @pytest.mark.parametrize(
@@ -153,10 +157,10 @@ def test_a_prefix_counts_toward_the_key_limit() -> None:
 
 
 def test_s3_url_parsing() -> None:
-    assert fv.parse_s3_url("s3://b") == ("b", "")
-    assert fv.parse_s3_url("s3://b/images") == ("b", "images/")
-    with pytest.raises(fv.UsageError, match="s3://BUCKET"):
-        fv.parse_s3_url("/local/path")
+    assert fl.parse_s3_url("s3://b") == ("b", "")
+    assert fl.parse_s3_url("s3://b/images") == ("b", "images/")
+    with pytest.raises(UsageError, match="s3://BUCKET"):
+        fl.parse_s3_url("/local/path")
 
 
 def test_lifecycle_costs_follow_the_numbers() -> None:
@@ -217,7 +221,7 @@ def test_plan_cli_writes_a_manifest_and_exits_1_on_blocking_names(tmp_path: Path
 def test_a_datasync_copy_verifies_equal_in_every_mode(s3: Any, bucket: str, tmp_path: Path) -> None:
     root = make_tree(tmp_path / "tree", special=True)
     datasync_copy(s3, bucket, root, "images/")
-    for options in ({}, {"mtime": fv.MtimeMode.LISTING}, {"checksum": True}):
+    for options in ({}, {"mtime": fcmp.MtimeMode.LISTING}, {"checksum": True}):
         report = run(s3, root, f"s3://{bucket}/images", **options)
         assert report.equal, (options, report.differences)
     assert report.files == 29 and report.skipped_special == 1 and report.content_checked == 29
@@ -263,7 +267,7 @@ def test_the_listing_mode_sees_changes_after_the_copy_without_per_object_request
     root, url = drifted
     calls: list[str] = []
     counting = CountingClient(s3, calls)
-    report = run(counting, root, url, mtime=fv.MtimeMode.LISTING)
+    report = run(counting, root, url, mtime=fcmp.MtimeMode.LISTING)
     assert ("MTIME", "catalog/thumbs/t001.jpg") in problems(report)
     assert not [c for c in calls if c in ("head_object", "get_object")]
 
@@ -290,7 +294,7 @@ def test_a_missing_file_names_its_normalization_twin(s3: Any, bucket: str, tmp_p
     (root / NFD).write_bytes(b"x")
     s3.put_object(Bucket=bucket, Key=NFC, Body=b"x", Metadata={"file-mtime": f"{(root / NFD).stat().st_mtime_ns}ns"})
     report = run(s3, root, f"s3://{bucket}")
-    missing = [d for d in report.differences if d.problem is fv.Problem.MISSING]
+    missing = [d for d in report.differences if d.problem is frep.Problem.MISSING]
     assert missing and NFC in missing[0].detail
 
 
@@ -298,8 +302,8 @@ def test_an_aws_s3_sync_copy_needs_the_listing_mode_and_followed_links(s3: Any, 
     root = make_tree(tmp_path / "tree")
     aws_s3_sync_copy(s3, bucket, root)
     exact = run(s3, root, f"s3://{bucket}")
-    assert {d.problem for d in exact.differences} == {fv.Problem.NO_MTIME, fv.Problem.SIZE}  # link object vs content
-    listing = run(s3, root, f"s3://{bucket}", mtime=fv.MtimeMode.LISTING, follow_symlinks=True, checksum=True)
+    assert {d.problem for d in exact.differences} == {frep.Problem.NO_MTIME, frep.Problem.SIZE}  # link object vs content
+    listing = run(s3, root, f"s3://{bucket}", mtime=fcmp.MtimeMode.LISTING, follow_symlinks=True, checksum=True)
     assert listing.equal, listing.differences
 
 
@@ -316,7 +320,7 @@ def test_a_checksum_run_resumes_where_it_stopped(s3: Any, bucket: str, tmp_path:
     assert second.equal and second.resumed == 10 and second.content_checked == 19
     # A file changed since it was proved is checked again, not skipped.
     (root / "catalog" / "thumbs" / "t000.jpg").write_bytes(b"changed")
-    third = run(s3, root, f"s3://{bucket}", checksum=True, progress_file=progress, resume=True, mtime=fv.MtimeMode.IGNORE)
+    third = run(s3, root, f"s3://{bucket}", checksum=True, progress_file=progress, resume=True, mtime=fcmp.MtimeMode.IGNORE)
     assert ("SIZE", "catalog/thumbs/t000.jpg") in problems(third)
 
 
@@ -395,7 +399,7 @@ def test_content_is_proved_by_object_checksums_when_etags_are_not_md5(s3: Any, b
     root = make_tree(tmp_path / "tree")
     datasync_copy(s3, bucket, root)
     calls: list[str] = []
-    report = run(KmsEtags(s3, calls), root, f"s3://{bucket}", checksum=True, mtime=fv.MtimeMode.IGNORE)
+    report = run(KmsEtags(s3, calls), root, f"s3://{bucket}", checksum=True, mtime=fcmp.MtimeMode.IGNORE)
     assert report.equal and report.content_checked == 29, report.differences
     assert calls.count("head_object") == 29 and calls.count("get_object") == 1  # only the multipart object is read
 
@@ -447,7 +451,7 @@ def test_a_file_that_cannot_be_read_for_its_checksum_is_a_difference(
 ) -> None:
     root = make_tree(tmp_path / "tree")
     datasync_copy(s3, bucket, root)
-    real = fv.file_hashes
+    real = ft.file_hashes
 
     def hashes(path: Any) -> Any:
         if os.fsencode(path).endswith(b"zero.jpg"):
@@ -469,7 +473,7 @@ def test_a_file_that_cannot_be_read_for_its_checksum_is_a_difference(
     ],
 )
 def test_paths_whose_difference_is_invisible_are_quoted(path: str, shown: str) -> None:
-    assert fv.visible(path) == shown
+    assert frep.visible(path) == shown
 
 
 def test_a_state_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from inventory_migration.config import FilesConfig, load_config
 from inventory_migration.migrationctl.arguments import SubParsers, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
+from inventory_migration.migrationctl.files import compare, tree
 from inventory_migration.migrationctl.files import plan as plan_mod
-from inventory_migration.migrationctl.files import tree
+from inventory_migration.migrationctl.files import report as report_mod
 from inventory_migration.migrationctl.files import verify as verify_mod
 from inventory_migration.migrationctl.records import FILES_VERIFY_PROGRESS, FILES_VERIFY_RECORD
 
@@ -53,8 +54,8 @@ def cmd_verify(ctx: Context) -> ExitCode:
 
     s3 = ctx.client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
     with ctx.state() as state_dir:
-        options = verify_mod.VerifyOptions(
-            mtime=verify_mod.MtimeMode(a.mtime),
+        options = compare.VerifyOptions(
+            mtime=compare.MtimeMode(a.mtime),
             mtime_tolerance_s=a.mtime_tolerance,
             checksum=a.checksum,
             follow_symlinks=a.follow_symlinks,
@@ -65,7 +66,7 @@ def cmd_verify(ctx: Context) -> ExitCode:
         with ctx.progress("objects", unit="obj") as bar:
             report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update)
         verify_mod.write_record(state_dir / FILES_VERIFY_RECORD, report, options)
-    ctx.emit(verify_mod.to_json(report), verify_mod.render(report))
+    ctx.emit(report_mod.to_json(report), report_mod.render(report))
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
 
 
@@ -97,16 +98,16 @@ def register(sub: SubParsers) -> None:
     v.add_argument("url", metavar="S3_URL", help="s3://BUCKET/PREFIX")
     v.add_argument(
         "--mtime",
-        choices=[m.value for m in verify_mod.MtimeMode],
-        default=verify_mod.MtimeMode.EXACT.value,
+        choices=[m.value for m in compare.MtimeMode],
+        default=compare.MtimeMode.EXACT.value,
         help="exact: the mtime DataSync keeps on each object (one HEAD each); listing: only 'not modified since its "
         "object was written' (no per-object request: the fast gate); ignore (default: exact)",
     )
     v.add_argument(
         "--mtime-tolerance",
         type=float,
-        default=verify_mod.DEFAULT_MTIME_TOLERANCE_S,
-        help=f"seconds of mtime difference still equal (default: {verify_mod.DEFAULT_MTIME_TOLERANCE_S:g})",
+        default=compare.DEFAULT_MTIME_TOLERANCE_S,
+        help=f"seconds of mtime difference still equal (default: {compare.DEFAULT_MTIME_TOLERANCE_S:g})",
     )
     v.add_argument("--checksum", action="store_true", help="compare content too (object checksum, else a streamed hash)")
     v.add_argument("--resume", action="store_true", help="skip what an interrupted --checksum run already proved")
