@@ -37,8 +37,9 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import freeze, snapshot_holder
+from inventory_migration.migrationctl.cutover import facts, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
+from inventory_migration.migrationctl.cutover.facts import Fact
 from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, gates, privilege_gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
@@ -57,7 +58,7 @@ SIDES = ("source", "target")
 class Run:
     """One cutover or rollback under way: its settings, journal and connections, and what the steps share."""
 
-    s: Settings
+    settings: Settings
     journal: Journal
     source: psycopg.Connection
     target: psycopg.Connection
@@ -65,16 +66,31 @@ class Run:
     cut: Journal | None = None
     """A rollback's view of the cutover it undoes."""
 
-    @property
-    def facts(self) -> dict[str, Any]:
-        return self.journal.facts
-
 
 @dataclasses.dataclass(frozen=True)
 class Step:
+    """One step of an operation's table: its name (the journal's), its work, and the facts it reads and writes."""
+
     name: str
     do: Callable[[Run, dict[str, Any]], None]
     """The step's work; it fills the result dict the journal keeps."""
+    reads: tuple[Fact[Any], ...] = ()
+    """Facts an earlier step (or, for the way back, the cutover) recorded, which this one needs."""
+    writes: tuple[Fact[Any], ...] = ()
+    """Facts this step records; the journal refuses any other while it runs."""
+    checks_gates: bool = False
+    """The step that records the gates' verdict: run only after every gate passed (:func:`cutover`)."""
+    opens_target: bool = False
+    """The step from whose start green may hold writes: an undo before it is an abort, after it a rollback."""
+
+
+def step_writes(*tables: Sequence[Step]) -> dict[str, tuple[str, ...]]:
+    """Step name -> the fact names it may record, over ``tables`` (one journal may hold the steps of two tables)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for table in tables:
+        for step in table:
+            out[step.name] = tuple(dict.fromkeys(out.get(step.name, ()) + tuple(f.name for f in step.writes)))
+    return out
 
 
 def run_steps(steps: Sequence[Step], run: Run) -> None:
@@ -88,30 +104,30 @@ def run_steps(steps: Sequence[Step], run: Run) -> None:
 # --------------------------------------------------------------------------------------------- shared by both ways
 
 
-FREEZE_FACT = {"source": "freeze_source", "target": "freeze_target"}
+FREEZE_FACT = {"source": facts.FREEZE_SOURCE, "target": facts.FREEZE_TARGET}
 """The journal fact holding what the freeze of each side took away."""
 
 
-def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: str, result: dict[str, Any]) -> str:
+def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: Fact[str], result: dict[str, Any]) -> str:
     """Stop every frozen role writing on ``conn`` (:mod:`.freeze`); the position that covers every commit before."""
-    s = run.s
+    s = run.settings
     failed = [g for g in freeze_gates(s, conn, side=side) if not g.ok]
     if failed:  # checked again here: the rollback has no gates, and a cutover resumed hours later finds a new writer
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in failed))
     fact = FREEZE_FACT[side]
-    record = freeze.plan(conn, s.frozen_roles).merged(freeze.Record.from_json(run.facts.get(fact)))
-    run.journal.record(**{fact: record.to_json()})  # before anything is revoked: a kill from here on loses nothing
+    record = freeze.plan(conn, s.frozen_roles).merged(freeze.Record.from_json(run.journal.get(fact)))
+    run.journal.put(fact, record.to_json())  # before anything is revoked: a kill from here on loses nothing
     freeze.revoke(conn, record)
     result["sessions_ended"] = freeze.end_writing_sessions(conn, s.frozen_roles, nologin=record.nologin)
     result["tables"] = record.tables
     lsn = insert_position(conn)  # for the record: the drain proves itself with the fence, not with this position
-    run.journal.record(**{lsn_fact: lsn, "frozen_at": s.clock()})
+    run.journal.record({lsn_fact: lsn, facts.FROZEN_AT: s.clock()})
     s.say(f"freeze: no {', '.join(s.frozen_roles)} write on the {side} ({record.tables} tables) from {lsn}")
     return lsn
 
 
 def _recorded(journal: Journal | None, side: str) -> freeze.Record:
-    return freeze.Record.from_json(journal.facts.get(FREEZE_FACT[side]) if journal is not None else None)
+    return freeze.Record.from_json(journal.get(FREEZE_FACT[side]) if journal is not None else None)
 
 
 def _give_back(conn: psycopg.Connection, record: freeze.Record) -> None:
@@ -143,14 +159,14 @@ def _drain(
     on every commit made on ``left`` before the freeze has been applied there. On a timeout, abort
     (:func:`_abort_switch`). The slot's position is read once, as the report's secondary signal."""
     token = f"{run.journal.operation}@{run.journal.data['started_at']}"
-    fence_lsn = fence.write(left, token, ABORT_SIDES[side])
-    run.journal.record(fence=token)
+    fence_lsn = fence.write(left, token, side)
+    run.journal.put(facts.FENCE, token)
     try:
-        waited = fence.wait_visible(other, token, run.s.drain_timeout)
+        waited = fence.wait_visible(other, token, run.settings.drain_timeout)
     except fence.FenceTimeout as timeout:
-        _abort_switch(run.s, run.journal, left, side=side, why=str(timeout))
+        _abort_switch(run.settings, run.journal, left, side=side, why=str(timeout))
     result.update(fence=token, fence_lsn=fence_lsn, fence_seconds=round(waited, 3), **_slot_signal(left, slot, fence_lsn))
-    run.s.say(f"drain: {what} applied the fence {token} after {waited:.2f} s ({result['slot']})")
+    run.settings.say(f"drain: {what} applied the fence {token} after {waited:.2f} s ({result['slot']})")
 
 
 def _slot_signal(conn: psycopg.Connection, slot: Callable[[], str], fence_lsn: str) -> dict[str, Any]:
@@ -169,30 +185,29 @@ def _slot_signal(conn: psycopg.Connection, slot: Callable[[], str], fence_lsn: s
     }
 
 
-ABORT_SIDES = {"the source": "source", "green": "target"}
-"""The side an aborted switch gives back, as the journal records it."""
+SIDE_LABELS = {"source": "the source", "target": "green"}
+"""How the operator's messages name each side."""
 
 
 def _abort_switch(s: Settings, journal: Journal, conn: psycopg.Connection, *, side: str, why: str) -> NoReturn:
     """Give the side being left back to the applications. The journal says *aborting* before anything is undone, so a
     kill here leaves a state the next run finishes (:func:`_finish_abort`), never a frozen side behind a done step."""
-    journal.record(abort_side=ABORT_SIDES[side], abort_reason=why)
+    journal.record({facts.ABORT_SIDE: side, facts.ABORT_REASON: why})
     journal.finish(ABORTING)
-    _give_back(conn, _recorded(journal, ABORT_SIDES[side]))
+    _give_back(conn, _recorded(journal, side))
     journal.finish(ABORTED)
-    raise CutoverAborted(f"{why}; {side} is writable again and nothing else changed")
+    raise CutoverAborted(f"{why}; {SIDE_LABELS[side]} is writable again and nothing else changed")
 
 
 def _finish_abort(s: Settings, journal: Journal) -> NoReturn:
     """A run that finds an abort under way (killed after recording it) finishes it and reports it."""
-    side = journal.facts.get("abort_side", "source")
+    side = journal.get(facts.ABORT_SIDE) or "source"
     dsn, label = (s.source_dsn, "the source") if side == "source" else (s.target_dsn, "green")
     with connection(dsn, side) as conn:
         _give_back(conn, _recorded(journal, side))
     journal.finish(ABORTED)
-    raise CutoverAborted(
-        f"the interrupted abort is finished ({journal.facts.get('abort_reason', 'drain timeout')}); {label} is writable again"
-    )
+    reason: str = journal.get(facts.ABORT_REASON) or "drain timeout"
+    raise CutoverAborted(f"the interrupted abort is finished ({reason}); {label} is writable again")
 
 
 def _sync_sequences(writer: psycopg.Connection, follower: psycopg.Connection, gap: int) -> int:
@@ -203,8 +218,8 @@ def _sync_sequences(writer: psycopg.Connection, follower: psycopg.Connection, ga
 
 
 def _weights(run: Run, blue: int, green: int) -> None:
-    if run.s.elbv2 is not None and run.s.listener is not None:
-        switch_mod.set_weights(run.s.elbv2, run.s.listener, blue, green)
+    if run.settings.elbv2 is not None and run.settings.listener is not None:
+        switch_mod.set_weights(run.settings.elbv2, run.settings.listener, blue, green)
 
 
 def _release_snapshots(s: Settings) -> None:
@@ -224,7 +239,7 @@ def _record_gates(run: Run, result: dict[str, Any]) -> None:
 
 
 def _freeze_blue(run: Run, result: dict[str, Any]) -> None:
-    result["freeze_lsn"] = _freeze(run, run.source, "source", "freeze_lsn", result)
+    result["freeze_lsn"] = _freeze(run, run.source, "source", facts.FREEZE_LSN, result)
 
 
 def _forward_drain(run: Run, result: dict[str, Any]) -> None:
@@ -233,9 +248,9 @@ def _forward_drain(run: Run, result: dict[str, Any]) -> None:
         result,
         left=run.source,
         other=run.target,
-        slot=lambda: run.s.backend.resolve_forward_slot(run.source),
+        slot=lambda: run.settings.backend.resolve_forward_slot(run.source),
         what="forward replication",
-        side="the source",
+        side="source",
     )
 
 
@@ -250,40 +265,40 @@ def _identities_to(run: Run, result: dict[str, Any], writer: str) -> None:
 
 
 def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
-    result["set"] = _sync_sequences(run.source, run.target, run.s.sequence_gap)
+    result["set"] = _sync_sequences(run.source, run.target, run.settings.sequence_gap)
     _identities_to(run, result, "target")
 
 
 def _way_back(run: Run, result: dict[str, Any]) -> None:
-    s = run.s
+    s = run.settings
     reverse_lsn = s.backend.prepare_reverse(run.target)
-    held = run.facts.get("snapshots") or {}
+    held = run.journal.get(facts.SNAPSHOTS) or {}
     snapshots = (
         dict(held)
         if _snapshots_alive(s, held)
         else snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
     )
-    run.journal.record(reverse_start_lsn=reverse_lsn, snapshots=snapshots)
+    run.journal.record({facts.REVERSE_START_LSN: reverse_lsn, facts.SNAPSHOTS: snapshots})
     result.update(reverse_start_lsn=reverse_lsn, snapshots=snapshots)
     s.say(f"way back: slot {s.backend.reverse_slot} on the target from {reverse_lsn}; switch-point snapshots held")
 
 
 def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
-    s = run.s
+    s = run.settings
     # The side being left stops first: forward replication has applied the fence (drain), and once stopped nothing it
     # still holds can land on green after green's first write. Then green opens, and the way back starts last: a
     # change never travels in a circle.
     s.backend.stop_forward()
     _open_to_apps(s, run.target, _recorded(run.journal, "source"))
     _weights(run, 0, 100)
-    run.journal.record(switched_at=s.clock())
-    result["reverse"] = s.backend.start_reverse(run.facts["reverse_start_lsn"])
+    run.journal.put(facts.SWITCHED_AT, s.clock())
+    result["reverse"] = s.backend.start_reverse(run.journal.require(facts.REVERSE_START_LSN))
     s.say(f"switch: green serves; {result['reverse']}")
 
 
 def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
-    s = run.s
-    held = run.facts.get("snapshots") or {}
+    s = run.settings
+    held = run.journal.get(facts.SNAPSHOTS) or {}
     if not _snapshots_alive(s, held):
         s.say("verify: the switch-point snapshots are gone (a holder ended): run `migrationctl verify` once drained")
         result.update({"equal": None, "note": "switch-point snapshots lost"})
@@ -318,36 +333,42 @@ def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
 
 
 CUTOVER: tuple[Step, ...] = (
-    Step("gates", _record_gates),
-    Step("freeze", _freeze_blue),
-    Step("drain", _forward_drain),
+    Step("gates", _record_gates, checks_gates=True),
+    Step("freeze", _freeze_blue, writes=(facts.FREEZE_SOURCE, facts.FREEZE_LSN, facts.FROZEN_AT)),
+    Step("drain", _forward_drain, reads=(facts.FREEZE_SOURCE,), writes=(facts.FENCE,)),
     Step("sequences", _sequences_to_green),
-    Step("way-back", _way_back),
-    Step("switch", _switch_to_green),
-    Step("verify", _switch_point_verify),
+    Step("way-back", _way_back, reads=(facts.SNAPSHOTS,), writes=(facts.REVERSE_START_LSN, facts.SNAPSHOTS)),
+    Step(
+        "switch",
+        _switch_to_green,
+        reads=(facts.FREEZE_SOURCE, facts.REVERSE_START_LSN),
+        writes=(facts.SWITCHED_AT,),
+        opens_target=True,
+    ),
+    Step("verify", _switch_point_verify, reads=(facts.SNAPSHOTS,)),
 )
 
 # --------------------------------------------------------------------------------------------- rollback
 
 
 def _freeze_green(run: Run, result: dict[str, Any]) -> None:
-    missing = [g for g in privilege_gates(run.s, run.source, run.target) if not g.ok]
+    missing = [g for g in privilege_gates(run.settings, run.source, run.target) if not g.ok]
     if missing:  # before green is frozen: a rollback that cannot finish must not start
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
-    _release_snapshots(run.s)
-    _freeze(run, run.target, "target", "green_freeze_lsn", result)
+    _release_snapshots(run.settings)
+    _freeze(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
 
 
 def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
-    backend = run.s.backend
+    backend = run.settings.backend
     if not backend.reverse_running():
         assert run.cut is not None
-        result["started"] = backend.start_reverse(run.cut.facts["reverse_start_lsn"])
-    _drain(run, result, left=run.target, other=run.source, slot=lambda: backend.reverse_slot, what="the way back", side="green")
+        result["started"] = backend.start_reverse(run.cut.require(facts.REVERSE_START_LSN))
+    _drain(run, result, left=run.target, other=run.source, slot=lambda: backend.reverse_slot, what="the way back", side="target")
 
 
 def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
-    result["set"] = _sync_sequences(run.target, run.source, run.s.sequence_gap)
+    result["set"] = _sync_sequences(run.target, run.source, run.settings.sequence_gap)
     _identities_to(run, result, "source")
 
 
@@ -358,57 +379,57 @@ def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:
 def _forward_position(run: Run, result: dict[str, Any]) -> None:
     # Here on-prem equals Aurora: forward replication resumes from this point, so nothing the way back wrote is sent
     # again and nothing written on-prem from now on is missed.
-    backend = run.s.backend
+    backend = run.settings.backend
     backend.stop_forward()  # already stopped unless the cutover was interrupted inside its switch
     position = advance_slot(run.source, backend.resolve_forward_slot(run.source), sync_point(run.source))
-    run.journal.record(forward_resume_lsn=position)
+    run.journal.put(facts.FORWARD_RESUME_LSN, position)
     result["position"] = position
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
     _give_back(run.source, _recorded(run.cut, "source"))  # blue as it was before the cutover froze it
-    run.journal.record(switched_at=run.s.clock())
-    run.s.say("switch: blue serves again")
+    run.journal.put(facts.SWITCHED_AT, run.settings.clock())
+    run.settings.say("switch: blue serves again")
 
 
 def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
-    run.s.backend.stop_reverse(run.target)
+    run.settings.backend.stop_reverse(run.target)
 
 
 def _resume_forward(run: Run, result: dict[str, Any]) -> None:
-    result["position"] = run.s.backend.resume_forward(run.source, run.facts["forward_resume_lsn"])
-    run.s.say(f"forward replication resumed from {result['position']}")
+    result["position"] = run.settings.backend.resume_forward(run.source, run.journal.require(facts.FORWARD_RESUME_LSN))
+    run.settings.say(f"forward replication resumed from {result['position']}")
 
 
 ROLLBACK: tuple[Step, ...] = (
-    Step("freeze-green", _freeze_green),
-    Step("reverse-drain", _reverse_drain),
+    Step("freeze-green", _freeze_green, writes=(facts.FREEZE_TARGET, facts.GREEN_FREEZE_LSN, facts.FROZEN_AT)),
+    Step("reverse-drain", _reverse_drain, reads=(facts.FREEZE_TARGET, facts.REVERSE_START_LSN), writes=(facts.FENCE,)),
     Step("stop-reverse", _stop_reverse),
     Step("sequences", _sequences_to_blue),
     Step("weights-blue", _weights_to_blue),
-    Step("forward-position", _forward_position),
-    Step("unfreeze-blue", _unfreeze_blue),
-    Step("resume-forward", _resume_forward),
+    Step("forward-position", _forward_position, writes=(facts.FORWARD_RESUME_LSN,)),
+    Step("unfreeze-blue", _unfreeze_blue, reads=(facts.FREEZE_SOURCE,), writes=(facts.SWITCHED_AT,)),
+    Step("resume-forward", _resume_forward, reads=(facts.FORWARD_RESUME_LSN,)),
 )
 
 # --------------------------------------------------------------------------------------------- undo of an unswitched cutover
 
 
 def _close_green(run: Run, _result: dict[str, Any]) -> None:
-    _close_to_apps(run.s, run.target, _recorded(run.cut, "source"))
+    _close_to_apps(run.settings, run.target, _recorded(run.cut, "source"))
 
 
 def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
-    _release_snapshots(run.s)
-    run.s.backend.stop_reverse(run.target)
+    _release_snapshots(run.settings)
+    run.settings.backend.stop_reverse(run.target)
 
 
 def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
     # The cutover never switched: nothing of green has to be skipped, and whatever the forward replication has not
     # applied yet must still be. It resumes from its own slot's position, never from "now".
     _identities_to(run, result, "source")  # the cutover's sequences step may have handed them to green
-    if not run.s.backend.forward_running():
-        result["position"] = run.s.backend.resume_forward(run.source, None)
+    if not run.settings.backend.forward_running():
+        result["position"] = run.settings.backend.resume_forward(run.source, None)
 
 
 def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
@@ -416,17 +437,23 @@ def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
 
 
 ABORT: tuple[Step, ...] = (
-    Step("close-green", _close_green),
+    Step("close-green", _close_green, reads=(facts.FREEZE_SOURCE,)),
     Step("weights-blue", _weights_to_blue),
     Step("stop-reverse", _release_way_back),
     Step("resume-forward", _forward_running_again),
-    Step("unfreeze-blue", _unfreeze_source),
+    Step("unfreeze-blue", _unfreeze_source, reads=(facts.FREEZE_SOURCE,)),
 )
 
 CUTOVER_STEPS = tuple(step.name for step in CUTOVER)
 ROLLBACK_STEPS = tuple(step.name for step in ROLLBACK)
 ABORT_STEPS = tuple(step.name for step in ABORT)
 JOURNAL_STEPS = {"cutover": CUTOVER_STEPS, "rollback": tuple(dict.fromkeys(ROLLBACK_STEPS + ABORT_STEPS))}
+JOURNAL_WRITES = {"cutover": step_writes(CUTOVER), "rollback": step_writes(ROLLBACK, ABORT)}
+"""Each operation's steps and the facts each may record: what its journal accepts."""
+GATE_STEP = next(step.name for step in CUTOVER if step.checks_gates)
+"""The cutover's step that records the gates' verdict."""
+OPENS_TARGET = next(step.name for step in CUTOVER if step.opens_target)
+"""The cutover's step from whose start green may hold writes."""
 """The names each operation's journal accepts (a rollback's journal records a rollback or the undo of a cutover)."""
 
 # --------------------------------------------------------------------------------------------- the operations
@@ -436,7 +463,7 @@ JOURNAL_FILES = JOURNALS
 
 
 def _journal(s: Settings, operation: str) -> Journal:
-    return Journal(s.journal_dir / JOURNAL_FILES[operation], operation, JOURNAL_STEPS[operation])
+    return Journal(s.journal_dir / JOURNAL_FILES[operation], operation, JOURNAL_WRITES[operation])
 
 
 def _cutover_journal(s: Settings) -> Journal:
@@ -452,10 +479,11 @@ def _rollback_journal(s: Settings, cut: Journal) -> Journal:
     """The rollback journal of *this* cutover (``cut``): a journal left by the rollback of an earlier cutover is
     archived, never taken for this one's; so is an aborted one (its freeze was undone: it starts over)."""
     journal = _journal(s, "rollback")
-    if journal.path.exists() and (journal.facts.get("cutover") != cut.data["started_at"] or journal.status == ABORTED):
+    if journal.path.exists() and (journal.get(facts.CUTOVER) != cut.data["started_at"] or journal.status == ABORTED):
         journal.archive()  # an earlier cutover's, or an aborted one whose freeze was undone: start over
         journal = _journal(s, "rollback")
-    journal.data["facts"].setdefault("cutover", cut.data["started_at"])
+    if journal.get(facts.CUTOVER) is None:
+        journal.put(facts.CUTOVER, cut.data["started_at"])
     return journal
 
 
@@ -469,7 +497,7 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
     if journal.status == ABORTING and not dry_run:
         _finish_abort(s, journal)
     undo = _journal(s, "rollback")
-    ours = journal.path.exists() and undo.path.exists() and undo.facts.get("cutover") == journal.data["started_at"]
+    ours = journal.path.exists() and undo.path.exists() and undo.get(facts.CUTOVER) == journal.data["started_at"]
     if ours and undo.status in (RUNNING, ABORTING):
         raise GatesFailed(f"a rollback of this cutover is under way ({undo.path}): finish it with `migrationctl rollback`")
     if journal.status == DONE:
@@ -477,7 +505,7 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
         run = Run(s, journal, source, target)
-        if not journal.done("gates"):
+        if not journal.done(GATE_STEP):
             run.gate_results = gates(s, source, target)
             for g in run.gate_results:
                 s.say(f"  gate {'ok  ' if g.ok else 'FAIL'} {g.name}: {g.detail}")
@@ -494,7 +522,7 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
         journal.finish(DONE)
     s.say(
         f"cutover done. Record the reverse start position for the stack: dms.reverse_cdc_start_position = "
-        f'"{journal.facts["reverse_start_lsn"]}"; then migration_phase = "cutover", previous_phase = "cdc"; cdktf deploy'
+        f'"{journal.require(facts.REVERSE_START_LSN)}"; then migration_phase = "cutover", previous_phase = "cdc"; cdktf deploy'
     )
     return journal
 
@@ -510,7 +538,7 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
     cut = _journal(s, "cutover")
     if not cut.path.exists():
         raise UsageError(f"no cutover journal in {s.journal_dir}: nothing to roll back")
-    if not cut.started("switch"):  # green never opened: nothing was written there
+    if not cut.started(OPENS_TARGET):  # green never opened: nothing was written there
         return _abort(s, cut, dry_run=dry_run)
     journal = _rollback_journal(s, cut)
     if journal.status == ABORTING and not dry_run:
