@@ -99,3 +99,22 @@ def test_an_iam_token_becomes_the_password_over_tls() -> None:
     rds = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="t", region_name="us-east-1").client("rds")
     info = psycopg.conninfo.conninfo_to_dict(with_iam_token(rds, "host=aurora.example user=app dbname=inventory"))
     assert info["sslmode"] == "require" and "X-Amz-Signature=" in info["password"] and "aurora.example:5432" in info["password"]
+
+
+def every_help(parser: Any, prefix: str = "migrationctl") -> dict[str, str]:
+    """``--help`` of the parser and of every command under it, by command line."""
+    import argparse
+
+    out = {prefix: parser.format_help()}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out.update(every_help(sub, f"{prefix} {name}"))
+    return out
+
+
+def test_help_is_plain_text() -> None:
+    """No reStructuredText markup reaches a terminal: ``--help`` of every command is free of double backticks."""
+    helps = every_help(build_parser())
+    assert len(helps) > 20
+    assert [command for command, text in helps.items() if "``" in text] == []

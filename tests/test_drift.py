@@ -78,6 +78,7 @@ def test_each_config_section_is_a_constructs_settings() -> None:
         "ImageStorage": ("StorageConfig", "ImageStorageWiring"),
         "BlueGreenApplication": ("ApplicationConfig", "BlueGreenApplicationWiring"),
         "ImageTransfer": ("FilesConfig", "ImageTransferWiring"),
+        "EncryptionKeys": ("KmsConfig", "EncryptionKeysWiring"),
     }
 
 
@@ -106,6 +107,41 @@ def test_the_redeclaration_check_sees_a_copy_and_a_default() -> None:
         "Wiring.doubled: Section declares it",
         "Wiring.key_arn: has a default",
     ]
+
+
+def config_field_names() -> set[str]:
+    from inventory_migration.config import MigrationConfig
+
+    names = set()
+    for f in dataclasses.fields(MigrationConfig):
+        if isinstance(f.default_factory, type) and dataclasses.is_dataclass(f.default_factory):
+            names |= {g.name for g in dataclasses.fields(f.default_factory)}
+    return names
+
+
+def defaults_shadowing_config(classes: list[type], config_names: set[str]) -> list[str]:
+    """Fields of construct types that carry a default under a name a config section declares: a second default for
+    what reads as the same setting."""
+    return [
+        f"{cls.__name__}.{f.name}"
+        for cls in classes
+        for f in dataclasses.fields(cls)
+        if f.name in config_names and (f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+    ]
+
+
+def test_no_construct_type_gives_a_config_setting_a_second_default() -> None:
+    """Every props and wiring type of every construct: none repeats a setting's name with a default of its own."""
+    assert defaults_shadowing_config(_dataclasses_of("inventory_migration.constructs"), config_field_names()) == []
+
+
+def test_the_shadow_check_sees_a_second_default() -> None:
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Props:
+        force_destroy: bool = True
+        namer: str
+
+    assert defaults_shadowing_config([Props], {"force_destroy"}) == ["Props.force_destroy"]
 
 
 UNREAD = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.synth.cdk import Construct, aws
 from inventory_migration.synth.naming import Namer, ResourceType
 from inventory_migration.synth.tagging import name_tag
@@ -35,17 +36,12 @@ class OnPremDnsProps:
     """Domains forwarded to them."""
 
     def __post_init__(self) -> None:
-        problems = [
-            msg
-            for bad, msg in (
-                (len(self.subnet_ids) < 2, "subnet_ids: the endpoint needs subnets in at least 2 AZs"),
-                (not self.dns_servers, "dns_servers: at least one"),
-                (not self.domains, "domains: at least one"),
-            )
-            if bad
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
+        check_wiring(
+            self,
+            (len(self.subnet_ids) < 2, "subnet_ids: the endpoint needs subnets in at least 2 AZs"),
+            (not self.dns_servers, "dns_servers: at least one"),
+            (not self.domains, "domains: at least one"),
+        )
 
 
 class OnPremDns(Construct):

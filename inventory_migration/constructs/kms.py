@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
+from inventory_migration.config import KmsConfig
 from inventory_migration.synth.cdk import Construct, aws
 from inventory_migration.synth.iam import (
     KMS_ADMIN_ACTIONS,
@@ -24,7 +25,6 @@ from inventory_migration.synth.iam import (
 from inventory_migration.synth.naming import Namer, ResourceType
 from inventory_migration.synth.tagging import name_tag
 
-DEFAULT_DELETION_WINDOW_DAYS = 7
 """Shortest deletion window KMS allows: a destroyed dev environment is gone in a week."""
 ENABLE_KEY_ROTATION = True
 """Yearly automatic rotation, always on."""
@@ -58,8 +58,8 @@ PUBLISHING_SERVICES = (
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class EncryptionKeysProps:
-    """Props of :class:`EncryptionKeys`."""
+class EncryptionKeysWiring:
+    """What :class:`EncryptionKeys` takes from the stack besides its settings (``[kms]``, ``KmsConfig``)."""
 
     namer: Namer
     """Derives key and alias names."""
@@ -69,32 +69,26 @@ class EncryptionKeysProps:
     """Account that owns the keys (a token from ``aws_caller_identity``)."""
     partition: str
     """AWS partition (a token from ``aws_partition``)."""
-    deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
-    """Days before a destroyed key is deleted (7 to 30). Default: 7."""
-    fargate_cluster_name: str = ""
-    """ECS cluster whose Fargate tasks encrypt their ephemeral storage with the operations key. Default: none."""
-
-    def __post_init__(self) -> None:
-        if not 7 <= self.deletion_window_days <= 30:
-            raise ValueError(f"deletion_window_days = {self.deletion_window_days!r}: must be 7 to 30")
+    fargate_cluster_name: str
+    """ECS cluster whose Fargate tasks encrypt their ephemeral storage with the operations key (empty: none)."""
 
 
 class EncryptionKeys(Construct):
     """The three customer-managed keys of the migration, each with an alias by the naming convention."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: EncryptionKeysProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: KmsConfig, wiring: EncryptionKeysWiring) -> None:
         super().__init__(scope, construct_id)
-        self.props = props
+        self.settings, self.wiring = settings, wiring
         self.keys: dict[KeyPurpose, aws.kms_key.KmsKey] = {}
         self.aliases: dict[KeyPurpose, aws.kms_alias.KmsAlias] = {}
         for purpose in KeyPurpose:
-            name = props.namer.name(ResourceType.KMS_KEY, purpose.value)
+            name = wiring.namer.name(ResourceType.KMS_KEY, purpose.value)
             key = aws.kms_key.KmsKey(
                 self,
                 purpose.value,
                 description=f"Inventory migration {purpose.value} data ({name})",
                 enable_key_rotation=ENABLE_KEY_ROTATION,
-                deletion_window_in_days=props.deletion_window_days,
+                deletion_window_in_days=settings.deletion_window_days,
                 policy=self.key_policy(purpose),
                 tags=name_tag(name),
             )
@@ -116,8 +110,8 @@ class EncryptionKeys(Construct):
         return self.keys[KeyPurpose.OPS]
 
     def key_policy(self, purpose: KeyPurpose) -> str:
-        p = self.props
-        root = f"arn:{p.partition}:iam::{p.account_id}:root"
+        w = self.wiring
+        root = f"arn:{w.partition}:iam::{w.account_id}:root"
         statements: list[Statement] = [
             statement("AccountAdministers", KMS_ADMIN_ACTIONS, principal={"AWS": root}),
             statement(
@@ -126,8 +120,8 @@ class EncryptionKeys(Construct):
                 principal={"AWS": "*"},
                 condition={
                     "StringEquals": {
-                        "kms:CallerAccount": p.account_id,
-                        "kms:ViaService": [f"{svc}.{p.region}.amazonaws.com" for svc in VIA_SERVICES[purpose]],
+                        "kms:CallerAccount": w.account_id,
+                        "kms:ViaService": [f"{svc}.{w.region}.amazonaws.com" for svc in VIA_SERVICES[purpose]],
                     }
                 },
             ),
@@ -137,10 +131,10 @@ class EncryptionKeys(Construct):
                 statement(
                     "CloudWatchLogsEncryptsOurLogGroups",
                     ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                    principal={"Service": f"logs.{p.region}.amazonaws.com"},
+                    principal={"Service": f"logs.{w.region}.amazonaws.com"},
                     condition={
                         "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:*"
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{w.partition}:logs:{w.region}:{w.account_id}:log-group:*"
                         }
                     },
                 )
@@ -152,16 +146,16 @@ class EncryptionKeys(Construct):
                     principal={"Service": list(PUBLISHING_SERVICES)},
                 )
             )
-            if p.fargate_cluster_name:
-                statements += self._fargate_ephemeral_storage(p.fargate_cluster_name)
+            if w.fargate_cluster_name:
+                statements += self._fargate_ephemeral_storage(w.fargate_cluster_name)
         return policy_json(self, *statements)
 
     def _fargate_ephemeral_storage(self, cluster_name: str) -> list[Statement]:
         """Fargate encrypts task storage of one cluster with this key (ECS developer guide, "Create an encryption key
         for Fargate ephemeral storage"; the statements aws-cdk-lib's ``Cluster`` adds)."""
-        p = self.props
+        w = self.wiring
         context = {
-            "kms:EncryptionContext:aws:ecs:clusterAccount": [p.account_id],
+            "kms:EncryptionContext:aws:ecs:clusterAccount": [w.account_id],
             "kms:EncryptionContext:aws:ecs:clusterName": [cluster_name],
         }
         fargate = {"Service": "fargate.amazonaws.com"}

@@ -44,8 +44,8 @@ class AlarmTopicProps:
     """Only this account's resources may publish."""
     kms_key_arn: str
     """CMK of the topic."""
-    emails: tuple[str, ...] = ()
-    """E-mail subscribers. Default: none."""
+    emails: tuple[str, ...]
+    """E-mail subscribers (``monitoring.notification_emails``)."""
 
 
 class AlarmTopic(Construct):
@@ -152,12 +152,12 @@ class MigrationMonitoringProps:
     """Aurora reader identifiers, for AuroraReplicaLag."""
     application: ApplicationMonitoring
     """The load balancer and ECS."""
-    replication: ReplicationMonitoring | None = None
-    """DMS; none once decommissioned (its alarms go with it). Default: none."""
-    image_sync: ImageSyncMetrics | None = None
-    """The DataSync task; none once decommissioned. Default: none."""
-    thresholds: AlarmThresholds = dataclasses.field(default_factory=AlarmThresholds)
-    """Thresholds. Default: :class:`AlarmThresholds` defaults."""
+    replication: ReplicationMonitoring | None
+    """DMS; none once decommissioned (its alarms go with it)."""
+    image_sync: ImageSyncMetrics | None
+    """The DataSync task; none until the agent is known and once decommissioned."""
+    thresholds: AlarmThresholds
+    """Thresholds (``monitoring.thresholds``)."""
 
 
 def task_resource_id_expression(task_arn: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.synth.cdk import Construct, aws
 from inventory_migration.synth.naming import Namer, ResourceType
 from inventory_migration.synth.tagging import name_tag
@@ -26,12 +27,9 @@ class Direction(Enum):
     EGRESS = "egress"
 
 
-DEFAULT_APP_PORT = 8080
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SecurityGroupsProps:
-    """Props of :class:`SecurityGroups`."""
+class SecurityGroupsWiring:
+    """What :class:`SecurityGroups` takes from the stack: references and the values of other sections."""
 
     namer: Namer
     """Derives group names."""
@@ -43,18 +41,18 @@ class SecurityGroupsProps:
     """Source PostgreSQL port."""
     aurora_port: int
     """Aurora port."""
-    app_port: int = DEFAULT_APP_PORT
-    """Port the app containers listen on (the green targets). Default: 8080."""
-    alb_ingress_cidrs: tuple[str, ...] = ()
-    """Client networks allowed to reach the load balancer on 80 and 443. Default: none."""
-    blue_targets: tuple[str, ...] = ()
-    """On-prem application servers (IPv4) the load balancer forwards blue traffic to. Default: none."""
-    blue_port: int = DEFAULT_APP_PORT
-    """Port of the on-prem application servers. Default: 8080."""
-    replication: bool = True
-    """Create the DMS group and its rules (false once DMS is decommissioned). Default: true."""
-    operator_cidrs: tuple[str, ...] = ()
-    """The on-prem admin networks where ``migrationctl`` runs; Aurora accepts its port from them. Default: none."""
+    app_port: int
+    """Port the app containers listen on (the green targets: ``app.container_port``)."""
+    alb_ingress_cidrs: tuple[str, ...]
+    """Client networks allowed to reach the load balancer on 80 and 443 (``app.ingress_cidrs``)."""
+    blue_targets: tuple[str, ...]
+    """On-prem application servers (IPv4) the load balancer forwards blue traffic to in this phase (none: no blue)."""
+    blue_port: int
+    """Port of the on-prem application servers (``app.blue_port``)."""
+    replication: bool
+    """The phase's: create the DMS group and its rules (false once DMS is decommissioned)."""
+    operator_cidrs: tuple[str, ...]
+    """The on-prem admin networks where ``migrationctl`` runs; Aurora accepts its port from them."""
 
     def __post_init__(self) -> None:
         ports = (
@@ -63,20 +61,22 @@ class SecurityGroupsProps:
             ("app_port", self.app_port),
             ("blue_port", self.blue_port),
         )
-        bad = [f"{name} = {value!r}: must be 1 to 65535" for name, value in ports if not 1 <= value <= 65535]
-        bad += [
-            f"alb_ingress_cidrs: {c} opens the load balancer to the internet" for c in self.alb_ingress_cidrs if c.endswith("/0")
-        ]
-        if bad:
-            raise ValueError("; ".join(bad))
+        check_wiring(
+            self,
+            *((not 1 <= value <= 65535, f"{name} = {value!r}: must be 1 to 65535") for name, value in ports),
+            *(
+                (c.endswith("/0"), f"alb_ingress_cidrs: {c} opens the load balancer to the internet")
+                for c in self.alb_ingress_cidrs
+            ),
+        )
 
 
 class SecurityGroups(Construct):
     """The DMS, Aurora and app security groups and their rules."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: SecurityGroupsProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, wiring: SecurityGroupsWiring) -> None:
         super().__init__(scope, construct_id)
-        self._props = p = props
+        self.wiring = p = wiring
         self.dms = self._group("dms", "AWS DMS replication instance") if p.replication else None
         self.aurora = self._group("aurora", "Aurora PostgreSQL cluster")
         self.app = self._group("app", "ECS Fargate inventory app tasks")
@@ -144,7 +144,7 @@ class SecurityGroups(Construct):
             )
 
     def _dms_rules(self, dms: aws.security_group.SecurityGroup) -> None:
-        p = self._props
+        p = self.wiring
         for i, cidr in enumerate(p.on_prem_cidrs):
             self._rule(
                 Direction.EGRESS,
@@ -205,10 +205,10 @@ class SecurityGroups(Construct):
         )
 
     def _rule_tags(self, qualifier: str) -> dict[str, str]:
-        return name_tag(self._props.namer.name(ResourceType.SECURITY_GROUP_RULE, qualifier))
+        return name_tag(self.wiring.namer.name(ResourceType.SECURITY_GROUP_RULE, qualifier))
 
     def _group(self, role: str, purpose: str) -> aws.security_group.SecurityGroup:
-        p = self._props
+        p = self.wiring
         name = p.namer.name(ResourceType.SECURITY_GROUP, role)
         return aws.security_group.SecurityGroup(
             self, role, name=name, description=f"{purpose} ({name})", vpc_id=p.vpc_id, tags=name_tag(name)

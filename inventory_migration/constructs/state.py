@@ -18,6 +18,7 @@ from inventory_migration.constructs.storage import (
     only_our_key,
     private_bucket,
 )
+from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.synth.cdk import Construct, aws
 from inventory_migration.synth.iam import policy_json
 from inventory_migration.synth.naming import Namer, ResourceType
@@ -33,17 +34,22 @@ class OperatorStateProps:
     """Derives the bucket's name."""
     kms_key_arn: str
     """CMK of the bucket."""
-    noncurrent_expiration_days: int = 90
+    force_destroy: bool
+    """Destroy empties the bucket (``storage.force_destroy``)."""
+    access_log_bucket: str
+    """Bucket (id) that takes this bucket's S3 server access logs under ``state/``: who read or wrote a journal (empty:
+    none). It must let S3's logging service deliver for this bucket (``ImageStorageWiring.logged_bucket_names``)."""
+    replaced_version_days: int = 90
     """Days a replaced journal version is kept. Default: 90."""
-    force_destroy: bool = True
-    """Destroy empties the bucket. Default: true (destroyable)."""
-    access_log_bucket: str = ""
-    """Bucket (id) that takes this bucket's S3 server access logs under ``state/``: who read or wrote a journal. It
-    must let S3's logging service deliver for this bucket (``ImageStorageWiring.logged_bucket_names``). Default: none."""
 
     def __post_init__(self) -> None:
-        if self.noncurrent_expiration_days < 1:
-            raise ValueError(f"noncurrent_expiration_days = {self.noncurrent_expiration_days!r}: at least 1")
+        check_wiring(
+            self,
+            (
+                self.replaced_version_days < 1,
+                f"replaced_version_days = {self.replaced_version_days!r}: at least 1",
+            ),
+        )
 
 
 class OperatorState(Construct):
@@ -65,9 +71,7 @@ class OperatorState(Construct):
                     status="Enabled",
                     filter=[_LC.S3BucketLifecycleConfigurationRuleFilter()],
                     noncurrent_version_expiration=[
-                        _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=p.noncurrent_expiration_days
-                        )
+                        _LC.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=p.replaced_version_days)
                     ],
                     abort_incomplete_multipart_upload=[
                         _LC.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)

@@ -1,9 +1,9 @@
 """migrationctl: the database side of the migration, as one command-line tool.
 
 Conventions follow the AWS CLI: global ``--profile``, ``--region``, ``--endpoint-url``, ``--output table|json``, before
-or after the command. Connection strings
-come from the positional arguments, else ``MIGRATION_SOURCE_DSN`` / ``MIGRATION_TARGET_DSN``, else libpq's own
-environment (``PGHOST``, ``PGUSER``, ``~/.pgpass``, ...); they are never printed. Exit codes: 0 OK, 1 findings
+or after the command. Connection strings come from the positional arguments, else ``MIGRATION_SOURCE_DSN`` /
+``MIGRATION_TARGET_DSN``, else libpq's own environment (``PGHOST``, ``PGUSER``, ``~/.pgpass``, ...); they are never
+printed. Exit codes: 0 OK, 1 findings
 (blockers, differences, lag over the limit; cutover/rollback: a gate refused), 2 usage or connection error, 3 aborted
 (cutover/rollback: the side being left is writable again), 4 switched with differences at the switch point.
 """
@@ -22,7 +22,7 @@ from inventory_migration.migrationctl.cutover import commands as cutover_command
 from inventory_migration.migrationctl.database import commands as database_commands
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.files import commands as files_commands
-from inventory_migration.migrationctl.output import OutputFormat
+from inventory_migration.migrationctl.output import OutputFormat, plain
 from inventory_migration.migrationctl.overview import commands as overview_commands
 
 PROG = "migrationctl"
@@ -71,7 +71,9 @@ def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=plain(__doc__ or ""), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     for flags, options in GLOBALS:
         parser.add_argument(*flags, **options)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -46,3 +46,8 @@ def emit(fmt: OutputFormat, payload: Mapping[str, Any], text: str, stream: TextI
         stream.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     else:
         stream.write(text.rstrip("\n") + "\n")
+
+
+def plain(text: str) -> str:
+    """A docstring as a terminal shows it: reStructuredText's double backticks dropped (``--help`` prints plain text)."""
+    return text.replace("``", "")

@@ -14,7 +14,7 @@ from inventory_migration.constructs.aurora import AuroraCluster, AuroraWiring
 from inventory_migration.constructs.dms import DmsReplication, DmsWiring, EndpointSpec
 from inventory_migration.constructs.dns import OnPremDns, OnPremDnsProps
 from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferWiring
-from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
+from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysWiring
 from inventory_migration.constructs.monitoring import (
     AlarmTopic,
     AlarmTopicProps,
@@ -24,7 +24,7 @@ from inventory_migration.constructs.monitoring import (
     ReplicationMonitoring,
 )
 from inventory_migration.constructs.network import Network, NetworkWiring, SubnetTier
-from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
+from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsWiring
 from inventory_migration.constructs.state import OperatorState, OperatorStateProps, state_bucket_name
 from inventory_migration.constructs.storage import ImageStorage, ImageStorageWiring
 from inventory_migration.contracts.phases import plan_for
@@ -79,12 +79,12 @@ class MigrationStack(TerraformStack):
         self.keys = EncryptionKeys(
             self,
             "kms",
-            props=EncryptionKeysProps(
+            settings=c.kms,
+            wiring=EncryptionKeysWiring(
                 namer=namer,
                 region=c.region,
                 account_id=account_id,
                 partition=part,
-                deletion_window_days=c.kms.deletion_window_days,
                 fargate_cluster_name=namer.name(ResourceType.ECS_CLUSTER, "app"),
             ),
         )
@@ -98,7 +98,7 @@ class MigrationStack(TerraformStack):
         self.security_groups = SecurityGroups(
             self,
             "security-groups",
-            props=SecurityGroupsProps(
+            wiring=SecurityGroupsWiring(
                 namer=namer,
                 vpc_id=self.network.vpc.id,
                 on_prem_cidrs=net.on_prem_cidrs,

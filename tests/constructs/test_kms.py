@@ -16,12 +16,16 @@ def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any
 
 
 def test_kms_keys_rotate_with_scoped_policies(construct_stack: Any) -> None:
-    from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysProps
+    from inventory_migration.config import KmsConfig
+    from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysWiring
 
     EncryptionKeys(
         construct_stack,
         "kms",
-        props=EncryptionKeysProps(namer=NAMER, region="us-east-1", account_id="123456789012", partition="aws"),
+        settings=KmsConfig(),
+        wiring=EncryptionKeysWiring(
+            namer=NAMER, region="us-east-1", account_id="123456789012", partition="aws", fargate_cluster_name=""
+        ),
     )
     synth = synth_of(construct_stack)
     keys = resources_of(synth, "aws_kms_key")
@@ -45,8 +49,8 @@ def test_kms_keys_rotate_with_scoped_policies(construct_stack: Any) -> None:
     assert "cloudwatch.amazonaws.com" in ops["PublishersWriteToEncryptedTopic"]["Principal"]["Service"]
 
 
-def test_kms_props_reject_a_bad_deletion_window() -> None:
-    from inventory_migration.constructs.kms import EncryptionKeysProps
+def test_kms_settings_reject_a_bad_deletion_window() -> None:
+    from inventory_migration.config import ConfigError, KmsConfig
 
-    with pytest.raises(ValueError, match="deletion_window_days = 5"):
-        EncryptionKeysProps(namer=NAMER, region="us-east-1", account_id="1", partition="aws", deletion_window_days=5)
+    with pytest.raises(ConfigError, match="deletion_window_days = 5"):
+        KmsConfig(deletion_window_days=5)

@@ -39,9 +39,12 @@ def test_alarm_topic(construct_stack: Any) -> None:
 
 
 def monitoring_props(**overrides: Any) -> Any:
+    from inventory_migration.config.monitoring import AlarmThresholds
     from inventory_migration.constructs.monitoring import ApplicationMonitoring, MigrationMonitoringProps, ReplicationMonitoring
 
     props: dict[str, Any] = dict(
+        image_sync=None,
+        thresholds=AlarmThresholds(),
         namer=NAMER,
         region="us-east-1",
         topic_arn="arn:topic",

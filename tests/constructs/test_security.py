@@ -15,18 +15,33 @@ def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any
     return json.loads(resource[attribute])
 
 
+def wiring(**overrides: Any) -> Any:
+    from inventory_migration.constructs.security import SecurityGroupsWiring
+
+    values: dict[str, Any] = dict(
+        namer=NAMER,
+        vpc_id="vpc-1",
+        on_prem_cidrs=("192.168.0.0/16",),
+        source_port=5433,
+        aurora_port=5432,
+        app_port=8080,
+        alb_ingress_cidrs=(),
+        blue_targets=(),
+        blue_port=8080,
+        replication=True,
+        operator_cidrs=(),
+    )
+    values.update(overrides)
+    return SecurityGroupsWiring(**values)
+
+
 def test_security_groups(construct_stack: Any) -> None:
-    from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
+    from inventory_migration.constructs.security import SecurityGroups
 
     sgs = SecurityGroups(
         construct_stack,
         "sg",
-        props=SecurityGroupsProps(
-            namer=NAMER,
-            vpc_id="vpc-1",
-            on_prem_cidrs=("192.168.0.0/16",),
-            source_port=5433,
-            aurora_port=5432,
+        wiring=wiring(
             alb_ingress_cidrs=("203.0.113.0/24",),
             blue_targets=("192.168.10.11",),
             blue_port=8081,
@@ -61,26 +76,18 @@ def test_security_groups(construct_stack: Any) -> None:
 
 
 def test_security_groups_without_replication_drop_the_dms_group(construct_stack: Any) -> None:
-    from inventory_migration.constructs.security import SecurityGroups, SecurityGroupsProps
+    from inventory_migration.constructs.security import SecurityGroups
 
-    sgs = SecurityGroups(
-        construct_stack,
-        "sg",
-        props=SecurityGroupsProps(
-            namer=NAMER, vpc_id="vpc-1", on_prem_cidrs=("192.168.0.0/16",), source_port=5433, aurora_port=5432, replication=False
-        ),
-    )
+    sgs = SecurityGroups(construct_stack, "sg", wiring=wiring(replication=False))
     synth = synth_of(construct_stack)
     assert sgs.dms is None
     assert "secgroup-dms-dev-t1" not in {g["name"] for g in resources_of(synth, "aws_security_group")}
     assert not [r for r in resources_of(synth, "aws_vpc_security_group_egress_rule") if r["from_port"] == 5433]
 
 
-def test_security_group_props_validation() -> None:
-    from inventory_migration.constructs.security import SecurityGroupsProps
+def test_security_group_wiring_validation() -> None:
+    from inventory_migration.constructs.wiring import WiringError
 
-    with pytest.raises(ValueError) as info:
-        SecurityGroupsProps(
-            namer=NAMER, vpc_id="v", on_prem_cidrs=(), source_port=0, aurora_port=5432, alb_ingress_cidrs=("0.0.0.0/0",)
-        )
+    with pytest.raises(WiringError) as info:
+        wiring(on_prem_cidrs=(), source_port=0, alb_ingress_cidrs=("0.0.0.0/0",))
     assert "source_port = 0" in str(info.value) and "opens the load balancer to the internet" in str(info.value)

@@ -19,7 +19,8 @@ def test_operator_state_bucket(construct_stack: Any) -> None:
     """migrationctl's state: its own bucket, our key, versioned, private, TLS only, old versions expire."""
     from inventory_migration.constructs.state import OperatorState, OperatorStateProps
 
-    state = OperatorState(construct_stack, "operator-state", props=OperatorStateProps(namer=NAMER, kms_key_arn=KEY))
+    props = OperatorStateProps(namer=NAMER, kms_key_arn=KEY, force_destroy=True, access_log_bucket="")
+    state = OperatorState(construct_stack, "operator-state", props=props)
     synth = synth_of(construct_stack)
     bucket = one(synth, "aws_s3_bucket")
     assert bucket["bucket"] == "s3-state-dev-t1" and bucket["force_destroy"] is True
@@ -37,7 +38,7 @@ def test_operator_state_bucket(construct_stack: Any) -> None:
 def test_operator_state_access_logs_go_to_the_log_bucket(construct_stack: Any) -> None:
     from inventory_migration.constructs.state import OperatorState, OperatorStateProps
 
-    props = OperatorStateProps(namer=NAMER, kms_key_arn=KEY, access_log_bucket="s3-access-logs-dev-t1")
+    props = OperatorStateProps(namer=NAMER, kms_key_arn=KEY, force_destroy=True, access_log_bucket="s3-access-logs-dev-t1")
     OperatorState(construct_stack, "operator-state", props=props)
     logging = one(synth_of(construct_stack), "aws_s3_bucket_logging")
     assert (logging["target_bucket"], logging["target_prefix"]) == ("s3-access-logs-dev-t1", "state/")
@@ -46,5 +47,5 @@ def test_operator_state_access_logs_go_to_the_log_bucket(construct_stack: Any) -
 def test_operator_state_props_validation() -> None:
     from inventory_migration.constructs.state import OperatorStateProps
 
-    with pytest.raises(ValueError, match="noncurrent_expiration_days = 0: at least 1"):
-        OperatorStateProps(namer=NAMER, kms_key_arn=KEY, noncurrent_expiration_days=0)
+    with pytest.raises(ValueError, match="replaced_version_days = 0: at least 1"):
+        OperatorStateProps(namer=NAMER, kms_key_arn=KEY, force_destroy=True, access_log_bucket="", replaced_version_days=0)
