@@ -16,7 +16,7 @@ from inventory_migration.contracts.names import REVERSE_SLOT_NAME
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, comma_list, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
-from inventory_migration.migrationctl.cutover import steps
+from inventory_migration.migrationctl.cutover import operations, steps
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
 from inventory_migration.migrationctl.cutover.replication import DmsReplication, NativeReplication, ReplicationBackend
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
@@ -121,7 +121,7 @@ def _summary(journal: Journal) -> dict[str, Any]:
 
 
 def _run(ctx: Context, operation: str) -> ExitCode:
-    run = steps.cutover if operation == "cutover" else steps.rollback
+    run = operations.cutover if operation == "cutover" else operations.rollback
     try:
         with ctx.state(lock_for="" if ctx.args.dry_run else operation) as state_dir:
             journal = run(build_settings(ctx, state_dir), dry_run=ctx.args.dry_run)

@@ -1,5 +1,6 @@
-"""``migrationctl cutover`` and ``rollback``: the switch between on-prem (blue) and Aurora (green) as resumable,
-journaled step tables, with seconds of write unavailability, nothing lost, and parity proven at the switch point.
+"""The steps of ``migrationctl cutover`` and ``rollback``: the switch between on-prem (blue) and Aurora (green) as
+resumable, journaled step tables, with seconds of write unavailability, nothing lost, and parity proven at the switch
+point. Which table runs, and when, is :mod:`.operations`.
 
 Each operation is an ordered table of (name, function) — :data:`CUTOVER`, :data:`ROLLBACK`, :data:`ABORT` — and one
 loop (:func:`run_steps`) runs a table with the journal: a step already done is skipped, so a re-run after a kill
@@ -40,8 +41,8 @@ import psycopg
 from inventory_migration.migrationctl.cutover import facts, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.facts import Fact
-from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, gates, privilege_gates
-from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
+from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, privilege_gates
+from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, Journal
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
@@ -49,7 +50,6 @@ from inventory_migration.migrationctl.pg import chunks, data_parity, fence, iden
 from inventory_migration.migrationctl.pg import sequences as sequences_mod
 from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.pg.slots import advance_slot, insert_position, lsn_value, slot_position, sync_point
-from inventory_migration.migrationctl.records import JOURNALS
 
 SIDES = ("source", "target")
 
@@ -199,7 +199,7 @@ def _abort_switch(s: Settings, journal: Journal, conn: psycopg.Connection, *, si
     raise CutoverAborted(f"{why}; {SIDE_LABELS[side]} is writable again and nothing else changed")
 
 
-def _finish_abort(s: Settings, journal: Journal) -> NoReturn:
+def finish_abort(s: Settings, journal: Journal) -> NoReturn:
     """A run that finds an abort under way (killed after recording it) finishes it and reports it."""
     side = journal.get(facts.ABORT_SIDE) or "source"
     dsn, label = (s.source_dsn, "the source") if side == "source" else (s.target_dsn, "green")
@@ -222,7 +222,7 @@ def _weights(run: Run, blue: int, green: int) -> None:
         switch_mod.set_weights(run.settings.elbv2, run.settings.listener, blue, green)
 
 
-def _release_snapshots(s: Settings) -> None:
+def release_snapshots(s: Settings) -> None:
     for side in SIDES:
         snapshot_holder.release(s.journal_dir, side)
 
@@ -355,7 +355,7 @@ def _freeze_green(run: Run, result: dict[str, Any]) -> None:
     missing = [g for g in privilege_gates(run.settings, run.source, run.target) if not g.ok]
     if missing:  # before green is frozen: a rollback that cannot finish must not start
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
-    _release_snapshots(run.settings)
+    release_snapshots(run.settings)
     _freeze(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
 
 
@@ -420,7 +420,7 @@ def _close_green(run: Run, _result: dict[str, Any]) -> None:
 
 
 def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
-    _release_snapshots(run.settings)
+    release_snapshots(run.settings)
     run.settings.backend.stop_reverse(run.target)
 
 
@@ -455,118 +455,3 @@ GATE_STEP = next(step.name for step in CUTOVER if step.checks_gates)
 OPENS_TARGET = next(step.name for step in CUTOVER if step.opens_target)
 """The cutover's step from whose start green may hold writes."""
 """The names each operation's journal accepts (a rollback's journal records a rollback or the undo of a cutover)."""
-
-# --------------------------------------------------------------------------------------------- the operations
-
-
-JOURNAL_FILES = JOURNALS
-
-
-def _journal(s: Settings, operation: str) -> Journal:
-    return Journal(s.journal_dir / JOURNAL_FILES[operation], operation, JOURNAL_WRITES[operation])
-
-
-def _cutover_journal(s: Settings) -> Journal:
-    """The cutover journal to continue, or a new one when the last cutover finished, was aborted or rolled back."""
-    journal = _journal(s, "cutover")
-    if journal.path.exists() and journal.status in FINISHED and journal.status != DONE:
-        journal.archive()
-        journal = _journal(s, "cutover")
-    return journal
-
-
-def _rollback_journal(s: Settings, cut: Journal) -> Journal:
-    """The rollback journal of *this* cutover (``cut``): a journal left by the rollback of an earlier cutover is
-    archived, never taken for this one's; so is an aborted one (its freeze was undone: it starts over)."""
-    journal = _journal(s, "rollback")
-    if journal.path.exists() and (journal.get(facts.CUTOVER) != cut.data["started_at"] or journal.status == ABORTED):
-        journal.archive()  # an earlier cutover's, or an aborted one whose freeze was undone: start over
-        journal = _journal(s, "rollback")
-    if journal.get(facts.CUTOVER) is None:
-        journal.put(facts.CUTOVER, cut.data["started_at"])
-    return journal
-
-
-def _next(journal: Journal, names: tuple[str, ...]) -> str:
-    return next((name for name in names if not journal.done(name)), "nothing")
-
-
-def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
-    """Run (or resume) the cutover; returns its journal."""
-    journal = _cutover_journal(s)
-    if journal.status == ABORTING and not dry_run:
-        _finish_abort(s, journal)
-    undo = _journal(s, "rollback")
-    ours = journal.path.exists() and undo.path.exists() and undo.get(facts.CUTOVER) == journal.data["started_at"]
-    if ours and undo.status in (RUNNING, ABORTING):
-        raise GatesFailed(f"a rollback of this cutover is under way ({undo.path}): finish it with `migrationctl rollback`")
-    if journal.status == DONE:
-        s.say(f"cutover already done ({journal.path}); nothing to do")
-        return journal
-    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
-        run = Run(s, journal, source, target)
-        if not journal.done(GATE_STEP):
-            run.gate_results = gates(s, source, target)
-            for g in run.gate_results:
-                s.say(f"  gate {'ok  ' if g.ok else 'FAIL'} {g.name}: {g.detail}")
-            if dry_run:
-                s.say("dry run: the steps would be " + " -> ".join(CUTOVER_STEPS[1:]) + "; nothing changed")
-                return journal
-            if not all(g.ok for g in run.gate_results):
-                raise GatesFailed("; ".join(g.name for g in run.gate_results if not g.ok))
-        elif dry_run:
-            s.say(f"dry run: a cutover is under way ({journal.path}); next: {_next(journal, CUTOVER_STEPS)}")
-            return journal
-        run_steps(CUTOVER, run)
-        _release_snapshots(s)
-        journal.finish(DONE)
-    s.say(
-        f"cutover done. Record the reverse start position for the stack: dms.reverse_cdc_start_position = "
-        f'"{journal.require(facts.REVERSE_START_LSN)}"; then migration_phase = "cutover", previous_phase = "cdc"; cdktf deploy'
-    )
-    return journal
-
-
-def _close(cut: Journal, status: str) -> None:
-    """The cutover is over once its undo begins: a later ``cutover`` starts anew, from the gates."""
-    if cut.status != status:
-        cut.finish(status)
-
-
-def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
-    """Run (or resume) the way back; undoes a cutover that never switched."""
-    cut = _journal(s, "cutover")
-    if not cut.path.exists():
-        raise UsageError(f"no cutover journal in {s.journal_dir}: nothing to roll back")
-    if not cut.started(OPENS_TARGET):  # green never opened: nothing was written there
-        return _abort(s, cut, dry_run=dry_run)
-    journal = _rollback_journal(s, cut)
-    if journal.status == ABORTING and not dry_run:
-        _finish_abort(s, journal)
-    if journal.status == DONE:
-        _close(cut, ROLLED_BACK)
-        s.say(f"rollback already done ({journal.path}); nothing to do")
-        return journal
-    if dry_run:
-        s.say("dry run: the steps would be " + " -> ".join(ROLLBACK_STEPS) + f"; next: {_next(journal, ROLLBACK_STEPS)}")
-        return journal
-    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
-        run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
-        journal.finish(DONE)
-        _close(cut, ROLLED_BACK)
-    s.say('rollback done: set migration_phase = "cdc" (previous_phase = the deployed one) and cdktf deploy')
-    return journal
-
-
-def _abort(s: Settings, cut: Journal, *, dry_run: bool) -> Journal:
-    """Undo a cutover that stopped before the switch: nothing was written on green."""
-    journal = _rollback_journal(s, cut)
-    if dry_run:
-        s.say("dry run: the cutover never switched; the undo would be " + " -> ".join(ABORT_STEPS))
-        return journal
-    with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
-        _close(cut, ABORTED)
-        run_steps(ABORT, Run(s, journal, source, target, cut=cut))
-    journal.finish(DONE)
-    s.say("the cutover was undone: blue serves, forward replication runs, nothing was written on green")
-    return journal

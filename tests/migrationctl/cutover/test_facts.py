@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inventory_migration.migrationctl.cutover import facts, steps
+from inventory_migration.migrationctl.cutover import facts, operations, steps
 from inventory_migration.migrationctl.cutover.facts import FACTS, UnknownFact
 from inventory_migration.migrationctl.cutover.journal import Journal, MissingFact
 
@@ -78,7 +78,7 @@ def test_every_declared_fact_is_written_by_a_step_or_the_operation() -> None:
 
 def test_no_step_is_special_cased_by_name() -> None:
     """The operations find the gate step and the step that opens the target by what the table says of them."""
-    source = Path(steps.__file__).read_text(encoding="utf-8")
+    source = "".join(Path(m.__file__ or "").read_text(encoding="utf-8") for m in (steps, operations))
     outside_tables = re.sub(r"^(CUTOVER|ROLLBACK|ABORT): tuple\[Step, \.\.\.\] = \(.*?^\)", "", source, flags=re.S | re.M)
     names = {step.name for table in (steps.CUTOVER, steps.ROLLBACK, steps.ABORT) for step in table}
     special = [n for n in names if re.search(rf'(done|started|step)\("{re.escape(n)}"\)|[=!]= "{re.escape(n)}"', outside_tables)]

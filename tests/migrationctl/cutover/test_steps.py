@@ -15,7 +15,7 @@ from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
 from inventory_migration.contracts.outputs import StackOutput
-from inventory_migration.migrationctl.cutover import freeze, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover import freeze, operations, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
 from inventory_migration.migrationctl.cutover.replication import NativeReplication
@@ -30,7 +30,7 @@ from tests.migrationctl.cutover.support import (
 
 def test_dry_run_prints_the_gates_and_changes_nothing(shop: Shop) -> None:
     lines: list[str] = []
-    journal = steps.cutover(shop.settings(say=lines.append), dry_run=True)
+    journal = operations.cutover(shop.settings(say=lines.append), dry_run=True)
     assert not journal.path.exists()
     assert any("gate ok   recent clean verify" in line for line in lines), lines
     assert any("gate ok   applications cannot write to the target yet" in line for line in lines)
@@ -42,7 +42,7 @@ def test_a_failing_gate_changes_nothing(shop: Shop) -> None:
     (shop.state_dir / "verify-last.json").unlink()
     shop.pair.target.psql(f"{shop.name}_tgt", wl.GRANTS_SQL)  # the application could write to Aurora already
     with pytest.raises(GatesFailed, match="recent clean verify; applications cannot write to the target yet"):
-        steps.cutover(shop.settings())
+        operations.cutover(shop.settings())
     assert not (shop.state_dir / "journal" / "cutover.json").exists()
     assert shop.writable("source")
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
@@ -67,7 +67,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
         elbv2=elbv2, listener=listener, cloudwatch=cloudwatch, cutover_alarm=outputs[StackOutput.CUTOVER_BLOCKED_ALARM_NAME]
     )
     on_blue = shop.insert("source")
-    journal = steps.cutover(settings)
+    journal = operations.cutover(settings)
     assert journal.status == DONE
     assert [s for s in steps.CUTOVER_STEPS if journal.done(s)] == list(steps.CUTOVER_STEPS)
     assert journal.data["steps"]["verify"]["result"]["equal"] is True
@@ -78,9 +78,9 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     on_green = shop.insert("target")
     assert on_green > on_blue + 500
     wait(lambda: shop.has_order("source", on_green), "the way back")
-    assert steps.cutover(settings).status == DONE  # a repeat does nothing
+    assert operations.cutover(settings).status == DONE  # a repeat does nothing
 
-    back = steps.rollback(settings)
+    back = operations.rollback(settings)
     assert back.status == DONE and [s for s in steps.ROLLBACK_STEPS if back.done(s)] == list(steps.ROLLBACK_STEPS)
     assert switch.weights(elbv2, listener) == {"blue": 100, "green": 0}
     assert shop.writable("source") and not shop.writable("target")
@@ -91,19 +91,19 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         assert slot_position(conn, REVERSE_NAME) is None  # the way back is gone until the next cutover
     # And again: a second cutover starts a new journal.
-    again = steps.cutover(settings)
+    again = operations.cutover(settings)
     assert again.status == DONE and len(list((shop.state_dir / "journal").glob("cutover-*.json"))) == 1
 
 
 def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
     with stalled_apply(shop.source_dsn, shop.target_dsn), pytest.raises(CutoverAborted, match="the source is writable again"):
-        steps.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
+        operations.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
     assert shop.writable("source") and not shop.writable("target")
     journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     assert journal.status == ABORTED and journal.data["steps"]["drain"]["status"] == "failed"
     # The next cutover starts afresh once replication is healthy.
     shop.caught_up()
-    assert steps.cutover(shop.settings()).status == DONE
+    assert operations.cutover(shop.settings()).status == DONE
 
 
 def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(shop: Shop) -> None:
@@ -119,12 +119,12 @@ def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(sh
             wait(lambda: lsn_value(slot_position(conn, FORWARD_NAME)[0] or "0/0") >= goal, "the relay to confirm")  # type: ignore[index]
         assert not shop.has_order("target", order)  # confirmed on the source, not applied on the target
         threading.Timer(1.5, release).start()
-        journal = steps.cutover(shop.settings(elbv2=None))
+        journal = operations.cutover(shop.settings(elbv2=None))
         assert journal.status == DONE and shop.has_order("target", order)
         assert journal.data["steps"]["drain"]["result"]["fence_seconds"] >= 1.0
     with psycopg.connect(shop.target_dsn, autocommit=True) as target:
         assert shop.backend().apply_problems(target) == []
-    assert steps.rollback(shop.settings(elbv2=None)).status == DONE
+    assert operations.rollback(shop.settings(elbv2=None)).status == DONE
     with psycopg.connect(shop.target_dsn, autocommit=True) as target:
         wait(shop.backend().forward_running, "forward replication")
         time.sleep(1)
@@ -137,11 +137,11 @@ def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: 
 
     monkeypatch.setattr(snapshot_holder, "start", no_holder)
     with pytest.raises(RuntimeError, match="holder could not start"):
-        steps.cutover(shop.settings())
+        operations.cutover(shop.settings())
     assert not shop.writable("source")  # frozen: the cutover stopped half-way
     assert shop.identity("target") == "a"  # its sequences step had handed the identities to green
     lines: list[str] = []
-    undo = steps.rollback(shop.settings(say=lines.append))
+    undo = operations.rollback(shop.settings(say=lines.append))
     assert undo.status == DONE and list(undo.data["steps"]) == list(steps.ABORT_STEPS)
     assert shop.writable("source") and not shop.writable("target")
     assert shop.identity("source") == "a" and shop.identity("target") == "d"  # forward replication writes green again
@@ -166,7 +166,7 @@ def test_a_difference_at_the_switch_point_notifies_and_names_the_rollback(shop: 
             published.append(message)
 
     monkeypatch.setattr(snapshot_holder, "start", tamper_then_hold)
-    journal = steps.cutover(shop.settings(sns=Sns(), topic_arn="arn:aws:sns:us-east-1:123456789012:alarms"))
+    journal = operations.cutover(shop.settings(sns=Sns(), topic_arn="arn:aws:sns:us-east-1:123456789012:alarms"))
     result = journal.data["steps"]["verify"]["result"]
     assert result["equal"] is False and result["differing_tables"] == ["shop.order_line"]
     assert published and "migrationctl rollback" in published[0]["Message"]
@@ -181,7 +181,7 @@ def test_rollback_without_a_cutover_is_a_usage_error(tmp_path: Path) -> None:
         state_dir=tmp_path,
     )
     with pytest.raises(Exception, match="no cutover journal"):
-        steps.rollback(settings)
+        operations.rollback(settings)
 
 
 def test_a_killed_abort_is_finished_by_the_next_run(shop: Shop) -> None:
@@ -197,29 +197,29 @@ def test_a_killed_abort_is_finished_by_the_next_run(shop: Shop) -> None:
     journal.record(abort_side="source", abort_reason="slot 'x' confirmed 0/1 after 1 s")
     journal.finish("aborting")
     with pytest.raises(CutoverAborted, match=r"the interrupted abort is finished .* the source is writable again"):
-        steps.cutover(shop.settings())
+        operations.cutover(shop.settings())
     assert shop.writable("source")
     assert Journal(journal.path, "cutover", steps.CUTOVER_STEPS).status == ABORTED
-    assert steps.cutover(shop.settings()).status == DONE  # and the next one starts afresh, from the gates
+    assert operations.cutover(shop.settings()).status == DONE  # and the next one starts afresh, from the gates
 
 
 def test_a_cutover_does_not_resume_while_its_rollback_is_under_way(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = shop.settings()
-    assert steps.cutover(settings).status == DONE
+    assert operations.cutover(settings).status == DONE
 
     def stop(_run: Any, _result: Any) -> None:
         raise RuntimeError("killed in the middle of the rollback")
 
-    monkeypatch.setattr(steps, "ROLLBACK", (*steps.ROLLBACK[:2], steps.Step("sequences", stop), *steps.ROLLBACK[3:]))
+    monkeypatch.setattr(operations, "ROLLBACK", (*steps.ROLLBACK[:2], steps.Step("sequences", stop), *steps.ROLLBACK[3:]))
     with pytest.raises(RuntimeError, match="killed"):
-        steps.rollback(settings)
+        operations.rollback(settings)
     with pytest.raises(GatesFailed, match="a rollback of this cutover is under way"):
-        steps.cutover(settings)
+        operations.cutover(settings)
     monkeypatch.undo()
-    back = steps.rollback(settings)
+    back = operations.rollback(settings)
     assert back.status == DONE and shop.writable("source") and not shop.writable("target")
     assert Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS).status == "rolled back"
-    again = steps.cutover(settings)  # a new cutover after the rollback starts from the gates
+    again = operations.cutover(settings)  # a new cutover after the rollback starts from the gates
     assert again.status == DONE and again.data["steps"]["gates"]["attempts"] == 1
 
 
