@@ -257,6 +257,11 @@ def path_problem(token: str, files: set[Path]) -> str | None:
         return None
     if not (token.startswith(KNOWN_DIRS) or token.rsplit(".", 1)[-1] in EXTENSIONS):
         return None  # prose such as "blue/green"
+    top = name.split("/", 1)[0]
+    if "/" in name and (ROOT / top).is_dir():
+        # A path that starts with a directory of the repository's root is read from the root, never from a room
+        # below it (``config/pg_setting_types.py`` is not ``inventory_migration/config/pg_setting_types.py``).
+        return None if (ROOT / name).exists() else f"no such file or directory: {token}"
     for base in ("", "inventory_migration/", "inventory_migration/migrationctl/", "docs/", "scripts/"):
         if (ROOT / base / name).exists():
             return None
@@ -332,6 +337,7 @@ def test_the_path_checker_sees_what_is_missing() -> None:
     assert path_problem("inventory_migration/config.py", files) == "no such file or directory: inventory_migration/config.py"
     assert path_problem("inventory_migration/rehearsal/", files) == "no such file or directory: inventory_migration/rehearsal/"
     assert path_problem("constructs/network.py", files) is None
+    assert path_problem("config/pg_setting_types.py", files) == "no such file or directory: config/pg_setting_types.py"
     assert path_problem("blue/green", files) is None
     assert path_problem(".migrationctl/verify-last.json", files) is None
 

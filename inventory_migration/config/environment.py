@@ -54,8 +54,8 @@ class MigrationConfig(Validated):
     """Deploy a transition the phase rules refuse (e.g. rebuilding a sandbox directly in ``cdc``). Default: false."""
     placeholders: PlaceholderPolicy = PlaceholderPolicy.WARN
     """What a synth does with placeholder values (documentation addresses, ``.example`` hosts, the example account,
-    template ARNs: ``config/placeholders.py``): ``warn`` (one line) or ``refuse`` (one error naming every field and
-    value; prod sets it). Default: ``warn``."""
+    template ARNs: ``inventory_migration/config/placeholders.py``): ``warn`` (one line) or ``refuse`` (one error naming
+    every field and value; prod sets it). Default: ``warn``."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     """VPC and on-prem path. Default: the section's own defaults."""
     source: SourceDatabaseConfig = dataclasses.field(default_factory=SourceDatabaseConfig)
