@@ -55,45 +55,44 @@ class MigrationStack(TerraformStack):
         self, scope: Construct, construct_id: str, *, config: MigrationConfig, rehearsal: RehearsalMode | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        self.config = c = config
+        self.config = config
         self.rehearsal = rehearsal
         if not hcl_output(self):
             # cdktf's HCL renderer writes any terraform-block setting but providers and backend as `0 = "<name>"`:
             # the HCL layout declares the version in a terraform block of its own (inventory_migration.devtools.hcl).
             self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
         provider = aws.provider.AwsProvider(
-            self, "aws", region=c.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(c))]
+            self, "aws", region=config.region, default_tags=[aws.provider.AwsProviderDefaultTags(tags=standard_tags(config))]
         )
         if rehearsal is not None:
             for key, value in rehearsal.provider_settings().items():
                 override(provider, key, value)
         self._backend()
-        namer = Namer(environment=c.environment, suffix=c.environment_suffix)
-        self.plan = phase = plan_for(c.migration_phase)
+        namer = Namer(environment=config.environment, suffix=config.environment_suffix)
+        self.plan = phase = plan_for(config.migration_phase)
         identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "identity")
         partition = aws.data_aws_partition.DataAwsPartition(self, "partition")
         account_id, part = identity.account_id, partition.partition
-        protected = c.aurora.deletion_protection
+        protected = config.aurora.deletion_protection
         recovery_window = 30 if protected else 0
 
         self.keys = EncryptionKeys(
             self,
             "kms",
-            settings=c.kms,
+            settings=config.kms,
             wiring=EncryptionKeysWiring(
                 namer=namer,
-                region=c.region,
+                region=config.region,
                 account_id=account_id,
                 partition=part,
                 fargate_cluster_name=namer.name(ResourceType.ECS_CLUSTER, "app"),
             ),
         )
-        net = c.network
         self.network = Network(
             self,
             "network",
-            settings=net,
-            wiring=NetworkWiring(namer=namer, region=c.region, flow_log_key_arn=self.keys.ops.arn),
+            settings=config.network,
+            wiring=NetworkWiring(namer=namer, region=config.region, flow_log_key_arn=self.keys.ops.arn),
         )
         self.security_groups = SecurityGroups(
             self,
@@ -101,15 +100,15 @@ class MigrationStack(TerraformStack):
             wiring=SecurityGroupsWiring(
                 namer=namer,
                 vpc_id=self.network.vpc.id,
-                on_prem_cidrs=net.on_prem_cidrs,
-                source_port=c.source.port,
-                aurora_port=c.aurora.port,
-                app_port=c.app.container_port,
-                alb_ingress_cidrs=c.app.ingress_cidrs,
-                blue_targets=c.app.blue_targets if phase.blue_targets else (),
-                blue_port=c.app.blue_port,
+                on_prem_cidrs=config.network.on_prem_cidrs,
+                source_port=config.source.port,
+                aurora_port=config.aurora.port,
+                app_port=config.app.container_port,
+                alb_ingress_cidrs=config.app.ingress_cidrs,
+                blue_targets=config.app.blue_targets if phase.blue_targets else (),
+                blue_port=config.app.blue_port,
                 replication=phase.replication,
-                operator_cidrs=net.operator_cidrs,
+                operator_cidrs=config.network.operator_cidrs,
             ),
         )
         self.dns = (
@@ -120,25 +119,24 @@ class MigrationStack(TerraformStack):
                     namer=namer,
                     vpc_id=self.network.vpc.id,
                     subnet_ids=self.network.dms_subnet_ids,
-                    dns_servers=net.on_prem_dns_servers,
-                    domains=net.on_prem_domains,
+                    dns_servers=config.network.on_prem_dns_servers,
+                    domains=config.network.on_prem_domains,
                 ),
             )
-            if net.on_prem_dns_servers
+            if config.network.on_prem_dns_servers
             else None
         )
         self.alarm_topic = AlarmTopic(
             self,
             "alarm-topic",
             props=AlarmTopicProps(
-                namer=namer, account_id=account_id, kms_key_arn=self.keys.ops.arn, emails=c.monitoring.notification_emails
+                namer=namer, account_id=account_id, kms_key_arn=self.keys.ops.arn, emails=config.monitoring.notification_emails
             ),
         )
-        a = c.aurora
         self.aurora = AuroraCluster(
             self,
             "aurora",
-            settings=a,
+            settings=config.aurora,
             wiring=AuroraWiring(
                 namer=namer,
                 partition=part,
@@ -148,50 +146,49 @@ class MigrationStack(TerraformStack):
                 storage_key_arn=self.keys.rds.arn,
                 secret_key_arn=self.keys.ops.arn,
                 logs_key_arn=self.keys.ops.arn,
-                log_retention_days=c.monitoring.log_retention_days,
+                log_retention_days=config.monitoring.log_retention_days,
             ),
         )
-        d = c.dms
         self.dms = DmsReplication(
             self,
             "dms",
-            settings=d,
+            settings=config.dms,
             wiring=DmsWiring(
                 namer=namer,
-                region=c.region,
+                region=config.region,
                 partition=part,
                 subnet_ids=self.network.dms_subnet_ids,
                 security_group_ids=[self.security_groups.dms.id] if self.security_groups.dms is not None else [],
                 kms_key_arn=self.keys.ops.arn,
                 source=EndpointSpec(
-                    database_name=c.source.database_name,
+                    database_name=config.source.database_name,
                     engine_name="postgres",
-                    ca_certificate_pem=self._read_pem(c.source.ca_certificate_file),
+                    ca_certificate_pem=self._read_pem(config.source.ca_certificate_file),
                 ),
                 target=EndpointSpec(
-                    database_name=a.database_name,
+                    database_name=config.aurora.database_name,
                     engine_name="aurora-postgresql",
-                    ca_certificate_pem=self._read_pem(d.target_ca_certificate_file),
+                    ca_certificate_pem=self._read_pem(config.dms.target_ca_certificate_file),
                 ),
                 alarm_topic_arn=self.alarm_topic.arn,
                 replication=phase.replication,
                 forward_task=phase.forward_task,
                 reverse_task=phase.reverse_task,
                 secret_recovery_window_days=recovery_window,
-                log_retention_days=c.monitoring.log_retention_days,
+                log_retention_days=config.monitoring.log_retention_days,
             ),
         )
         self.storage = ImageStorage(
             self,
             "storage",
-            settings=c.storage,
+            settings=config.storage,
             wiring=ImageStorageWiring(
                 namer=namer,
                 account_id=account_id,
                 partition=part,
                 kms_key_arn=self.keys.s3.arn,
                 load_balancer_log_prefix=ALB_LOG_PREFIX,
-                region=c.region,
+                region=config.region,
                 logged_bucket_names=(state_bucket_name(namer),),
             ),
         )
@@ -201,20 +198,19 @@ class MigrationStack(TerraformStack):
             props=OperatorStateProps(
                 namer=namer,
                 kms_key_arn=self.keys.s3.arn,
-                force_destroy=c.storage.force_destroy,
+                force_destroy=config.storage.force_destroy,
                 access_log_bucket=self.storage.log_bucket.id,
             ),
         )
         if self.operator_state.logging is not None:  # S3 checks on PutBucketLogging that the log bucket accepts it
             depend_on(self.operator_state.logging, self.storage.log_bucket_policy)
-        app = c.app
         self.application = BlueGreenApplication(
             self,
             "application",
-            settings=app,
+            settings=config.app,
             wiring=BlueGreenApplicationWiring(
                 namer=namer,
-                region=c.region,
+                region=config.region,
                 partition=part,
                 vpc_id=self.network.vpc.id,
                 public_subnet_ids=[s.id for s in self.network.subnets[SubnetTier.PUBLIC]],
@@ -228,38 +224,37 @@ class MigrationStack(TerraformStack):
                 image_key_arn=self.keys.s3.arn,
                 database_environment={
                     "DATABASE_HOST": self.aurora.cluster.endpoint,
-                    "DATABASE_PORT": str(a.port),
-                    "DATABASE_NAME": a.database_name,
+                    "DATABASE_PORT": str(config.aurora.port),
+                    "DATABASE_NAME": config.aurora.database_name,
                     "IMAGE_BUCKET": self.storage.bucket.bucket,
                 },
                 blue_weight=phase.blue_weight,
                 green_weight=phase.green_weight,
                 blue_registered=phase.blue_targets,
-                log_retention_days=c.monitoring.log_retention_days,
+                log_retention_days=config.monitoring.log_retention_days,
                 secret_recovery_window_days=recovery_window,
             ),
         )
         depend_on(self.application.load_balancer, self.storage.log_bucket_policy)  # ELB checks it can write its logs
-        f = c.files
         self.files = ImageTransfer(
             self,
             "files",
-            settings=f,
+            settings=config.files,
             wiring=ImageTransferWiring(
                 namer=namer,
-                region=c.region,
+                region=config.region,
                 account_id=account_id,
                 partition=part,
                 vpc_id=self.network.vpc.id,
                 subnet_ids=self.network.dms_subnet_ids,
-                on_prem_cidrs=net.on_prem_cidrs,
+                on_prem_cidrs=config.network.on_prem_cidrs,
                 bucket_arn=self.storage.bucket.arn,
                 bucket_key_arn=self.keys.s3.arn,
                 report_bucket_arn=self.storage.log_bucket.arn,
                 logs_key_arn=self.keys.ops.arn,
                 alarm_topic_arn=self.alarm_topic.arn,
                 sync=phase.image_sync,
-                log_retention_days=c.monitoring.log_retention_days,
+                log_retention_days=config.monitoring.log_retention_days,
             ),
         )
         replication = (
@@ -276,7 +271,7 @@ class MigrationStack(TerraformStack):
             "monitoring",
             props=MigrationMonitoringProps(
                 namer=namer,
-                region=c.region,
+                region=config.region,
                 topic_arn=self.alarm_topic.arn,
                 cluster_id=self.aurora.cluster.cluster_identifier,
                 reader_instance_ids=[i.identifier for i in self.aurora.instances[1:]],
@@ -295,7 +290,7 @@ class MigrationStack(TerraformStack):
                 )
                 if self.files.task is not None
                 else None,
-                thresholds=c.monitoring.thresholds,
+                thresholds=config.monitoring.thresholds,
             ),
         )
         declare_outputs(self)
@@ -304,18 +299,18 @@ class MigrationStack(TerraformStack):
         return self.config.resolve_file(relative).read_text(encoding="utf-8") if relative else ""
 
     def _backend(self) -> None:
-        b, c = self.config.backend, self.config
+        backend_config, config = self.config.backend, self.config
         if self.rehearsal is not None:
             LocalBackend(self, path=self.rehearsal.state_path)
-        elif b.kind is BackendKind.S3:
+        elif backend_config.kind is BackendKind.S3:
             backend = S3Backend(
                 self,
-                bucket=b.bucket,
-                key=b.key or f"inventory-migration/{c.environment}/terraform.tfstate",
-                region=b.region or c.region,
+                bucket=backend_config.bucket,
+                key=backend_config.key or f"inventory-migration/{config.environment}/terraform.tfstate",
+                region=backend_config.region or config.region,
                 encrypt=True,
-                kms_key_id=b.kms_key_id or None,
+                kms_key_id=backend_config.kms_key_id or None,
             )
-            backend.add_override("use_lockfile", b.use_lockfile)
+            backend.add_override("use_lockfile", backend_config.use_lockfile)
         else:
-            LocalBackend(self, path=b.local_path or LOCAL_STATE_FROM_STACK_DIR.format(stack=stack_name(c)))
+            LocalBackend(self, path=backend_config.local_path or LOCAL_STATE_FROM_STACK_DIR.format(stack=stack_name(config)))
