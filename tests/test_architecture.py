@@ -40,6 +40,12 @@ def test_database_and_cutover_never_import_each_other() -> None:
     assert "cutover" not in edges["database"] and "database" not in edges["cutover"]
 
 
+def test_no_concern_imports_another() -> None:
+    """The CLI's concerns share only pg/, the contracts and the plumbing: none imports another concern."""
+    edges = graph()
+    assert {room: edges[room] & set(CONCERNS) for room in CONCERNS if edges[room] & set(CONCERNS)} == {}
+
+
 def test_the_shared_room_imports_no_concern() -> None:
     assert graph()["pg"] == set()
 

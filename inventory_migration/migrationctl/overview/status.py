@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.contracts.outputs import StackOutput
-from inventory_migration.migrationctl.cutover.steps import JOURNAL_STEPS
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.pg import lag as lag_mod
 from inventory_migration.migrationctl.records import JOURNAL_DIR, JOURNALS, read_json
@@ -105,7 +104,7 @@ def journals(state: Path) -> Part:
             lines.append(f"{operation}: none")
             continue
         journal = read_json(path)
-        done = [s for s in JOURNAL_STEPS[operation] if journal.get("steps", {}).get(s, {}).get("status") == "done"]
+        done = [s for s, e in journal.get("steps", {}).items() if e.get("status") == "done"]  # the journal holds only its steps
         running = [s for s, e in journal.get("steps", {}).items() if e.get("status") in ("running", "failed")]
         where = f" at {running[0]}" if running else f" ({len(done)} step(s) done)"
         lines.append(f"{operation}: {journal.get('status')}{where} since {journal.get('started_at', '?')}")
