@@ -7,8 +7,10 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 export CHECKPOINT_DISABLE := 1
-# Node 22 from node_modules (npm package node@22) comes first: jsii and the cdktf CLI use it.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.local/bin:$(PATH)
+# Node 22 from node_modules (npm package node@22) comes first: jsii and the cdktf CLI use it. Our own pipenv
+# (.build/tools, installed when the machine has none) comes last: cdktf.json's app runs `pipenv run`, and so do the
+# commands cdktf deploy starts (the deploy rehearsal's too).
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.local/bin:$(PATH):$(CURDIR)/.build/tools/bin
 
 PIPENV_VERSION := 2026.10.3
 # pipenv from the PATH, else our own copy in .build/tools (a venv: works on an "externally managed" Python, PEP 668).

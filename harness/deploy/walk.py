@@ -177,7 +177,15 @@ class Rehearsal:
 
     def env(self) -> dict[str, str]:
         assert self.mode is not None
-        path = f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+        # cdktf.json's app is `pipenv run python main.py`: the Makefile's own pipenv (.build/tools) when none is installed.
+        path = ":".join(
+            (
+                str(ROOT / "node_modules" / ".bin"),
+                str(Path(sys.executable).parent),
+                os.environ.get("PATH", ""),
+                str(ROOT / ".build" / "tools" / "bin"),
+            )
+        )
         return {
             **os.environ,
             **self.mode.environ(),
