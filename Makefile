@@ -61,7 +61,7 @@ synth: install
 	MIGRATION_ENV=$(ENV) npx --no-install cdktf synth
 	@$(PIPENV) run python -m inventory_migration.devtools.summary $(ENV)
 
-# HCL laid out as a hand-written module (the dashboard body as its own JSON file); tests/test_hcl.py proves it
+# HCL laid out as a hand-written module (the dashboard body as its own JSON file); tests/devtools/test_hcl.py proves it
 # plans the same stack as the JSON.
 synth-hcl: install
 	$(PIPENV) run python -m inventory_migration.devtools.hcl $(ENV)

@@ -89,3 +89,17 @@ def test_migrationctl_imports_no_synth_building_block() -> None:
     """The CLI reads the contracts, never what the stack is written with (a synth import would also load cdktf)."""
     assert {p for p in product_modules_importing("inventory_migration.synth.cdk") if "migrationctl" in p} == set()
     assert {p for p in product_modules_importing("inventory_migration.constructs") if "migrationctl" in p} == set()
+
+
+def test_paths_the_rooms_compute_from_their_own_file_point_at_the_repository() -> None:
+    """A module that moves into a room changes what ``Path(__file__)`` means: each root it derives is the repository."""
+    from inventory_migration.config.base import CONFIG_DIR
+    from inventory_migration.devtools.config_doc import DOC_PATH
+    from inventory_migration.devtools.terraform_cli import PROJECT_MIRROR
+    from inventory_migration.synth.runtime import BUNDLED_NODE, PROJECT_ROOT
+
+    assert PROJECT_ROOT == ROOT
+    assert BUNDLED_NODE.is_relative_to(ROOT / "node_modules")
+    assert PROJECT_MIRROR.parent == ROOT
+    assert DOC_PATH == ROOT / "docs" / "config.md"
+    assert CONFIG_DIR == ROOT / "config"

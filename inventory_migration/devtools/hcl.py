@@ -4,7 +4,7 @@
 cdktf writes one ``cdk.tf``; this lays it out as a hand-written module would be: ``providers.tf`` (the
 ``terraform`` block with backend and required providers, and the provider), ``variables.tf``, ``main.tf`` (data
 sources and resources) and ``outputs.tf``, with the dashboard body as its own JSON file under ``assets/``. Blocks are
-moved whole, never edited: what Terraform reads is what cdktf wrote, which ``tests/test_hcl.py`` proves by planning
+moved whole, never edited: what Terraform reads is what cdktf wrote, which ``tests/devtools/test_hcl.py`` proves by planning
 this directory and the JSON synth against the same emulator. References inside JSON documents are rendered for HCL
 by :mod:`inventory_migration.synth.rendering`.
 """

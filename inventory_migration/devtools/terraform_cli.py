@@ -23,7 +23,7 @@ from inventory_migration.contracts.environment import Variable
 PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_v*"
 MIRROR_ENV = Variable.TF_PROVIDER_MIRROR
 """Set this to the mirror directory (it wins over everything else)."""
-PROJECT_MIRROR = Path(__file__).resolve().parent.parent / ".terraform-mirror"
+PROJECT_MIRROR = Path(__file__).resolve().parents[2] / ".terraform-mirror"
 """The project's own mirror, written by ``make mirror`` (``terraform providers mirror``)."""
 SEARCH_ROOTS = (
     "/opt",

@@ -10,7 +10,7 @@ renderer (``cdktf synth --hcl``, ``make synth-hcl``) splits such a string at eve
   ``templatefile()`` of its own JSON file, whose references are template variables.
 
 Terraform evaluates both to the same document (``jsonencode`` sorts keys and drops spaces; the provider compares
-policies and definitions as JSON), which ``tests/test_hcl.py`` proves by planning both against one emulator.
+policies and definitions as JSON), which ``tests/devtools/test_hcl.py`` proves by planning both against one emulator.
 """
 
 from __future__ import annotations

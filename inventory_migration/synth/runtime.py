@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inventory_migration.contracts.environment import Variable
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
 
 

@@ -6,6 +6,8 @@ drain reads a slot only as a secondary signal (the fence, :mod:`.fence`, is the 
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 
 from inventory_migration.migrationctl.db import query
@@ -68,15 +70,34 @@ def covered(insert: str, block_size: int) -> str:
     return insert
 
 
+NUDGE_AFTER_SECONDS = 1.0
+"""How long :func:`wait_flushed` waits for the WAL writer before it asks for the flush itself."""
+
+
 def wait_flushed(conn: psycopg.Connection, position: str, timeout: float = 10.0) -> None:
-    """Wait until the server has flushed WAL up to ``position``."""
+    """Wait until the server has flushed WAL up to ``position``.
+
+    The WAL writer flushes asynchronous commits, but not a record that is no commit (the background writer's
+    running-transactions record, every 15 s) while nothing else asks for a flush: on a frozen, idle source such a
+    record can sit in WAL buffers for as long as nobody commits. After :data:`NUDGE_AFTER_SECONDS` (once) an empty
+    transaction that takes a transaction id commits asynchronously *after* ``position`` and so has the WAL writer
+    flush through it. Logical decoding sees an empty transaction (pgoutput skips it; test_decoding, DMS's plugin, sends
+    BEGIN/COMMIT with nothing between).
+    """
     target = lsn_value(position)
     flushed = ""
+    started = time.monotonic()
+    nudged = False
 
     def done() -> bool:
-        nonlocal flushed
+        nonlocal flushed, nudged
         flushed = str(query(conn, "SELECT pg_current_wal_flush_lsn()::text")[0][0])
-        return lsn_value(flushed) >= target
+        if lsn_value(flushed) >= target:
+            return True
+        if not nudged and time.monotonic() - started >= NUDGE_AFTER_SECONDS and conn.autocommit:
+            query(conn, "SELECT txid_current()")  # its own transaction: an xid, an asynchronous commit past the target
+            nudged = True
+        return False
 
     poll(
         done,

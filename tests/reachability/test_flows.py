@@ -16,7 +16,7 @@ from inventory_migration.reachability.from_terraform import network_of
 from inventory_migration.reachability.model import Role
 from tests.conftest import phase_config, resources_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV_PHASES = [(env, phase) for env in ("dev", "prod") for phase in MigrationPhase]
 
 

@@ -28,7 +28,7 @@ from inventory_migration.devtools.hcl import (
 from inventory_migration.devtools.terraform_cli import OfflineTerraform
 from inventory_migration.synth.rendering import TOKEN, template_variables, token_names
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 SAMPLE = """terraform {
   required_providers {

@@ -11,7 +11,7 @@ import pytest
 
 from inventory_migration.config.pg_settings import parameter_value_problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_checked_in_types_are_what_postgresql_16_reports() -> None:

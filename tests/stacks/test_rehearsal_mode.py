@@ -13,7 +13,7 @@ from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.devtools.change_sets import Action, plan_changes, violations
 from inventory_migration.stacks.rehearsal_mode import ENDPOINT_ENV, STATE_ENV, RehearsalMode, RehearsalModeError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
