@@ -371,7 +371,7 @@ def test_checkov_on_every_phase(phase_synth: Any, environment: str, tmp_path: Pa
 @pytest.mark.parametrize(("environment", "phase"), ALL, ids=[f"{e}-{p.value}" for e, p in ALL])
 def test_every_phase_passes_every_rule(phase_synth: Any, environment: str, phase: MigrationPhase) -> None:
     from inventory_migration.rules import evaluate
-    from tests.test_stack import context
+    from tests.stacks.test_stack import context
 
     synth = phase_synth(environment, phase)
     assert evaluate(synth, context(environment, synth)) == []
