@@ -64,6 +64,7 @@ def main(outdir: str) -> int:
     use_supported_node()
     from inventory_migration.config import available_environments, load_config
     from inventory_migration.contracts.phases import MigrationPhase
+    from inventory_migration.devtools.config_doc import phased
     from inventory_migration.stacks.migration import MigrationStack, stack_name
     from inventory_migration.stacks.rehearsal_mode import RehearsalMode
     from inventory_migration.synth.cdk import Testing
@@ -74,14 +75,8 @@ def main(outdir: str) -> int:
     for environment in available_environments():
         base = load_config(environment, environ={})
         for phase in MigrationPhase:
-            phased = dataclasses.replace(
-                base,
-                migration_phase=phase,
-                force_phase_transition=True,
-                dms=dataclasses.replace(base.dms, reverse_cdc_start_position="0/1A2B3C4D"),
-            )
             for name, change in variants():
-                config = change(phased)
+                config = change(phased(base, phase))
                 stack = MigrationStack(Testing.app(), stack_name(config), config=config)
                 (out / f"{environment}-{phase.value}-{name}.json").write_text(Testing.synth(stack), encoding="utf-8")
                 count += 1

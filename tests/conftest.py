@@ -63,23 +63,12 @@ def config_reads() -> dict[str, Any]:
     return reads_by_phase([c for env in available_environments() for c in branch_configs(load_config(env, environ={}))])
 
 
-REVERSE_LSN = "0/1A2B3C4D"
-"""The reverse start position the phase synths use (``migrationctl cutover`` prints the real one)."""
-
-
 def phase_config(environment: str, phase: Any) -> Any:
     """A shipped environment's config moved to ``phase`` (forced: the tests look at each phase on its own)."""
-    import dataclasses
-
     from inventory_migration.config import load_config
+    from inventory_migration.devtools.config_doc import phased
 
-    config = load_config(environment)
-    return dataclasses.replace(
-        config,
-        migration_phase=phase,
-        force_phase_transition=True,
-        dms=dataclasses.replace(config.dms, reverse_cdc_start_position=REVERSE_LSN),
-    )
+    return phased(load_config(environment), phase)
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,20 @@ def recording(obj: Any, seen: set[str], active: list[bool]) -> Any:
     return type(cls.__name__, (cls,), {"__getattribute__": getattribute})(**values)
 
 
+REVERSE_LSN = "0/1A2B3C4D"
+"""The reverse task's start position a phase is synthesized with (``migrationctl cutover`` prints the real one)."""
+
+
+def phased(config: MigrationConfig, phase: MigrationPhase) -> MigrationConfig:
+    """``config`` moved to ``phase`` on its own (the transition rule forced), the way back's start position set."""
+    return dataclasses.replace(
+        config,
+        migration_phase=phase,
+        force_phase_transition=True,
+        dms=dataclasses.replace(config.dms, reverse_cdc_start_position=REVERSE_LSN),
+    )
+
+
 def reads_by_phase(configs: list[MigrationConfig]) -> dict[str, set[MigrationPhase]]:
     """``Class.field`` -> the phases in which building the stack of any of ``configs`` reads it."""
     from inventory_migration.stacks.migration import MigrationStack
@@ -60,15 +74,9 @@ def reads_by_phase(configs: list[MigrationConfig]) -> dict[str, set[MigrationPha
     found: dict[str, set[MigrationPhase]] = {}
     for config in configs:
         for phase in MigrationPhase:
-            phased = dataclasses.replace(
-                config,
-                migration_phase=phase,
-                force_phase_transition=True,
-                dms=dataclasses.replace(config.dms, reverse_cdc_start_position="0/1A2B3C4D"),
-            )
             seen: set[str] = set()
             active = [False]
-            recorded = recording(phased, seen, active)
+            recorded = recording(phased(config, phase), seen, active)
             active[0] = True
             MigrationStack(Testing.app(), f"reads-{config.environment}-{phase.value}", config=recorded)
             active[0] = False

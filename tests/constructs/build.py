@@ -8,12 +8,31 @@ module's builder, not here.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from inventory_migration.synth.naming import Namer
 
 NAMER = Namer(environment="dev", suffix="t1")
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+OPS = "arn:aws:kms:us-east-1:123456789012:key/ops"
+S3KEY = "arn:aws:kms:us-east-1:123456789012:key/s3"
+BUCKET = "arn:aws:s3:::s3-images-dev-t1"
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+
+
+def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
+    """A resource's JSON policy document, parsed."""
+    return dict(json.loads(resource[attribute]))
+
+
+def actions_of(document: dict[str, Any]) -> dict[str, tuple[set[str], Any]]:
+    """Statement id -> (its actions, its resources)."""
+    out = {}
+    for s in document["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        out[s["Sid"]] = (set(actions), s.get("Resource"))
+    return out
 
 
 def settings_and_wiring(settings_type: type, wiring_type: type, values: dict[str, Any]) -> dict[str, Any]:

@@ -7,27 +7,8 @@ from typing import Any
 
 import pytest
 
-from inventory_migration.synth.naming import Namer
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import ref, settings_and_wiring
-
-NAMER = Namer(environment="dev", suffix="t1")
-OPS = "arn:aws:kms:us-east-1:123456789012:key/ops"
-S3KEY = "arn:aws:kms:us-east-1:123456789012:key/s3"
-BUCKET = "arn:aws:s3:::s3-images-dev-t1"
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return dict(json.loads(resource[attribute]))
-
-
-def actions_of(document: dict[str, Any]) -> dict[str, tuple[set[str], Any]]:
-    out = {}
-    for s in document["Statement"]:
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-        out[s["Sid"]] = (set(actions), s.get("Resource"))
-    return out
+from tests.constructs.build import BUCKET, CERT, NAMER, OPS, S3KEY, actions_of, policy, ref, settings_and_wiring
 
 
 def application(stack: Any, **overrides: Any) -> Any:

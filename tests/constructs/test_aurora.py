@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -10,10 +9,6 @@ import pytest
 from inventory_migration.config import EngineLifecycleSupport
 from tests.conftest import one, resources_of, synth_of
 from tests.constructs.build import KEY, NAMER, settings_and_wiring
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
 
 
 def aurora_props(**overrides: Any) -> Any:

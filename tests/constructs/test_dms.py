@@ -10,11 +10,7 @@ import pytest
 from inventory_migration.contracts.names import CONTROL_SCHEMA
 from inventory_migration.contracts.phases import TaskState
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import KEY, NAMER, settings_and_wiring
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import KEY, NAMER, policy, settings_and_wiring
 
 
 def dms_props(**overrides: Any) -> Any:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import resources_of, synth_of
-from tests.constructs.build import NAMER
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import NAMER, policy
 
 
 def test_kms_keys_rotate_with_scoped_policies(construct_stack: Any) -> None:

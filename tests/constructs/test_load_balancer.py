@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.synth.naming import Namer
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import ref
+from tests.constructs.build import CERT, ref
 from tests.constructs.test_application import app_log_group_names, application
-
-NAMER = Namer(environment="dev", suffix="t1")
-OPS = "arn:aws:kms:us-east-1:123456789012:key/ops"
-S3KEY = "arn:aws:kms:us-east-1:123456789012:key/s3"
-BUCKET = "arn:aws:s3:::s3-images-dev-t1"
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 
 
 def test_load_balancer_listeners_and_target_groups(construct_stack: Any) -> None:

@@ -9,11 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import KEY, NAMER
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import KEY, NAMER, policy
 
 
 def test_alarm_topic(construct_stack: Any) -> None:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from inventory_migration.config import NatGatewayMode, OnPremConnectivity
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import KEY, NAMER, settings_and_wiring
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import KEY, NAMER, policy, settings_and_wiring
 
 
 def network(stack: Any, **overrides: Any) -> Any:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import resources_of, synth_of
 from tests.constructs.build import NAMER
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
 
 
 def wiring(**overrides: Any) -> Any:

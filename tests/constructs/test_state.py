@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import one, synth_of
-from tests.constructs.build import KEY, NAMER
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import KEY, NAMER, policy
 
 
 def test_operator_state_bucket(construct_stack: Any) -> None:

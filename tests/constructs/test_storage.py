@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import one, resources_of, synth_of
-from tests.constructs.build import KEY, NAMER, settings_and_wiring
-
-
-def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
-    return json.loads(resource[attribute])
+from tests.constructs.build import KEY, NAMER, policy, settings_and_wiring
 
 
 def storage(**overrides: Any) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from inventory_migration.contracts.phases import (
     transition_problem,
 )
 from inventory_migration.devtools.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
-from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, REVERSE_LSN, phase_config, resources_of
+from inventory_migration.devtools.config_doc import REVERSE_LSN
+from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, phase_config, resources_of
 
 P = MigrationPhase
 

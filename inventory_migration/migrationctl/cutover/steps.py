@@ -447,8 +447,8 @@ ABORT: tuple[Step, ...] = (
 CUTOVER_STEPS = tuple(step.name for step in CUTOVER)
 ROLLBACK_STEPS = tuple(step.name for step in ROLLBACK)
 ABORT_STEPS = tuple(step.name for step in ABORT)
-JOURNAL_STEPS = {"cutover": CUTOVER_STEPS, "rollback": tuple(dict.fromkeys(ROLLBACK_STEPS + ABORT_STEPS))}
 JOURNAL_WRITES = {"cutover": step_writes(CUTOVER), "rollback": step_writes(ROLLBACK, ABORT)}
+JOURNAL_STEPS = {operation: tuple(writes) for operation, writes in JOURNAL_WRITES.items()}
 """Each operation's steps and the facts each may record: what its journal accepts."""
 GATE_STEP = next(step.name for step in CUTOVER if step.checks_gates)
 """The cutover's step that records the gates' verdict."""
