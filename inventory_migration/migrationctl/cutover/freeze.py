@@ -1,20 +1,26 @@
-"""The freeze: application writes stop on the side being left, in a way no session can undo.
+"""The freeze: application writes stop on the side being left, in a way no session can undo — checked by effect.
 
-``default_transaction_read_only`` is only a session default (any session can ``SET`` it off or begin a ``READ WRITE``
-transaction; it is not inherited through group roles). The freeze takes the **write privileges** away instead:
-``INSERT``, ``UPDATE``, ``DELETE`` and ``TRUNCATE`` on every user table are revoked from every role through which a
-frozen role holds them (the role itself, and the groups it inherits from). Reads keep working. A session cannot grant
-itself a privilege back — except an owner of the table, or a superuser — so those frozen roles are also set
-``NOLOGIN`` and their sessions ended. Then every session of a frozen role that holds a write transaction begun before
-the revoke is ended (it rolls back); sessions that reconnect can read but not write, so the loop converges under a pool
-that reconnects every few milliseconds.
+``default_transaction_read_only`` is only a session default (any session can ``SET`` it off). The freeze takes the
+**write privileges** away instead, and asks PostgreSQL afterwards whether anyone but the exempt roles can still write
+(:mod:`..pg.write_paths`): that answer, not the list of what was revoked, is the freeze's postcondition.
+
+What it takes (:func:`plan`): every write grant (table, view, foreign table and column level; PUBLIC's too) whose
+grantee is not a role the exempt roles or the migration user can act as, and EXECUTE on every ``SECURITY DEFINER``
+routine such a kept role (or a superuser) owns — each as an exact ACL entry, revoked and given back as its grantor
+(:mod:`..pg.grants`). A session cannot grant itself a privilege back except as an owner of the table or a superuser,
+so frozen roles that are either are also set ``NOLOGIN``; then every session of a frozen role that holds a write
+transaction begun before the revoke is ended (it rolls back).
+
+Before anything changes, :func:`trial` runs the freeze inside a transaction that is rolled back and asks the same
+question: a path the freeze would not close (a superuser nobody named, a member of a table's owner, a group an exempt
+role shares, ``pg_write_all_data``, a grant whose grantor the migration user cannot act as, a dependent grant to an
+exempt role) is a gate failure naming its remedy — and an exempt role that would lose a write it has is one too.
 
 What was revoked is the freeze's :class:`Record`; it is written to the journal *before* anything is revoked (merged
 with any earlier record, so a run killed inside the freeze loses nothing), and the unfreeze grants exactly that back —
-on the same side, or, when the switch opens the other side, there (the two databases have the same tables).
+on the same side as the grantors that made it, or, when the switch opens the other side, there as the migration user.
 
-Cost, measured on PostgreSQL 16 (``scripts/benchmark_freeze.py``): revoking from one role on 5,000 tables is one
-catalogue update per table — see ``docs/runbook.md`` for the figures.
+Cost, measured on PostgreSQL 16 (``scripts/benchmark_freeze.py``): see ``docs/runbook.md`` for the figures.
 """
 
 from __future__ import annotations
@@ -28,69 +34,62 @@ from psycopg import sql
 
 from inventory_migration.migrationctl.db import query
 from inventory_migration.migrationctl.errors import UsageError
-from inventory_migration.migrationctl.pg.objects import USER_TABLES
-from inventory_migration.migrationctl.pg.privileges import WRITE_PRIVILEGES
+from inventory_migration.migrationctl.pg import grants as grants_mod
+from inventory_migration.migrationctl.pg import write_paths
+from inventory_migration.migrationctl.pg.grants import PUBLIC, Grant, Kind
+from inventory_migration.migrationctl.pg.write_paths import REACH, USER_RELATIONS, WritePath
 from inventory_migration.migrationctl.polling import poll
 
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """What a freeze took away: write grants (grantee -> privilege -> tables) and the roles set NOLOGIN."""
+    """What a freeze took away: write grants as ACL entries, and the roles set NOLOGIN."""
 
-    grants: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)
+    grants: tuple[Grant, ...] = ()
     nologin: tuple[str, ...] = ()
 
     def merged(self, other: Record) -> Record:
-        grants = {g: {p: sorted(set(t)) for p, t in by_priv.items()} for g, by_priv in self.grants.items()}
-        for grantee, by_privilege in other.grants.items():
-            for privilege, tables in by_privilege.items():
-                mine = grants.setdefault(grantee, {}).setdefault(privilege, [])
-                grants[grantee][privilege] = sorted(set(mine) | set(tables))
-        return Record(grants, tuple(sorted(set(self.nologin) | set(other.nologin))))
+        return Record(tuple(sorted(set(self.grants) | set(other.grants))), tuple(sorted(set(self.nologin) | set(other.nologin))))
 
     def to_json(self) -> dict[str, Any]:
-        return {"grants": self.grants, "nologin": list(self.nologin)}
+        return {"grants": [g.to_json() for g in self.grants], "nologin": list(self.nologin)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Record:
         data = data or {}
-        return cls(
-            {g: {p: list(t) for p, t in v.items()} for g, v in data.get("grants", {}).items()}, tuple(data.get("nologin", ()))
-        )
+        raw = data.get("grants", [])
+        if isinstance(raw, dict):  # a journal written before grantors were kept: grantee -> privilege -> tables
+            entries = [
+                Grant(Kind.TABLE, t, "", p, g, "", False)
+                for g, by_priv in raw.items()
+                for p, tables in by_priv.items()
+                for t in tables
+            ]
+        else:
+            entries = [Grant.from_json(row) for row in raw]
+        return cls(tuple(sorted(set(entries))), tuple(data.get("nologin", ())))
 
     @property
     def tables(self) -> int:
-        return len({t for by_priv in self.grants.values() for tables in by_priv.values() for t in tables})
+        return len({g.target for g in self.grants if g.kind is not Kind.ROUTINE})
+
+    @property
+    def grantees(self) -> set[str]:
+        return {g.grantee for g in self.grants}
+
+
+def me(conn: psycopg.Connection) -> str:
+    return str(query(conn, "SELECT current_user")[0][0])
+
+
+def kept(conn: psycopg.Connection, exempt: Sequence[str]) -> list[str]:
+    """The roles that keep writing through a freeze: the exempt ones and the migration user (it writes the fence)."""
+    return sorted({*exempt, me(conn)})
 
 
 def writers(conn: psycopg.Connection) -> dict[str, str]:
-    """Every role that can log in and write some user table, and how: ``role -> why`` (superuser, owner, a grant to it
-    or to a group it inherits from, PUBLIC, ``pg_write_all_data``)."""
-    rows = query(
-        conn,
-        f"""
-        WITH t AS ({USER_TABLES}),
-        acl AS (SELECT t.name, t.relowner, (aclexplode(coalesce(t.relacl, acldefault('r', t.relowner)))).* FROM t),
-        grantees AS (
-            SELECT DISTINCT grantee AS oid, 'a write grant' AS how FROM acl WHERE privilege_type = ANY(%(privileges)s)
-            UNION SELECT DISTINCT relowner, 'owns tables' FROM t
-            UNION SELECT oid, 'pg_write_all_data' FROM pg_roles WHERE rolname = 'pg_write_all_data'
-        )
-        SELECT r.rolname,
-               CASE WHEN r.rolsuper THEN 'superuser'
-                    WHEN EXISTS (SELECT 1 FROM grantees g WHERE g.oid = 0) THEN 'PUBLIC may write'
-                    ELSE (SELECT string_agg(DISTINCT g.how || CASE WHEN g.oid <> r.oid THEN ' (through ' || gr.rolname || ')' ELSE '' END, '; ')
-                          FROM grantees g JOIN pg_roles gr ON gr.oid = g.oid
-                          WHERE CASE WHEN g.oid = 0 THEN false ELSE pg_has_role(r.oid, g.oid, 'USAGE') END)
-               END
-        FROM pg_roles r
-        WHERE r.rolcanlogin AND r.rolname NOT LIKE 'pg\\_%%' AND r.rolname NOT IN ('rdsadmin', 'rdsrepladmin', 'rdstopmgr')
-          AND (r.rolsuper OR EXISTS (
-                SELECT 1 FROM grantees g WHERE CASE WHEN g.oid = 0 THEN true ELSE pg_has_role(r.oid, g.oid, 'USAGE') END))
-        ORDER BY 1""",
-        {"privileges": list(WRITE_PRIVILEGES)},
-    )
-    return {str(r[0]): str(r[1] or "") for r in rows}
+    """Every role that can log in and write some user relation, and how (:func:`..pg.write_paths.writers`)."""
+    return write_paths.writers(conn)
 
 
 def prepared_transactions(conn: psycopg.Connection) -> list[str]:
@@ -100,95 +99,127 @@ def prepared_transactions(conn: psycopg.Connection) -> list[str]:
 
 
 def grantees(conn: psycopg.Connection, roles: Sequence[str]) -> list[str]:
-    """The roles through which ``roles`` hold privileges: themselves and every group they inherit from."""
-    rows = query(
-        conn,
-        "SELECT DISTINCT g.rolname FROM pg_roles r JOIN pg_roles g ON pg_has_role(r.oid, g.oid, 'USAGE') "
-        "WHERE r.rolname = ANY(%s) AND g.rolname NOT LIKE 'pg\\_%%' ORDER BY 1",
-        (list(roles),),
-    )
-    return [str(r[0]) for r in rows]
+    """The roles through which ``roles`` hold privileges: themselves and every role they are members of."""
+    return [r for r in write_paths.reachable(conn, roles) if not r.startswith("pg_")]
 
 
-def plan(conn: psycopg.Connection, roles: Sequence[str]) -> Record:
-    """What freezing ``roles`` takes away on this side (nothing changes)."""
-    through = grantees(conn, roles)
-    rows = query(
-        conn,
-        f"""
-        WITH t AS ({USER_TABLES})
-        SELECT g.rolname, a.privilege_type, t.name
-        FROM t CROSS JOIN LATERAL aclexplode(coalesce(t.relacl, acldefault('r', t.relowner))) a
-        JOIN pg_roles g ON g.oid = a.grantee
-        WHERE g.rolname = ANY(%(grantees)s) AND a.privilege_type = ANY(%(privileges)s)
-        ORDER BY 1, 2, 3""",
-        {"grantees": through, "privileges": list(WRITE_PRIVILEGES)},
-    )
-    grants: dict[str, dict[str, list[str]]] = {}
-    for grantee, privilege, table in rows:
-        grants.setdefault(str(grantee), {}).setdefault(str(privilege), []).append(str(table))
+def plan(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[str] = ()) -> Record:
+    """What freezing ``roles`` takes away on this side, all but the exempt roles' writes (nothing changes)."""
+    entries = grants_mod.write_grants(conn, keep=kept(conn, exempt))
     owners_or_super = query(
         conn,
         f"""
+        WITH RECURSIVE {REACH}, rel AS ({USER_RELATIONS})
         SELECT r.rolname FROM pg_roles r
         WHERE r.rolname = ANY(%(roles)s) AND r.rolcanlogin
-          AND (r.rolsuper OR EXISTS (SELECT 1 FROM ({USER_TABLES}) t WHERE pg_has_role(r.oid, t.relowner, 'USAGE')))
+          AND (r.rolsuper OR EXISTS (SELECT 1 FROM reach x JOIN rel ON rel.relowner = x.role WHERE x.start = r.oid))
         ORDER BY 1""",
         {"roles": list(roles)},
     )
-    return Record(grants, tuple(str(r[0]) for r in owners_or_super))
+    return Record(tuple(entries), tuple(str(r[0]) for r in owners_or_super))
 
 
-def _grant_statements(record: Record, verb: str) -> Iterable[sql.Composed]:
-    word = sql.SQL("TO" if verb == "GRANT" else "FROM")
-    for grantee, by_privilege in record.grants.items():
-        for privilege, tables in by_privilege.items():
-            for i in range(0, len(tables), 1000):  # one statement per 1,000 tables
-                yield sql.SQL("{} {} ON TABLE {} {} {}").format(
-                    sql.SQL(verb),
-                    sql.SQL(privilege),
-                    sql.SQL(", ").join(sql.SQL(t) for t in tables[i : i + 1000]),
-                    word,
-                    sql.Identifier(grantee),
-                )
-
-
-def revoke(conn: psycopg.Connection, record: Record) -> None:
-    """Take away what ``record`` lists (idempotent: revoking what is already gone changes nothing)."""
+def _run(conn: psycopg.Connection, record: Record, verb: str, *, as_grantor: bool) -> None:
+    user = me(conn)
     with conn.transaction():
-        for statement in _grant_statements(record, "REVOKE"):
+        if verb == "GRANT":
+            for role in record.nologin:
+                query(conn, sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(role)))
+        for statement in grants_mod.statements(record.grants, verb, me=user, as_grantor=as_grantor):
             query(conn, statement)
-        for role in record.nologin:
-            query(conn, sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        if verb == "REVOKE":
+            for role in record.nologin:
+                query(conn, sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
+
+
+def revoke(conn: psycopg.Connection, record: Record, *, as_grantor: bool = True) -> None:
+    """Take away what ``record`` lists, each grant as its grantor (idempotent)."""
+    _run(conn, record, "REVOKE", as_grantor=as_grantor)
+
+
+def restore(conn: psycopg.Connection, record: Record, *, as_grantor: bool = True) -> None:
+    """Give back what ``record`` lists, each grant as its grantor with its grant option (idempotent)."""
+    _run(conn, record, "GRANT", as_grantor=as_grantor)
 
 
 def present(conn: psycopg.Connection, record: Record) -> Record:
-    """``record`` without the roles and tables this side does not have (the other side of the migration)."""
-    existing_roles = {r[0] for r in query(conn, "SELECT rolname FROM pg_roles")}
-    existing_tables = {str(r[1]) for r in query(conn, USER_TABLES, ())}
-    return Record(
-        {
-            g: {p: kept for p, tables in by_priv.items() if (kept := [t for t in tables if t in existing_tables])}
-            for g, by_priv in record.grants.items()
-            if g in existing_roles
-        },
-        tuple(r for r in record.nologin if r in existing_roles),
+    """``record`` without the roles, relations, columns and routines this side does not have (the other side)."""
+    roles = {str(r[0]) for r in query(conn, "SELECT rolname FROM pg_roles")} | {PUBLIC}
+    relations = {str(r[1]) for r in query(conn, USER_RELATIONS, ())}
+    columns = {
+        (str(r[0]), str(r[1]))
+        for r in query(
+            conn,
+            f"SELECT rel.name, quote_ident(a.attname) FROM ({USER_RELATIONS}) rel "
+            "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped",
+            (),
+        )
+    }
+    routines = {g.target for g in record.grants if g.kind is Kind.ROUTINE}
+    existing_routines = (
+        {t for t in routines if query(conn, "SELECT to_regprocedure(%s) IS NOT NULL", (t,))[0][0]} if routines else set()
     )
+
+    def here(g: Grant) -> bool:
+        if g.grantee not in roles or (g.grantor and g.grantor not in roles):
+            return False
+        if g.kind is Kind.ROUTINE:
+            return g.target in existing_routines
+        if g.kind is Kind.COLUMN:
+            return (g.target, g.column) in columns
+        return g.target in relations
+
+    return Record(tuple(g for g in record.grants if here(g)), tuple(r for r in record.nologin if r in roles))
 
 
 def only(record: Record, grantees: Iterable[str]) -> Record:
     """The part of ``record`` granted to ``grantees``."""
     wanted = set(grantees)
-    return Record({g: v for g, v in record.grants.items() if g in wanted}, tuple(r for r in record.nologin if r in wanted))
+    return Record(tuple(g for g in record.grants if g.grantee in wanted), tuple(r for r in record.nologin if r in wanted))
 
 
-def restore(conn: psycopg.Connection, record: Record) -> None:
-    """Grant back what ``record`` lists (idempotent)."""
-    with conn.transaction():
-        for statement in _grant_statements(record, "GRANT"):
-            query(conn, statement)
-        for role in record.nologin:
-            query(conn, sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(role)))
+def residual(conn: psycopg.Connection, exempt: Sequence[str]) -> list[WritePath]:
+    """Every way a login role other than the kept ones can still write here (the freeze's postcondition: none)."""
+    return write_paths.write_paths(conn, skip=kept(conn, exempt))
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """What the freeze would leave, found by doing it in a transaction that is rolled back."""
+
+    record: Record
+    error: str = ""
+    """The statement that failed and PostgreSQL's message: the freeze cannot be done as it stands."""
+    residual: tuple[WritePath, ...] = ()
+    """Paths still open after it."""
+    exempt_lost: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    """Exempt role -> the writes it can make now and could not after (``"DELETE on s.t"``)."""
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[str] = ()) -> Trial:
+    """Freeze ``roles`` inside a transaction, ask PostgreSQL who can still write, and roll it back (nothing changes)."""
+    record = plan(conn, roles, exempt=exempt)
+    present_exempt = [r for r in exempt if query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (r,))]
+    before = write_paths.written_relations(conn, present_exempt)
+    outcome: dict[str, Any] = {}
+    try:
+        with conn.transaction():
+            try:
+                revoke(conn, record)
+            except psycopg.Error as failed:
+                outcome["error"] = f"{failed.diag.message_primary or failed}"
+                raise _RolledBack from None
+            outcome["residual"] = tuple(residual(conn, exempt))
+            after = write_paths.written_relations(conn, present_exempt)
+            outcome["lost"] = {r: sorted(before[r] - after[r]) for r in present_exempt if before[r] - after[r]}
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return Trial(record, outcome.get("error", ""), outcome.get("residual", ()), outcome.get("lost", {}))
 
 
 def end_writing_sessions(
@@ -225,5 +256,5 @@ def end_writing_sessions(
 
 
 def can_write(conn: psycopg.Connection, role: str) -> bool:
-    """Whether ``role`` can write some user table here (directly, through a group, as owner or superuser)."""
-    return role in writers(conn)
+    """Whether ``role`` can write some user relation here, by any path (:mod:`..pg.write_paths`)."""
+    return bool(write_paths.write_paths(conn, only=[role]))

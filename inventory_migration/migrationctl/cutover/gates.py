@@ -68,20 +68,23 @@ def unfinished_rollback(s: Settings) -> Gate:
 
 
 def freeze_gates(s: Settings, conn: psycopg.Connection, *, side: str) -> list[Gate]:
-    """What the freeze of ``side`` needs: every role that can write there named (frozen or exempt), no prepared
-    transaction that could still commit, and no exempt role losing its writes to the freeze (a shared group)."""
+    """What the freeze of ``side`` needs, asked of PostgreSQL: every role that can write there named (frozen or
+    exempt); no prepared transaction that could still commit; and the freeze, done in a transaction that is rolled
+    back (:func:`..freeze.trial`), leaves no other role a way to write and takes no write from an exempt role."""
     # Every named role exists on-prem (a typo is refused); on Aurora only the applications must (a batch job that stays
     # on-prem has no role there, and nothing to freeze).
     switch_mod.existing_roles(conn, s.frozen_roles if side == "source" else s.app_roles)
-    me = str(query(conn, "SELECT current_user")[0][0])
+    here = _roles(conn)
+    frozen = [r for r in s.frozen_roles if r in here]
+    exempt = [r for r in s.exempt_roles if r in here]
     found = freeze_mod.writers(conn)
-    unnamed = {r: how for r, how in found.items() if r not in (*s.frozen_roles, *s.exempt_roles, me)}
+    named = {*s.frozen_roles, *s.exempt_roles, freeze_mod.me(conn)}
+    unnamed = {r: how for r, how in found.items() if r not in named}
     prepared = freeze_mod.prepared_transactions(conn)
-    shared = (
-        sorted(set(freeze_mod.grantees(conn, s.frozen_roles)) & set(freeze_mod.grantees(conn, s.exempt_roles)))
-        if s.exempt_roles
-        else []
-    )
+    trial = freeze_mod.trial(conn, frozen, exempt=exempt)
+    open_paths = [f"{p.line} (remedy: {p.remedy})" for p in trial.residual if p.role not in unnamed]
+    closes = not trial.error and not open_paths
+    lost = [f"{r} would lose {len(t)} write(s), e.g. {t[0]}" for r, t in trial.exempt_lost.items()]
     return [
         Gate(
             f"every writer on the {side} named",
@@ -93,9 +96,21 @@ def freeze_gates(s: Settings, conn: psycopg.Connection, *, side: str) -> list[Ga
         ),
         Gate(f"no prepared transaction on the {side}", not prepared, "; ".join(prepared) or "none"),
         Gate(
+            f"the freeze closes every write path on the {side}",
+            closes,
+            f"the freeze fails: {trial.error}"
+            if trial.error
+            else "; ".join(open_paths)
+            if open_paths
+            else f"tried and rolled back: {len(trial.record.grants)} grant(s) on {trial.record.tables} relation(s) "
+            f"revoked, then no role but {', '.join(freeze_mod.kept(conn, exempt))} could write",
+        ),
+        Gate(
             "the freeze leaves the exempt roles writing",
-            not shared,
-            f"exempt and frozen roles share {', '.join(shared)}" if shared else "nothing shared",
+            not lost,
+            "; ".join(lost) + " (grant them their writes directly, not through PUBLIC or a group a frozen role uses)"
+            if lost
+            else "nothing taken from them",
         ),
     ]
 
@@ -127,7 +142,7 @@ def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Con
     need, checked before anything changes."""
     out = []
     for side, conn, frozen in (("source", source, s.frozen_roles), ("target", target, s.app_roles)):
-        nologin = bool(freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)]).nologin)
+        nologin = bool(freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)], exempt=s.exempt_roles).nologin)
         findings = privileges.check(conn, side, reverse_user=s.reverse_user if side == "source" else "", nologin=nologin)
         missing = [f.line for f in findings if not f.ok]
         checked = ", ".join(sorted({f"{f.need.who} {f.role}" for f in findings}))

@@ -48,6 +48,7 @@ from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.pg import chunks, data_parity, fence, identities
 from inventory_migration.migrationctl.pg import sequences as sequences_mod
+from inventory_migration.migrationctl.pg.grants import PUBLIC
 from inventory_migration.migrationctl.pg.objects import user_schemas
 from inventory_migration.migrationctl.pg.slots import advance_slot, insert_position, lsn_value, slot_position, sync_point
 
@@ -115,15 +116,29 @@ def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: Fact[str], 
     if failed:  # checked again here: the rollback has no gates, and a cutover resumed hours later finds a new writer
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in failed))
     fact = FREEZE_FACT[side]
-    record = freeze.plan(conn, s.frozen_roles).merged(freeze.Record.from_json(run.journal.get(fact)))
+    record = freeze.plan(conn, s.frozen_roles, exempt=s.exempt_roles).merged(freeze.Record.from_json(run.journal.get(fact)))
     run.journal.put(fact, record.to_json())  # before anything is revoked: a kill from here on loses nothing
     freeze.revoke(conn, record)
     result["sessions_ended"] = freeze.end_writing_sessions(conn, s.frozen_roles, nologin=record.nologin)
     result["tables"] = record.tables
+    _freeze_holds(run, conn, side)
     lsn = insert_position(conn)  # for the record: the drain proves itself with the fence, not with this position
     run.journal.record({lsn_fact: lsn, facts.FROZEN_AT: s.clock()})
     s.say(f"freeze: no {', '.join(s.frozen_roles)} write on the {side} ({record.tables} tables) from {lsn}")
     return lsn
+
+
+def _freeze_holds(run: Run, conn: psycopg.Connection, side: str) -> None:
+    """The freeze's postcondition, asked of PostgreSQL after the revoke and the sessions ended: no role but the exempt
+    ones (and the migration user) can write a user relation by any path, and no prepared transaction can still commit.
+    If it does not hold, the side is given back (abort): nothing else has changed."""
+    s = run.settings
+    paths = freeze.residual(conn, s.exempt_roles)
+    prepared = freeze.prepared_transactions(conn)
+    if paths or prepared:
+        why = "; ".join([*(p.line for p in paths), *(f"prepared transaction {t}" for t in prepared)])
+        _abort_switch(s, run.journal, conn, side=side, why=f"the freeze does not hold on the {side}: {why}")
+    s.say(f"freeze holds: no role but {', '.join(freeze.kept(conn, s.exempt_roles))} can write on the {side}")
 
 
 def _recorded(journal: Journal | None, side: str) -> freeze.Record:
@@ -135,14 +150,20 @@ def _give_back(conn: psycopg.Connection, record: freeze.Record) -> None:
     freeze.restore(conn, record)
 
 
+def _apps_part(s: Settings, conn: psycopg.Connection, record: freeze.Record) -> freeze.Record:
+    """What of ``record`` the applications wrote through (their roles, their groups, PUBLIC) that this side has."""
+    return freeze.only(freeze.present(conn, record), [*freeze.grantees(conn, s.app_roles), PUBLIC])
+
+
 def _open_to_apps(s: Settings, conn: psycopg.Connection, record: freeze.Record) -> None:
-    """Give the applications on the side being opened the writes they had on the side being left."""
-    freeze.restore(conn, freeze.only(freeze.present(conn, record), freeze.grantees(conn, s.app_roles)))
+    """Give the applications on the side being opened the writes they had on the side being left (granted by the
+    migration user: the grantors of the side being left need not exist here)."""
+    freeze.restore(conn, _apps_part(s, conn, record), as_grantor=False)
 
 
 def _close_to_apps(s: Settings, conn: psycopg.Connection, record: freeze.Record) -> None:
     """Take back from the applications what :func:`_open_to_apps` gave (idempotent)."""
-    freeze.revoke(conn, freeze.only(freeze.present(conn, record), freeze.grantees(conn, s.app_roles)))
+    freeze.revoke(conn, _apps_part(s, conn, record), as_grantor=False)
 
 
 def _drain(

@@ -104,7 +104,7 @@ def test_a_session_that_sets_read_only_off_still_cannot_write(db: Db) -> None:
 def test_a_member_of_a_group_role_is_frozen_through_the_group(db: Db) -> None:
     assert db.can_insert("member")
     record = freeze_now(db, (f"{db.p}_member",))
-    assert f"{db.p}_writers" in record.grants and not db.can_insert("member")
+    assert f"{db.p}_writers" in record.grantees and not db.can_insert("member")
     with db.admin() as conn:
         freeze.restore(conn, record)
     assert db.can_insert("member")  # exactly what was taken is given back
@@ -114,7 +114,11 @@ def test_a_writer_nobody_named_stops_the_gate_until_it_is_named(db: Db) -> None:
     with db.admin() as conn:
         gates = {g.name: g for g in freeze_gates(db.settings(), conn, side="source")}
         unnamed = gates["every writer on the source named"]
-        assert not unnamed.ok and f"{db.p}_batch: a write grant" in unnamed.detail and f"{db.p}_member" in unnamed.detail
+        assert (
+            not unnamed.ok
+            and f"{db.p}_batch: grant on 1 relation(s), e.g. shop.audit" in unnamed.detail
+            and f"{db.p}_member" in unnamed.detail
+        )
         named = freeze_gates(db.settings(freeze_roles=(f"{db.p}_member",), exempt_roles=(f"{db.p}_batch",)), conn, side="source")
         assert all(g.ok for g in named), [g for g in named if not g.ok]
 
@@ -128,8 +132,8 @@ def test_an_exempt_role_sharing_a_frozen_group_is_refused(db: Db) -> None:
                 db.settings(freeze_roles=(f"{db.p}_member",), exempt_roles=(f"{db.p}_batch",)), conn, side="source"
             )
         }
-    shared = gates["the freeze leaves the exempt roles writing"]
-    assert not shared.ok and f"{db.p}_writers" in shared.detail
+    closes = gates["the freeze closes every write path on the source"]
+    assert not closes.ok and f"{db.p}_member: grant as {db.p}_writers" in closes.detail
 
 
 def test_a_prepared_transaction_stops_the_gate(db: Db) -> None:
@@ -209,3 +213,106 @@ def test_the_reverse_user_must_write_every_table_and_set_session_replication_rol
                 assert all(f.ok for f in privileges.check(conn, "source", reverse_user=f"{db.p}_app"))
         finally:
             db.server.psql(db.name, f"REVOKE SET ON PARAMETER session_replication_role FROM {db.p}_app")
+
+
+# ----------------------------------------------------------------------------- every path, checked by effect
+
+
+def _freeze_and_check(db: Db, roles: tuple[str, ...], *, exempt: tuple[str, ...] = ()) -> freeze.Record:
+    with db.admin() as conn:
+        gates = {g.name: g for g in freeze_gates(db.settings(app_roles=roles, exempt_roles=exempt), conn, side="source")}
+        assert gates["the freeze closes every write path on the source"].ok, gates
+        record = freeze.plan(conn, roles, exempt=exempt)
+        freeze.revoke(conn, record)
+        assert not freeze.residual(conn, exempt)
+        return record
+
+
+def test_a_grant_to_public_is_taken_and_given_back(db: Db) -> None:
+    db.server.psql(db.name, "REVOKE ALL ON shop.orders FROM PUBLIC; GRANT INSERT ON shop.orders TO PUBLIC")
+    p = db.p
+    record = _freeze_and_check(db, (f"{p}_app", f"{p}_member", f"{p}_batch"))
+    assert "PUBLIC" in record.grantees and not db.can_insert("batch")
+    with db.admin() as conn:
+        freeze.restore(conn, record)
+    assert db.can_insert("batch")
+
+
+def test_a_column_level_update_grant_is_a_write_path(db: Db) -> None:
+    db.server.psql(db.name, f"GRANT UPDATE (note) ON shop.audit TO {db.p}_member")
+    with db.admin() as conn:
+        paths = [p.line for p in freeze.residual(conn, ()) if p.role == f"{db.p}_member"]
+    assert any("column grant" in line and "shop.audit" in line for line in paths), paths
+    _freeze_and_check(db, (f"{db.p}_app", f"{db.p}_member", f"{db.p}_batch"))
+    with psycopg.connect(db.dsn("member"), autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE shop.audit SET note = 'x'")
+
+
+def test_a_security_definer_function_of_an_exempt_owner_is_closed_for_the_frozen(db: Db) -> None:
+    p = db.p
+    db.server.psql(
+        db.name,
+        "CREATE FUNCTION shop.wipe() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ DELETE FROM shop.orders $$;"
+        f"ALTER FUNCTION shop.wipe() OWNER TO {p}_batch; GRANT DELETE ON shop.orders TO {p}_batch",
+    )
+    with db.admin() as conn:
+        before = [x.line for x in freeze.residual(conn, (f"{p}_batch",))]
+    assert any("routine" in line and "shop.wipe()" in line for line in before), before
+    _freeze_and_check(db, (f"{p}_app", f"{p}_member"), exempt=(f"{p}_batch",))
+    with psycopg.connect(db.dsn("app"), autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT shop.wipe()")
+
+
+def test_a_grant_passed_on_with_grant_option_is_revoked_as_its_grantor_and_restored_exactly(db: Db) -> None:
+    from inventory_migration.migrationctl.pg.grants import acl_snapshot
+
+    p = db.p
+    db.server.psql(
+        db.name,
+        f"GRANT DELETE ON shop.audit TO {p}_batch WITH GRANT OPTION; SET ROLE {p}_batch; "
+        f"GRANT DELETE ON shop.audit TO {p}_member; RESET ROLE",
+    )
+    with db.admin() as conn:
+        acl = acl_snapshot(conn)
+    record = _freeze_and_check(db, (f"{p}_app", f"{p}_member", f"{p}_batch"))
+    assert any(g.grantor == f"{p}_batch" and g.grantee == f"{p}_member" for g in record.grants)
+    with db.admin() as conn:
+        freeze.restore(conn, record)
+        assert acl_snapshot(conn) == acl
+
+
+def test_a_dependent_grant_to_an_exempt_role_is_refused_before_anything_changes(db: Db) -> None:
+    p = db.p
+    db.server.psql(
+        db.name,
+        f"GRANT DELETE ON shop.audit TO {p}_member WITH GRANT OPTION; SET ROLE {p}_member; "
+        f"GRANT DELETE ON shop.audit TO {p}_batch; RESET ROLE",
+    )
+    with db.admin() as conn:
+        gates = {
+            g.name: g
+            for g in freeze_gates(
+                db.settings(app_roles=(f"{p}_app", f"{p}_member"), exempt_roles=(f"{p}_batch",)), conn, side="source"
+            )
+        }
+    closes = gates["the freeze closes every write path on the source"]
+    assert not closes.ok and "dependent privileges exist" in closes.detail
+    assert db.can_insert("app")  # the trial was rolled back
+
+
+def test_pg_write_all_data_is_a_path_the_freeze_cannot_close(db: Db) -> None:
+    with db.admin() as conn:
+        if int(conn.execute("SHOW server_version_num").fetchone()[0]) < 140000:  # type: ignore[index]
+            pytest.skip("pg_write_all_data is PostgreSQL 14+")
+    p = db.p
+    db.server.psql(db.name, f"GRANT pg_write_all_data TO {p}_batch")
+    try:
+        with db.admin() as conn:
+            gates = {
+                g.name: g
+                for g in freeze_gates(db.settings(app_roles=(f"{p}_app", f"{p}_member", f"{p}_batch")), conn, side="source")
+            }
+        closes = gates["the freeze closes every write path on the source"]
+        assert not closes.ok and f"REVOKE pg_write_all_data FROM {p}_batch" in closes.detail
+    finally:
+        db.server.psql(db.name, f"REVOKE pg_write_all_data FROM {p}_batch")
