@@ -225,9 +225,11 @@ def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[st
 def end_writing_sessions(
     conn: psycopg.Connection, roles: Sequence[str], *, nologin: Sequence[str] = (), timeout: float = 30.0
 ) -> int:
-    """End every session of ``roles`` (and of roles inheriting from them) that holds a write transaction begun before
-    now, and every session of a ``nologin`` role; wait until none is left. Sessions that reconnect cannot write any
-    more, so this converges under a reconnecting pool. Returns how many were ended."""
+    """End every client session of ``roles`` (the login roles that could write before the revoke) whose transaction
+    began before now — a statement whose privilege check passed before the revoke may not have written yet, so "holds
+    a write" (an xid) is not enough — and every session of a ``nologin`` role; wait until none is left. A session that begins a transaction from now on is
+    checked against the revoked privileges, so this converges under a pool that reconnects. Returns how many were
+    ended."""
     started = query(conn, "SELECT clock_timestamp()")[0][0]
     ended = 0
 
@@ -237,10 +239,8 @@ def end_writing_sessions(
             conn,
             """
             SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles u ON u.oid = a.usesysid
-            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-              AND (u.rolname = ANY(%(nologin)s)
-                   OR (EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = ANY(%(roles)s) AND pg_has_role(u.oid, r.oid, 'USAGE'))
-                       AND a.backend_xid IS NOT NULL AND a.xact_start < %(started)s))""",
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+              AND (u.rolname = ANY(%(nologin)s) OR (u.rolname = ANY(%(roles)s) AND a.xact_start < %(started)s))""",
             {"roles": list(roles), "nologin": list(nologin), "started": started},
         )
         ended += len(rows)
@@ -250,7 +250,7 @@ def end_writing_sessions(
         none_left,
         timeout=timeout,
         interval=0.01,
-        timed_out=lambda: UsageError(f"write transactions of {', '.join(roles)} still open {timeout:.0f} s after the freeze"),
+        timed_out=lambda: UsageError(f"transactions begun before the freeze still open {timeout:.0f} s after it"),
     )
     return ended
 

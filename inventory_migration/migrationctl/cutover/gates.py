@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,40 @@ def _age_hours(record: dict[str, Any], clock: Callable[[], float]) -> float:
 
 
 def record_gate(
-    path: Path, label: str, max_age: float, clock: Callable[[], float], databases: dict[str, str] | None = None
+    path: Path,
+    label: str,
+    max_age: float,
+    clock: Callable[[], float],
+    databases: dict[str, str] | None = None,
+    *,
+    schemas: Sequence[str] | None = None,
 ) -> Gate:
-    """A recorded verdict (``verify``, ``files verify``): clean, recent, and of these databases."""
+    """A recorded verdict (``verify``, ``files verify``): clean, recent, of these databases — and, for ``verify``
+    (``schemas`` given), over every one of those schemas and at least one table: "equal" over nothing is no verdict."""
     if not path.is_file():
         return Gate(label, False, f"no record {path}: run it before the window")
     record = read_json(path)
     age = _age_hours(record, clock)
     other = [side for side, identity in (databases or {}).items() if record.get(side) != identity]
-    ok = bool(record.get("equal")) and age <= max_age and not other
+    uncovered: list[str] = []
+    if schemas is not None:
+        compared = record.get("schemas")
+        if not isinstance(compared, list):
+            uncovered = ["the record does not say which schemas it compared (an older migrationctl): run verify again"]
+        else:
+            missing = sorted(set(schemas) - set(compared))
+            if missing:
+                uncovered.append(f"schema(s) {', '.join(missing)} not compared")
+            if not record.get("tables"):
+                uncovered.append("no table compared")
+    ok = bool(record.get("equal")) and age <= max_age and not other and not uncovered
     detail = f"{'equal' if record.get('equal') else 'DIFFERENCES'}, {age:.1f} h ago (limit {max_age:g} h)"
+    if schemas is not None and not uncovered:
+        detail += f", {record.get('tables')} table(s) in {len(schemas)} schema(s)"
     if other:
         detail += f"; recorded for another {' and '.join(other)} database"
+    if uncovered:
+        detail += "; " + "; ".join(uncovered)
     return Gate(label, ok, detail)
 
 
@@ -160,25 +183,60 @@ def _roles(conn: psycopg.Connection) -> set[str]:
     return {str(r[0]) for r in query(conn, "SELECT rolname FROM pg_roles")}
 
 
-def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
-    """Every gate, evaluated (nothing changes)."""
-    out: list[Gate] = [unfinished_rollback(s)]
-    if s.cloudwatch is not None and s.cutover_alarm:
-        alarms = s.cloudwatch.describe_alarms(AlarmNames=[s.cutover_alarm], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
-        state = alarms[0]["StateValue"] if alarms else "MISSING"
-        out.append(Gate("no cutover-blocked alarm", state in ("OK", "INSUFFICIENT_DATA"), f"{s.cutover_alarm}: {state}"))
-    else:
-        out.append(Gate("no cutover-blocked alarm", True, "not checked: no alarm given (--stack-outputs)"))
+class Check(enum.Enum):
+    """The gates in groups, each evaluated by one function; a cutover step declares the groups it depends on
+    (:attr:`.steps.Step.needs`), and every run — fresh or resumed — evaluates the groups of every step still to run."""
+
+    ROLLBACK = "no rollback under way"
+    ALARM = "no cutover-blocked alarm"
+    LAG = "forward replication running, lag under threshold"
+    REPLICATION = "the fence replicates; replication applies every change"
+    POST_DATA = "post-data done"
+    SEQUENCES = "sequences present on the target"
+    VERIFY = "recent clean verify (and files verify)"
+    WAY_BACK = "way back prepared"
+    FREEZE = "the freeze of the source"
+    PRIVILEGES = "privileges on both sides"
+    TARGET_CLOSED = "applications cannot write to the target yet"
+    BLUE = "all traffic on blue"
+
+
+UNTIL_STARTED = frozenset({Check.TARGET_CLOSED, Check.BLUE})
+"""Groups that describe the state *before* their step: once it has started (green opened, weights moved), they are no
+longer checked for it — its own progress made them false."""
+
+
+def _alarm(s: Settings) -> list[Gate]:
+    if s.cloudwatch is None or not s.cutover_alarm:
+        return [Gate("no cutover-blocked alarm", True, "not checked: no alarm given (--stack-outputs)")]
+    alarms = s.cloudwatch.describe_alarms(AlarmNames=[s.cutover_alarm], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    state = alarms[0]["StateValue"] if alarms else "MISSING"
+    return [Gate("no cutover-blocked alarm", state in ("OK", "INSUFFICIENT_DATA"), f"{s.cutover_alarm}: {state}")]
+
+
+def lag_gate(s: Settings, source: psycopg.Connection) -> Gate:
+    """Running, and every lag measure the backend has (:attr:`~.replication.ReplicationBackend.lag_measures`) known and
+    under its threshold: a lag nobody could measure is not a small lag."""
     running = s.backend.forward_running()
     lag = s.backend.forward_lag(source)
-    lag_ok = (
-        running
-        and (lag.bytes is None or lag.bytes <= s.max_lag_bytes)
-        and (lag.seconds is None or lag.seconds <= s.max_lag_seconds)
+    limits = {"bytes": (lag.bytes, s.max_lag_bytes, "B"), "seconds": (lag.seconds, s.max_lag_seconds, "s")}
+    problems = []
+    for measure in s.backend.lag_measures:
+        value, limit, unit = limits[measure]
+        if value is None:
+            problems.append(f"lag in {measure} unknown ({lag.why_unknown or 'no measurement'})")
+        elif value > limit:
+            problems.append(f"lag {value:g} {unit} over {limit:g} {unit}")
+    shown = ", ".join(
+        f"{value:g} {unit}" if value is not None else f"- {unit}"
+        for measure, (value, _limit, unit) in limits.items()
+        if measure in s.backend.lag_measures
     )
-    detail = f"{s.backend.name} running={running}, lag {lag.bytes if lag.bytes is not None else '-'} B / {lag.seconds if lag.seconds is not None else '-'} s"
-    out.append(Gate("forward replication running, lag under threshold", lag_ok, detail))
-    out += replication_gates(s, source, target)
+    detail = f"{s.backend.name} running={running}, lag {shown}" + (f": {'; '.join(problems)}" if problems else "")
+    return Gate("forward replication running, lag under threshold", running and not problems, detail)
+
+
+def _post_data(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     schemas = list(s.schemas) or user_schemas(source)
     snapshot_s, snapshot_t = schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
     missing = [
@@ -186,40 +244,84 @@ def gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -
         for d in schema_parity.diff_schema(snapshot_s, snapshot_t)
         if d.kind in POST_DATA_KINDS and d.problem == "missing on target"
     ]
-    out.append(
+    return [
         Gate(
             "post-data done",
             not missing,
             f"{len(missing)} index/constraint/trigger missing on target" + (f": {missing[0].name}" if missing else ""),
         )
-    )
+    ]
+
+
+def _sequences(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     seq_plan = sequences_mod.plan_sync(sequences_mod.positions(source), sequences_mod.positions(target), s.sequence_gap)
     absent = [p.sequence for p in seq_plan if p.action == sequences_mod.MISSING]
-    out.append(Gate("sequences present on the target", not absent, f"{len(seq_plan)} sequences, {len(absent)} missing"))
+    return [Gate("sequences present on the target", not absent, f"{len(seq_plan)} sequences, {len(absent)} missing")]
+
+
+def _verify_records(s: Settings, source: psycopg.Connection) -> list[Gate]:
     databases = {"source": database_identity(s.source_dsn), "target": database_identity(s.target_dsn)}
-    out.append(record_gate(s.state_dir / VERIFY_RECORD, "recent clean verify", s.verify_max_age_hours, s.clock, databases))
+    out = [
+        record_gate(
+            s.state_dir / VERIFY_RECORD,
+            "recent clean verify",
+            s.verify_max_age_hours,
+            s.clock,
+            databases,
+            schemas=list(s.schemas) or user_schemas(source),
+        )
+    ]
     if s.require_files_verify:
         out.append(record_gate(s.state_dir / FILES_VERIFY_RECORD, "files verify clean", s.verify_max_age_hours, s.clock))
     else:
         out.append(Gate("files verify clean", True, "not required (--require-files-verify)"))
+    return out
+
+
+def _way_back(s: Settings, target: psycopg.Connection) -> list[Gate]:
     wal_level = query(target, "SHOW wal_level")[0][0]
     free_slots = int(
         query(target, "SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots")[0][0]
     )
     reverse_exists = query(target, "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (s.backend.reverse_slot,))
-    out.append(
+    return [
         Gate(
             "way back prepared",
             wal_level == "logical" and (free_slots >= 1 or bool(reverse_exists)),
             f"target wal_level={wal_level}, {free_slots} free slot(s)",
         )
-    )
-    out += freeze_gates(s, source, side="source")
-    out += privilege_gates(s, source, target)
+    ]
+
+
+def _target_closed(s: Settings, target: psycopg.Connection) -> list[Gate]:
     target_writers = freeze_mod.writers(target)
     writable = [r for r in switch_mod.existing_roles(target, s.app_roles) if r in target_writers]
-    out.append(Gate("applications cannot write to the target yet", not writable, f"writable on target: {writable or 'none'}"))
-    if s.elbv2 is not None and s.listener is not None:
-        current = switch_mod.weights(s.elbv2, s.listener)
-        out.append(Gate("all traffic on blue", current == {"blue": 100, "green": 0}, f"weights {current}"))
-    return out
+    return [Gate("applications cannot write to the target yet", not writable, f"writable on target: {writable or 'none'}")]
+
+
+def _blue(s: Settings) -> list[Gate]:
+    if s.elbv2 is None or s.listener is None:
+        return []
+    current = switch_mod.weights(s.elbv2, s.listener)
+    return [Gate("all traffic on blue", current == {"blue": 100, "green": 0}, f"weights {current}")]
+
+
+def gates(
+    s: Settings, source: psycopg.Connection, target: psycopg.Connection, checks: Collection[Check] = tuple(Check)
+) -> list[Gate]:
+    """The gates of ``checks`` (default: every one), evaluated in a fixed order (nothing changes)."""
+    evaluate: dict[Check, Callable[[], list[Gate]]] = {
+        Check.ROLLBACK: lambda: [unfinished_rollback(s)],
+        Check.ALARM: lambda: _alarm(s),
+        Check.LAG: lambda: [lag_gate(s, source)],
+        Check.REPLICATION: lambda: replication_gates(s, source, target),
+        Check.POST_DATA: lambda: _post_data(s, source, target),
+        Check.SEQUENCES: lambda: _sequences(s, source, target),
+        Check.VERIFY: lambda: _verify_records(s, source),
+        Check.WAY_BACK: lambda: _way_back(s, target),
+        Check.FREEZE: lambda: freeze_gates(s, source, side="source"),
+        Check.PRIVILEGES: lambda: privilege_gates(s, source, target),
+        Check.TARGET_CLOSED: lambda: _target_closed(s, target),
+        Check.BLUE: lambda: _blue(s),
+    }
+    return [gate for check in Check if check in checks for gate in evaluate[check]()]

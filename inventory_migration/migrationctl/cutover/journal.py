@@ -118,6 +118,11 @@ class Journal:
             raise MissingFact(f"{self.operation} journal {self.path} has no {fact.name!r} ({fact.doc}): a step before is missing")
         return value
 
+    def note_gates(self, failed: list[str], *, checked: list[str]) -> None:
+        """Record a run's gate evaluation (every resumed run makes one): when, which groups, which failed."""
+        self.data.setdefault("gate_checks", []).append({"at": now(), "checked": checked, "failed": failed})
+        self.save()
+
     def finish(self, status: str = DONE) -> None:
         self.data["status"] = status
         self.data["finished_at"] = now()

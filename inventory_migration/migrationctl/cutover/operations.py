@@ -14,13 +14,13 @@ from inventory_migration.migrationctl.cutover.steps import (
     ABORT_STEPS,
     CUTOVER,
     CUTOVER_STEPS,
-    GATE_STEP,
     JOURNAL_WRITES,
     OPENS_TARGET,
     ROLLBACK,
     ROLLBACK_STEPS,
     Run,
     finish_abort,
+    pending_checks,
     release_snapshots,
     run_steps,
 )
@@ -74,18 +74,25 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
         run = Run(s, journal, source, target)
-        if not journal.done(GATE_STEP):
-            run.gate_results = gates(s, source, target)
-            for g in run.gate_results:
-                s.say(f"  gate {'ok  ' if g.ok else 'FAIL'} {g.name}: {g.detail}")
-            if dry_run:
+        # Every run evaluates the gates of every step still to run: a resume hours later finds what changed since.
+        checks = pending_checks(CUTOVER, journal)
+        run.gate_results = gates(s, source, target, checks)
+        resumed = journal.path.exists()
+        if resumed:
+            s.say(f"resuming the cutover ({journal.path}); next: {_next(journal, CUTOVER_STEPS)}; its gates again:")
+        for g in run.gate_results:
+            s.say(f"  gate {'ok  ' if g.ok else 'FAIL'} {g.name}: {g.detail}")
+        if dry_run:
+            if resumed:
+                s.say(f"dry run: a cutover is under way ({journal.path}); next: {_next(journal, CUTOVER_STEPS)}")
+            else:
                 s.say("dry run: the steps would be " + " -> ".join(CUTOVER_STEPS[1:]) + "; nothing changed")
-                return journal
-            if not all(g.ok for g in run.gate_results):
-                raise GatesFailed("; ".join(g.name for g in run.gate_results if not g.ok))
-        elif dry_run:
-            s.say(f"dry run: a cutover is under way ({journal.path}); next: {_next(journal, CUTOVER_STEPS)}")
             return journal
+        failed = [g for g in run.gate_results if not g.ok]
+        if resumed:
+            journal.note_gates([g.name for g in failed], checked=[c.value for c in checks])
+        if failed:
+            raise GatesFailed("; ".join(g.name for g in failed))
         run_steps(CUTOVER, run)
         release_snapshots(s)
         journal.finish(DONE)

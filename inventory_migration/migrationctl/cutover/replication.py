@@ -42,12 +42,26 @@ class Lag:
 
     bytes: int | None = None
     seconds: float | None = None
+    why_unknown: str = ""
+    """Why a measure is missing (no slot, no CloudWatch data points), for the gate's message."""
+
+
+def slot_lag(source: psycopg.Connection, slot: str) -> int | None:
+    """Bytes of WAL ``slot`` has not confirmed, or ``None`` when there is no such slot."""
+    rows = query(
+        source,
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
+        (slot,),
+    )
+    return int(rows[0][0] or 0) if rows else None
 
 
 class ReplicationBackend(abc.ABC):
     """What ``migrationctl cutover`` / ``rollback`` need from a replication, in both directions."""
 
     name: str
+    lag_measures: tuple[str, ...] = ("bytes",)
+    """What :meth:`forward_lag` measures: each must be known for the lag gate to pass (``bytes``, ``seconds``)."""
     forward_slot: str
     """Logical slot on the source that the forward replication reads."""
     reverse_slot: str
@@ -187,7 +201,8 @@ class NativeReplication(ReplicationBackend):
         ]
         if int(query(target, "SHOW server_version_num")[0][0]) >= 150000:
             problems += [
-                f"subscription {FORWARD_NAME}: {r[0]} apply error(s), {r[1]} initial-copy error(s) since {r[2] or 'ever'}"
+                f"subscription {FORWARD_NAME}: {r[0]} apply error(s), {r[1]} initial-copy error(s) since {r[2] or 'it was created'} "
+                "(counted from its last resume)"
                 for r in query(
                     target,
                     "SELECT apply_error_count, sync_error_count, stats_reset FROM pg_stat_subscription_stats "
@@ -198,12 +213,8 @@ class NativeReplication(ReplicationBackend):
         return problems
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
-        rows = query(
-            source,
-            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
-            (self.forward_slot,),
-        )
-        return Lag(bytes=int(rows[0][0] or 0) if rows else None)
+        lag = slot_lag(source, self.forward_slot)
+        return Lag(bytes=lag, why_unknown="" if lag is not None else f"no slot {self.forward_slot} on the source")
 
     def _set_enabled(self, conn: psycopg.Connection, subscription: str, enabled: bool) -> None:
         if query(conn, "SELECT 1 FROM pg_subscription WHERE subname = %s", (subscription,)):
@@ -233,6 +244,14 @@ class NativeReplication(ReplicationBackend):
             advance_slot(source, self.forward_slot, position) if position else confirmed_position(source, self.forward_slot)
         )
         with self._target() as target:
+            # The gate counts apply errors of *this* run: what failed before the way back (a change that travelled in
+            # a circle while a cutover was interrupted) is history once the sides are equal again and it resumes.
+            if int(query(target, "SHOW server_version_num")[0][0]) >= 150000:
+                query(
+                    target,
+                    "SELECT pg_stat_reset_subscription_stats(oid) FROM pg_subscription WHERE subname = %s",
+                    (FORWARD_NAME,),
+                )
             self._set_enabled(target, FORWARD_NAME, True)
         return position
 
@@ -295,8 +314,7 @@ def apply_exceptions(target: psycopg.Connection, since: Any = None) -> list[str]
             count = int(query(target, sql.SQL("SELECT count(*) FROM {}").format(table))[0][0])
         if count:
             out.append(
-                f"{schema}.{APPLY_EXCEPTIONS_TABLE}: {count} change(s) DMS could not apply"
-                + (" since the full load" if since else "")
+                f"{schema}.{APPLY_EXCEPTIONS_TABLE}: {count} change(s) DMS could not apply" + (f" since {since}" if since else "")
             )
     return out
 
@@ -319,6 +337,8 @@ class DmsReplication(ReplicationBackend):
     reverse_slot: str = REVERSE_SLOT_NAME
     """The slot on Aurora the reverse task reads (``dms.reverse_slot_name``)."""
     name: str = "dms"
+    lag_measures: tuple[str, ...] = ("bytes", "seconds")
+    """The slot's bytes on the source and CloudWatch's CDC latency: both must be known."""
     reverse_plugin: str = "test_decoding"
     poll_seconds: float = 5.0
     timeout_seconds: float = 900.0
@@ -386,14 +406,26 @@ class DmsReplication(ReplicationBackend):
             for t in self._table_statistics()
             if t.get("TableState") in DMS_TABLE_FAILED_STATES
         ]
+        # Apply exceptions of this run: since the task's last start or resume (ReplicationTaskStats.StartDate, "started
+        # either with a fresh start or a resume", DMS API reference), and not before the full load finished.
         stats = self._task(self.forward_task_arn).get("ReplicationTaskStats", {})
-        return problems + apply_exceptions(target, stats.get("FullLoadFinishDate"))
+        marks = [d for d in (stats.get("FullLoadFinishDate"), stats.get("StartDate")) if d is not None]
+        return problems + apply_exceptions(target, max(marks) if marks else None)
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
         from inventory_migration.migrationctl.pg.lag import dms_lag
 
         result = dms_lag(self.cloudwatch, self.dms, self.forward_task_arn)
-        return Lag(seconds=result.total_seconds)
+        why = [] if result.total_seconds is not None else ["CloudWatch has no CDCLatencySource/Target data points in 10 minutes"]
+        try:
+            slot = self.resolve_forward_slot(source)
+            lag_bytes = slot_lag(source, slot)
+            if lag_bytes is None:
+                why.append(f"no slot {slot} on the source")
+        except UsageError as unknown:
+            lag_bytes = None
+            why.append(str(unknown))
+        return Lag(bytes=lag_bytes, seconds=result.total_seconds, why_unknown="; ".join(why))
 
     def stop_forward(self) -> None:
         if self._task(self.forward_task_arn)["Status"] in ("running", "starting"):

@@ -41,7 +41,7 @@ import psycopg
 from inventory_migration.migrationctl.cutover import facts, freeze, snapshot_holder
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.facts import Fact
-from inventory_migration.migrationctl.cutover.gates import Gate, freeze_gates, privilege_gates
+from inventory_migration.migrationctl.cutover.gates import UNTIL_STARTED, Check, Gate, freeze_gates, privilege_gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, Journal
 from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
 from inventory_migration.migrationctl.db import connection
@@ -83,6 +83,20 @@ class Step:
     """The step that records the gates' verdict: run only after every gate passed (:func:`cutover`)."""
     opens_target: bool = False
     """The step from whose start green may hold writes: an undo before it is an abort, after it a rollback."""
+    needs: tuple[Check, ...] = ()
+    """The gates this step depends on: every run — fresh or resumed — evaluates them while the step is still to run
+    (:func:`pending_checks`)."""
+
+
+def pending_checks(steps: Sequence[Step], journal: Journal) -> list[Check]:
+    """The gate groups to evaluate before this run's steps: those of every step not yet done (a step begun and
+    interrupted is resumed, so what it depends on is checked again), except the groups that describe the state before
+    a step it has already begun to change (:data:`.gates.UNTIL_STARTED`); and always whether a rollback is under way."""
+    wanted = {Check.ROLLBACK}
+    for step in steps:
+        if not journal.done(step.name):
+            wanted |= {c for c in step.needs if not (c in UNTIL_STARTED and journal.started(step.name))}
+    return [c for c in Check if c in wanted]
 
 
 def step_writes(*tables: Sequence[Step]) -> dict[str, tuple[str, ...]]:
@@ -118,8 +132,12 @@ def _freeze(run: Run, conn: psycopg.Connection, side: str, lsn_fact: Fact[str], 
     fact = FREEZE_FACT[side]
     record = freeze.plan(conn, s.frozen_roles, exempt=s.exempt_roles).merged(freeze.Record.from_json(run.journal.get(fact)))
     run.journal.put(fact, record.to_json())  # before anything is revoked: a kill from here on loses nothing
+    kept = freeze.kept(conn, s.exempt_roles)
+    # Whose transactions begun before the revoke are ended: every role that can write before it, and (a run resumed
+    # after a kill inside the revoke finds them already revoked) the frozen roles and the record's grantees.
+    could_write = sorted({*freeze.writers(conn), *s.frozen_roles, *record.grantees} - {*kept, PUBLIC})
     freeze.revoke(conn, record)
-    result["sessions_ended"] = freeze.end_writing_sessions(conn, s.frozen_roles, nologin=record.nologin)
+    result["sessions_ended"] = freeze.end_writing_sessions(conn, could_write, nologin=record.nologin)
     result["tables"] = record.tables
     _freeze_holds(run, conn, side)
     lsn = insert_position(conn)  # for the record: the drain proves itself with the fence, not with this position
@@ -304,12 +322,25 @@ def _way_back(run: Run, result: dict[str, Any]) -> None:
     s.say(f"way back: slot {s.backend.reverse_slot} on the target from {reverse_lsn}; switch-point snapshots held")
 
 
+def _stop_forward(run: Run, result: dict[str, Any]) -> None:
+    """The forward replication has applied the fence (drain); stopped now, it can apply nothing more on green. Only
+    then is the way back's slot created (:func:`_way_back`), so no change — an exempt role's write on-prem after the
+    fence included — can be applied on green, captured by that slot and sent back: nothing travels in a circle. What an
+    exempt role writes on-prem from here on stays there, and the switch-point verify names its table."""
+    backend = run.settings.backend
+    backend.stop_forward()
+    if backend.forward_running():
+        raise CutoverAborted("the forward replication still runs after it was stopped: nothing else has changed")
+    result["forward_running"] = False
+    run.settings.say(f"forward replication stopped ({backend.name}): it applies nothing more on green")
+
+
 def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
     s = run.settings
-    # The side being left stops first: forward replication has applied the fence (drain), and once stopped nothing it
-    # still holds can land on green after green's first write. Then green opens, and the way back starts last: a
-    # change never travels in a circle.
-    s.backend.stop_forward()
+    # The forward replication stopped before the way back's slot existed (stop-forward); green opens, and the way back
+    # starts last.
+    if s.backend.forward_running():  # a forward task someone restarted since would write on an open green
+        raise GatesFailed("the forward replication runs again since it was stopped: stop it, then run cutover again")
     _open_to_apps(s, run.target, _recorded(run.journal, "source"))
     _weights(run, 0, 100)
     run.journal.put(facts.SWITCHED_AT, s.clock())
@@ -334,8 +365,8 @@ def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
         tables_t,
         data_parity.DataParityOptions(jobs=s.verify_jobs, source_snapshot=held["source"], target_snapshot=held["target"]),
     )
-    equal = all(r.equal for r in results)
-    differing = [r.table for r in results if not r.equal]
+    equal = bool(results) and all(r.equal for r in results)  # equal over no table is no verdict
+    differing = [r.table for r in results if not r.equal] or ([] if results else ["(no table compared)"])
     seconds = time.monotonic() - started
     s.say(f"verify at the switch point: {'equal' if equal else 'DIFFERENT: ' + ', '.join(differing)} ({seconds:.1f} s)")
     if not equal and s.sns is not None and s.topic_arn:
@@ -355,16 +386,37 @@ def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
 
 CUTOVER: tuple[Step, ...] = (
     Step("gates", _record_gates, checks_gates=True),
-    Step("freeze", _freeze_blue, writes=(facts.FREEZE_SOURCE, facts.FREEZE_LSN, facts.FROZEN_AT)),
-    Step("drain", _forward_drain, reads=(facts.FREEZE_SOURCE,), writes=(facts.FENCE,)),
-    Step("sequences", _sequences_to_green),
-    Step("way-back", _way_back, reads=(facts.SNAPSHOTS,), writes=(facts.REVERSE_START_LSN, facts.SNAPSHOTS)),
+    Step(
+        "freeze",
+        _freeze_blue,
+        writes=(facts.FREEZE_SOURCE, facts.FREEZE_LSN, facts.FROZEN_AT),
+        needs=(Check.LAG, Check.FREEZE, Check.PRIVILEGES),
+    ),
+    Step("drain", _forward_drain, reads=(facts.FREEZE_SOURCE,), writes=(facts.FENCE,), needs=(Check.REPLICATION,)),
+    Step("stop-forward", _stop_forward),
+    Step("sequences", _sequences_to_green, needs=(Check.SEQUENCES,)),
+    Step(
+        "way-back",
+        _way_back,
+        reads=(facts.SNAPSHOTS,),
+        writes=(facts.REVERSE_START_LSN, facts.SNAPSHOTS),
+        needs=(Check.WAY_BACK,),
+    ),
     Step(
         "switch",
         _switch_to_green,
         reads=(facts.FREEZE_SOURCE, facts.REVERSE_START_LSN),
         writes=(facts.SWITCHED_AT,),
         opens_target=True,
+        needs=(
+            Check.ALARM,
+            Check.REPLICATION,
+            Check.POST_DATA,
+            Check.VERIFY,
+            Check.PRIVILEGES,
+            Check.TARGET_CLOSED,
+            Check.BLUE,
+        ),
     ),
     Step("verify", _switch_point_verify, reads=(facts.SNAPSHOTS,)),
 )
@@ -382,6 +434,7 @@ def _freeze_green(run: Run, result: dict[str, Any]) -> None:
 
 def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
     backend = run.settings.backend
+    backend.stop_forward()  # before the way back runs: never both directions at once (a cutover killed in its switch)
     if not backend.reverse_running():
         assert run.cut is not None
         result["started"] = backend.start_reverse(run.cut.require(facts.REVERSE_START_LSN))

@@ -17,6 +17,7 @@ import psycopg
 
 from inventory_migration.migrationctl.database import roles
 from inventory_migration.migrationctl.db import connection, database_identity
+from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.output import table
 from inventory_migration.migrationctl.pg import chunks, data_parity, schema_parity, sequences
 from inventory_migration.migrationctl.pg.objects import user_schemas
@@ -46,10 +47,19 @@ class VerifyReport:
     sequences_behind: list[str] = dataclasses.field(default_factory=list)
     """Target sequences behind the source's: expected while DMS copies rows (it does not move sequences) and set by
     the cutover's sequences step; named, not a difference."""
+    schemas: list[str] = dataclasses.field(default_factory=list)
+    """The schemas compared."""
+    data_checked: bool = True
+    """Whether rows were compared (not ``--schema-only``)."""
+
+    @property
+    def nothing_compared(self) -> bool:
+        """Rows were to be compared and no table was: "equal" over nothing is no verdict."""
+        return self.data_checked and not self.tables
 
     @property
     def equal(self) -> bool:
-        return not self.schema and all(t.equal for t in self.tables)
+        return not self.schema and not self.nothing_compared and all(t.equal for t in self.tables)
 
     @property
     def in_flight(self) -> int:
@@ -58,6 +68,8 @@ class VerifyReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "equal": self.equal,
+            "schemas": self.schemas,
+            "nothing_compared": self.nothing_compared,
             "schema_differences": [dataclasses.asdict(d) for d in self.schema],
             "tables": [dataclasses.asdict(t) | {"equal": t.equal} for t in self.tables],
             "bytes_compared": self.bytes_compared,
@@ -116,7 +128,13 @@ def run(
         connection(r.source_dsn, "source", read_only=True) as source,
         connection(r.target_dsn, "target", read_only=True) as target,
     ):
-        schemas = list(r.schemas) or user_schemas(source)
+        present = user_schemas(source)
+        unknown = [name for name in r.schemas if name not in present]
+        if unknown:
+            raise UsageError(
+                f"--schemas: no user schema {', '.join(unknown)} on the source; its user schemas: {', '.join(present) or 'none'}"
+            )
+        schemas = list(r.schemas) or present
         schema_diffs: list[schema_parity.SchemaDifference] = []
         held_back = 0
         if not r.data_only:
@@ -157,6 +175,8 @@ def run(
         started_at=started_at,
         sequences_behind=behind,
         held_back=held_back,
+        schemas=schemas,
+        data_checked=not r.schema_only,
     )
     if report.equal and checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
@@ -193,6 +213,7 @@ def write_record(path: Path, report: VerifyReport, source_dsn: str, target_dsn: 
             "equal": report.equal,
             "source": database_identity(source_dsn),
             "target": database_identity(target_dsn),
+            "schemas": report.schemas,
             "tables": len(report.tables),
             "rows_compared": report.rows_compared,
         },
@@ -245,5 +266,7 @@ def render(report: VerifyReport, *, schema_checked: bool, data_checked: bool) ->
             f"sequences behind on the target: {len(report.sequences_behind)} (DMS does not move them; the cutover's "
             "sequences step sets them): " + "; ".join(report.sequences_behind[:10])
         )
+    if report.nothing_compared:
+        lines.append(f"no table compared in {', '.join(report.schemas) or 'no schema'}: nothing to call equal")
     lines.append("RESULT: target equals source" if report.equal else "RESULT: DIFFERENCES FOUND")
     return "\n".join(lines)

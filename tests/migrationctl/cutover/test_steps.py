@@ -231,3 +231,79 @@ def test_undoing_an_unswitched_cutover_resumes_forward_where_its_slot_is(shop: S
         before = slot_position(conn, FORWARD_NAME)[0]  # type: ignore[index]
         assert backend.resume_forward(conn, None) == before
     wait(lambda: shop_has_customer(shop, "late@example.test"), "the change made while stopped to arrive")
+
+
+def _killed_at(step_name: str) -> tuple[steps.Step, ...]:
+    """The cutover's table with ``step_name`` replaced by a kill (its work not done, the journal left running)."""
+
+    def killed(_run: Any, _result: Any) -> None:
+        raise RuntimeError(f"killed in {step_name}")
+
+    return tuple(steps.Step(s.name, killed) if s.name == step_name else s for s in steps.CUTOVER)
+
+
+def test_a_resumed_cutover_checks_its_gates_again_and_refuses_when_one_became_false(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operations, "CUTOVER", _killed_at("sequences"))
+    with pytest.raises(RuntimeError, match="killed in sequences"):
+        operations.cutover(shop.settings())
+    monkeypatch.undo()
+    lines: list[str] = []
+    a_day_later = shop.settings(say=lines.append, clock=lambda: time.time() + 25 * 3600)  # the verify record aged
+    with pytest.raises(GatesFailed, match="recent clean verify"):
+        operations.cutover(a_day_later)
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    assert not journal.started("sequences") or not journal.done("sequences")
+    assert journal.data["gate_checks"][-1]["failed"] == ["recent clean verify"]
+    assert any(line.startswith("resuming the cutover") and "next: sequences" in line for line in lines), lines
+    assert any("gate FAIL recent clean verify" in line for line in lines), lines
+    assert not shop.writable("target")  # nothing changed: green still closed
+    assert operations.cutover(shop.settings()).status == DONE  # the gates hold again: it resumes
+
+
+def test_a_gate_failing_inside_the_freeze_sends_the_next_run_through_the_gates(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inventory_migration.migrationctl.cutover.gates import Gate
+
+    monkeypatch.setattr(steps, "freeze_gates", lambda *_a, **_k: [Gate("a new writer", False, "batch_job: grant")])
+    with pytest.raises(GatesFailed, match="a new writer"):
+        operations.cutover(shop.settings())
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    assert journal.data["steps"]["freeze"]["status"] == "failed" and "GatesFailed" in journal.data["steps"]["freeze"]["error"]
+    assert shop.writable("source")
+    monkeypatch.undo()
+    lines: list[str] = []
+    assert operations.cutover(shop.settings(say=lines.append)).status == DONE
+    assert any("gate ok   every writer on the source named" in line for line in lines), lines
+
+
+def test_a_cutover_killed_inside_its_switch_then_rolled_back_lets_the_next_cutover_pass(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = steps._open_to_apps
+
+    def open_then_die(s: Any, conn: Any, record: Any) -> None:
+        original(s, conn, record)
+        raise RuntimeError("killed inside switch")
+
+    monkeypatch.setattr(steps, "_open_to_apps", open_then_die)
+    with pytest.raises(RuntimeError, match="killed inside switch"):
+        operations.cutover(shop.settings())
+    monkeypatch.undo()
+    assert operations.rollback(shop.settings()).status == DONE
+    shop.insert("source")
+    shop.caught_up()
+    with psycopg.connect(shop.target_dsn, autocommit=True) as target:
+        wait(shop.backend().forward_running, "forward replication")
+        assert shop.backend().apply_problems(target) == []
+    again = operations.cutover(shop.settings())
+    assert again.status == DONE and again.data["steps"]["verify"]["result"]["equal"] is True
+
+
+def test_the_way_back_slot_is_created_only_after_the_forward_replication_stopped(shop: Shop) -> None:
+    journal = operations.cutover(shop.settings())
+    order = list(journal.data["steps"])
+    assert order.index("stop-forward") < order.index("way-back") < order.index("switch")
+    assert journal.data["steps"]["stop-forward"]["result"]["forward_running"] is False

@@ -335,3 +335,22 @@ def test_a_sequence_behind_on_the_target_is_named_not_failed(source_db: str, tar
     execute(target_copy, "SELECT setval('inventory.order_number_seq', 5)")
     code, report = run_json("verify", "--data-only", source_db, target_copy)
     assert code == 0 and any(s.startswith("inventory.order_number_seq: target 5") for s in report["sequences_behind"])
+
+
+def test_a_schema_that_does_not_exist_is_a_usage_error(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    code, _out, err = run("verify", "--state", str(tmp_path), "--schemas", "nosuch", source_db, target_copy)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "--schemas: no user schema nosuch on the source; its user schemas: audit, catalog" in err
+    assert not (tmp_path / "verify-last.json").exists()
+
+
+def test_equal_over_no_table_is_not_equal(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    execute(source_db, "CREATE SCHEMA IF NOT EXISTS empty_one")
+    execute(target_copy, "CREATE SCHEMA IF NOT EXISTS empty_one")
+    try:
+        code, out, _err = run("verify", "--state", str(tmp_path), "--schemas", "empty_one", source_db, target_copy)
+        assert code == 1 and "no table compared in empty_one: nothing to call equal" in out, out
+        record = json.loads((tmp_path / "verify-last.json").read_text())
+        assert record["equal"] is False and record["tables"] == 0 and record["schemas"] == ["empty_one"]
+    finally:
+        execute(source_db, "DROP SCHEMA IF EXISTS empty_one")
