@@ -12,7 +12,8 @@ laptop. With S3:
   stops before it acts on a journal someone else has moved on.
 * **The lock.** ``cutover`` and ``rollback`` first create ``lock.json`` with ``If-None-Match: *``; a second operator's
   run is refused while it exists (:class:`LockHeld`, exit 1, nothing changed). The holder renews it every third of its
-  lease; a lock not renewed for a whole lease belongs to a run that died, and the next run takes it over with
+  lease; a lock not renewed for a whole lease — measured on S3's clock, its ``Last-Modified`` against the response's
+  ``Date``, so no operator's clock enters — belongs to a run that died, and the next run takes it over with
   ``If-Match`` on the stale version (only one can) and resumes the journal from S3 — on any machine. On the machine
   the dead run ran on, a lock whose process is gone is taken over at once. Snapshot holders
   are local processes: a run resumed elsewhere after the switch reports its switch-point snapshots lost (exit 4) and
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import email.utils
 import json
 import os
 import socket
@@ -104,6 +106,19 @@ def _conflict(error: Exception) -> bool:
 def _missing(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404")
+
+
+def store_age(response: dict[str, Any]) -> float | None:
+    """Seconds since the object in a ``GetObject`` response was last written, on the *store's* clock: its
+    ``Last-Modified`` against the response's ``Date`` header — never the holder's clock against the taker's (a skewed
+    clock, or a laptop that slept through its renewals, would let a second operator take a live lock). ``None`` when
+    the store sent no ``Date``."""
+    modified = response.get("LastModified")
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if modified is None or not date:
+        return None
+    now = email.utils.parsedate_to_datetime(date)
+    return float((now - modified).total_seconds())
 
 
 def _died_here(owner: str) -> bool:
@@ -246,7 +261,9 @@ class RemoteState:
                 return
             raise
         held = json.loads(current["Body"].read())
-        age = self.clock() - float(held.get("renewed_at", 0))
+        age = store_age(current)
+        if age is None:  # a store that sends no Date header: the holder's own record, on this machine's clock
+            age = self.clock() - float(held.get("renewed_at", 0))
         lease = float(held.get("lease_seconds", self.lease_seconds))
         if age <= lease and not _died_here(str(held.get("owner", ""))):
             raise LockHeld(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -162,18 +163,31 @@ def test_the_lock_is_released_when_the_run_ends(s3: Any, location: StateLocation
 
 
 def test_a_lock_its_run_stopped_renewing_is_taken_over(s3: Any, location: StateLocation, tmp_path: Path) -> None:
-    """The first machine died (its lock is never released): after the lease, another one takes over."""
-    dead = RemoteState(s3, location, lease_seconds=60, clock=lambda: 1_000.0, say=lambda _l: None)
+    """The first machine died (its lock is never released): after the lease, on S3's clock, another one takes over."""
+    dead = RemoteState(s3, location, lease_seconds=2, say=lambda _l: None)
     dead.acquire("cutover")
     dead._stop.set()  # the machine is gone: no more renewals, no release
     told: list[str] = []
-    early = RemoteState(s3, another_machine(location, tmp_path), clock=lambda: 1_030.0, say=told.append)
-    with pytest.raises(LockHeld, match="re-run in 30 s"):
+    early = RemoteState(s3, another_machine(location, tmp_path), say=told.append)
+    with pytest.raises(LockHeld, match="when its lease has run out"):
         early.acquire("cutover")
-    late = RemoteState(s3, another_machine(location, tmp_path), clock=lambda: 1_061.0, say=told.append)
+    time.sleep(3.5)  # Last-Modified and Date have whole seconds
+    late = RemoteState(s3, another_machine(location, tmp_path), say=told.append)
     late.acquire("cutover")
     assert read(s3, location, LOCK_KEY)["owner"] == late.owner and "taken over" in told[0]
     late.release()
+
+
+def test_a_holder_whose_clock_runs_an_hour_behind_keeps_its_lock(s3: Any, location: StateLocation, tmp_path: Path) -> None:
+    """The lease is measured on S3's clock: a holder's skewed clock (or a taker's) takes no live lock away."""
+    skewed = RemoteState(s3, location, lease_seconds=60, clock=lambda: time.time() - 3600, say=lambda _l: None)
+    skewed.acquire("cutover")
+    try:
+        ahead = RemoteState(s3, another_machine(location, tmp_path), clock=lambda: time.time() + 3600, say=lambda _l: None)
+        with pytest.raises(LockHeld, match="runs `migrationctl cutover`"):
+            ahead.acquire("rollback")
+    finally:
+        skewed.release()
 
 
 def test_a_lock_whose_process_died_on_this_machine_is_taken_over_at_once(s3: Any, location: StateLocation) -> None:

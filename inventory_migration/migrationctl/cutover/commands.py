@@ -90,6 +90,7 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
         freeze_roles=tuple(a.freeze_roles or ()),
         exempt_roles=tuple(a.exempt_roles or ()),
         reverse_user=a.reverse_user or "",
+        dms_target_user=a.dms_target_user or "",
         backend=backend,
         state_dir=state_dir or Path(a.state),
         listener=listener,
@@ -196,6 +197,11 @@ def register(sub: SubParsers) -> None:
             "--reverse-user",
             help="the on-prem role the reverse DMS task writes as: its privileges (writes, session_replication_role) "
             "are a gate (default: not checked)",
+        )
+        p.add_argument(
+            "--dms-target-user",
+            help="the Aurora role the forward DMS task writes as and the reverse task reads as (the target endpoint's "
+            "secret): its privileges are a gate (default: not checked)",
         )
         p.add_argument("--dry-run", action="store_true", help="print the plan and every gate's result; change nothing")
         p.add_argument(

@@ -205,6 +205,11 @@ def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[st
     record = plan(conn, roles, exempt=exempt)
     present_exempt = [r for r in exempt if query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (r,))]
     before = write_paths.written_relations(conn, present_exempt)
+    # What an exempt role writes through a SECURITY DEFINER routine is written with the routine owner's privileges:
+    # an owner the freeze takes a write from may take that routine's write from the exempt role.
+    routines = write_paths.definer_routines(conn, present_exempt)
+    owners = sorted({owner for _r, _f, owner in routines})
+    owners_before = write_paths.written_relations(conn, owners)
     outcome: dict[str, Any] = {}
     try:
         with conn.transaction():
@@ -215,7 +220,13 @@ def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[st
                 raise _RolledBack from None
             outcome["residual"] = tuple(residual(conn, exempt))
             after = write_paths.written_relations(conn, present_exempt)
-            outcome["lost"] = {r: sorted(before[r] - after[r]) for r in present_exempt if before[r] - after[r]}
+            owners_after = write_paths.written_relations(conn, owners)
+            lost = {r: sorted(before[r] - after[r]) for r in present_exempt}
+            for role, routine, owner in routines:
+                taken = owners_before[owner] - owners_after[owner]
+                if taken:
+                    lost[role].append(f"{routine} (runs as {owner}, which would lose {len(taken)} write(s))")
+            outcome["lost"] = {r: w for r, w in lost.items() if w}
             raise _RolledBack
     except _RolledBack:
         pass

@@ -165,8 +165,14 @@ def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Con
     need, checked before anything changes."""
     out = []
     for side, conn, frozen in (("source", source, s.frozen_roles), ("target", target, s.app_roles)):
-        nologin = bool(freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)], exempt=s.exempt_roles).nologin)
-        findings = privileges.check(conn, side, reverse_user=s.reverse_user if side == "source" else "", nologin=nologin)
+        nologin = freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)], exempt=s.exempt_roles).nologin
+        findings = privileges.check(
+            conn,
+            side,
+            reverse_user=s.reverse_user if side == "source" else "",
+            forward_user=s.dms_target_user if side == "target" else "",
+            nologin=nologin,
+        )
         missing = [f.line for f in findings if not f.ok]
         checked = ", ".join(sorted({f"{f.need.who} {f.role}" for f in findings}))
         out.append(

@@ -41,6 +41,9 @@ class Settings:
     reverse_user: str = ""
     """The on-prem role the way back writes as (the reverse DMS endpoint's user): its privileges are a gate. Default:
     none (not checked; the native backend applies as the migration user)."""
+    dms_target_user: str = ""
+    """The Aurora role the forward task writes as and the reverse task reads as (the target endpoint's secret): its
+    privileges are a gate. Default: none (not checked; ``preflight --privileges`` finds it from the secret)."""
     backend: ReplicationBackend
     """Replication in both directions."""
     state_dir: Path

@@ -24,6 +24,7 @@ Notes on the predicates (PostgreSQL's documented rules):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -56,6 +57,10 @@ class Need:
     """Checked only when the freeze will set a role NOLOGIN."""
     holds_before_15: str = ""
     """The predicate on servers older than PostgreSQL 15, when it differs. Default: :attr:`holds`."""
+    since: int = 0
+    """The first server version (``server_version_num``) the row applies to. Default: every version."""
+    per_frozen_role: bool = False
+    """Checked once for each role the freeze sets NOLOGIN, named ``%(frozen)s`` in :attr:`holds`."""
 
 
 _IS = "(SELECT rolsuper FROM pg_roles WHERE rolname = %(role)s)"
@@ -120,6 +125,21 @@ NEEDS: tuple[Need, ...] = (
         only_if_nologin=True,
     ),
     *_migration_user_on_both_sides(
+        what="superuser, when a role it sets NOLOGIN is a superuser",
+        why="only a superuser alters a superuser role",
+        holds=f"{_IS} OR NOT (SELECT rolsuper FROM pg_roles WHERE rolname = %(frozen)s)",
+        only_if_nologin=True,
+        per_frozen_role=True,
+    ),
+    *_migration_user_on_both_sides(
+        what="ADMIN OPTION on each role it sets NOLOGIN (PostgreSQL 16 and later)",
+        why="from PostgreSQL 16 CREATEROLE alone no longer alters another role",
+        holds=f"{_IS} OR pg_has_role(%(role)s, %(frozen)s, 'MEMBER WITH ADMIN OPTION')",
+        only_if_nologin=True,
+        per_frozen_role=True,
+        since=160000,
+    ),
+    *_migration_user_on_both_sides(
         what="UPDATE on every user sequence",
         why="the sequences step sets this side's sequences past the other side's",
         holds="NOT EXISTS (SELECT 1 FROM pg_sequences WHERE "
@@ -144,6 +164,16 @@ NEEDS: tuple[Need, ...] = (
         + USER_TABLES
         + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'SELECT'))",
     ),
+    Need(
+        side="target",
+        who=FORWARD_USER,
+        what="REPLICATION (rds_replication) and SELECT on every user table",
+        why="the reverse task reads Aurora's slot and tables as this user (its source endpoint uses the target endpoint's secret)",
+        holds=f"({_IS} OR (SELECT rolreplication FROM pg_roles WHERE rolname = %(role)s) "
+        f"OR {_HAS_ROLE_IF_EXISTS.format(r='rds_replication')}) AND NOT EXISTS (SELECT 1 FROM ("
+        + USER_TABLES
+        + ") t WHERE NOT has_table_privilege(%(role)s, t.oid, 'SELECT'))",
+    ),
     *_dms_applier(
         side="target",
         who=FORWARD_USER,
@@ -162,10 +192,13 @@ class Finding:
     need: Need
     role: str
     ok: bool
+    frozen: str = ""
+    """The role the freeze sets NOLOGIN that this finding is about (rows checked per such role)."""
 
     @property
     def line(self) -> str:
-        return f"{self.need.side} {self.need.who} {self.role}: {self.need.what} ({self.need.why})"
+        about = f" [{self.frozen}]" if self.frozen else ""
+        return f"{self.need.side} {self.need.who} {self.role}: {self.need.what}{about} ({self.need.why})"
 
 
 def check(
@@ -174,23 +207,29 @@ def check(
     *,
     reverse_user: str = "",
     forward_user: str = "",
-    nologin: bool = False,
+    nologin: bool | Sequence[str] = False,
 ) -> list[Finding]:
     """Every :data:`NEEDS` row of ``side`` for the connected user, the forward task's user of that side and
-    ``reverse_user`` (on the source), evaluated; a user not named is not checked."""
+    ``reverse_user`` (on the source), evaluated; a user not named is not checked. ``nologin``: the roles the freeze
+    will set NOLOGIN (the rows about them are checked for each), or just whether there are any."""
     me, version = query(conn, "SELECT current_user, current_setting('server_version_num')::int")[0]
     users = {MIGRATION_USER: str(me), FORWARD_USER: forward_user, REVERSE_USER: reverse_user}
+    frozen = [] if isinstance(nologin, bool) else list(nologin)
     findings = []
     for need in NEEDS:
-        if need.side != side or (need.only_if_nologin and not nologin):
+        if need.side != side or (need.only_if_nologin and not nologin) or int(version) < need.since:
+            continue
+        if need.per_frozen_role and not frozen:
             continue
         role = users[need.who]
         if not role:
             continue
         exists = bool(query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)))
         predicate = need.holds_before_15 if need.holds_before_15 and int(version) < 150000 else need.holds
-        holds = exists and bool(query(conn, f"SELECT coalesce(({predicate}), false)", {"role": role})[0][0])
-        findings.append(Finding(need, role, holds))
+        for target in frozen if need.per_frozen_role else [""]:
+            values = {"role": role, "frozen": target}
+            holds = exists and bool(query(conn, f"SELECT coalesce(({predicate}), false)", values)[0][0])
+            findings.append(Finding(need, role, holds, target))
     return findings
 
 
@@ -198,7 +237,11 @@ def markdown_table() -> str:
     """:data:`NEEDS` as the table ``docs/migrationctl.md`` shows (a test keeps the two equal)."""
     rows: dict[tuple[str, str, str], list[str]] = {}
     for need in NEEDS:
-        when = " (only when a frozen role owns tables or is a superuser)" if need.only_if_nologin else ""
+        when = (
+            " (only when a frozen role owns tables or is a superuser)"
+            if need.only_if_nologin and not need.per_frozen_role
+            else ""
+        )
         rows.setdefault((need.who, need.what + when, need.why), []).append(need.side)
     lines = ["| user | on | needs | why |", "| --- | --- | --- | --- |"]
     lines += [f"| {who} | {' and '.join(sides)} | {what} | {why} |" for (who, what, why), sides in rows.items()]

@@ -185,6 +185,23 @@ def written_relations(conn: psycopg.Connection, roles: Sequence[str]) -> dict[st
     return out
 
 
+def definer_routines(conn: psycopg.Connection, roles: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(role, routine, owner)`` for every ``SECURITY DEFINER`` routine in a user schema each of ``roles`` can
+    execute: what they write through runs with the owner's privileges."""
+    rows = query(
+        conn,
+        f"""
+        SELECT r.rolname, p.oid::regprocedure::text, o.rolname
+        FROM pg_roles r CROSS JOIN pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        JOIN pg_roles o ON o.oid = p.proowner
+        WHERE r.rolname = ANY(%(roles)s) AND p.prosecdef AND {user_schema("n.nspname")}
+          AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND o.oid <> r.oid
+        ORDER BY 1, 2""",
+        {"roles": list(roles)},
+    )
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
 def reachable(conn: psycopg.Connection, roles: Sequence[str]) -> list[str]:
     """Every role ``roles`` can act as (themselves and their memberships, followed), sorted."""
     rows = query(

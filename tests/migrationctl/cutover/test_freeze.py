@@ -316,3 +316,35 @@ def test_pg_write_all_data_is_a_path_the_freeze_cannot_close(db: Db) -> None:
         assert not closes.ok and f"REVOKE pg_write_all_data FROM {p}_batch" in closes.detail
     finally:
         db.server.psql(db.name, f"REVOKE pg_write_all_data FROM {p}_batch")
+
+
+def test_setting_a_superuser_nologin_needs_a_superuser(db: Db) -> None:
+    p = db.p
+    db.server.psql(
+        db.name,
+        f"ALTER ROLE {p}_batch SUPERUSER; CREATE ROLE {p}_admin LOGIN CREATEROLE PASSWORD 'pw'; GRANT USAGE ON SCHEMA shop, {CONTROL_SCHEMA} TO {p}_admin",
+    )
+    try:
+        with psycopg.connect(db.dsn("admin"), autocommit=True) as conn:
+            findings = privileges.check(conn, "source", nologin=[f"{p}_batch"])
+        row = next(f for f in findings if f.need.what.startswith("superuser, when"))
+        assert not row.ok and row.frozen == f"{p}_batch" and f"[{p}_batch]" in row.line
+    finally:
+        db.server.psql(db.name, f"ALTER ROLE {p}_batch NOSUPERUSER; DROP OWNED BY {p}_admin; DROP ROLE {p}_admin")
+
+
+def test_from_postgresql_16_createrole_alone_does_not_alter_another_role(pg_pair: Any) -> None:
+    server = pg_pair.target  # PostgreSQL 16 in the migration's pair
+    with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
+        if int(conn.execute("SHOW server_version_num").fetchone()[0]) < 160000:  # type: ignore[index]
+            pytest.skip("the ADMIN OPTION rule is PostgreSQL 16's")
+        conn.execute("CREATE ROLE adm16_app LOGIN; CREATE ROLE adm16_admin LOGIN CREATEROLE PASSWORD 'pw'")
+    try:
+        with psycopg.connect(server.dsn("postgres", user="adm16_admin", password="pw"), autocommit=True) as conn:
+            (row,) = [f for f in privileges.check(conn, "target", nologin=["adm16_app"]) if "ADMIN OPTION" in f.need.what]
+            assert not row.ok
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # what the row predicts
+                conn.execute("ALTER ROLE adm16_app NOLOGIN")
+    finally:
+        with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
+            conn.execute("DROP ROLE adm16_app; DROP ROLE adm16_admin")

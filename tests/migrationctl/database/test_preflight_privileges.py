@@ -89,11 +89,12 @@ def test_a_dms_source_user_with_replication_and_select_passes(pair: Pair) -> Non
     assert rows(report, "pp_dms_source") == {("source", "REPLICATION and SELECT on every user table"): True}
 
 
-def test_the_dms_target_user_needs_writes_and_the_replication_role_setting(pair: Pair) -> None:
+def test_the_dms_target_user_needs_writes_the_replication_role_setting_and_the_reverse_reads(pair: Pair) -> None:
     _code, report, _err = preflight(pair, "--dms-target-user", "pp_dms_target")
     assert rows(report, "pp_dms_target") == {
         ("target", "INSERT, UPDATE, DELETE on every user table"): False,
         ("target", "SET session_replication_role"): False,
+        ("target", "REPLICATION (rds_replication) and SELECT on every user table"): False,  # the reverse task reads as it
     }
 
 
