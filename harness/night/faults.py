@@ -14,6 +14,7 @@ import psycopg
 
 from harness.night import relay
 from harness.night import workload as wl
+from harness.night.hostile import privilege_paths, resumed_after_a_gate_turned_false
 from harness.night.night import DATABASE, REVERSE_SLOT, Night, Operation, RehearsalFailed, log
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
@@ -362,6 +363,8 @@ def run_faults(night: Night) -> None:
             late_apply(night)
             freeze_lifters(night)
             second_operator(night)
+            privilege_paths(night)
+            resumed_after_a_gate_turned_false(night)
         if i < len(CUTOVER_STEPS):
             killed(night, "cutover", CUTOVER_STEPS[i], "green")
         else:

@@ -215,6 +215,14 @@ class Night:
             cur = conn.execute(statement, params)
             return cur.fetchall() if cur.description else []
 
+    def sql_quietly(self, server: PostgresServer, statement: str) -> None:
+        """Clean-up SQL whose objects may be gone already (each statement on its own; errors ignored)."""
+        with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:
+            for part in statement.split(";"):
+                if part.strip():
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute(part)
+
     def frozen(self, server: PostgresServer) -> bool:
         """The application cannot write there."""
         with psycopg.connect(server.dsn(DATABASE), autocommit=True) as conn:

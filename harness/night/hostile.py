@@ -1,0 +1,209 @@
+"""The night's generated hostile cases: writers that reach ``shop.orders`` by paths nobody listed, and a cutover
+resumed after a delay in which one of its gates turned false. Both seeded; the seed is in the fault's outcome.
+
+Privilege paths (the kinds :mod:`harness.privilege_graphs` generates, applied to the night's schema): a write grant to
+PUBLIC, a column-level INSERT, a ``SECURITY DEFINER`` function the migration user owns (EXECUTE left to PUBLIC), a
+view the migration user owns with INSERT granted on it, a grant passed on ``WITH GRANT OPTION``, and a ``NOINHERIT``
+member that must ``SET ROLE`` to its writing group. A pool per path reconnects every 10 ms and writes through it; the
+cutover must leave none of them a commit after the freeze, and its rollback must give every ACL back exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+
+import psycopg
+
+from harness.night import workload as wl
+from harness.night.night import DATABASE, Night, RehearsalFailed, log
+from inventory_migration.contracts.outputs import StackOutput
+from inventory_migration.migrationctl.cutover import freeze
+from inventory_migration.migrationctl.pg.grants import acl_snapshot
+
+PASSWORD = "hostile-password-1"
+VALUES = "(1, gen_random_uuid(), 'new')"
+HOSTILE_INSERT = f"INSERT INTO shop.orders (customer_id, client_ref, status) VALUES {VALUES}"
+
+
+def _fault(night: Night, name: str, outcome: str) -> None:
+    night.faults.append({"case": name, "outcome": outcome})
+    log(f"fault {name}: {outcome}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Path:
+    """One way to write ``shop.orders``: the SQL that opens it, the login role that uses it, and the write."""
+
+    kind: str
+    setup: str
+    role: str
+    write: str
+    teardown: str
+
+
+def _paths() -> list[Path]:
+    cols = "customer_id, client_ref, status"
+    return [
+        Path(
+            "a grant to PUBLIC",
+            f"GRANT INSERT ON shop.orders TO PUBLIC; CREATE ROLE h_public LOGIN PASSWORD '{PASSWORD}'",
+            "h_public",
+            HOSTILE_INSERT,
+            "REVOKE INSERT ON shop.orders FROM PUBLIC; DROP ROLE IF EXISTS h_public",
+        ),
+        Path(
+            "a column-level INSERT",
+            f"CREATE ROLE h_column LOGIN PASSWORD '{PASSWORD}'; GRANT INSERT ({cols}) ON shop.orders TO h_column",
+            "h_column",
+            HOSTILE_INSERT,
+            f"REVOKE INSERT ({cols}) ON shop.orders FROM h_column; DROP ROLE IF EXISTS h_column",
+        ),
+        Path(
+            "a SECURITY DEFINER function of the migration user",
+            f"CREATE FUNCTION shop.h_order() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ INSERT INTO shop.orders "
+            f"({cols}) VALUES {VALUES} $$; CREATE ROLE h_definer LOGIN PASSWORD '{PASSWORD}'",
+            "h_definer",
+            "SELECT shop.h_order()",
+            "DROP FUNCTION IF EXISTS shop.h_order(); DROP ROLE IF EXISTS h_definer",
+        ),
+        Path(
+            "a view of the migration user",
+            f"CREATE VIEW shop.h_entry AS SELECT {cols} FROM shop.orders; "
+            f"CREATE ROLE h_view LOGIN PASSWORD '{PASSWORD}'; GRANT INSERT ON shop.h_entry TO h_view",
+            "h_view",
+            f"INSERT INTO shop.h_entry ({cols}) VALUES {VALUES}",
+            "DROP VIEW IF EXISTS shop.h_entry; DROP ROLE IF EXISTS h_view",
+        ),
+        Path(
+            "a grant passed on WITH GRANT OPTION",
+            "CREATE ROLE h_lead NOLOGIN; GRANT INSERT ON shop.orders TO h_lead WITH GRANT OPTION; "
+            f"CREATE ROLE h_chain LOGIN PASSWORD '{PASSWORD}'; SET ROLE h_lead; GRANT INSERT ON shop.orders TO h_chain; "
+            "RESET ROLE",
+            "h_chain",
+            HOSTILE_INSERT,
+            "REVOKE INSERT ON shop.orders FROM h_lead CASCADE; DROP ROLE IF EXISTS h_chain; DROP ROLE IF EXISTS h_lead",
+        ),
+        Path(
+            "a NOINHERIT member that sets its role",
+            "CREATE ROLE h_group NOLOGIN; GRANT INSERT ON shop.orders TO h_group; "
+            f"CREATE ROLE h_noinherit LOGIN NOINHERIT PASSWORD '{PASSWORD}' IN ROLE h_group",
+            "h_noinherit",
+            f"SET ROLE h_group; {HOSTILE_INSERT}",
+            "REVOKE INSERT ON shop.orders FROM h_group; DROP ROLE IF EXISTS h_noinherit; DROP ROLE IF EXISTS h_group",
+        ),
+    ]
+
+
+def _pool(dsn: str, write: str, stop: threading.Event, committed: list[float]) -> None:
+    while not stop.is_set():
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=2) as conn:
+                conn.execute("SET default_transaction_read_only = off")
+                conn.execute(write)
+                committed.append(time.time())
+        except psycopg.Error:
+            pass
+        time.sleep(0.01)
+
+
+def privilege_paths(night: Night, *, seed: int | None = None) -> None:
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
+    chosen = random.Random(seed).sample(_paths(), k=4)
+    source = night.source
+    common = "GRANT USAGE ON SCHEMA shop TO PUBLIC; GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO PUBLIC"
+    night.sql(source, common)
+    for path in chosen:
+        night.sql(source, path.setup)
+    stop = threading.Event()
+    writes: dict[str, list[float]] = {p.kind: [] for p in chosen}
+    try:
+        with psycopg.connect(night.source_dsn, autocommit=True) as conn:
+            acl_before = acl_snapshot(conn)
+            me = freeze.me(conn)
+            named = sorted(r for r in freeze.writers(conn) if r not in (me, wl.ROLE))
+        pools = [
+            threading.Thread(
+                target=_pool,
+                args=(source.dsn(DATABASE, user=p.role, password=PASSWORD), p.write, stop, writes[p.kind]),
+                daemon=True,
+            )
+            for p in chosen
+        ]
+        for pool in pools:
+            pool.start()
+        try:
+            time.sleep(0.5)
+            op = night.expect(
+                night.run_operation("cutover", "cutover with generated privilege paths", "--freeze-roles", ",".join(named)),
+                0,
+            )
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for pool in pools:
+                pool.join(10)
+        frozen_at = op.steps()["freeze"][1]
+        late = {kind: sum(1 for t in ts if t > frozen_at) for kind, ts in writes.items()}
+        silent = [kind for kind, ts in writes.items() if not ts]
+        if any(late.values()) or silent:
+            raise RehearsalFailed(f"seed {seed}: commits after the freeze {late}; paths that never wrote before it {silent}")
+        night.writes_for(1.0, "green")
+        night.expect(night.run_operation("rollback", "rollback after the privilege paths", "--freeze-roles", ",".join(named)), 0)
+        with psycopg.connect(night.source_dsn, autocommit=True) as conn:
+            changed = acl_before ^ acl_snapshot(conn)
+        if changed:
+            raise RehearsalFailed(f"seed {seed}: the rollback did not give the ACLs back exactly: {sorted(changed)[:5]}")
+        night.writes_for(1.0, "blue")
+    finally:
+        stop.set()
+        for path in chosen:
+            for server in (night.source, night.target):
+                night.sql_quietly(server, path.teardown)
+        night.sql(source, "REVOKE USAGE ON SCHEMA shop FROM PUBLIC; REVOKE USAGE ON ALL SEQUENCES IN SCHEMA shop FROM PUBLIC")
+    _fault(
+        night,
+        "writers through generated privilege paths",
+        f"seed {seed}: {', '.join(p.kind for p in chosen)}: "
+        + ", ".join(f"{len(ts)}" for ts in writes.values())
+        + " commits before the freeze, 0 after; the rollback gave every ACL back exactly",
+    )
+
+
+RESUMABLE = ("freeze", "drain", "stop-forward", "sequences", "way-back")
+"""Cutover steps after which a kill leaves a run to resume before its switch."""
+
+
+def resumed_after_a_gate_turned_false(night: Night, *, seed: int | None = None) -> None:
+    """A cutover killed after a (seeded) step before its switch, left while the cutover-blocked alarm fires: the resumed
+    run evaluates the gates of every step still to run, is refused (exit 1) and changes nothing; once the alarm
+    clears, it resumes and finishes."""
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
+    step = random.Random(seed).choice(RESUMABLE)
+    op = night.run_operation("cutover", f"cutover killed after {step}", fault=step)
+    if op.exit_code != -9:
+        raise RehearsalFailed(f"the kill after {step} did not happen: exit {op.exit_code}\n{op.output}")
+    alarm = night.outputs[StackOutput.CUTOVER_BLOCKED_ALARM_NAME]
+    night.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="rehearsal: fired while it was down")
+    try:
+        before = {k: v.get("status") for k, v in night.journal("cutover").get("steps", {}).items()}
+        refused = night.expect(night.run_operation("cutover", "cutover resumed while the alarm fires"), 1)
+        after = {k: v.get("status") for k, v in night.journal("cutover").get("steps", {}).items()}
+        if "gate FAIL no cutover-blocked alarm" not in refused.output or before != after:
+            raise RehearsalFailed(f"seed {seed}: a resume after a gate turned false must be refused:\n{refused.output}")
+        if night.weights() != {"blue": 100, "green": 0} or not night.frozen(night.target):
+            raise RehearsalFailed(f"seed {seed}: the refused resume changed the switch")
+    finally:
+        night.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rehearsal")
+    night.expect(night.run_operation("cutover", "cutover resumed once the alarm cleared"), 0)
+    night.writes_for(1.0, "green")
+    night.expect(night.run_operation("rollback", "rollback after the resumed cutover"), 0)
+    night.writes_for(1.0, "blue")
+    _fault(
+        night,
+        "a cutover resumed after a gate turned false",
+        f"seed {seed}: killed after {step}; the alarm fired meanwhile: the resume was refused (exit 1, journal and "
+        "switch unchanged); resumed once it cleared, and finished",
+    )
