@@ -113,7 +113,12 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
     chosen = random.Random(seed).sample(_paths(), k=4)
     source = night.source
-    common = "GRANT USAGE ON SCHEMA shop TO PUBLIC; GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO PUBLIC"
+    # What every path needs besides its write: the schema, the sequences, and the order_event row the orders trigger
+    # writes as the invoker (a PUBLIC write grant of its own, frozen and given back like the others).
+    common = (
+        "GRANT USAGE ON SCHEMA shop TO PUBLIC; GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO PUBLIC; "
+        "GRANT INSERT ON shop.order_event TO PUBLIC"
+    )
     night.sql(source, common)
     for path in chosen:
         night.sql(source, path.setup)
@@ -162,7 +167,12 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
         for path in chosen:
             for server in (night.source, night.target):
                 night.sql_quietly(server, path.teardown)
-        night.sql(source, "REVOKE USAGE ON SCHEMA shop FROM PUBLIC; REVOKE USAGE ON ALL SEQUENCES IN SCHEMA shop FROM PUBLIC")
+        for server in (night.source, night.target):
+            night.sql_quietly(
+                server,
+                "REVOKE INSERT ON shop.order_event FROM PUBLIC; REVOKE USAGE ON SCHEMA shop FROM PUBLIC; "
+                "REVOKE USAGE ON ALL SEQUENCES IN SCHEMA shop FROM PUBLIC",
+            )
     _fault(
         night,
         "writers through generated privilege paths",

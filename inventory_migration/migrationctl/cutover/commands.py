@@ -19,7 +19,7 @@ from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.cutover import operations, steps
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
 from inventory_migration.migrationctl.cutover.replication import DmsReplication, NativeReplication, ReplicationBackend
-from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, Settings
+from inventory_migration.migrationctl.cutover.settings import CutoverAborted, GatesFailed, PostconditionFailed, Settings
 from inventory_migration.migrationctl.cutover.switch import Listener
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.state import DEFAULT_LEASE_SECONDS, LockHeld
@@ -133,9 +133,18 @@ def _run(ctx: Context, operation: str) -> ExitCode:
         )
         return ExitCode.FINDINGS
     except GatesFailed as failed:
+        text = (
+            f"{operation}: NOT RESUMED, gate(s) failed: {failed}. This run changed nothing; the {operation} stays where it "
+            f"stopped (next: {failed.resumed_at}): clear the gate and run the same command again, or roll back."
+            if failed.resumed_at
+            else f"{operation}: NOT STARTED, gate(s) failed: {failed}. Nothing changed."
+        )
+        ctx.emit({"operation": operation, "status": "gates failed", "failed": str(failed), "log": ctx.log}, text)
+        return ExitCode.FINDINGS
+    except PostconditionFailed as stopped:
         ctx.emit(
-            {"operation": operation, "status": "gates failed", "failed": str(failed), "log": ctx.log},
-            f"{operation}: NOT STARTED, gate(s) failed: {failed}. Nothing changed.",
+            {"operation": operation, "status": "stopped", "failed": str(stopped), "log": ctx.log},
+            f"{operation}: STOPPED: {stopped}. Nothing further changed: run the same command again to retry that step.",
         )
         return ExitCode.FINDINGS
     except CutoverAborted as aborted:

@@ -92,7 +92,7 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
         if resumed:
             journal.note_gates([g.name for g in failed], checked=[c.value for c in checks])
         if failed:
-            raise GatesFailed("; ".join(g.name for g in failed))
+            raise GatesFailed("; ".join(g.name for g in failed), resumed_at=_next(journal, CUTOVER_STEPS) if resumed else "")
         run_steps(CUTOVER, run)
         release_snapshots(s)
         journal.finish(DONE)

@@ -15,7 +15,17 @@ from inventory_migration.migrationctl.records import JOURNAL_DIR
 
 
 class GatesFailed(RuntimeError):
-    """A gate said no: nothing has changed."""
+    """A gate said no: this run changed nothing. ``resumed_at``: the step a resumed operation would have continued
+    with (the operation stays where it stopped); empty for one that never started."""
+
+    def __init__(self, message: str, *, resumed_at: str = "") -> None:
+        super().__init__(message)
+        self.resumed_at = resumed_at
+
+
+class PostconditionFailed(RuntimeError):
+    """A step did its work and the system says its promise does not hold: the run stops there, nothing further
+    changes, and the step is run again by the next run."""
 
 
 class CutoverAborted(RuntimeError):

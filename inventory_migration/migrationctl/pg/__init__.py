@@ -6,6 +6,8 @@ module            what
 ``objects``       which schemas, tables and objects are the user's (SQL and Python, one definition)
 ``privileges``    the privilege table: what each user needs on each side, checked through PostgreSQL's own
                   privilege functions; the write privileges a freeze takes away
+``write_paths``   who can write a user relation, by any path, asked of PostgreSQL's privilege functions
+``grants``        write grants as exact ACL entries, revoked and given back as their grantors
 ``fence``         the fence row that proves a replication has applied everything written before it
 ``slots``         logical replication slots and WAL positions
 ``sequences``     setting one side's sequences past the other's

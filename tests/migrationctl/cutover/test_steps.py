@@ -15,7 +15,7 @@ from harness.night import relay
 from harness.night import workload as wl
 from harness.night.faults import stalled_apply
 from inventory_migration.contracts.outputs import StackOutput
-from inventory_migration.migrationctl.cutover import freeze, operations, snapshot_holder, steps, switch
+from inventory_migration.migrationctl.cutover import freeze, operations, sides, snapshot_holder, steps, switch
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, DONE, Journal
 from inventory_migration.migrationctl.cutover.replication import NativeReplication
@@ -106,9 +106,15 @@ def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
     assert operations.cutover(shop.settings()).status == DONE
 
 
-def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(shop: Shop) -> None:
+def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DMS's shape (:mod:`harness.night.relay`): the source's slot runs ahead of the apply. A slot-based drain would
-    have opened green here; the fence holds the cutover until green has the writes."""
+    have opened green here; the fence holds the cutover until green has the writes (released 1.5 s after the fence is
+    written, however long the gates took)."""
+    from inventory_migration.migrationctl.pg import fence
+
+    write_fence = fence.write
     with (
         relay.relayed(shop.source_dsn, shop.pair.target, f"{shop.name}_tgt"),
         stalled_apply(shop.source_dsn, shop.target_dsn) as release,
@@ -118,8 +124,14 @@ def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(sh
             goal = lsn_value(sync_point(conn))
             wait(lambda: lsn_value(slot_position(conn, FORWARD_NAME)[0] or "0/0") >= goal, "the relay to confirm")  # type: ignore[index]
         assert not shop.has_order("target", order)  # confirmed on the source, not applied on the target
-        threading.Timer(1.5, release).start()
+
+        def write_then_release_later(*args: Any, **kwargs: Any) -> str:
+            threading.Timer(1.5, release).start()
+            return write_fence(*args, **kwargs)
+
+        monkeypatch.setattr(fence, "write", write_then_release_later)
         journal = operations.cutover(shop.settings(elbv2=None))
+        monkeypatch.undo()
         assert journal.status == DONE and shop.has_order("target", order)
         assert journal.data["steps"]["drain"]["result"]["fence_seconds"] >= 1.0
     with psycopg.connect(shop.target_dsn, autocommit=True) as target:
@@ -267,7 +279,7 @@ def test_a_gate_failing_inside_the_freeze_sends_the_next_run_through_the_gates(
 ) -> None:
     from inventory_migration.migrationctl.cutover.gates import Gate
 
-    monkeypatch.setattr(steps, "freeze_gates", lambda *_a, **_k: [Gate("a new writer", False, "batch_job: grant")])
+    monkeypatch.setattr(sides, "freeze_gates", lambda *_a, **_k: [Gate("a new writer", False, "batch_job: grant")])
     with pytest.raises(GatesFailed, match="a new writer"):
         operations.cutover(shop.settings())
     journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
@@ -282,13 +294,13 @@ def test_a_gate_failing_inside_the_freeze_sends_the_next_run_through_the_gates(
 def test_a_cutover_killed_inside_its_switch_then_rolled_back_lets_the_next_cutover_pass(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = steps._open_to_apps
+    original = steps.open_to_apps
 
     def open_then_die(s: Any, conn: Any, record: Any) -> None:
         original(s, conn, record)
         raise RuntimeError("killed inside switch")
 
-    monkeypatch.setattr(steps, "_open_to_apps", open_then_die)
+    monkeypatch.setattr(steps, "open_to_apps", open_then_die)
     with pytest.raises(RuntimeError, match="killed inside switch"):
         operations.cutover(shop.settings())
     monkeypatch.undo()

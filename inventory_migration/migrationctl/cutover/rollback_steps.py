@@ -1,0 +1,130 @@
+"""The rollback's steps (:data:`ROLLBACK`, from ``cutover`` / ``rollback-window``): freeze green, drain the way back
+to that freeze point, stop the way back, sequences target -> source (and identity columns handed back), weights to
+blue, advance the forward slot to the current source position, unfreeze blue, resume forward replication from that
+position (not a new full load: parity held at both switches, and a 500 GB load does not fit the window). A rollback of
+a cutover that never switched runs :data:`ABORT` instead: it undoes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inventory_migration.migrationctl.cutover import facts
+from inventory_migration.migrationctl.cutover import postconditions as post
+from inventory_migration.migrationctl.cutover.gates import privilege_gates
+from inventory_migration.migrationctl.cutover.settings import GatesFailed
+from inventory_migration.migrationctl.cutover.sides import (
+    close_to_apps,
+    drain,
+    freeze_side,
+    give_back,
+    identities_to,
+    recorded,
+    release_snapshots,
+    set_weights,
+    sync_sequences,
+)
+from inventory_migration.migrationctl.cutover.step_table import Run, Step
+from inventory_migration.migrationctl.pg.slots import advance_slot, sync_point
+
+
+def _freeze_green(run: Run, result: dict[str, Any]) -> None:
+    missing = [g for g in privilege_gates(run.settings, run.source, run.target) if not g.ok]
+    if missing:  # before green is frozen: a rollback that cannot finish must not start
+        raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
+    release_snapshots(run.settings)
+    freeze_side(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
+
+
+def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
+    backend = run.settings.backend
+    backend.stop_forward()  # before the way back runs: never both directions at once (a cutover killed in its switch)
+    if not backend.reverse_running():
+        assert run.cut is not None
+        result["started"] = backend.start_reverse(run.cut.require(facts.REVERSE_START_LSN))
+    drain(run, result, left=run.target, other=run.source, slot=lambda: backend.reverse_slot, what="the way back", side="target")
+
+
+def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
+    result["set"] = sync_sequences(run.target, run.source, run.settings.sequence_gap)
+    identities_to(run, result, "source")
+    post.holds("sequences", "every on-prem sequence past Aurora's", post.sequences_behind(run.target, run.source))
+    post.holds(
+        "sequences", "identity columns ALWAYS on-prem, BY DEFAULT on Aurora", post.identities_misplaced(run.source, run.target)
+    )
+
+
+def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:
+    set_weights(run, 100, 0)
+    post.holds("weights-blue", "all traffic on blue", post.weights_not(run.settings, 100, 0))
+
+
+def _forward_position(run: Run, result: dict[str, Any]) -> None:
+    # Here on-prem equals Aurora: forward replication resumes from this point, so nothing the way back wrote is sent
+    # again and nothing written on-prem from now on is missed.
+    backend = run.settings.backend
+    backend.stop_forward()  # already stopped unless the cutover was interrupted inside its switch
+    position = advance_slot(run.source, backend.resolve_forward_slot(run.source), sync_point(run.source))
+    run.journal.put(facts.FORWARD_RESUME_LSN, position)
+    result["position"] = position
+
+
+def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
+    give_back(run.source, recorded(run.cut, "source"))  # blue as it was before the cutover froze it
+    post.holds("unfreeze-blue", "the applications can write on-prem", post.apps_cannot_write(run.settings, run.source))
+    run.journal.put(facts.SWITCHED_AT, run.settings.clock())
+    run.settings.say("switch: blue serves again")
+
+
+def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
+    run.settings.backend.stop_reverse(run.target)
+    post.holds("stop-reverse", "the way back stopped", ["it still runs"] if run.settings.backend.reverse_running() else [])
+
+
+def _resume_forward(run: Run, result: dict[str, Any]) -> None:
+    result["position"] = run.settings.backend.resume_forward(run.source, run.journal.require(facts.FORWARD_RESUME_LSN))
+    post.holds("resume-forward", "the forward replication runs", [] if run.settings.backend.forward_running() else ["stopped"])
+    run.settings.say(f"forward replication resumed from {result['position']}")
+
+
+ROLLBACK: tuple[Step, ...] = (
+    Step("freeze-green", _freeze_green, writes=(facts.FREEZE_TARGET, facts.GREEN_FREEZE_LSN, facts.FROZEN_AT)),
+    Step("reverse-drain", _reverse_drain, reads=(facts.FREEZE_TARGET, facts.REVERSE_START_LSN), writes=(facts.FENCE,)),
+    Step("stop-reverse", _stop_reverse),
+    Step("sequences", _sequences_to_blue),
+    Step("weights-blue", _weights_to_blue),
+    Step("forward-position", _forward_position, writes=(facts.FORWARD_RESUME_LSN,)),
+    Step("unfreeze-blue", _unfreeze_blue, reads=(facts.FREEZE_SOURCE,), writes=(facts.SWITCHED_AT,)),
+    Step("resume-forward", _resume_forward, reads=(facts.FORWARD_RESUME_LSN,)),
+)
+
+# --------------------------------------------------------------------------------------------- undo of an unswitched cutover
+
+
+def _close_green(run: Run, _result: dict[str, Any]) -> None:
+    close_to_apps(run.settings, run.target, recorded(run.cut, "source"))
+
+
+def _release_way_back(run: Run, _result: dict[str, Any]) -> None:
+    release_snapshots(run.settings)
+    run.settings.backend.stop_reverse(run.target)
+
+
+def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
+    # The cutover never switched: nothing of green has to be skipped, and whatever the forward replication has not
+    # applied yet must still be. It resumes from its own slot's position, never from "now".
+    identities_to(run, result, "source")  # the cutover's sequences step may have handed them to green
+    if not run.settings.backend.forward_running():
+        result["position"] = run.settings.backend.resume_forward(run.source, None)
+
+
+def _unfreeze_source(run: Run, _result: dict[str, Any]) -> None:
+    give_back(run.source, recorded(run.cut, "source"))
+
+
+ABORT: tuple[Step, ...] = (
+    Step("close-green", _close_green, reads=(facts.FREEZE_SOURCE,)),
+    Step("weights-blue", _weights_to_blue),
+    Step("stop-reverse", _release_way_back),
+    Step("resume-forward", _forward_running_again),
+    Step("unfreeze-blue", _unfreeze_source, reads=(facts.FREEZE_SOURCE,)),
+)
