@@ -319,3 +319,30 @@ def test_the_way_back_slot_is_created_only_after_the_forward_replication_stopped
     order = list(journal.data["steps"])
     assert order.index("stop-forward") < order.index("way-back") < order.index("switch")
     assert journal.data["steps"]["stop-forward"]["result"]["forward_running"] is False
+
+
+def test_sequences_that_did_not_move_stop_the_cutover_before_the_switch(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_migration.migrationctl.cutover.settings import PostconditionFailed
+
+    shop.insert("source")
+    monkeypatch.setattr(steps, "sync_sequences", lambda *_a: 0)  # a sync that silently did nothing
+    with pytest.raises(PostconditionFailed, match="after sequences, every Aurora sequence past on-prem's does not hold"):
+        operations.cutover(shop.settings())
+    assert not shop.writable("target")  # stopped before green opened
+    monkeypatch.undo()
+    assert operations.cutover(shop.settings()).status == DONE  # the re-run repeats the step, and it holds
+
+
+def test_a_green_the_applications_cannot_write_stops_the_switch(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory_migration.migrationctl.cutover.settings import PostconditionFailed
+
+    monkeypatch.setattr(steps, "open_to_apps", lambda *_a: None)  # an opening that granted nothing
+    with pytest.raises(PostconditionFailed, match="after opening green, the applications can write on Aurora does not hold"):
+        operations.cutover(shop.settings())
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    assert (
+        journal.data["steps"]["switch"]["status"] == "failed"
+        and "PostconditionFailed" in journal.data["steps"]["switch"]["error"]
+    )
+    monkeypatch.undo()
+    assert operations.cutover(shop.settings()).status == DONE and shop.writable("target")
