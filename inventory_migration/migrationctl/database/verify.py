@@ -141,14 +141,19 @@ def run(
             schema_diffs = schema_parity.diff_schema(
                 schema_parity.schema_snapshot(source, schemas), schema_parity.schema_snapshot(target, schemas)
             )
-            privileges = roles.plan(roles.read(source), roles.read(target), roles.read_objects(target), app_roles=r.app_roles)
+            privileges = _within(
+                roles.plan(roles.read(source), roles.read(target), roles.read_objects(target), app_roles=r.app_roles),
+                schemas,
+            )
             schema_diffs += [
                 schema_parity.SchemaDifference(kind, what, "missing on target") for kind, what in roles.differences(privileges)
             ]
             held_back = len(privileges.held_back)
         source_tables = chunks.select_tables(chunks.list_tables(source, schemas), r.tables)
         target_tables = chunks.list_tables(target, schemas)
-        behind = sequences_behind(source, target) if not r.schema_only else []
+        behind = (
+            [b for b in sequences_behind(source, target) if b.split(".", 1)[0].strip('"') in schemas] if not r.schema_only else []
+        )
     if r.tables:
         wanted = {t.qualified for t in source_tables}
         schema_diffs = [d for d in schema_diffs if any(d.name == w or d.name.startswith(w + ".") for w in wanted)]
@@ -181,6 +186,24 @@ def run(
     if report.equal and checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return report
+
+
+def _schema_of(grant: roles.Grant) -> str:
+    """The schema a grant's object lives in (a schema grant: the schema itself), unquoted."""
+    name = grant.name if grant.kind == "SCHEMA" else grant.name.split(".", 1)[0]
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
+
+
+def _within(plan: roles.Plan, schemas: Sequence[str]) -> roles.Plan:
+    """``plan`` limited to the compared schemas: grants and default privileges on objects elsewhere are not this
+    verify's (roles and memberships belong to no schema and stay)."""
+    wanted = set(schemas)
+    return dataclasses.replace(
+        plan,
+        grants=tuple(g for g in plan.grants if _schema_of(g) in wanted),
+        held_back=tuple(g for g in plan.held_back if _schema_of(g) in wanted),
+        defaults=tuple(d for d in plan.defaults if not d.schema or d.schema in wanted),
+    )
 
 
 def sequences_behind(source: psycopg.Connection, target: psycopg.Connection) -> list[str]:

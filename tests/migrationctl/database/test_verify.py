@@ -350,7 +350,23 @@ def test_equal_over_no_table_is_not_equal(source_db: str, target_copy: str, tmp_
     try:
         code, out, _err = run("verify", "--state", str(tmp_path), "--schemas", "empty_one", source_db, target_copy)
         assert code == 1 and "no table compared in empty_one: nothing to call equal" in out, out
+        assert "schema: 0 difference(s)" in out and "sequences behind" not in out  # other schemas' are not this one's
         record = json.loads((tmp_path / "verify-last.json").read_text())
         assert record["equal"] is False and record["tables"] == 0 and record["schemas"] == ["empty_one"]
     finally:
         execute(source_db, "DROP SCHEMA IF EXISTS empty_one")
+
+
+def test_a_verify_of_some_schemas_reports_no_grant_of_another(source_db: str, target_copy: str, tmp_path: Path) -> None:
+    for dsn in (source_db, target_copy):
+        execute(dsn, "DO $$ BEGIN CREATE ROLE verify_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    execute(source_db, "GRANT SELECT ON catalog.product TO verify_reader")  # on the source only: a difference in catalog
+    try:
+        _code, whole, _err = run("verify", "--state", str(tmp_path), "--schema-only", source_db, target_copy)
+        assert "SELECT ON TABLE catalog.product TO verify_reader: missing on target" in whole
+        _code, inventory, _err = run(
+            "verify", "--state", str(tmp_path), "--schema-only", "--schemas", "inventory", source_db, target_copy
+        )
+        assert "schema: 0 difference(s)" in inventory, inventory
+    finally:
+        execute(source_db, "REVOKE SELECT ON catalog.product FROM verify_reader")
