@@ -20,8 +20,8 @@ from inventory_migration.migrationctl.cutover.sides import (
     identities_to,
     recorded,
     release_snapshots,
+    sequences_to,
     set_weights,
-    sync_sequences,
 )
 from inventory_migration.migrationctl.cutover.step_table import Run, Step
 from inventory_migration.migrationctl.pg.slots import advance_slot, sync_point
@@ -45,12 +45,7 @@ def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
 
 
 def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:
-    result["set"] = sync_sequences(run.target, run.source, run.settings.sequence_gap)
-    identities_to(run, result, "source")
-    post.holds("sequences", "every on-prem sequence past Aurora's", post.sequences_behind(run.target, run.source))
-    post.holds(
-        "sequences", "identity columns ALWAYS on-prem, BY DEFAULT on Aurora", post.identities_misplaced(run.source, run.target)
-    )
+    sequences_to(run, result, "source")
 
 
 def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:

@@ -184,3 +184,23 @@ def identities_to(run: Run, result: dict[str, Any], writer: str) -> None:
     handed = identities.hand_over(writer=sides[writer], replica=sides[replica], writer_side=writer, replica_side=replica)
     result["identity_always_on"] = writer
     result["identity_columns"] = [str(c) for c in handed]
+
+
+NAMES = {"source": "on-prem", "target": "Aurora"}
+
+
+def sequences_to(run: Run, result: dict[str, Any], writer: str) -> None:
+    """Hand the sequences and the identity columns to ``writer``, the side about to take the writes: its sequences past
+    the other side's positions plus the gap, its identity columns ALWAYS (the other's BY DEFAULT) — then check both."""
+    sides = {"source": run.source, "target": run.target}
+    left = "target" if writer == "source" else "source"
+    result["set"] = sync_sequences(sides[left], sides[writer], run.settings.sequence_gap)
+    identities_to(run, result, writer)
+    post.holds(
+        "sequences", f"every {NAMES[writer]} sequence past {NAMES[left]}'s", post.sequences_behind(sides[left], sides[writer])
+    )
+    post.holds(
+        "sequences",
+        f"identity columns ALWAYS on {NAMES[writer]}, BY DEFAULT on {NAMES[left]}",
+        post.identities_misplaced(sides[writer], sides[left]),
+    )

@@ -36,13 +36,12 @@ from inventory_migration.migrationctl.cutover.sides import (
     drain,
     finish_abort,
     freeze_side,
-    identities_to,
     open_to_apps,
     recorded,
     release_snapshots,
+    sequences_to,
     set_weights,
     snapshots_alive,
-    sync_sequences,
 )
 from inventory_migration.migrationctl.cutover.step_table import Run, Step, pending_checks, run_steps, step_writes
 
@@ -81,12 +80,7 @@ def _forward_drain(run: Run, result: dict[str, Any]) -> None:
 
 
 def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
-    result["set"] = sync_sequences(run.source, run.target, run.settings.sequence_gap)
-    identities_to(run, result, "target")
-    post.holds("sequences", "every Aurora sequence past on-prem's", post.sequences_behind(run.source, run.target))
-    post.holds(
-        "sequences", "identity columns ALWAYS on Aurora, BY DEFAULT on-prem", post.identities_misplaced(run.target, run.source)
-    )
+    sequences_to(run, result, "target")
 
 
 def _way_back(run: Run, result: dict[str, Any]) -> None:

@@ -263,15 +263,21 @@ def test_a_security_definer_function_of_an_exempt_owner_is_closed_for_the_frozen
         conn.execute("SELECT shop.wipe()")
 
 
+def _passed_on(db: Db, *, by: str, to: str) -> None:
+    """``by`` holds DELETE on shop.audit WITH GRANT OPTION and grants it on to ``to``: a grant chain."""
+    p = db.p
+    db.server.psql(
+        db.name,
+        f"GRANT DELETE ON shop.audit TO {p}_{by} WITH GRANT OPTION; SET ROLE {p}_{by}; "
+        f"GRANT DELETE ON shop.audit TO {p}_{to}; RESET ROLE",
+    )
+
+
 def test_a_grant_passed_on_with_grant_option_is_revoked_as_its_grantor_and_restored_exactly(db: Db) -> None:
     from inventory_migration.migrationctl.pg.grants import acl_snapshot
 
     p = db.p
-    db.server.psql(
-        db.name,
-        f"GRANT DELETE ON shop.audit TO {p}_batch WITH GRANT OPTION; SET ROLE {p}_batch; "
-        f"GRANT DELETE ON shop.audit TO {p}_member; RESET ROLE",
-    )
+    _passed_on(db, by="batch", to="member")
     with db.admin() as conn:
         acl = acl_snapshot(conn)
     record = _freeze_and_check(db, (f"{p}_app", f"{p}_member", f"{p}_batch"))
@@ -283,11 +289,7 @@ def test_a_grant_passed_on_with_grant_option_is_revoked_as_its_grantor_and_resto
 
 def test_a_dependent_grant_to_an_exempt_role_is_refused_before_anything_changes(db: Db) -> None:
     p = db.p
-    db.server.psql(
-        db.name,
-        f"GRANT DELETE ON shop.audit TO {p}_member WITH GRANT OPTION; SET ROLE {p}_member; "
-        f"GRANT DELETE ON shop.audit TO {p}_batch; RESET ROLE",
-    )
+    _passed_on(db, by="member", to="batch")
     with db.admin() as conn:
         gates = {
             g.name: g

@@ -325,7 +325,7 @@ def test_sequences_that_did_not_move_stop_the_cutover_before_the_switch(shop: Sh
     from inventory_migration.migrationctl.cutover.settings import PostconditionFailed
 
     shop.insert("source")
-    monkeypatch.setattr(steps, "sync_sequences", lambda *_a: 0)  # a sync that silently did nothing
+    monkeypatch.setattr(sides, "sync_sequences", lambda *_a: 0)  # a sync that silently did nothing
     with pytest.raises(PostconditionFailed, match="after sequences, every Aurora sequence past on-prem's does not hold"):
         operations.cutover(shop.settings())
     assert not shop.writable("target")  # stopped before green opened
