@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_rehearse_cutover_passes() -> None:
     """``make rehearse-cutover`` itself, fault cases included: 13 -> 16 under load, cutover / rollback / cutover, every
     step killed and resumed, kills at random moments inside steps, a replication that confirms before applying, writers
-    that try to outlast the freeze, a second operator. Its report stays in build/ (the table, the timeline PNG,
+    that try to outlast the freeze, writers through seeded privilege paths, a cutover resumed after a gate turned false,
+    a second operator. Its report stays in build/ (the table, the timeline PNG,
     summary.json)."""
     import json
     import subprocess
@@ -42,5 +43,7 @@ def test_make_rehearse_cutover_passes() -> None:
         "writers that try to outlast the freeze",
         "a second operator",
         "kills at random moments",
+        "writers through generated privilege paths",
+        "a cutover resumed after a gate turned false",
     ):
         assert case in cases
