@@ -8,8 +8,8 @@ export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 export CHECKPOINT_DISABLE := 1
 # Node 22 from node_modules (npm package node@22) comes first: jsii and the cdktf CLI use it. Our own pipenv
-# (.build/tools, installed when the machine has none) comes last: cdktf.json's app runs `pipenv run`, and so do the
-# commands cdktf deploy starts (the deploy rehearsal's too).
+# (.build/tools, installed when the machine has none) comes last: the targets below run it. cdktf.json's app needs
+# none (scripts/in-venv runs the project's .venv).
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.local/bin:$(PATH):$(CURDIR)/.build/tools/bin
 
 PIPENV_VERSION := 2026.10.3

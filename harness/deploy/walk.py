@@ -6,7 +6,7 @@ checked, each transition's plan held to the phase table, then destroyed to nothi
 1. Start the patched emulator on a free loopback port (bounded lifetime, always stopped).
 2. Write the environment's configuration into a work directory, with the emulator's certificate, and point
    ``MIGRATION_CONFIG_DIR`` / ``MIGRATION_REHEARSAL_*`` at it (rehearsal mode: local endpoint, local state).
-3. ``npx cdktf deploy --auto-approve`` of the first phase: the users' own command (cdktf.json's app, pipenv, Node 22).
+3. ``npx cdktf deploy --auto-approve`` of the first phase: the users' own command (cdktf.json's app, Node 22).
 4. Check through boto3 what matters, from the emulator (:mod:`harness.deploy.checks`).
 5. ``terraform plan -detailed-exitcode`` after every apply: no changes.
 6. Each next phase of :data:`WALK`: one config edit, synthesize, ``plan -out``, hold ``show -json`` of the plan to the
@@ -177,7 +177,7 @@ class Rehearsal:
 
     def env(self) -> dict[str, str]:
         assert self.mode is not None
-        # cdktf.json's app is `pipenv run python main.py`: the Makefile's own pipenv (.build/tools) when none is installed.
+        # cdktf.json's app runs scripts/in-venv (the project's .venv, no pipenv needed; pipenv only without a .venv).
         path = ":".join(
             (
                 str(ROOT / "node_modules" / ".bin"),
