@@ -6,9 +6,14 @@ and grants them back on the other side or at the unfreeze. Its cost is part of t
 switch. Measured here on a throwaway PostgreSQL 13 (the on-prem major) and 16 (Aurora's), the application role granted
 on every table of ``--tables`` tables, with ``--sessions`` idle application sessions connected:
 
-* ``plan``: the catalogue query that lists what will be revoked;
-* ``revoke``: the REVOKE statements (1,000 tables per statement), in one transaction;
-* ``end sessions``: the sessions holding a write transaction begun before the revoke ended (none here: the idle case);
+* ``trial``: the gate that freezes in a transaction that is rolled back and asks who could still write (before the
+  window: no write waits for it);
+* ``plan``: the catalogue query that lists what will be revoked (each ACL entry);
+* ``writers``: who could write before the revoke (whose old transactions are ended);
+* ``revoke``: the REVOKE statements (1,000 tables per statement, as each grantor), in one transaction;
+* ``end sessions``: the transactions begun before the revoke ended (none here: the idle case);
+* ``postcondition``: PostgreSQL asked whether any login role but the kept ones can still write, by any path;
+* ``writes wait``: revoke + end sessions + postcondition, the part of the write unavailability the freeze adds;
 * ``restore``: the GRANT statements back;
 * the alternative the issue named, ``ALTER ROLE ... NOLOGIN`` + ending *every* session of the role: constant in the
   number of tables, but it cuts reads too and every pooled connection has to reconnect.
@@ -64,10 +69,13 @@ def one_round(dsn: str, app_dsn: str, sessions: int) -> dict[str, float]:
                 nonlocal record
                 record = freeze.plan(conn, [ROLE])
 
-            out = {"plan": timed(plan)}
+            out = {"trial (gate, before the window)": timed(lambda: freeze.trial(conn, [ROLE]))}
+            out["plan"] = timed(plan)
+            out["writers (before the revoke)"] = timed(lambda: freeze.writers(conn))
             out["revoke"] = timed(lambda: freeze.revoke(conn, record))
             out["end sessions"] = timed(lambda: freeze.end_writing_sessions(conn, [ROLE]))
-            out["freeze total"] = out["plan"] + out["revoke"] + out["end sessions"]
+            out["postcondition"] = timed(lambda: (freeze.residual(conn, []), freeze.prepared_transactions(conn)))
+            out["writes wait (revoke to holds)"] = out["revoke"] + out["end sessions"] + out["postcondition"]
             out["restore"] = timed(lambda: freeze.restore(conn, record))
 
             def nologin() -> None:
