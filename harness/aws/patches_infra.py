@@ -275,3 +275,25 @@ def _elbv2_scheme() -> None:
         return original(self, *args, **kwargs)
 
     ELBv2Backend.create_load_balancer = create  # type: ignore[method-assign]
+
+
+@patch(
+    "route53resolver",
+    "CreateResolverRule/CreateResolverEndpoint refuse a retried CreatorRequestId (ResourceExistsException); AWS treats it "
+    "as an idempotency token and returns what the first request created (a slow answer the SDK retried failed a deploy)",
+)
+def _resolver_idempotency() -> None:
+    from moto.route53resolver.models import Route53ResolverBackend
+
+    for name, store in (("create_resolver_rule", "resolver_rules"), ("create_resolver_endpoint", "resolver_endpoints")):
+        original = getattr(Route53ResolverBackend, name)
+
+        def create(
+            self: Any, region: str, creator_request_id: str, *args: Any, _o: Any = original, _s: str = store, **kwargs: Any
+        ) -> Any:
+            for existing in getattr(self, _s).values():
+                if existing.region == region and existing.creator_request_id == creator_request_id:
+                    return existing
+            return _o(self, region, creator_request_id, *args, **kwargs)
+
+        setattr(Route53ResolverBackend, name, create)

@@ -40,3 +40,21 @@ def test_a_request_waits_while_another_is_served() -> None:
     assert finished.wait(10)
     thread.join()
     assert answered == [200]
+
+
+def test_a_retried_resolver_rule_request_returns_the_rule_the_first_one_created() -> None:
+    """CreatorRequestId is AWS's idempotency token: the SDK's retry of a slow CreateResolverRule (CI's deploy rehearsal,
+    under load) must get the first rule back, not ResourceExistsException."""
+    import boto3
+    from moto import mock_aws
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    with mock_aws():
+        resolver = boto3.client("route53resolver", region_name="us-east-1")
+        first, again = (
+            resolver.create_resolver_rule(CreatorRequestId="tf-r53-1", RuleType="SYSTEM", DomainName="example.com")
+            for _ in range(2)
+        )
+        assert first["ResolverRule"]["Id"] == again["ResolverRule"]["Id"]
