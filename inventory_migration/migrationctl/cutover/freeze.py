@@ -189,7 +189,8 @@ class Trial:
 
     record: Record
     error: str = ""
-    """The statement that failed and PostgreSQL's message: the freeze cannot be done as it stands."""
+    """PostgreSQL's message for the revoke that failed (a dependent grant to a kept role, a grantor the migration user
+    cannot act as): the freeze cannot be done as it stands."""
     residual: tuple[WritePath, ...] = ()
     """Paths still open after it."""
     exempt_lost: dict[str, list[str]] = dataclasses.field(default_factory=dict)
