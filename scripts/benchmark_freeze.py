@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nPostgreSQL {major}: {args.tables:,} tables, {args.sessions} idle sessions, median of {args.repeat}")
         for key in rounds[0]:
             if key != "tables":
-                print(f"  {key:<28} {statistics.median(r[key] for r in rounds) * 1000:>9.1f} ms")
+                print(f"  {key:<32} {statistics.median(r[key] for r in rounds) * 1000:>9.1f} ms")
     return 0
 
 
