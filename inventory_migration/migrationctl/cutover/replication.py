@@ -108,6 +108,10 @@ class ReplicationBackend(abc.ABC):
     @abc.abstractmethod
     def reverse_running(self) -> bool: ...
 
+    def way_back_missing(self, start_lsn: str) -> str:
+        """Why the way back cannot run now (empty: it can): a rollback checks it before it freezes green."""
+        return ""
+
     @abc.abstractmethod
     def stop_reverse(self, target: psycopg.Connection) -> None:
         """Stop the way back and drop its slot (idempotent)."""
@@ -471,6 +475,15 @@ class DmsReplication(ReplicationBackend):
 
     def reverse_running(self) -> bool:
         return bool(self.reverse_task()) and self._task(self.reverse_task_arn)["Status"] == "running"
+
+    def way_back_missing(self, start_lsn: str) -> str:
+        if self.reverse_task():
+            return ""
+        return (
+            "the reverse DMS task is not deployed yet: set dms.reverse_cdc_start_position = "
+            f'"{start_lsn}" and migration_phase = "cutover", cdktf deploy, then run rollback again '
+            f"(slot {self.reverse_slot} on Aurora keeps every green write until the task reads it)"
+        )
 
     def stop_reverse(self, target: psycopg.Connection) -> None:
         if self.reverse_task() and self._task(self.reverse_task_arn)["Status"] in ("running", "starting"):

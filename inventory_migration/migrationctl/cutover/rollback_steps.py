@@ -28,8 +28,15 @@ from inventory_migration.migrationctl.pg.slots import advance_slot, sync_point
 
 
 def _freeze_green(run: Run, result: dict[str, Any]) -> None:
+    # Before green is frozen: a rollback that cannot finish must not start — a way back that is not deployed yet (an
+    # early rollback, before the cutover phase) is said at once, not found by a drain that waits for nothing.
+    assert run.cut is not None
+    backend = run.settings.backend
+    absent = "" if backend.reverse_running() else backend.way_back_missing(run.cut.require(facts.REVERSE_START_LSN))
+    if absent:
+        raise GatesFailed(f"way back ready: {absent}")
     missing = [g for g in privilege_gates(run.settings, run.source, run.target) if not g.ok]
-    if missing:  # before green is frozen: a rollback that cannot finish must not start
+    if missing:
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
     release_snapshots(run.settings)
     freeze_side(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
@@ -82,7 +89,12 @@ def _resume_forward(run: Run, result: dict[str, Any]) -> None:
 
 
 ROLLBACK: tuple[Step, ...] = (
-    Step("freeze-green", _freeze_green, writes=(facts.FREEZE_TARGET, facts.GREEN_FREEZE_LSN, facts.FROZEN_AT)),
+    Step(
+        "freeze-green",
+        _freeze_green,
+        reads=(facts.REVERSE_START_LSN,),
+        writes=(facts.FREEZE_TARGET, facts.GREEN_FREEZE_LSN, facts.FROZEN_AT),
+    ),
     Step("reverse-drain", _reverse_drain, reads=(facts.FREEZE_TARGET, facts.REVERSE_START_LSN), writes=(facts.FENCE,)),
     Step("stop-reverse", _stop_reverse),
     Step("sequences", _sequences_to_blue),

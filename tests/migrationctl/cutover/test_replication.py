@@ -122,3 +122,23 @@ def test_dms_slot_resolution_resume_and_way_back_on_a_real_server(empty_db: str)
             conn.execute(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()"
             )
+
+
+def test_dms_says_at_once_when_the_reverse_task_is_not_deployed() -> None:
+    """An early rollback (before the cutover phase is deployed) is told what to deploy, not left to a drain timeout."""
+    backend, stub = dms_backend()
+    forward = {
+        "ReplicationTaskArn": FORWARD_ARN,
+        "Status": "stopped",
+        "ReplicationTaskIdentifier": "dms-task-prod-full-load-cdc-inventory",
+    }
+    stub.add_response("describe_replication_tasks", {"ReplicationTasks": [forward]}, {"Filters": ANY})
+    stub.add_response("describe_replication_tasks", {"ReplicationTasks": []}, {"Filters": ANY})
+    with stub:
+        missing = backend.way_back_missing("0/3000060")
+    assert 'dms.reverse_cdc_start_position = "0/3000060"' in missing and "cdktf deploy, then run rollback again" in missing
+
+
+def test_dms_way_back_is_ready_once_the_reverse_task_exists() -> None:
+    backend, _stub = dms_backend(reverse_task_arn=REVERSE_ARN)
+    assert backend.way_back_missing("0/3000060") == ""

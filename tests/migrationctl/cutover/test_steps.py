@@ -346,3 +346,20 @@ def test_a_green_the_applications_cannot_write_stops_the_switch(shop: Shop, monk
     )
     monkeypatch.undo()
     assert operations.cutover(shop.settings()).status == DONE and shop.writable("target")
+
+
+def test_an_early_rollback_without_a_way_back_is_refused_before_green_is_frozen(shop: Shop) -> None:
+    assert operations.cutover(shop.settings()).status == DONE
+
+    class NotDeployed(NativeReplication):
+        def reverse_running(self) -> bool:
+            return False
+
+        def way_back_missing(self, start_lsn: str) -> str:
+            return f"the reverse DMS task is not deployed yet: deploy the cutover phase (start {start_lsn})"
+
+    early = shop.settings(backend=NotDeployed(source_dsn=shop.source_dsn, target_dsn=shop.target_dsn))
+    with pytest.raises(GatesFailed, match="way back ready: the reverse DMS task is not deployed yet"):
+        operations.rollback(early)
+    assert shop.writable("target") and not shop.writable("source")  # nothing changed: green still serves
+    assert operations.rollback(shop.settings()).status == DONE  # once it is there, the rollback runs
