@@ -37,6 +37,36 @@ def test_the_legs_cover_every_transition_of_the_walk() -> None:
     assert LEGS[0][0].value == "foundation" and LEGS[-1][-1].value == "decommission"
 
 
+def _flaky_rehearsal(tmp_path: Path, message: str) -> Any:
+    from harness.deploy.walk import Rehearsal, RehearsalMode
+
+    rehearsal = Rehearsal("dev", tmp_path)
+    rehearsal.mode = RehearsalMode(endpoint="http://127.0.0.1:1", state_path=str(tmp_path / "state"))
+    rehearsal.cli_config = tmp_path / "terraform.tfrc"
+    (rehearsal.stack_dir / ".terraform" / "providers").mkdir(parents=True)
+    marker = tmp_path / "ran-once"
+    script = f"if [ -e {marker} ]; then exit 0; fi; touch {marker}; echo '{message}' >&2; exit 1"
+    return rehearsal, ("sh", "-c", script)
+
+
+def test_a_command_meeting_terraforms_install_flake_is_run_again_once(tmp_path: Path) -> None:
+    rehearsal, command = _flaky_rehearsal(
+        tmp_path, "after installing registry.terraform.io/hashicorp/aws it is still not detected in .terraform/providers"
+    )
+    assert rehearsal.run(*command).returncode == 0
+    assert rehearsal.report.retried == [" ".join(command[:4])]
+    assert not (rehearsal.stack_dir / ".terraform" / "providers").exists()
+
+
+def test_any_other_failure_is_not_run_again(tmp_path: Path) -> None:
+    from harness.deploy.walk import RehearsalFailed
+
+    rehearsal, command = _flaky_rehearsal(tmp_path, "Error: creating DMS Replication Subnet Group")
+    with pytest.raises(RehearsalFailed, match="creating DMS"):
+        rehearsal.run(*command)
+    assert rehearsal.report.retried == []
+
+
 @pytest.mark.rehearsal
 @pytest.mark.xdist_group("rehearsal")
 def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
