@@ -3,7 +3,8 @@
 A graph (:func:`generate`, from a seeded :class:`random.Random`) is what a real database grows over years: login roles
 and group roles (some ``NOINHERIT``), memberships through other groups, tables owned by different roles, table- and
 column-level write grants (to roles, to groups, to PUBLIC, some ``WITH GRANT OPTION`` and passed on by their
-grantee), views over the tables with their own grants, ``SECURITY DEFINER`` functions that write (EXECUTE left to
+grantee), views over the tables and over other views with their own grants (on PostgreSQL 15+ some
+``security_invoker``), ``SECURITY DEFINER`` functions that write (EXECUTE left to
 PUBLIC or granted to one role), and on PostgreSQL 14+ ``pg_write_all_data``.
 
 :func:`writes_possible` is the oracle, independent of :mod:`inventory_migration.migrationctl.pg.write_paths`: as each
@@ -79,8 +80,9 @@ def generate(seed: int, *, prefix: str, admin: str, version: int) -> Graph:
         out.append(f"GRANT SELECT ON {table} TO PUBLIC")
     relations = list(tables)
     for view in views:
-        base = rng.choice(tables)
-        out.append(f"CREATE VIEW {view} AS SELECT * FROM {base}")
+        base = rng.choice(relations)  # a table, or a view made before it: views on views
+        invoker = " WITH (security_invoker = true)" if version >= 150000 and rng.random() < 0.25 else ""
+        out.append(f"CREATE VIEW {view}{invoker} AS SELECT * FROM {base}")
         owner = rng.choice(owners)
         if owner != admin:
             out.append(f"ALTER VIEW {view} OWNER TO {owner}")

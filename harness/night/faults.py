@@ -13,8 +13,7 @@ from typing import Any
 import psycopg
 
 from harness.night import relay
-from harness.night import workload as wl
-from harness.night.hostile import privilege_paths, resumed_after_a_gate_turned_false
+from harness.night.hostile import freeze_lifters, privilege_paths, resumed_after_a_gate_turned_false
 from harness.night.night import DATABASE, REVERSE_SLOT, Night, Operation, RehearsalFailed, log
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
@@ -163,93 +162,6 @@ def _release_after_the_slot_lies(night: Night, release: Callable[[], None], proo
                 time.sleep(0.02)
     finally:
         release()
-
-
-BATCH, WRITERS = "shop_batch", "shop_writers"
-"""A batch job's login role and the group it writes through: not an application role (``--app-roles``)."""
-HOSTILE_INSERT = "INSERT INTO shop.orders (customer_id, client_ref, status) VALUES (1, gen_random_uuid(), 'new')"
-
-
-def _hostile(dsn: str, stop: threading.Event, committed: list[float], *, lift: bool) -> None:
-    """A pool that reconnects every 10 ms and writes, each session first trying to lift a read-only freeze."""
-    while not stop.is_set():
-        try:
-            with psycopg.connect(dsn, autocommit=True, connect_timeout=2) as conn:
-                if lift:
-                    conn.execute("SET default_transaction_read_only = off")
-                conn.execute("BEGIN READ WRITE")
-                conn.execute(HOSTILE_INSERT)
-                time.sleep(0.005)
-                conn.execute("COMMIT")
-                committed.append(time.time())
-        except psycopg.Error:
-            pass
-        time.sleep(0.01)
-
-
-def freeze_lifters(night: Night) -> None:
-    """Writers the freeze must stop for good: a prepared transaction and a batch role nobody named stop the gates;
-    once named, the batch role (through its group) and the application's sessions that ``SET
-    default_transaction_read_only = off`` and reconnect every 10 ms write nothing after the freeze."""
-    source = night.source
-    source.psql(
-        DATABASE,
-        f"CREATE ROLE {WRITERS} NOLOGIN; CREATE ROLE {BATCH} LOGIN PASSWORD '{BATCH}-password-1' IN ROLE {WRITERS};"
-        f"GRANT USAGE ON SCHEMA shop TO {WRITERS}; GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA shop TO {WRITERS};"
-        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {WRITERS};",
-    )
-    try:
-        with psycopg.connect(night.source_dsn) as conn:
-            conn.execute(HOSTILE_INSERT)
-            conn.execute("PREPARE TRANSACTION 'rehearsal-prepared'")
-        op = night.expect(night.run_operation("cutover", "cutover with a prepared transaction"), 1)
-        if "no prepared transaction on the source" not in op.output or op.journal:
-            raise RehearsalFailed(f"a prepared transaction must stop the gates:\n{op.output}")
-        night.sql(source, "ROLLBACK PREPARED 'rehearsal-prepared'")
-        op = night.expect(night.run_operation("cutover", "cutover with an unnamed batch role"), 1)
-        if f"{BATCH}: " not in op.output or op.journal:
-            raise RehearsalFailed(f"a writer nobody named must stop the gates:\n{op.output}")
-        stop = threading.Event()
-        app_writes: list[float] = []
-        batch_writes: list[float] = []
-        app_dsn = source.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD)
-        batch_dsn = source.dsn(DATABASE, user=BATCH, password=f"{BATCH}-password-1")
-        pools = [
-            threading.Thread(target=_hostile, args=(app_dsn, stop, app_writes), kwargs={"lift": True}, daemon=True),
-            threading.Thread(target=_hostile, args=(batch_dsn, stop, batch_writes), kwargs={"lift": True}, daemon=True),
-        ]
-        for pool in pools:
-            pool.start()
-        try:
-            time.sleep(0.5)
-            op = night.expect(night.run_operation("cutover", "cutover with hostile writers", "--freeze-roles", BATCH), 0)
-        finally:
-            stop.set()
-            for pool in pools:
-                pool.join(10)
-        frozen_at = op.steps()["freeze"][1]
-        late = [t for t in app_writes + batch_writes if t > frozen_at]
-        if late or not batch_writes or not app_writes:
-            raise RehearsalFailed(
-                f"after the freeze: {len(late)} hostile commit(s); before it: {len(app_writes)} app, {len(batch_writes)} batch"
-            )
-        ended = op.journal["steps"]["freeze"]["result"]["sessions_ended"]
-        night.writes_for(1.0, "green")
-        night.expect(night.run_operation("rollback", "rollback after the hostile writers", "--freeze-roles", BATCH), 0)
-        night.writes_for(1.0, "blue")
-    finally:
-        night.sql(source, f"REVOKE ALL ON ALL TABLES IN SCHEMA shop FROM {WRITERS}")
-        night.sql(source, f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA shop FROM {WRITERS}")
-        night.sql(source, f"REVOKE ALL ON SCHEMA shop FROM {WRITERS}")
-        night.sql(source, f"DROP ROLE IF EXISTS {BATCH}")
-        night.sql(source, f"DROP ROLE IF EXISTS {WRITERS}")
-    _fault(
-        night,
-        "writers that try to outlast the freeze",
-        "a prepared transaction and an unnamed batch role each refused by a gate (exit 1, nothing changed); then "
-        f"{len(app_writes)} application and {len(batch_writes)} batch commits (through a group, SET read_only off, "
-        f"reconnecting every 10 ms) before the freeze, 0 after it; {ended} session(s) ended",
-    )
 
 
 def abort_unswitched(night: Night) -> None:

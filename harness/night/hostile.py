@@ -1,11 +1,14 @@
-"""The night's generated hostile cases: writers that reach ``shop.orders`` by paths nobody listed, and a cutover
-resumed after a delay in which one of its gates turned false. Both seeded; the seed is in the fault's outcome.
+"""The night's hostile cases: writers that try to outlast the freeze (a prepared transaction, a batch role nobody
+named, sessions that lift a read-only default), writers that reach ``shop.orders`` by paths nobody listed, and a
+cutover resumed after a delay in which one of its gates turned false. The generated ones are seeded; the seed is in the
+fault's outcome.
 
 Privilege paths (the kinds :mod:`harness.privilege_graphs` generates, applied to the night's schema): a write grant to
 PUBLIC, a column-level INSERT, a ``SECURITY DEFINER`` function the migration user owns (EXECUTE left to PUBLIC), a
 view the migration user owns with INSERT granted on it, a grant passed on ``WITH GRANT OPTION``, and a ``NOINHERIT``
-member that must ``SET ROLE`` to its writing group. A pool per path reconnects every 10 ms and writes through it; the
-cutover must leave none of them a commit after the freeze, and its rollback must give every ACL back exactly.
+member that must ``SET ROLE`` to its writing group. A pool per path reconnects every 10 ms and writes through it; every
+write a pool saw acknowledged must be on Aurora after the cutover (judged by the databases, not by clocks), and the
+rollback must give every ACL back exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import dataclasses
 import random
 import threading
 import time
+import uuid
 
 import psycopg
 
@@ -24,7 +28,8 @@ from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.pg.grants import acl_snapshot
 
 PASSWORD = "hostile-password-1"
-VALUES = "(1, gen_random_uuid(), 'new')"
+VALUES = "(1, %(ref)s, 'new')"
+"""Each write carries its own ``client_ref`` (made by the pool): an acknowledged write is found by it on either side."""
 HOSTILE_INSERT = f"INSERT INTO shop.orders (customer_id, client_ref, status) VALUES {VALUES}"
 
 
@@ -63,11 +68,11 @@ def _paths() -> list[Path]:
         ),
         Path(
             "a SECURITY DEFINER function of the migration user",
-            f"CREATE FUNCTION shop.h_order() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ INSERT INTO shop.orders "
-            f"({cols}) VALUES {VALUES} $$; CREATE ROLE h_definer LOGIN PASSWORD '{PASSWORD}'",
+            "CREATE FUNCTION shop.h_order(ref uuid) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ INSERT INTO "
+            f"shop.orders ({cols}) VALUES (1, ref, 'new') $$; CREATE ROLE h_definer LOGIN PASSWORD '{PASSWORD}'",
             "h_definer",
-            "SELECT shop.h_order()",
-            "DROP FUNCTION IF EXISTS shop.h_order(); DROP ROLE IF EXISTS h_definer",
+            "SELECT shop.h_order(%(ref)s)",
+            "DROP FUNCTION IF EXISTS shop.h_order(uuid); DROP ROLE IF EXISTS h_definer",
         ),
         Path(
             "a view of the migration user",
@@ -97,16 +102,30 @@ def _paths() -> list[Path]:
     ]
 
 
-def _pool(dsn: str, write: str, stop: threading.Event, committed: list[float]) -> None:
+def _pool(dsn: str, write: str, stop: threading.Event, committed: list[str], *, hold: float = 0.0) -> None:
+    """Reconnect every 10 ms, lift a read-only default and write, holding the transaction open ``hold`` seconds before
+    COMMIT; keep the ``client_ref`` of every write whose commit was acknowledged."""
     while not stop.is_set():
+        ref = str(uuid.uuid4())
         try:
             with psycopg.connect(dsn, autocommit=True, connect_timeout=2) as conn:
                 conn.execute("SET default_transaction_read_only = off")
-                conn.execute(write)
-                committed.append(time.time())
+                conn.execute("BEGIN READ WRITE")
+                for statement in write.split("; "):  # SET ROLE first where the path needs it
+                    conn.execute(statement, {"ref": ref} if "%(ref)s" in statement else None)
+                time.sleep(hold)
+                conn.execute("COMMIT")
+                committed.append(ref)
         except psycopg.Error:
             pass
         time.sleep(0.01)
+
+
+def _missing(dsn: str, refs: list[str]) -> int:
+    """How many of ``refs`` (acknowledged writes) are not in ``shop.orders`` at ``dsn``."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute("SELECT count(*) FROM shop.orders WHERE client_ref = ANY(%s::uuid[])", (refs,)).fetchone()
+    return len(refs) - int(found[0] if found else 0)
 
 
 def privilege_paths(night: Night, *, seed: int | None = None) -> None:
@@ -123,7 +142,7 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
     for path in chosen:
         night.sql(source, path.setup)
     stop = threading.Event()
-    writes: dict[str, list[float]] = {p.kind: [] for p in chosen}
+    writes: dict[str, list[str]] = {p.kind: [] for p in chosen}
     try:
         with psycopg.connect(night.source_dsn, autocommit=True) as conn:
             acl_before = acl_snapshot(conn)
@@ -141,7 +160,7 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
             pool.start()
         try:
             time.sleep(0.5)
-            op = night.expect(
+            night.expect(
                 night.run_operation("cutover", "cutover with generated privilege paths", "--freeze-roles", ",".join(named)),
                 0,
             )
@@ -150,11 +169,14 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
             stop.set()
             for pool in pools:
                 pool.join(10)
-        frozen_at = op.steps()["freeze"][1]
-        late = {kind: sum(1 for t in ts if t > frozen_at) for kind, ts in writes.items()}
-        silent = [kind for kind, ts in writes.items() if not ts]
-        if any(late.values()) or silent:
-            raise RehearsalFailed(f"seed {seed}: commits after the freeze {late}; paths that never wrote before it {silent}")
+        # Judged by the databases, not by clocks: every write a hostile pool saw acknowledged is on Aurora, so none
+        # committed on the source after the fence (it would never have been replicated).
+        lost = {kind: _missing(night.target_dsn, refs) for kind, refs in writes.items()}
+        silent = [kind for kind, refs in writes.items() if not refs]
+        if any(lost.values()) or silent:
+            raise RehearsalFailed(
+                f"seed {seed}: acknowledged writes not on Aurora after the cutover {lost}; paths that never wrote {silent}"
+            )
         night.writes_for(1.0, "green")
         night.expect(night.run_operation("rollback", "rollback after the privilege paths", "--freeze-roles", ",".join(named)), 0)
         with psycopg.connect(night.source_dsn, autocommit=True) as conn:
@@ -178,7 +200,79 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
         "writers through generated privilege paths",
         f"seed {seed}: {', '.join(p.kind for p in chosen)}: "
         + ", ".join(f"{len(ts)}" for ts in writes.values())
-        + " commits before the freeze, 0 after; the rollback gave every ACL back exactly",
+        + " acknowledged commits, every one on Aurora after the cutover; the rollback gave every ACL back exactly",
+    )
+
+
+BATCH, WRITERS = "shop_batch", "shop_writers"
+"""A batch job's login role and the group it writes through: not an application role (``--app-roles``)."""
+
+
+def freeze_lifters(night: Night) -> None:
+    """Writers the freeze must stop for good: a prepared transaction and a batch role nobody named stop the gates;
+    once named, the batch role (through its group) and the application's sessions that ``SET
+    default_transaction_read_only = off`` and reconnect every 10 ms lose no acknowledged write: each is on Aurora after
+    the cutover (judged by the databases, not by clocks)."""
+    source = night.source
+    source.psql(
+        DATABASE,
+        f"CREATE ROLE {WRITERS} NOLOGIN; CREATE ROLE {BATCH} LOGIN PASSWORD '{BATCH}-password-1' IN ROLE {WRITERS};"
+        f"GRANT USAGE ON SCHEMA shop TO {WRITERS}; GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA shop TO {WRITERS};"
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO {WRITERS};",
+    )
+    try:
+        with psycopg.connect(night.source_dsn) as conn:
+            conn.execute(HOSTILE_INSERT, {"ref": str(uuid.uuid4())})
+            conn.execute("PREPARE TRANSACTION 'rehearsal-prepared'")
+        op = night.expect(night.run_operation("cutover", "cutover with a prepared transaction"), 1)
+        if "no prepared transaction on the source" not in op.output or op.journal:
+            raise RehearsalFailed(f"a prepared transaction must stop the gates:\n{op.output}")
+        night.sql(source, "ROLLBACK PREPARED 'rehearsal-prepared'")
+        op = night.expect(night.run_operation("cutover", "cutover with an unnamed batch role"), 1)
+        if f"{BATCH}: " not in op.output or op.journal:
+            raise RehearsalFailed(f"a writer nobody named must stop the gates:\n{op.output}")
+        stop = threading.Event()
+        app_writes: list[str] = []
+        batch_writes: list[str] = []
+        app_dsn = source.dsn(DATABASE, user=wl.ROLE, password=wl.ROLE_PASSWORD)
+        batch_dsn = source.dsn(DATABASE, user=BATCH, password=f"{BATCH}-password-1")
+        pools = [
+            threading.Thread(target=_pool, args=(app_dsn, HOSTILE_INSERT, stop, app_writes), kwargs={"hold": 0.005}, daemon=True),
+            threading.Thread(
+                target=_pool, args=(batch_dsn, HOSTILE_INSERT, stop, batch_writes), kwargs={"hold": 0.005}, daemon=True
+            ),
+        ]
+        for pool in pools:
+            pool.start()
+        try:
+            time.sleep(0.5)
+            op = night.expect(night.run_operation("cutover", "cutover with hostile writers", "--freeze-roles", BATCH), 0)
+        finally:
+            stop.set()
+            for pool in pools:
+                pool.join(10)
+        lost = _missing(night.target_dsn, app_writes + batch_writes)
+        if lost or not batch_writes or not app_writes:
+            raise RehearsalFailed(
+                f"{lost} acknowledged hostile commit(s) not on Aurora after the cutover; "
+                f"{len(app_writes)} app, {len(batch_writes)} batch acknowledged"
+            )
+        ended = op.journal["steps"]["freeze"]["result"]["sessions_ended"]
+        night.writes_for(1.0, "green")
+        night.expect(night.run_operation("rollback", "rollback after the hostile writers", "--freeze-roles", BATCH), 0)
+        night.writes_for(1.0, "blue")
+    finally:
+        night.sql(source, f"REVOKE ALL ON ALL TABLES IN SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"REVOKE ALL ON SCHEMA shop FROM {WRITERS}")
+        night.sql(source, f"DROP ROLE IF EXISTS {BATCH}")
+        night.sql(source, f"DROP ROLE IF EXISTS {WRITERS}")
+    _fault(
+        night,
+        "writers that try to outlast the freeze",
+        "a prepared transaction and an unnamed batch role each refused by a gate (exit 1, nothing changed); then "
+        f"{len(app_writes)} application and {len(batch_writes)} batch commits (through a group, SET read_only off, "
+        f"reconnecting every 10 ms) acknowledged, every one on Aurora after the cutover; {ended} session(s) ended",
     )
 
 

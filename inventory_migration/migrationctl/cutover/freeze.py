@@ -103,10 +103,10 @@ def grantees(conn: psycopg.Connection, roles: Sequence[str]) -> list[str]:
     return [r for r in write_paths.reachable(conn, roles) if not r.startswith("pg_")]
 
 
-def plan(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[str] = ()) -> Record:
-    """What freezing ``roles`` takes away on this side, all but the exempt roles' writes (nothing changes)."""
-    entries = grants_mod.write_grants(conn, keep=kept(conn, exempt))
-    owners_or_super = query(
+def nologin_roles(conn: psycopg.Connection, roles: Sequence[str]) -> list[str]:
+    """The login roles among ``roles`` that could grant themselves writes back — superusers, and owners (or members of
+    owners) of a user relation: the freeze sets them ``NOLOGIN``."""
+    rows = query(
         conn,
         f"""
         WITH RECURSIVE {REACH}, rel AS ({USER_RELATIONS})
@@ -116,7 +116,13 @@ def plan(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[str
         ORDER BY 1""",
         {"roles": list(roles)},
     )
-    return Record(tuple(entries), tuple(str(r[0]) for r in owners_or_super))
+    return [str(r[0]) for r in rows]
+
+
+def plan(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[str] = ()) -> Record:
+    """What freezing ``roles`` takes away on this side, all but the exempt roles' writes (nothing changes)."""
+    entries = grants_mod.write_grants(conn, keep=kept(conn, exempt))
+    return Record(tuple(entries), tuple(nologin_roles(conn, roles)))
 
 
 def _run(conn: psycopg.Connection, record: Record, verb: str, *, as_grantor: bool) -> None:
@@ -194,7 +200,8 @@ class Trial:
     residual: tuple[WritePath, ...] = ()
     """Paths still open after it."""
     exempt_lost: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-    """Exempt role -> the writes it can make now and could not after (``"DELETE on s.t"``)."""
+    """Exempt role -> the writes it can make now and could not after (``"DELETE on s.t"``; ``"as g: INSERT on s.v"``
+    when made after ``SET ROLE g``)."""
 
 
 class _RolledBack(Exception):
@@ -205,7 +212,7 @@ def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[st
     """Freeze ``roles`` inside a transaction, ask PostgreSQL who can still write, and roll it back (nothing changes)."""
     record = plan(conn, roles, exempt=exempt)
     present_exempt = [r for r in exempt if query(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (r,))]
-    before = write_paths.written_relations(conn, present_exempt)
+    before = write_paths.writes_acting_as(conn, present_exempt)
     # What an exempt role writes through a SECURITY DEFINER routine is written with the routine owner's privileges:
     # an owner the freeze takes a write from may take that routine's write from the exempt role.
     routines = write_paths.definer_routines(conn, present_exempt)
@@ -220,7 +227,7 @@ def trial(conn: psycopg.Connection, roles: Sequence[str], *, exempt: Sequence[st
                 outcome["error"] = f"{failed.diag.message_primary or failed}"
                 raise _RolledBack from None
             outcome["residual"] = tuple(residual(conn, exempt))
-            after = write_paths.written_relations(conn, present_exempt)
+            after = write_paths.writes_acting_as(conn, present_exempt)
             owners_after = write_paths.written_relations(conn, owners)
             lost = {r: sorted(before[r] - after[r]) for r in present_exempt}
             for role, routine, owner in routines:

@@ -165,7 +165,7 @@ def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Con
     need, checked before anything changes."""
     out = []
     for side, conn, frozen in (("source", source, s.frozen_roles), ("target", target, s.app_roles)):
-        nologin = freeze_mod.plan(conn, [r for r in frozen if r in _roles(conn)], exempt=s.exempt_roles).nologin
+        nologin = freeze_mod.nologin_roles(conn, frozen)
         findings = privileges.check(
             conn,
             side,

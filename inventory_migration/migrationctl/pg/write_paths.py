@@ -153,23 +153,46 @@ def writers(conn: psycopg.Connection, *, skip: Iterable[str] = ()) -> dict[str, 
     return {role: "; ".join(lines) for role, lines in out.items()}
 
 
+VIEW_CHAIN = """
+    view_dep(view, base) AS (  -- the relations a view's rule reads and writes
+        SELECT DISTINCT rw.ev_class, d.refobjid FROM pg_rewrite rw
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
+        WHERE d.refobjid <> rw.ev_class
+    ),
+    chain(role, top, base, checker) AS (  -- whose privilege PostgreSQL checks on each relation under a view
+        SELECT r.oid, v.oid, vd.base, CASE WHEN {invoker} THEN r.oid ELSE v.relowner END
+        FROM pg_roles r JOIN pg_class v ON v.relkind = 'v' JOIN view_dep vd ON vd.view = v.oid
+        WHERE r.rolname = ANY(%(roles)s)
+        UNION
+        SELECT c.role, c.top, vd.base, CASE WHEN {invoker_b} THEN c.checker ELSE b.relowner END
+        FROM chain c JOIN pg_class b ON b.oid = c.base AND b.relkind = 'v' JOIN view_dep vd ON vd.view = b.oid
+    )""".format(
+    invoker="coalesce(array_to_string(v.reloptions, ',') ~ 'security_invoker=(true|on|yes|1)', false)",
+    invoker_b="coalesce(array_to_string(b.reloptions, ',') ~ 'security_invoker=(true|on|yes|1)', false)",
+)
+"""A recursive CTE: for each of ``%(roles)s`` and each view, every relation beneath it (through views on views) with
+the role whose privilege PostgreSQL checks there — the view owner's, or the caller's for a ``security_invoker`` view
+(PostgreSQL 15+)."""
+
+
 def written_relations(conn: psycopg.Connection, roles: Sequence[str]) -> dict[str, set[str]]:
     """For each of ``roles``: every write it can make by its own (inherited) privileges — ``"<privilege> on
     <relation>"``, column writes as ``"<privilege> (a column) on <relation>"`` — and every ``SECURITY DEFINER`` routine
-    in a user schema it can execute (``"EXECUTE on <routine>"``)."""
+    in a user schema it can execute (``"EXECUTE on <routine>"``). A write through a view counts only while every
+    relation beneath it (views on views followed) admits it for the role PostgreSQL checks there."""
     rows = query(
         conn,
         f"""
-        WITH rel AS ({USER_RELATIONS}), priv(p, col) AS (
+        WITH RECURSIVE {VIEW_CHAIN},
+        rel AS ({USER_RELATIONS}), priv(p, col) AS (
             VALUES ('INSERT', false), ('UPDATE', false), ('DELETE', false), ('TRUNCATE', false),
                    ('INSERT', true), ('UPDATE', true))
         SELECT r.rolname, priv.p || CASE WHEN priv.col THEN ' (a column)' ELSE '' END || ' on ' || rel.name
         FROM pg_roles r CROSS JOIN rel CROSS JOIN priv
         WHERE r.rolname = ANY(%(roles)s) AND {_HAS.format(r="r.oid", rel="rel.oid")}
-          AND NOT EXISTS (  -- a view writes its base relations with its owner's privileges
-                SELECT 1 FROM pg_rewrite rw JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
-                WHERE rel.relkind = 'v' AND rw.ev_class = rel.oid AND d.refclassid = 'pg_class'::regclass
-                  AND d.refobjid <> rel.oid AND NOT {_HAS.format(r="rel.relowner", rel="d.refobjid")})
+          AND NOT EXISTS (
+                SELECT 1 FROM chain c WHERE c.role = r.oid AND c.top = rel.oid
+                  AND NOT {_HAS.format(r="c.checker", rel="c.base")})
         UNION ALL
         SELECT r.rolname, 'EXECUTE on ' || p.oid::regprocedure::text
         FROM pg_roles r CROSS JOIN pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -183,6 +206,19 @@ def written_relations(conn: psycopg.Connection, roles: Sequence[str]) -> dict[st
     for role, relation in rows:
         out[str(role)].add(str(relation))
     return out
+
+
+def writes_acting_as(conn: psycopg.Connection, roles: Sequence[str]) -> dict[str, set[str]]:
+    """For each of ``roles``: every write it can make as itself or as any role it can become (``SET ROLE`` through
+    its memberships, with or without ``INHERIT``) — :func:`written_relations` of each, those made as another role
+    prefixed ``"as <role>: "``."""
+    reach = {role: reachable(conn, [role]) for role in roles}
+    identities = sorted({identity for found in reach.values() for identity in found})
+    writes = written_relations(conn, identities)
+    return {
+        role: {write if identity == role else f"as {identity}: {write}" for identity in reach[role] for write in writes[identity]}
+        for role in roles
+    }
 
 
 def definer_routines(conn: psycopg.Connection, roles: Sequence[str]) -> list[tuple[str, str, str]]:

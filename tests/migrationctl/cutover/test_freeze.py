@@ -3,6 +3,7 @@ batch role nobody named, a prepared transaction, a pool that reconnects every 10
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -305,6 +306,42 @@ def test_a_dependent_grant_to_an_exempt_role_is_refused_before_anything_changes(
     closes = gates["the freeze closes every write path on the source"]
     assert not closes.ok and "dependent privileges exist" in closes.detail
     assert db.can_insert("app")  # the trial was rolled back
+
+
+@contextlib.contextmanager
+def _with_viewers(db: Db, sql: str) -> Iterator[None]:
+    p = db.p
+    db.server.psql(db.name, f"CREATE ROLE {p}_viewers NOLOGIN; " + sql.format(p=p))
+    try:
+        yield
+    finally:
+        db.server.psql(db.name, f"DROP OWNED BY {p}_viewers CASCADE; DROP ROLE {p}_viewers")
+
+
+def test_an_exempt_write_through_a_set_role_and_a_view_is_one_the_trial_sees_lost(db: Db) -> None:
+    p = db.p
+    setup = (
+        "GRANT INSERT ON shop.audit TO PUBLIC; CREATE VIEW shop.entry AS SELECT * FROM shop.audit; "
+        "ALTER VIEW shop.entry OWNER TO {p}_viewers; ALTER ROLE {p}_batch NOINHERIT; GRANT {p}_viewers TO {p}_batch"
+    )
+    with _with_viewers(db, setup):
+        with db.admin() as conn:
+            trial = freeze.trial(conn, (f"{p}_app", f"{p}_member"), exempt=(f"{p}_batch",))
+        assert f"as {p}_viewers: INSERT on shop.entry" in trial.exempt_lost.get(f"{p}_batch", []), trial.exempt_lost
+
+
+def test_a_write_through_a_view_on_a_view_needs_every_owner_beneath_it(db: Db) -> None:
+    from inventory_migration.migrationctl.pg.write_paths import written_relations
+
+    p = db.p
+    setup = (
+        "CREATE VIEW shop.e1 AS SELECT * FROM shop.audit; ALTER VIEW shop.e1 OWNER TO {p}_viewers; "
+        "CREATE VIEW shop.e2 AS SELECT * FROM shop.e1; GRANT INSERT ON shop.e2 TO {p}_member"
+    )
+    with _with_viewers(db, setup), db.admin() as conn:
+        assert "INSERT on shop.e2" not in written_relations(conn, [f"{p}_member"])[f"{p}_member"]
+        conn.execute(f"GRANT INSERT ON shop.audit TO {p}_viewers")
+        assert "INSERT on shop.e2" in written_relations(conn, [f"{p}_member"])[f"{p}_member"]
 
 
 def test_pg_write_all_data_is_a_path_the_freeze_cannot_close(db: Db) -> None:
