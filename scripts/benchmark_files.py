@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             f"e, _ = walk(Path(sys.argv[1]), {a.jobs // 2}); print(len(e), 'entries')"
         )
         list_only = (
-            "import sys, boto3; from inventory_migration.migrationctl.files.verify import list_objects; "
+            "import sys, boto3; from inventory_migration.migrationctl.files.listing import list_objects; "
             "from botocore.config import Config; "
             f"s3 = boto3.client('s3', config=Config(max_pool_connections={a.jobs * 2})); "
             f"print(len(list_objects(s3, '{BUCKET}', '', {a.jobs // 2})), 'objects')"

@@ -7,7 +7,10 @@ own record in the state directory (``files-verify-last.json``, which ``cutover -
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
+from typing import IO
 
 from inventory_migration.config import FilesConfig, load_config
 from inventory_migration.migrationctl.arguments import SubParsers, positive_int, state_arg
@@ -34,12 +37,15 @@ def cmd_plan(ctx: Context) -> ExitCode:
     files = _files_config(a.env)
     bandwidth = files.bandwidth_limit_mbps if a.bandwidth_mbps is None else a.bandwidth_mbps
     prefix = files.s3_prefix if a.prefix is None else a.prefix
-    entries, info = tree.walk(a.root, a.jobs)
-    plan = plan_mod.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction)
-    if a.manifest:
+    info = tree.Walk()
+    entries = tree.iter_walk(a.root, a.jobs, info)
+    if a.manifest:  # written in the same pass as the plan, entry by entry
         with a.manifest.open("w", encoding="utf-8") as handle:
-            written = tree.write_manifest(handle, a.root, entries, a.manifest_checksum)
-        ctx.err.write(f"manifest: {written:,} entries in {a.manifest}\n")
+            manifest = tree.ManifestWriter(handle, a.root, a.manifest_checksum)
+            plan = plan_mod.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction, on_entry=manifest.write)
+        ctx.err.write(f"manifest: {manifest.count:,} entries in {a.manifest}\n")
+    else:
+        plan = plan_mod.make_plan(a.root, entries, info, prefix, bandwidth, a.read_fraction)
     ctx.emit(plan.to_json(), plan_mod.render_plan(plan))
     return ExitCode.FINDINGS if plan.blocking else ExitCode.OK
 
@@ -63,11 +69,26 @@ def cmd_verify(ctx: Context) -> ExitCode:
             resume=a.resume,
             progress_file=state_dir / FILES_VERIFY_PROGRESS,
         )
-        with ctx.progress("objects", unit="obj") as bar:
-            report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update)
+        with contextlib.ExitStack() as stack:
+            spill = None
+            if a.report:
+                handle = stack.enter_context(_open_report(a.report))
+
+                def spill(difference: report_mod.Difference) -> None:
+                    handle.write(json.dumps(report_mod.difference_json(difference)) + "\n")
+
+            bar = stack.enter_context(ctx.progress("objects", unit="obj"))
+            report = verify_mod.verify(s3, a.source, a.url, options, progress=bar.update, on_difference=spill)
         verify_mod.write_record(state_dir / FILES_VERIFY_RECORD, report, options)
     ctx.emit(report_mod.to_json(report), report_mod.render(report))
     return ExitCode.OK if report.equal else ExitCode.FINDINGS
+
+
+def _open_report(path: Path) -> IO[str]:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"--report {path}: {error.strerror}") from None
 
 
 def register(sub: SubParsers) -> None:
@@ -121,6 +142,13 @@ def register(sub: SubParsers) -> None:
         type=positive_int,
         default=DEFAULT_JOBS,
         help=f"threads for walk, listing and object requests (default: {DEFAULT_JOBS})",
+    )
+    v.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help=f"write every difference to FILE as it is found, one JSON object per line (the output keeps the first "
+        f"{report_mod.DIFFERENCES_KEPT:,}; every one is counted)",
     )
     state_arg(v, "where the verdict the cutover's gate reads is recorded")
     v.set_defaults(handler=cmd_verify)

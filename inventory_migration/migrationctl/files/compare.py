@@ -2,12 +2,14 @@
 size always; then mtime (``exact``: the mtime each object keeps, one request each; ``listing``: no request, changed
 when the file was modified after its object was written; ``ignore``); then, with ``--checksum``, content (an MD5
 ETag, else the object's full-object checksum, else its bytes). A checksum pass records what it proved in a progress
-file, so an interrupted run resumes where it stopped (``--resume``).
+file, so an interrupted run resumes where it stopped (``--resume``). Both sides are compared as they come, in key
+order, so memory does not grow with the number of files (:class:`Comparison`).
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import dataclasses
 import datetime as dt
@@ -18,15 +20,18 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.migrationctl.errors import UsageError
 from inventory_migration.migrationctl.files.listing import Obj, parse_mtime
 from inventory_migration.migrationctl.files.report import Difference, FilesReport, Problem
 from inventory_migration.migrationctl.files.tree import (
     CHUNK,
+    LIST_CAP,
+    Dir,
     Entry,
     Kind,
     file_digests,
@@ -75,8 +80,13 @@ DEFAULT_OPTIONS = VerifyOptions()
 
 @dataclasses.dataclass
 class Comparison:
-    """The comparison :class:`VerifyOptions` chose, with what it needs: the bucket, the tree, what an interrupted run
-    proved (``done``) and the content hashes started while the walk ran (``hashes``)."""
+    """The comparison :class:`VerifyOptions` chose, with what it needs: the bucket, the tree and what an interrupted
+    run proved (``done``).
+
+    Both sides come in key order and are compared as they come (rclone check's march): an object before the next
+    file's key is extra, a file whose key is not next is missing. Memory holds the per-object requests in flight,
+    the differences kept, and the missing and extra keys that are not in one Unicode normalization (to name a file's
+    NFC/NFD twin in the bucket, which sorts elsewhere), each capped."""
 
     s3: Any
     bucket: str
@@ -84,84 +94,210 @@ class Comparison:
     root: Path | None
     options: VerifyOptions
     done: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    hashes: dict[bytes, concurrent.futures.Future[tuple[str, str, int]]] = dataclasses.field(default_factory=dict)
 
     def run(
         self,
-        entries: list[Entry],
-        empty_dirs: list[bytes],
-        objects: dict[str, Obj],
+        items: Iterable[Entry | Dir],
+        objects: Iterable[Obj],
         report: FilesReport,
         progress: Callable[[int], object] | None,
     ) -> None:
-        """Compare ``entries`` (and the tree's empty directories) with ``objects``, adding to ``report``."""
-        s3, bucket, prefix, root, options = self.s3, self.bucket, self.prefix, self.root, self.options
-        pairs: list[tuple[Entry, str, Obj]] = []
-        expected: set[str] = {f"{prefix}{os.fsdecode(d)}/" for d in empty_dirs}
-        for e in entries:
-            if e.kind is Kind.SPECIAL:
-                report.skipped_special += 1
-                continue
-            if options.follow_symlinks and e.kind is Kind.SYMLINK and root is not None:
-                target = os.path.join(os.fsencode(root), e.path)
-                if not os.path.isfile(target):
-                    report.skipped_special += 1
+        """Compare ``items`` (files in key order, with empty and unreadable directories where their keys fall) with
+        ``objects`` (in key order), adding to ``report``."""
+        listing = _Peekable(iter(objects))
+        twins = _Twins()
+        checks = _Checks(self, report, progress)
+        last = ""
+        try:
+            for item in items:
+                if isinstance(item, Dir):
+                    self._directory(item, listing, report, twins)
                     continue
-                st = os.stat(target)
-                e = dataclasses.replace(e, kind=Kind.FILE, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            report.files += 1
-            report.bytes += e.size
-            key = key_for(e.path, prefix)
-            if key is None:
-                report.differences.append(
-                    Difference(
-                        Problem.UNMAPPABLE, e.display, "; ".join(i.problem for i in name_issues(e.path, prefix) if i.blocking)
-                    )
-                )
-                continue
-            expected.add(key)
-            obj = objects.get(key)
-            if obj is None:
-                twin = _normalization_twin(key, objects)
-                report.differences.append(Difference(Problem.MISSING, e.display, f"the bucket has {twin!r}" if twin else ""))
-                continue
-            if obj.size != e.size:
-                report.differences.append(Difference(Problem.SIZE, e.display, f"file {e.size} B, object {obj.size} B"))
-                continue
-            if options.mtime is MtimeMode.LISTING and e.mtime_ns > obj.last_modified_ns + options.mtime_tolerance_s * 1e9:
-                report.differences.append(Difference(Problem.MTIME, e.display, "modified after its object was written"))
-                continue
-            pairs.append((e, key, obj))
-        for key in sorted(objects.keys() - expected):
-            if key.endswith("/") and objects[key].size == 0:
-                continue  # a folder object (DataSync keeps directories so)
-            report.differences.append(Difference(Problem.EXTRA, key[len(prefix) :]))
-
-        writer = progress_writer(options)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="object") as pool:
-            futures = [
-                pool.submit(_check_pair, s3, bucket, root, e, key, obj, options, self.done, self.hashes.get(e.path))
-                for e, key, obj in pairs
-            ]
-            for future in concurrent.futures.as_completed(futures):
-                outcome = future.result()
-                report.differences += outcome.differences
-                report.matched += not outcome.differences
-                report.content_checked += outcome.content_checked
-                report.resumed += outcome.resumed
-                if writer is not None and outcome.proved is not None:
-                    writer(outcome.proved)
-                if progress is not None:
-                    progress(1)
+                e = self._as_compared(item, report)
+                if e is None:
+                    continue
+                key = key_for(e.path, self.prefix)
+                if key is None:
+                    blocking = "; ".join(i.problem for i in name_issues(e.path, self.prefix) if i.blocking)
+                    report.add(Difference(Problem.UNMAPPABLE, e.display, blocking))
+                    continue
+                if key < last:
+                    raise UsageError(f"{e.display} comes after {last!r}: the manifest is not in key order (write it again)")
+                last = key
+                self._extras(listing, report, twins, before=key)
+                obj = listing.take(key)
+                if obj is None:
+                    if not twins.missing(key, e.display):
+                        report.add(Difference(Problem.MISSING, e.display))
+                    continue
+                if obj.size != e.size:
+                    report.add(Difference(Problem.SIZE, e.display, f"file {e.size} B, object {obj.size} B"))
+                    continue
+                o = self.options
+                if o.mtime is MtimeMode.LISTING and e.mtime_ns > obj.last_modified_ns + o.mtime_tolerance_s * 1e9:
+                    report.add(Difference(Problem.MTIME, e.display, "modified after its object was written"))
+                    continue
+                checks.submit(e, key, obj)
+            self._extras(listing, report, twins, before=None)
+            checks.finish()
+        finally:
+            checks.close()
+        report.objects += listing.taken
+        twins.settle(report)
         report.differences.sort(key=lambda d: (d.problem.value, d.path))
 
+    def _as_compared(self, e: Entry, report: FilesReport) -> Entry | None:
+        """The entry as the chosen comparison sees it (a link followed with ``--follow-symlinks``), counted; ``None``
+        when it is not compared (special files)."""
+        if e.kind is Kind.SPECIAL:
+            report.skipped_special += 1
+            return None
+        if self.options.follow_symlinks and e.kind is Kind.SYMLINK and self.root is not None:
+            target = os.path.join(os.fsencode(self.root), e.path)
+            if not os.path.isfile(target):
+                report.skipped_special += 1
+                return None
+            st = os.stat(target)
+            e = dataclasses.replace(e, kind=Kind.FILE, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        report.files += 1
+        report.bytes += e.size
+        return e
 
-def _normalization_twin(key: str, objects: dict[str, Obj]) -> str | None:
-    for form in ("NFC", "NFD"):
-        other = unicodedata.normalize(form, key)
-        if other != key and other in objects:
-            return other
-    return None
+    def _extras(self, listing: _Peekable, report: FilesReport, twins: _Twins, *, before: str | None) -> None:
+        """Every object listed before key ``before`` (all that are left, when ``None``) has no file: extra — but a
+        folder object (DataSync keeps directories as empty ``dir/`` objects)."""
+        for obj in listing.until(before):
+            report.objects += 1
+            if obj.key.endswith("/") and obj.size == 0:
+                continue
+            twins.extra(obj.key)
+            report.add(Difference(Problem.EXTRA, obj.key[len(self.prefix) :]))
+
+    def _directory(self, d: Dir, listing: _Peekable, report: FilesReport, twins: _Twins) -> None:
+        """An empty directory matches its folder object, if any. An unreadable one is a difference, and the objects
+        under it are left out of the comparison (neither matched nor extra), counted in its detail."""
+        under = f"{self.prefix}{os.fsdecode(d.path)}/" if d.path else self.prefix
+        self._extras(listing, report, twins, before=under)
+        if not d.unreadable:
+            listing.take(under)
+            return
+        aside = 0
+        while (obj := listing.peek()) is not None and obj.key.startswith(under):
+            listing.take(obj.key)
+            aside += 1
+        shown = os.fsdecode(d.path) + "/" if d.path else "./"
+        report.add(Difference(Problem.UNREADABLE, shown, f"{d.unreadable}; {aside} object(s) under it not compared"))
+
+
+class _Peekable:
+    """The listing, one object ahead; ``taken`` counts the objects handed out by :meth:`take`."""
+
+    def __init__(self, objects: Iterator[Obj]) -> None:
+        self._it = objects
+        self._next = next(objects, None)
+        self.taken = 0
+
+    def peek(self) -> Obj | None:
+        return self._next
+
+    def take(self, key: str) -> Obj | None:
+        """The next object if its key is ``key``."""
+        obj = self._next
+        if obj is None or obj.key != key:
+            return None
+        self._next = next(self._it, None)
+        self.taken += 1
+        return obj
+
+    def until(self, key: str | None) -> Iterator[Obj]:
+        """Hand out every object before ``key`` (every one left, when ``None``); not counted in ``taken``."""
+        while self._next is not None and (key is None or self._next.key < key):
+            obj = self._next
+            self._next = next(self._it, None)
+            yield obj
+
+
+def _mixed_normalization(key: str) -> str | None:
+    """The NFC form of ``key`` when another form of it could be a distinct key (it is not ASCII, and not both NFC
+    and NFD); else ``None``."""
+    if key.isascii():
+        return None
+    nfc = unicodedata.normalize("NFC", key)
+    return nfc if nfc != key or unicodedata.normalize("NFD", key) != key else None
+
+
+@dataclasses.dataclass
+class _Twins:
+    """Missing files and extra objects whose keys have another Unicode normalization, held (capped at
+    :data:`.tree.LIST_CAP`) until the end: a missing file is then named with its twin in the bucket, which sorts
+    elsewhere."""
+
+    missing_by_form: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
+    extra_by_form: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    held: int = 0
+
+    def missing(self, key: str, display: str) -> bool:
+        """Hold a missing file's difference; False when it must be reported now (no other form, or the cap)."""
+        form = _mixed_normalization(key)
+        if form is None or self.held >= LIST_CAP:
+            return False
+        self.missing_by_form.setdefault(form, []).append((key, display))
+        self.held += 1
+        return True
+
+    def extra(self, key: str) -> None:
+        form = _mixed_normalization(key)
+        if form is not None and self.held < LIST_CAP:
+            self.extra_by_form.setdefault(form, []).append(key)
+            self.held += 1
+
+    def settle(self, report: FilesReport) -> None:
+        for form, files in self.missing_by_form.items():
+            for key, display in files:
+                twin = next((k for k in self.extra_by_form.get(form, []) if k != key), None)
+                report.add(Difference(Problem.MISSING, display, f"the bucket has {twin!r}" if twin else ""))
+
+
+class _Checks:
+    """The per-object requests the options need (a HEAD for the kept mtime, content), a bounded number in flight,
+    their outcomes collected in order. When the options need none, a pair is matched at once."""
+
+    def __init__(self, comparison: Comparison, report: FilesReport, progress: Callable[[int], object] | None) -> None:
+        self.c, self.report, self.progress = comparison, report, progress
+        o = comparison.options
+        needed = o.mtime is MtimeMode.EXACT or o.checksum
+        self.pool = concurrent.futures.ThreadPoolExecutor(o.jobs, thread_name_prefix="object") if needed else None
+        self.in_flight: collections.deque[concurrent.futures.Future[_Outcome]] = collections.deque()
+        self.limit = o.jobs * 4
+        self.writer = progress_writer(o)
+
+    def submit(self, e: Entry, key: str, obj: Obj) -> None:
+        if self.pool is None:
+            self._collect(_Outcome())
+            return
+        c = self.c
+        self.in_flight.append(self.pool.submit(_check_pair, c.s3, c.bucket, c.root, e, key, obj, c.options, c.done))
+        while len(self.in_flight) > self.limit:
+            self._collect(self.in_flight.popleft().result())
+
+    def finish(self) -> None:
+        while self.in_flight:
+            self._collect(self.in_flight.popleft().result())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _collect(self, outcome: _Outcome) -> None:
+        for difference in outcome.differences:
+            self.report.add(difference)
+        self.report.matched += not outcome.differences
+        self.report.content_checked += outcome.content_checked
+        self.report.resumed += outcome.resumed
+        if self.writer is not None and outcome.proved is not None:
+            self.writer(outcome.proved)
+        if self.progress is not None:
+            self.progress(1)
 
 
 @dataclasses.dataclass
@@ -181,7 +317,6 @@ def _check_pair(
     obj: Obj,
     o: VerifyOptions,
     done: dict[str, dict[str, Any]],
-    hashed: concurrent.futures.Future[tuple[str, str, int]] | None = None,
 ) -> _Outcome:
     out = _Outcome()
     head: dict[str, Any] | None = None
@@ -215,11 +350,12 @@ def _check_pair(
             return out
         expected_sha, expected_md5 = e.sha256, e.md5 or None
     else:
-        try:
-            if hashed is not None:
-                expected_md5, expected_sha, expected_crc = hashed.result()
+        try:  # the MD5 alone when the ETag can prove the content; else what the object's checksum needs
+            if etag_md5:
+                expected_sha, expected_md5 = "", file_md5(local)
             else:
-                expected_sha, expected_md5 = "", file_md5(local) if etag_md5 else None
+                expected_md5 = None
+                expected_sha, expected_crc = file_digests(local)
         except OSError as error:
             out.differences.append(Difference(Problem.UNREADABLE, e.display, str(error.strerror)))
             return out
@@ -228,7 +364,11 @@ def _check_pair(
         out.proved = stamp  # a single-part, non-KMS object's ETag is its MD5: equal without a request
         return out
     if local is not None and not expected_sha:
-        expected_sha, expected_crc = file_digests(local)
+        try:
+            expected_sha, expected_crc = file_digests(local)
+        except OSError as error:
+            out.differences.append(Difference(Problem.UNREADABLE, e.display, str(error.strerror)))
+            return out
     if head is None:
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     same = _same_by_checksum(head, expected_sha, expected_crc)

@@ -12,7 +12,9 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import decimal
+import queue
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from inventory_migration.migrationctl.errors import UsageError
@@ -60,41 +62,92 @@ class Obj:
     etag: str
 
 
-def list_objects(s3: Any, bucket: str, prefix: str, jobs: int = 8, fanout_depth: int = 2) -> list[Obj]:
-    """Every object under ``prefix``: the first levels are listed with a delimiter to find sub-prefixes, which are
-    then listed in full by ``jobs`` threads."""
+PAGE_QUEUE = 4
+"""Pages of one prefix's listing held ahead of the consumer: the listing's memory is bounded by
+``jobs × PAGE_QUEUE × 1,000`` objects, whatever the bucket holds."""
+
+
+def _convert(item: dict[str, Any]) -> Obj:
+    return Obj(item["Key"], int(item["Size"]), int(item["LastModified"].timestamp() * 1e9), item.get("ETag", ""))
+
+
+def _segments(paginator: Any, bucket: str, prefix: str, depth: int, jobs: int) -> Iterator[Obj | str]:
+    """The objects and sub-prefixes under ``prefix`` in key order; a level with fewer than ``jobs`` sub-prefixes is
+    opened one level further, down to ``depth`` levels: each ``str`` yielded is a prefix to list in full."""
+    objs: list[Obj] = []
+    subs: list[str] = []
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        objs += [_convert(i) for i in page.get("Contents", [])]
+        subs += [c["Prefix"] for c in page.get("CommonPrefixes", [])]
+    merged: list[Obj | str] = sorted([*objs, *subs], key=lambda x: x.key if isinstance(x, Obj) else x)
+    for item in merged:
+        if isinstance(item, str) and depth > 1 and len(subs) < jobs:
+            yield from _segments(paginator, bucket, item, depth - 1, jobs)
+        else:
+            yield item
+
+
+def iter_objects(s3: Any, bucket: str, prefix: str, jobs: int = 8, fanout_depth: int = 2) -> Iterator[Obj]:
+    """Every object under ``prefix`` **in key order** (S3's listing order), as they come: the first levels are listed
+    with a delimiter to find sub-prefixes, which ``jobs`` threads then list in full, a few ahead of the consumer, each
+    holding at most :data:`PAGE_QUEUE` pages. Raises :class:`ListingOutOfOrder` when the store lists out of order."""
     paginator = s3.get_paginator("list_objects_v2")
-    out: list[Obj] = []
-    lock = threading.Lock()
+    stop = threading.Event()
+    segments = list(_segments(paginator, bucket, prefix, fanout_depth, jobs))
 
-    def convert(item: dict[str, Any]) -> Obj:
-        return Obj(item["Key"], int(item["Size"]), int(item["LastModified"].timestamp() * 1e9), item.get("ETag", ""))
+    def put(pages: queue.Queue[list[Obj] | BaseException | None], item: list[Obj] | BaseException | None) -> None:
+        while not stop.is_set():  # a consumer that stopped early takes nothing more: give up then
+            try:
+                pages.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
-    def level(p: str) -> tuple[list[Obj], list[str]]:
-        objs: list[Obj] = []
-        subs: list[str] = []
-        for page in paginator.paginate(Bucket=bucket, Prefix=p, Delimiter="/"):
-            objs += [convert(i) for i in page.get("Contents", [])]
-            subs += [c["Prefix"] for c in page.get("CommonPrefixes", [])]
-        return objs, subs
+    def produce(sub: str, pages: queue.Queue[list[Obj] | BaseException | None]) -> None:
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=sub):
+                put(pages, [_convert(i) for i in page.get("Contents", [])])
+                if stop.is_set():
+                    return
+            put(pages, None)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(pages, error)
 
-    def full(p: str) -> list[Obj]:
-        objs: list[Obj] = []
-        for page in paginator.paginate(Bucket=bucket, Prefix=p):
-            objs += [convert(i) for i in page.get("Contents", [])]
-        return objs
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="list")
+    queues: dict[int, queue.Queue[list[Obj] | BaseException | None]] = {}
+    started = 0
+    last = ""
+    try:
+        for i, segment in enumerate(segments):
+            while started < len(segments) and started <= i + jobs:
+                ahead = segments[started]
+                if isinstance(ahead, str):
+                    queues[started] = queue.Queue(PAGE_QUEUE)
+                    pool.submit(produce, ahead, queues[started])
+                started += 1
+            batches = iter([[segment]]) if isinstance(segment, Obj) else _drain(queues.pop(i))
+            for batch in batches:
+                for obj in batch:
+                    if obj.key < last:
+                        raise ListingOutOfOrder(f"s3://{bucket}: {obj.key!r} listed after {last!r}")
+                    last = obj.key
+                    yield obj
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="list") as pool:
-        frontier = [prefix]
-        for _ in range(fanout_depth):
-            if len(frontier) >= jobs:
-                break
-            next_frontier: list[str] = []
-            for objs, subs in pool.map(level, frontier):
-                out += objs
-                next_frontier += subs
-            frontier = next_frontier
-        for objs in pool.map(full, frontier):
-            with lock:
-                out += objs
-    return out
+
+def _drain(pages: queue.Queue[list[Obj] | BaseException | None]) -> Iterator[list[Obj]]:
+    while (page := pages.get()) is not None:
+        if isinstance(page, BaseException):
+            raise page
+        yield page
+
+
+class ListingOutOfOrder(RuntimeError):
+    """The store listed keys out of UTF-8 byte order (S3 never does; some S3-compatible stores may)."""
+
+
+def list_objects(s3: Any, bucket: str, prefix: str, jobs: int = 8, fanout_depth: int = 2) -> list[Obj]:
+    """Every object under ``prefix``, in key order, as a list (:func:`iter_objects`)."""
+    return list(iter_objects(s3, bucket, prefix, jobs, fanout_depth))

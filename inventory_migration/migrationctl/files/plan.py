@@ -8,11 +8,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from inventory_migration.migrationctl.files.costs import PRICES, Cost, lifecycle_costs
-from inventory_migration.migrationctl.files.tree import Entry, Kind, NameIssue, Walk, name_issues, normalization_twins
+from inventory_migration.migrationctl.files.tree import LIST_CAP, Dir, Entry, Kind, NameIssue, Walk, name_issues
 from inventory_migration.migrationctl.output import human
 
 SIZE_BUCKETS = (
@@ -57,6 +58,13 @@ class Plan:
     bandwidth_mbps: int
     costs: list[Cost]
     read_fraction: float
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Exact counts of the lists above, which keep at most :data:`.tree.LIST_CAP` names each."""
+
+    def count(self, field: str) -> int:
+        """How many there are of ``field``'s kind (``blocking``, ``warnings``, ``symlinks``, ``special``,
+        ``empty_dirs``), also past the names kept."""
+        return self.counts.get(field, len(getattr(self, field)))
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -77,49 +85,84 @@ class Plan:
 
 def make_plan(
     root: Path,
-    entries: list[Entry],
+    entries: Iterable[Entry | Dir],
     info: Walk,
     prefix: str = "",
     bandwidth_mbps: int = 0,
     read_fraction: float = 0.1,
     top: int = 10,
+    *,
+    on_entry: Callable[[Entry], object] | None = None,
 ) -> Plan:
-    files = [e for e in entries if e.kind is Kind.FILE]
+    """The plan of a tree, from its entries as they come (:func:`.tree.iter_walk`; ``info`` is complete once they
+    are consumed): counts and sums exact, lists of names capped at :data:`.tree.LIST_CAP`. ``on_entry`` sees each
+    entry (the manifest is written so, in the same pass)."""
     histogram: dict[str, list[int]] = {label: [0, 0] for _, label in SIZE_BUCKETS} | {">= 64 MiB": [0, 0]}
-    for e in files:
-        cell = histogram[bucket_of(e.size)]
-        cell[0] += 1
-        cell[1] += e.size
+    counts = collections.Counter[str]()
     blocking: list[NameIssue] = []
     warnings: list[NameIssue] = []
+    symlinks: list[str] = []
+    special: list[str] = []
+    small, large, total = [0, 0], [0, 0], 0
     for e in entries:
+        if isinstance(e, Dir):
+            continue
+        if on_entry is not None:
+            on_entry(e)
         for issue in name_issues(e.path, prefix):
-            (blocking if issue.blocking else warnings).append(issue)
-    warnings += normalization_twins([e.path for e in entries] + info.empty_dirs)
-    inodes = collections.Counter(e.inode for e in files if e.inode is not None)
-    total = sum(e.size for e in files) + sum(e.size for e in entries if e.kind is Kind.SYMLINK)
-    small = [e for e in files if e.size < PRICES.min_billable_bytes]
-    large = [e for e in files if e.size >= PRICES.min_billable_bytes]
+            counts["blocking" if issue.blocking else "warnings"] += 1
+            _capped(blocking if issue.blocking else warnings, issue)
+        if e.kind is Kind.SYMLINK:
+            counts["symlinks"] += 1
+            total += e.size
+            _capped(symlinks, e.display)
+        elif e.kind is Kind.SPECIAL:
+            counts["special"] += 1
+            _capped(special, e.display)
+        else:
+            counts["files"] += 1
+            counts["hard_links"] += e.inode is not None
+            total += e.size
+            cell = histogram[bucket_of(e.size)]
+            cell[0] += 1
+            cell[1] += e.size
+            side = small if e.size < PRICES.min_billable_bytes else large
+            side[0] += 1
+            side[1] += e.size
+    warnings += info.twins
+    counts["warnings"] += len(info.twins)
     return Plan(
         root=str(root),
-        files=len(files),
+        files=counts["files"],
         bytes=total,
         histogram={k: (v[0], v[1]) for k, v in histogram.items()},
         max_depth=info.max_depth,
         directories=info.directories,
-        largest_dirs=[(os.fsdecode(d) or ".", b) for d, b in info.dir_bytes.most_common(top)],
+        largest_dirs=[(os.fsdecode(d) or ".", b) for d, b in info.largest_dirs()[:top]],
         blocking=blocking,
         warnings=warnings,
-        symlinks=[e.display for e in entries if e.kind is Kind.SYMLINK],
-        hard_links=sum(n for n in inodes.values()),
-        special=[e.display for e in entries if e.kind is Kind.SPECIAL],
+        symlinks=symlinks,
+        hard_links=counts["hard_links"],
+        special=special,
         empty_dirs=[d.decode("utf-8", "backslashreplace") for d in sorted(info.empty_dirs)],
         errors=info.errors,
         transfer_hours=(total * 8 / (bandwidth_mbps * 1e6) / 3600) if bandwidth_mbps else None,
         bandwidth_mbps=bandwidth_mbps,
-        costs=lifecycle_costs((len(small), sum(e.size for e in small)), (len(large), sum(e.size for e in large)), read_fraction),
+        costs=lifecycle_costs((small[0], small[1]), (large[0], large[1]), read_fraction),
         read_fraction=read_fraction,
+        counts={
+            "blocking": counts["blocking"],
+            "warnings": counts["warnings"],
+            "symlinks": counts["symlinks"],
+            "special": counts["special"],
+            "empty_dirs": info.empty_dir_count,
+        },
     )
+
+
+def _capped(items: list[Any], item: Any) -> None:
+    if len(items) < LIST_CAP:
+        items.append(item)
 
 
 DATASYNC_NOTES = {
@@ -142,17 +185,17 @@ def render_plan(p: Plan, limit: int = 20) -> str:
             lines.append(f"  {label:>10}  {count:>12,} files  {human(size):>11}")
     lines += ["", "largest directories (files directly in them):"]
     lines += [f"  {human(size):>11}  {name}" for name, size in p.largest_dirs]
-    lines += ["", f"names that cannot become keys: {len(p.blocking)}"]
+    lines += ["", f"names that cannot become keys: {p.count('blocking')}"]
     lines += [f"  {i.path}: {i.problem}" for i in p.blocking[:limit]]
-    lines += [f"names that need care: {len(p.warnings)}"]
+    lines += [f"names that need care: {p.count('warnings')}"]
     lines += [f"  {i.path}: {i.problem}" for i in p.warnings[:limit]]
-    for label, items, note in (
-        ("symlinks", p.symlinks, DATASYNC_NOTES["symlinks"]),
-        ("special files", p.special, DATASYNC_NOTES["special"]),
-        ("empty directories", p.empty_dirs, DATASYNC_NOTES["empty dirs"]),
+    for label, field, note in (
+        ("symlinks", "symlinks", DATASYNC_NOTES["symlinks"]),
+        ("special files", "special", DATASYNC_NOTES["special"]),
+        ("empty directories", "empty_dirs", DATASYNC_NOTES["empty dirs"]),
     ):
-        lines.append(f"{label}: {len(items)}" + (f" ({note})" if items else ""))
-        lines += [f"  {name}" for name in items[:limit]]
+        lines.append(f"{label}: {p.count(field)}" + (f" ({note})" if p.count(field) else ""))
+        lines += [f"  {name}" for name in getattr(p, field)[:limit]]
     lines.append(f"hard-linked paths: {p.hard_links}" + (f" ({DATASYNC_NOTES['hard links']})" if p.hard_links else ""))
     if p.errors:
         lines += [f"unreadable: {len(p.errors)}"] + [f"  {e}" for e in p.errors[:limit]]

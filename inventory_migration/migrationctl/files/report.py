@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import unicodedata
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
+
+DIFFERENCES_KEPT = 10_000
+"""Differences a report keeps in memory (and prints with ``--output json``); every one is counted, and ``files verify
+--report FILE`` writes every one as it is found."""
 
 
 class Problem(Enum):
@@ -43,17 +49,31 @@ class FilesReport:
     resumed: int = 0
     skipped_special: int = 0
     differences: list[Difference] = dataclasses.field(default_factory=list)
+    """The first :attr:`kept` differences found (sorted by kind and path once the run ends)."""
     seconds: float = 0.0
+    by_problem: collections.Counter[Problem] = dataclasses.field(default_factory=collections.Counter)
+    """Every difference, counted."""
+    kept: int = DIFFERENCES_KEPT
+    on_difference: Callable[[Difference], object] | None = None
+    """Sees every difference as it is found (``--report FILE``)."""
+
+    def add(self, difference: Difference) -> None:
+        self.by_problem[difference.problem] += 1
+        if len(self.differences) < self.kept:
+            self.differences.append(difference)
+        if self.on_difference is not None:
+            self.on_difference(difference)
+
+    @property
+    def total_differences(self) -> int:
+        return sum(self.by_problem.values())
 
     @property
     def equal(self) -> bool:
-        return not self.differences
+        return not self.total_differences
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for d in self.differences:
-            out[d.problem.value] = out.get(d.problem.value, 0) + 1
-        return out
+        return {p.value: n for p, n in sorted(self.by_problem.items(), key=lambda x: x[0].value)}
 
 
 def visible(path: str) -> str:
@@ -72,20 +92,27 @@ def render(report: FilesReport, limit: int = 50) -> str:
     ]
     if report.skipped_special:
         lines.append(f"skipped {report.skipped_special} special file(s) (not copied by DataSync)")
-    by_problem: dict[Problem, list[Difference]] = {}
+    kept: dict[Problem, list[Difference]] = {}
     for d in report.differences:
-        by_problem.setdefault(d.problem, []).append(d)
-    for problem, items in by_problem.items():
-        lines.append(f"{problem.value}: {len(items)}")
+        kept.setdefault(d.problem, []).append(d)
+    for problem, count in report.by_problem.items():
+        items = kept.get(problem, [])
+        lines.append(f"{problem.value}: {count:,}")
         lines += [f"  {visible(d.path)}" + (f"  ({d.detail})" if d.detail else "") for d in items[:limit]]
-        if len(items) > limit:
-            lines.append(f"  … {len(items) - limit} more (--output json for all)")
+        if count > limit:
+            lines.append(f"  … {count - min(limit, len(items)):,} more (--report FILE lists every one)")
     lines.append("EQUAL" if report.equal else "DIFFERENCES")
     return "\n".join(lines)
 
 
+def difference_json(d: Difference) -> dict[str, str]:
+    return {"problem": d.problem.value, "path": d.path, "detail": d.detail}
+
+
 def to_json(report: FilesReport) -> dict[str, Any]:
-    out = dataclasses.asdict(report)
-    out["differences"] = [{"problem": d.problem.value, "path": d.path, "detail": d.detail} for d in report.differences]
+    out = {f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name not in ("by_problem", "on_difference")}
+    out["differences"] = [difference_json(d) for d in report.differences]
+    out["counts"] = report.counts()
+    out["differences_total"] = report.total_differences
     out["equal"] = report.equal
     return out

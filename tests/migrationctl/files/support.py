@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -148,3 +149,35 @@ def _unreadable(monkeypatch: pytest.MonkeyPatch, root: Path, rel: str) -> None:
         return real(path)
 
     monkeypatch.setattr(tree.os, "scandir", scandir)
+
+
+NAME_PARTS = ("a", "b", "-", ".", "0", " ", "~", "é", "e\u0301", "_", "Z")
+"""What generated names are made of: the characters that sort around '/' and the two normalizations of 'é'."""
+
+
+def seeded(variable: str) -> int:
+    """A seed from ``variable`` when it is set (to replay a failure), else a new one; printed either way."""
+    value = os.environ.get(variable)
+    seed = int(value) if value else random.SystemRandom().randrange(1_000_000)
+    print(f"{variable}={seed}")
+    return seed
+
+
+def random_tree(root: Path, rng: random.Random, *, files: int = 40) -> list[bytes]:
+    """A tree of ``files`` files (and a few empty directories) under names built from :data:`NAME_PARTS`, sizes
+    0-64 B; returns every path of a file, relative, as bytes."""
+    made: list[bytes] = []
+    dirs = [root]
+    while len(made) < files:
+        name = "".join(rng.choice(NAME_PARTS) for _ in range(rng.randint(1, 4)))
+        where = rng.choice(dirs)
+        path = where / name
+        if path.exists() or name in (".", ".."):
+            continue
+        if rng.random() < 0.2:
+            path.mkdir()
+            dirs.append(path)
+            continue
+        path.write_bytes(os.urandom(rng.randint(0, 64)))
+        made.append(os.fsencode(path.relative_to(root)))
+    return made

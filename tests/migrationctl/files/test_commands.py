@@ -46,3 +46,20 @@ def test_a_state_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     err = io.StringIO()
     argv = ["files", "verify", str(tmp_path), "s3://bucket", "--state", str(state)]
     assert cli.main(argv, io.StringIO(), err) == 2 and "is a file, not a directory" in err.getvalue()
+
+
+def test_verify_report_file_lists_every_difference_as_json_lines(
+    s3: Any, drifted: tuple[Path, str], tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    root, url = drifted
+    listed = tmp_path / "differences.jsonl"
+    argv = ["files", "verify", str(root), url, "--report", str(listed), "--state-dir", str(tmp_path / "state")]
+    assert cli.main(argv, io.StringIO(), io.StringIO()) == 1
+    lines = [json.loads(line) for line in listed.read_text().splitlines()]
+    assert len(lines) == 6 and {"problem": "extra", "path": "catalog/stray.jpg", "detail": ""} in lines
+    err = io.StringIO()
+    argv[5] = str(tmp_path / "no-such-dir" / "x.jsonl")
+    assert cli.main(argv, io.StringIO(), err) == 2 and "--report" in err.getvalue()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from inventory_migration.migrationctl.errors import UsageError
@@ -28,3 +32,37 @@ def test_s3_url_parsing() -> None:
     assert fl.parse_s3_url("s3://b/images") == ("b", "images/")
     with pytest.raises(UsageError, match="s3://BUCKET"):
         fl.parse_s3_url("/local/path")
+
+
+TRICKY_KEYS = ["a", "a b/1", "a-b", "a-b/c", "a.b", "a/", "a/x", "a/y/z", "a0", "b/é", "b/e\u0301", "b/~", "c"]
+"""Keys whose order depends on '/' (0x2F) sorting after '-' and '.', before '0', and on UTF-8 byte order."""
+
+
+def test_the_listing_comes_in_key_order_across_the_prefixes_it_fans_out_to(s3: Any, bucket: str) -> None:
+    for key in reversed(TRICKY_KEYS):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    expected = sorted(TRICKY_KEYS, key=lambda k: k.encode())
+    for jobs in (1, 2, 8):
+        assert [o.key for o in fl.iter_objects(s3, bucket, "", jobs=jobs)] == expected
+    assert [o.key for o in fl.iter_objects(s3, bucket, "a/", jobs=2)] == ["a/", "a/x", "a/y/z"]
+
+
+class _UnorderedPages:
+    """An S3-compatible store that lists a prefix out of order (S3 itself never does)."""
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        if kwargs.get("Delimiter"):
+            yield {"CommonPrefixes": [{"Prefix": "p/"}]}
+            return
+        now = dt.datetime.now(dt.UTC)
+        yield {"Contents": [{"Key": k, "Size": 0, "LastModified": now} for k in ("p/b", "p/a")]}
+
+
+class _UnorderedStore:
+    def get_paginator(self, name: str) -> _UnorderedPages:
+        return _UnorderedPages()
+
+
+def test_a_store_that_lists_out_of_order_is_refused() -> None:
+    with pytest.raises(fl.ListingOutOfOrder, match="'p/a' listed after 'p/b'"):
+        list(fl.iter_objects(_UnorderedStore(), "bucket", "", jobs=2))

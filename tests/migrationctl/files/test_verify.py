@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from tests.migrationctl.files.support import (
     datasync_copy,
     make_tree,
     problems,
+    random_tree,
     run,
+    seeded,
 )
 
 
@@ -150,13 +153,77 @@ def test_a_file_that_cannot_be_read_for_its_checksum_is_a_difference(
 ) -> None:
     root = make_tree(tmp_path / "tree")
     datasync_copy(s3, bucket, root)
-    real = ft.file_hashes
+    real = ft.file_md5
 
-    def hashes(path: Any) -> Any:
+    def md5(path: Any) -> Any:
         if os.fsencode(path).endswith(b"zero.jpg"):
             raise PermissionError(13, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(fv, "file_hashes", hashes)
+    monkeypatch.setattr(fcmp, "file_md5", md5)
     report = run(s3, root, f"s3://{bucket}", checksum=True)
     assert ("UNREADABLE", "zero.jpg") in problems(report) and not report.equal
+
+
+def _drift(s3: Any, bucket: str, root: Path, files: list[bytes], rng: random.Random) -> set[tuple[str, str]]:
+    """Random drift between a tree and its copy; returns the differences a set-based oracle expects."""
+    expected: set[tuple[str, str]] = set()
+    for path in rng.sample(files, k=len(files) // 5):
+        action = rng.choice(("delete", "resize", "new"))
+        name = os.fsdecode(path)
+        if action == "delete":
+            s3.delete_object(Bucket=bucket, Key=name)
+            expected.add(("MISSING", name))
+        elif action == "resize":
+            (root / name).write_bytes((root / name).read_bytes() + b"+")
+            expected.add(("SIZE", name))
+        else:
+            fresh = f"{name}.new"
+            if not (root / fresh).exists():
+                (root / fresh).write_bytes(b"new")
+                expected.add(("MISSING", fresh))
+    for _ in range(rng.randint(0, 4)):
+        stray = "".join(rng.choice("ab-./0é") for _ in range(rng.randint(1, 6))).strip("/")
+        if stray and not (root / stray).exists() and not any(os.fsdecode(f).startswith(stray + "/") for f in files):
+            s3.put_object(Bucket=bucket, Key=stray, Body=b"stray")
+            expected.add(("EXTRA", stray))
+    return expected
+
+
+def test_generated_drift_is_found_exactly_as_a_set_comparison_finds_it(s3: Any, tmp_path: Path) -> None:
+    seed = seeded("FILES_DRIFT_SEED")
+    rng = random.Random(seed)
+    for n in range(5):
+        bucket = f"drift-{n}-{seed}"
+        s3.create_bucket(Bucket=bucket)
+        root = tmp_path / f"t{n}"
+        root.mkdir()
+        files = random_tree(root, rng)
+        datasync_copy(s3, bucket, root)
+        expected = _drift(s3, bucket, root, files, rng)
+        for jobs in (2, 16):
+            report = fv.verify(s3, root, f"s3://{bucket}", fcmp.VerifyOptions(jobs=jobs, mtime=fcmp.MtimeMode.IGNORE))
+            assert problems(report) == expected, f"FILES_DRIFT_SEED={seed}, tree {n}, jobs {jobs}"
+
+
+def test_every_difference_is_counted_and_passed_on_though_only_the_first_are_kept(s3: Any, drifted: tuple[Path, str]) -> None:
+    root, url = drifted
+    seen: list[frep.Difference] = []
+    report = fv.verify(s3, root, url, fcmp.VerifyOptions(jobs=4), on_difference=seen.append)
+    assert len(seen) == report.total_differences == 6 and sum(report.counts().values()) == 6
+    capped = frep.FilesReport("r", "u", kept=2)
+    for d in seen:
+        capped.add(d)
+    assert len(capped.differences) == 2 and capped.total_differences == 6 and not capped.equal
+    assert "--report FILE lists every one" in frep.render(capped, limit=1)
+
+
+def test_a_manifest_out_of_key_order_is_refused(s3: Any, bucket: str, tmp_path: Path) -> None:
+    from inventory_migration.migrationctl.errors import UsageError
+
+    root = make_tree(tmp_path / "tree")
+    manifest = tmp_path / "m.jsonl"
+    with manifest.open("w") as handle:
+        ft.write_manifest(handle, root, reversed(ft.walk(root)[0]), checksum=False)
+    with pytest.raises(UsageError, match="not in key order"):
+        run(s3, manifest, f"s3://{bucket}")
