@@ -11,7 +11,12 @@ metadata), then in one run, each as its own process (wall time and peak RSS):
   listing's ETag);
 * peak memory of the checksum mode on a tree of a few large files, to show it does not grow with file sizes.
 
-Targets: ≥ 2x faster than rclone in the same mode; the listing-mode verify within 1.3x of the slower input alone.
+Then the memory scaling run (:mod:`harness.files_scale`): the same ``files verify --mtime listing`` over N and 4N
+empty files against a synthetic bucket listing of the same objects (moto cannot hold millions), and over 1,000,000;
+it prints ``memory: <N> files <X> MiB, <4N> files <Y> MiB`` and what that projects for 10 million files.
+
+Targets: ≥ 4x faster than rclone in the same mode; the listing-mode verify within 1.3x of the slower input alone;
+memory flat: Y ≤ 1.2 X.
 
     make bench-files         # or: pipenv run python scripts/benchmark_files.py [--files 100000] [--workdir DIR]
 """
@@ -100,7 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exact", action="store_true", help="also time --mtime exact (one HEAD per object: ~150/s against moto)")
     parser.add_argument("--no-rclone", action="store_true", help="skip rclone (smoke runs without it installed)")
     parser.add_argument("--large-files", type=int, default=8, help="files of 32 MiB in the memory tree (default: 8)")
+    parser.add_argument("--scale", type=int, default=100_000, help="N of the memory scaling run (default: 100000)")
+    parser.add_argument("--million", type=int, default=1_000_000, help="files of the large run (default: 1000000)")
+    parser.add_argument("--scale-only", action="store_true", help="only the memory scaling run")
     a = parser.parse_args(argv)
+    if a.scale_only:
+        shutil.rmtree(a.workdir, ignore_errors=True)
+        a.workdir.mkdir(parents=True)
+        scaling(a.workdir, a.scale, a.million, a.jobs)
+        return 0
     rclone = None if a.no_rclone else shutil.which("rclone")
     if not a.no_rclone and rclone is None:
         raise SystemExit("rclone not found: apt-get install rclone (or --no-rclone)")
@@ -219,8 +232,49 @@ def main(argv: list[str] | None = None) -> int:
         summary |= {"vs_rclone_size": round(size_only / listing, 2), "vs_rclone_hash": round(md5 / checksum, 2)}
         print(f"rclone check --size-only / files verify --mtime listing: {size_only / listing:.2f}x (target >= 2x)")
         print(f"rclone check / files verify --checksum: {md5 / checksum:.2f}x (target >= 2x)")
+    summary |= scaling(a.workdir, a.scale, a.million, a.jobs)
     (a.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+SCALED_VERIFY = """
+import sys
+from pathlib import Path
+from harness.files_scale import SyntheticListing
+from inventory_migration.migrationctl.files.compare import MtimeMode, VerifyOptions
+from inventory_migration.migrationctl.files.verify import verify
+files, root, jobs = int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+report = verify(SyntheticListing(files), root, "s3://synthetic", VerifyOptions(mtime=MtimeMode.LISTING, jobs=jobs))
+assert report.equal and report.matched == files, (report.matched, report.counts())
+print(f"{report.matched} matched, equal")
+"""
+"""``files verify --mtime listing`` of a generated tree against the synthetic listing of the same objects."""
+
+
+def scaling(workdir: Path, n: int, million: int, jobs: int) -> dict[str, object]:
+    """Peak RSS of the same verify over ``n``, ``4n`` and ``million`` files; prints the ``memory:`` line."""
+    from harness.files_scale import make_tree
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rows: dict[int, dict[str, object]] = {}
+    for files in (n, 4 * n, million):
+        root = workdir / f"scale-{files}"
+        t = time.perf_counter()
+        make_tree(root, files)
+        print(f"generated {files:,} empty files in {time.perf_counter() - t:.0f} s", flush=True)
+        argv = [sys.executable, "-c", SCALED_VERIFY, str(files), str(root), str(jobs)]
+        rows[files] = measure(f"verify --mtime listing, {files:,} files", argv, env)
+        shutil.rmtree(root)
+    x, y, big = (float(rows[k]["peak_rss_mib"]) for k in (n, 4 * n, million))  # type: ignore[arg-type]
+    per_file_kib = max(0.0, (y - x) * 1024 / (3 * n))
+    at_10m = y + per_file_kib * (10_000_000 - 4 * n) / 1024
+    print(f"\nmemory: {n} files {x:.0f} MiB, {4 * n} files {y:.0f} MiB  (Y/X = {y / x:.2f}, target <= 1.2)")
+    print(f"{million:,} files: {rows[million]['seconds']} s, peak RSS {big:.0f} MiB")
+    print(f"10,000,000 files, projected from the scaling run: {at_10m:.0f} MiB ({per_file_kib * 1024:.1f} B per file more)")
+    return {
+        "memory": {str(n): x, str(4 * n): y, "ratio": round(y / x, 2), "projected_10m_mib": round(at_10m)},
+        "million": rows[million],
+    }
 
 
 def _boto_credentials() -> dict[str, str]:
