@@ -15,7 +15,7 @@ from inventory_migration.config import DmsConfig
 from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.contracts.names import FORWARD_TASK_QUALIFIER, REVERSE_TASK_QUALIFIER
 from inventory_migration.contracts.phases import TaskState
-from inventory_migration.synth.cdk import Construct, aws
+from inventory_migration.synth.cdk import Construct, TerraformResource, aws
 from inventory_migration.synth.dms_settings import TableMappings, TaskSettings, table_ref
 from inventory_migration.synth.iam import (
     KMS_DECRYPT_ACTIONS,
@@ -307,8 +307,12 @@ class DmsReplication(Construct):
             tags=name_tag(name),
         )
 
-    def _account_roles(self) -> list[aws.iam_role.IamRole]:
-        roles = []
+    def _account_roles(self) -> list[TerraformResource]:
+        """The account-level roles DMS requires by name, each with its managed policy attached. What depends on them
+        depends on the attachments too: a subnet group created after the role but before its policy fails with
+        "The IAM Role arn:aws:iam::…:role/dms-vpc-role is not configured properly" (hashicorp/terraform-provider-aws
+        #11025, #7748)."""
+        out: list[TerraformResource] = []
         for name, policy in ACCOUNT_ROLES.items():
             role = aws.iam_role.IamRole(
                 self,
@@ -317,14 +321,14 @@ class DmsReplication(Construct):
                 assume_role_policy=service_assume_role_policy(self, "dms.amazonaws.com"),
                 tags=name_tag(name),
             )
-            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            attachment = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self,
                 f"{name}-policy",
                 role=role.name,
                 policy_arn=f"arn:{self.wiring.partition}:iam::aws:policy/service-role/{policy}",
             )
-            roles.append(role)
-        return roles
+            out += [role, attachment]
+        return out
 
     def _secret(self, qualifier: str, description: str) -> aws.secretsmanager_secret.SecretsmanagerSecret:
         name = self.wiring.namer.name(ResourceType.SECRET, qualifier)

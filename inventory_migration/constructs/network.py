@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from enum import Enum
+from typing import Any
 
 from inventory_migration.config import NatGatewayMode, NetworkConfig, OnPremConnectivity
 from inventory_migration.synth.cdk import Construct, Fn, aws
@@ -242,7 +243,7 @@ class Network(Construct):
 
     def _on_prem_path(self) -> None:
         s, n = self.settings, self.wiring.namer
-        gateway: dict[str, str] = {}
+        gateway: dict[str, Any] = {}
         if s.connectivity is OnPremConnectivity.VPN:
             cgw = aws.customer_gateway.CustomerGateway(
                 self,
@@ -270,7 +271,7 @@ class Network(Construct):
                 )
             gateway = {"gateway_id": self.vpn_gateway.id}
         else:
-            aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
+            self.tgw_attachment = aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
                 self,
                 "tgw-attachment",
                 transit_gateway_id=s.transit_gateway_id,
@@ -278,7 +279,9 @@ class Network(Construct):
                 subnet_ids=self.dms_subnet_ids,
                 tags=name_tag(n.name(ResourceType.TRANSIT_GATEWAY_ATTACHMENT)),
             )
-            gateway = {"transit_gateway_id": s.transit_gateway_id}
+            # A route naming the gateway is refused until the VPC's attachment exists ("InvalidTransitGatewayID.NotFound"
+            # / no attachment in the VPC): the gateway id is configuration, so only depends_on orders them.
+            gateway = {"transit_gateway_id": s.transit_gateway_id, "depends_on": [self.tgw_attachment]}
         for j, cidr in enumerate(s.on_prem_cidrs):
             for i, rt in enumerate(self.private_route_tables):
                 aws.route.Route(self, f"on-prem-{j + 1}-rt-{i + 1}", route_table_id=rt.id, destination_cidr_block=cidr, **gateway)

@@ -38,6 +38,20 @@ def dms_props(**overrides: Any) -> Any:
     return settings_and_wiring(DmsConfig, DmsWiring, props)
 
 
+def test_the_subnet_group_and_instance_wait_for_the_account_roles_policies(construct_stack: Any) -> None:
+    """terraform-provider-aws #11025: a subnet group created before dms-vpc-role's policy is attached fails."""
+    from inventory_migration.constructs.dms import DmsReplication
+
+    DmsReplication(construct_stack, "dms", **dms_props())
+    synth = synth_of(construct_stack)
+    attachments = {f"aws_iam_role_policy_attachment.{name}" for name in synth["resource"]["aws_iam_role_policy_attachment"]}
+    account = {a for a in attachments if "dms-vpc-role" in a or "dms-cloudwatch" in a}
+    assert len(account) == 2, attachments
+    for kind in ("aws_dms_replication_subnet_group", "aws_dms_replication_instance"):
+        waits_for = set(one(synth, kind)["depends_on"])
+        assert account <= waits_for, (kind, waits_for)
+
+
 def test_dms_replication(construct_stack: Any) -> None:
     from inventory_migration.constructs.dms import DmsReplication
 

@@ -106,6 +106,16 @@ def test_transit_gateway_path(construct_stack: Any) -> None:
     assert len(tgw_routes) == 4  # the three private tables and the public one
 
 
+def test_routes_through_the_transit_gateway_wait_for_the_vpcs_attachment(construct_stack: Any) -> None:
+    network(construct_stack, connectivity=OnPremConnectivity.TRANSIT_GATEWAY, transit_gateway_id="tgw-0123456789abcdef0")
+    synth = synth_of(construct_stack)
+    (attachment,) = synth["resource"]["aws_ec2_transit_gateway_vpc_attachment"]
+    tgw_routes = [r for r in resources_of(synth, "aws_route") if r.get("transit_gateway_id")]
+    assert tgw_routes and all(
+        f"aws_ec2_transit_gateway_vpc_attachment.{attachment}" in r.get("depends_on", []) for r in tgw_routes
+    )
+
+
 def test_no_nat(construct_stack: Any) -> None:
     network(construct_stack, nat_gateways=NatGatewayMode.NONE)
     synth = synth_of(construct_stack)
