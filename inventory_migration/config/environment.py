@@ -56,6 +56,11 @@ class MigrationConfig(Validated):
     """What a synth does with placeholder values (documentation addresses, ``.example`` hosts, the example account,
     template ARNs: ``inventory_migration/config/placeholders.py``): ``warn`` (one line) or ``refuse`` (one error naming
     every field and value; prod sets it). Default: ``warn``."""
+    stand_ins: tuple[str, ...] = ()
+    """Fields (``section.field``) whose value is still the stand-in the file shipped with — real-looking addresses,
+    targets, an image, a bucket name that no format check can tell from real ones. Treated as placeholders: refused by
+    ``placeholders = "refuse"``, named by ``warn``. Delete a field from the list when you set its real value.
+    Default: none."""
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     """VPC and on-prem path. Default: the section's own defaults."""
     source: SourceDatabaseConfig = dataclasses.field(default_factory=SourceDatabaseConfig)
@@ -117,7 +122,7 @@ class MigrationConfig(Validated):
                     Problem(file_field, relative, f"no such file under {self.config_dir or CONFIG_DIR}"),
                 )
             )
-        checks += self._phase_checks() + self._network_checks()
+        checks += self._phase_checks() + self._network_checks() + self._stand_in_checks()
         if not any(violated for violated, _ in checks[:2]):
             namer = Namer(environment=self.environment, suffix=self.environment_suffix)
             checks.extend((True, Problem("environment_suffix", self.environment_suffix, msg)) for msg in namer.check_planned())
@@ -138,6 +143,12 @@ class MigrationConfig(Validated):
             ),
         ]
 
+    def _stand_in_checks(self) -> list[Check]:
+        return [
+            (not _has_field(self, path), Problem("stand_ins", path, "not a field of this file; write section.field"))
+            for path in self.stand_ins
+        ]
+
     def _network_checks(self) -> list[Check]:
         on_prem = [net for net in (cidr(c) for c in self.network.on_prem_cidrs) if net is not None]
         checks: list[Check] = []
@@ -150,3 +161,14 @@ class MigrationConfig(Validated):
                 )
             )
         return checks
+
+
+def _has_field(config: object, path: str) -> bool:
+    """``path`` (``section.field``) names a field of ``config``."""
+    node: object = config
+    for part in path.split("."):
+        names = {f.name for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else set()
+        if part not in names:
+            return False
+        node = getattr(node, part)
+    return True

@@ -8,7 +8,10 @@ included, no list of fields to keep up to date — and these are refused:
   ``203.0.113.0/24``);
 * host names and e-mail domains under the names reserved for examples (RFC 2606 / 6761: ``.example``, ``.invalid``,
   ``.test``, ``.localhost``, ``example.com|net|org``);
-* ARNs in the account AWS's own documentation uses (``123456789012``), or with the all-zero ids of a template.
+* ARNs in the account AWS's own documentation uses (``123456789012``), or with the all-zero ids of a template;
+* every field the file lists in ``stand_ins``: values that look real (private networks, on-prem addresses, a public
+  image, a bucket name) but are the stand-ins the repository shipped, until someone sets the real value and deletes
+  the field from the list.
 
 :class:`PlaceholderPolicy` decides what a synth does with them: ``warn`` (dev: one line on stderr) or ``refuse``
 (prod: one error naming every field and value). Rehearsal mode, whose every endpoint is a loopback emulator, only
@@ -85,9 +88,22 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def placeholders(config: Any) -> list[Problem]:
-    """Every placeholder in the configuration, as (field, value, why)."""
-    return [
+    """Every placeholder in the configuration, as (field, value, why): values that are placeholders by their form, and
+    the fields ``stand_ins`` lists."""
+    stand_ins = tuple(getattr(config, "stand_ins", ()))
+    found = [
         Problem(field, value, f"a placeholder: {why}; replace it with the real value")
         for field, value in _strings(config, "")
-        if (why := why_placeholder(value)) is not None
+        if field != "stand_ins" and (why := why_placeholder(value)) is not None
     ]
+    listed = {p.field for p in found}
+    for path in stand_ins:
+        if path in listed:
+            continue
+        value: Any = config
+        for part in path.split("."):
+            value = getattr(value, part, None)
+        shown = ", ".join(map(str, value)) if isinstance(value, tuple | list) else value
+        why = "the stand-in this file shipped with (stand_ins): set the real value, then delete the field from stand_ins"
+        found.append(Problem(path, shown, why))
+    return found
