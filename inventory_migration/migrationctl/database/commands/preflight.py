@@ -8,10 +8,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.config import load_config
 from inventory_migration.contracts.outputs import DMS_TASK_OUTPUTS, StackOutput
 from inventory_migration.migrationctl.arguments import SubParsers, positive_int, source_arg
 from inventory_migration.migrationctl.context import Context
-from inventory_migration.migrationctl.database import dms_connections, dms_data, dms_secrets
+from inventory_migration.migrationctl.database import account_roles, dms_connections, dms_data, dms_secrets
 from inventory_migration.migrationctl.database import preflight as preflight_mod
 from inventory_migration.migrationctl.db import TARGET_ENV, connection
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
@@ -21,8 +22,8 @@ from inventory_migration.migrationctl.pg import privileges
 
 def run(ctx: Context) -> ExitCode:
     a = ctx.args
-    if a.skip_source and not a.dms:
-        raise UsageError("--skip-source leaves nothing to check without --dms")
+    if a.skip_source and not (a.dms or a.account_roles):
+        raise UsageError("--skip-source leaves nothing to check without --dms or --account-roles")
     payload: dict[str, Any] = {}
     lines: list[str] = []
     failing = False
@@ -63,6 +64,13 @@ def run(ctx: Context) -> ExitCode:
         payload["privileges"] = [r | {"ok": f.ok, "why": f.need.why} for r, f in zip(rows, found, strict=True)]
         payload["privileges_not_checked"] = unnamed
         failing |= not all(f.ok for f in found)
+    if a.account_roles:
+        create = load_config(a.env).dms.create_account_roles
+        found_roles = account_roles.check_account_roles(ctx.client("iam"), create=create)
+        lines.append(f"\nDMS account roles (dms.create_account_roles = {str(create).lower()}):")
+        lines += [f"  {f.severity.value}: {f.message}" for f in found_roles]
+        payload["account_roles"] = [f.to_dict() for f in found_roles]
+        failing |= any(f.severity is preflight_mod.Severity.BLOCKER for f in found_roles)
     if a.dms:
         results = _dms_connections(ctx)
         rows = [dataclasses.asdict(r) for r in results]
@@ -152,8 +160,15 @@ def register(sub: SubParsers) -> None:
         help="a task: the first one's LOB size and table mappings for the data checks; with --dms, endpoints to test "
         "(repeatable)",
     )
+    p.add_argument(
+        "--account-roles",
+        action="store_true",
+        help="before the first apply: do the account's dms-vpc-role and dms-cloudwatch-logs-role agree with "
+        "dms.create_account_roles of --env (IAM GetRole)?",
+    )
+    p.add_argument("--env", help="with --account-roles: the environment file (default: $MIGRATION_ENV, then dev)")
     p.add_argument("--dms-timeout", type=float, default=600.0, help="with --dms: seconds to wait for the tests (default: 600)")
-    p.add_argument("--skip-source", action="store_true", help="with --dms: only the DMS tests, no source checks")
+    p.add_argument("--skip-source", action="store_true", help="with --dms or --account-roles: only those, no source checks")
     p.add_argument("--supported-extensions", type=Path, help="file listing the extensions the target supports, one per line")
     p.add_argument(
         "--privileges",
