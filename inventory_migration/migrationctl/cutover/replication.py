@@ -85,6 +85,10 @@ class ReplicationBackend(abc.ABC):
         """What the forward replication reports as not applied: tables in error, apply exceptions. Empty: none."""
 
     @abc.abstractmethod
+    def reverse_apply_problems(self, source: psycopg.Connection) -> list[str]:
+        """The same for the way back (applied on the source). Empty: none."""
+
+    @abc.abstractmethod
     def forward_lag(self, source: psycopg.Connection) -> Lag: ...
 
     @abc.abstractmethod
@@ -194,27 +198,10 @@ class NativeReplication(ReplicationBackend):
         return False, f"subscription {FORWARD_NAME} does not replicate {FENCE}: ALTER SUBSCRIPTION ... REFRESH PUBLICATION"
 
     def apply_problems(self, target: psycopg.Connection) -> list[str]:
-        problems = [
-            f"{r[0]}: initial copy not finished (state {r[1]})"
-            for r in query(
-                target,
-                "SELECT r.srrelid::regclass::text, r.srsubstate FROM pg_subscription_rel r "
-                "JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = %s AND r.srsubstate <> 'r' ORDER BY 1",
-                (FORWARD_NAME,),
-            )
-        ]
-        if int(query(target, "SHOW server_version_num")[0][0]) >= 150000:
-            problems += [
-                f"subscription {FORWARD_NAME}: {r[0]} apply error(s), {r[1]} initial-copy error(s) since {r[2] or 'it was created'} "
-                "(counted from its last resume)"
-                for r in query(
-                    target,
-                    "SELECT apply_error_count, sync_error_count, stats_reset FROM pg_stat_subscription_stats "
-                    "WHERE subname = %s AND apply_error_count + sync_error_count > 0",
-                    (FORWARD_NAME,),
-                )
-            ]
-        return problems
+        return _subscription_problems(target, FORWARD_NAME)
+
+    def reverse_apply_problems(self, source: psycopg.Connection) -> list[str]:
+        return _subscription_problems(source, REVERSE_NAME)
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
         lag = slot_lag(source, self.forward_slot)
@@ -290,6 +277,31 @@ class NativeReplication(ReplicationBackend):
                 query(source, sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(sql.Identifier(REVERSE_NAME)))
                 query(source, sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(REVERSE_NAME)))
         drop_slot(target, self.reverse_slot)
+
+
+def _subscription_problems(conn: psycopg.Connection, subscription: str) -> list[str]:
+    """Tables of ``subscription`` (on ``conn``) whose initial copy is not finished, and its apply errors (15+)."""
+    problems = [
+        f"{r[0]}: initial copy not finished (state {r[1]})"
+        for r in query(
+            conn,
+            "SELECT r.srrelid::regclass::text, r.srsubstate FROM pg_subscription_rel r "
+            "JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = %s AND r.srsubstate <> 'r' ORDER BY 1",
+            (subscription,),
+        )
+    ]
+    if int(query(conn, "SHOW server_version_num")[0][0]) >= 150000:
+        problems += [
+            f"subscription {subscription}: {r[0]} apply error(s), {r[1]} initial-copy error(s) since {r[2] or 'it was created'} "
+            "(counted from its last resume)"
+            for r in query(
+                conn,
+                "SELECT apply_error_count, sync_error_count, stats_reset FROM pg_stat_subscription_stats "
+                "WHERE subname = %s AND apply_error_count + sync_error_count > 0",
+                (subscription,),
+            )
+        ]
+    return problems
 
 
 # --------------------------------------------------------------------------------------------- DMS
@@ -387,8 +399,8 @@ class DmsReplication(ReplicationBackend):
     def forward_running(self) -> bool:
         return bool(self._task(self.forward_task_arn)["Status"] == "running")
 
-    def _table_statistics(self, **filters: str) -> list[dict[str, Any]]:
-        request: dict[str, Any] = {"ReplicationTaskArn": self.forward_task_arn}
+    def _table_statistics(self, task_arn: str = "", **filters: str) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {"ReplicationTaskArn": task_arn or self.forward_task_arn}
         if filters:
             request["Filters"] = [{"Name": name.replace("_", "-"), "Values": [value]} for name, value in filters.items()]
         tables: list[dict[str, Any]] = []
@@ -405,16 +417,26 @@ class DmsReplication(ReplicationBackend):
         return False, f"the forward task has no table statistics for {FENCE}: its table mappings leave it out"
 
     def apply_problems(self, target: psycopg.Connection) -> list[str]:
+        return self._task_problems(self.forward_task_arn, target)
+
+    def reverse_apply_problems(self, source: psycopg.Connection) -> list[str]:
+        if not self.reverse_task():
+            return ["the reverse DMS task is not deployed: nothing applies the way back"]
+        return self._task_problems(self.reverse_task_arn, source)
+
+    def _task_problems(self, task_arn: str, applied_on: psycopg.Connection) -> list[str]:
+        """Tables of the task in error (a table suspended on an apply error is "Table error" and the task keeps
+        running), and the changes it could not apply (``awsdms_apply_exceptions`` on the side it writes)."""
         problems = [
             f"{t['SchemaName']}.{t['TableName']}: {t['TableState']}"
-            for t in self._table_statistics()
+            for t in self._table_statistics(task_arn)
             if t.get("TableState") in DMS_TABLE_FAILED_STATES
         ]
         # Apply exceptions of this run: since the task's last start or resume (ReplicationTaskStats.StartDate, "started
         # either with a fresh start or a resume", DMS API reference), and not before the full load finished.
-        stats = self._task(self.forward_task_arn).get("ReplicationTaskStats", {})
+        stats = self._task(task_arn).get("ReplicationTaskStats", {})
         marks = [d for d in (stats.get("FullLoadFinishDate"), stats.get("StartDate")) if d is not None]
-        return problems + apply_exceptions(target, max(marks) if marks else None)
+        return problems + apply_exceptions(applied_on, max(marks) if marks else None)
 
     def forward_lag(self, source: psycopg.Connection) -> Lag:
         from inventory_migration.migrationctl.pg.lag import dms_lag

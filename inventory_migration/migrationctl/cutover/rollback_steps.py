@@ -48,7 +48,16 @@ def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
     if not backend.reverse_running():
         assert run.cut is not None
         result["started"] = backend.start_reverse(run.cut.require(facts.REVERSE_START_LSN))
-    drain(run, result, left=run.target, other=run.source, slot=lambda: backend.reverse_slot, what="the way back", side="target")
+    drain(
+        run,
+        result,
+        left=run.target,
+        other=run.source,
+        slot=lambda: backend.reverse_slot,
+        problems=lambda: backend.reverse_apply_problems(run.source),
+        what="the way back",
+        side="target",
+    )
 
 
 def _sequences_to_blue(run: Run, result: dict[str, Any]) -> None:

@@ -97,12 +97,16 @@ def drain(
     left: psycopg.Connection,
     other: psycopg.Connection,
     slot: Callable[[], str],
+    problems: Callable[[], list[str]],
     what: str,
     side: str,
 ) -> None:
     """Write the fence row on ``left`` (frozen) and wait until it can be read on ``other`` (:mod:`..pg.fence`): from then
-    on every commit made on ``left`` before the freeze has been applied there. On a timeout, abort
-    (:func:`_abort_switch`). The slot's position is read once, as the report's secondary signal."""
+    on every commit made on ``left`` before the freeze has been applied there — unless the replication set a table
+    aside: DMS suspends a table on an apply error and keeps going, so the fence, in its own table, arrives anyway.
+    Hence the postcondition, asked of the replication once the fence is there: no table in error, no change it could
+    not apply (``problems``). On a timeout or a problem, abort (:func:`abort_switch`). The slot's position is read once,
+    as the report's secondary signal."""
     token = f"{run.journal.operation}@{run.journal.data['started_at']}"
     fence_lsn = fence.write(left, token, side)
     run.journal.put(facts.FENCE, token)
@@ -110,6 +114,11 @@ def drain(
         waited = fence.wait_visible(other, token, run.settings.drain_timeout)
     except fence.FenceTimeout as timeout:
         abort_switch(run.settings, run.journal, left, side=side, why=str(timeout))
+    not_applied = problems()
+    if not_applied:
+        shown = "; ".join(not_applied[:5]) + (f" (+{len(not_applied) - 5} more)" if len(not_applied) > 5 else "")
+        why = f"the fence arrived after {waited:.2f} s, but {what} did not apply every change: {shown}"
+        abort_switch(run.settings, run.journal, left, side=side, why=why)
     result.update(fence=token, fence_lsn=fence_lsn, fence_seconds=round(waited, 3), **_slot_signal(left, slot, fence_lsn))
     run.settings.say(f"drain: {what} applied the fence {token} after {waited:.2f} s ({result['slot']})")
 

@@ -74,6 +74,7 @@ def _forward_drain(run: Run, result: dict[str, Any]) -> None:
         left=run.source,
         other=run.target,
         slot=lambda: run.settings.backend.resolve_forward_slot(run.source),
+        problems=lambda: run.settings.backend.apply_problems(run.target),
         what="forward replication",
         side="source",
     )

@@ -14,6 +14,7 @@ from tests.migrationctl.cutover.support import (
     REVERSE_ARN,
     describe,
     dms_backend,
+    task,
 )
 
 
@@ -142,3 +143,36 @@ def test_dms_says_at_once_when_the_reverse_task_is_not_deployed() -> None:
 def test_dms_way_back_is_ready_once_the_reverse_task_exists() -> None:
     backend, _stub = dms_backend(reverse_task_arn=REVERSE_ARN)
     assert backend.way_back_missing("0/3000060") == ""
+
+
+def test_dms_way_back_problems_name_a_suspended_table_and_its_apply_exceptions(empty_db: str) -> None:
+    """What the rollback's drain asks once the fence is back on-prem: the reverse task's tables and exceptions."""
+    import datetime as dt
+
+    backend, stub = dms_backend(reverse_task_arn=REVERSE_ARN)
+    stub.add_response(
+        "describe_table_statistics",
+        {
+            "TableStatistics": [
+                {"SchemaName": "shop", "TableName": "orders", "TableState": "Table completed"},
+                {"SchemaName": "shop", "TableName": "order_line", "TableState": "Table error"},
+            ]
+        },
+        {"ReplicationTaskArn": REVERSE_ARN},
+    )
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    reverse = task(REVERSE_ARN, "running")
+    reverse["ReplicationTasks"][0]["ReplicationTaskStats"] = {"StartDate": started}
+    stub.add_response(
+        "describe_replication_tasks", reverse, {"Filters": [{"Name": "replication-task-arn", "Values": [REVERSE_ARN]}]}
+    )
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA awsdms_control; CREATE TABLE awsdms_control.awsdms_apply_exceptions (error_time timestamptz)")
+        conn.execute("INSERT INTO awsdms_control.awsdms_apply_exceptions VALUES (now()), (now() - interval '1 hour')")
+        try:
+            with stub:
+                problems = backend.reverse_apply_problems(conn)
+        finally:
+            conn.execute("DROP SCHEMA awsdms_control CASCADE")
+    assert problems[0] == "shop.order_line: Table error"
+    assert problems[1].startswith("awsdms_control.awsdms_apply_exceptions: 1 change(s) DMS could not apply since")

@@ -106,6 +106,48 @@ def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
     assert operations.cutover(shop.settings()).status == DONE
 
 
+def _suspended_after_the_fence(monkeypatch: pytest.MonkeyPatch, method: str, table: str) -> None:
+    """DMS's suspend-on-error: once the fence is written, the replication reports a table it set aside (the fence,
+    in its own table, still arrives)."""
+    from inventory_migration.migrationctl.pg import fence
+
+    written = threading.Event()
+    write_fence, real = fence.write, getattr(NativeReplication, method)
+
+    def write(*args: Any, **kwargs: Any) -> str:
+        written.set()
+        return write_fence(*args, **kwargs)
+
+    def problems(self: NativeReplication, conn: psycopg.Connection) -> list[str]:
+        return [f"{table}: Table error", *real(self, conn)] if written.is_set() else real(self, conn)
+
+    monkeypatch.setattr(fence, "write", write)
+    monkeypatch.setattr(NativeReplication, method, problems)
+
+
+def test_a_table_suspended_during_the_drain_aborts_the_cutover_with_the_source_writable(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _suspended_after_the_fence(monkeypatch, "apply_problems", "shop.order_line")
+    with pytest.raises(CutoverAborted, match=r"forward replication did not apply every change: shop.order_line: Table error"):
+        operations.cutover(shop.settings(elbv2=None))
+    assert shop.writable("source") and not shop.writable("target")
+    journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
+    assert journal.status == ABORTED and journal.data["steps"]["drain"]["status"] == "failed"
+
+
+def test_a_table_suspended_on_the_way_back_aborts_the_rollback_with_green_writable(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert operations.cutover(shop.settings(elbv2=None)).status == DONE
+    _suspended_after_the_fence(monkeypatch, "reverse_apply_problems", "shop.orders")
+    with pytest.raises(CutoverAborted, match=r"the way back did not apply every change: shop.orders: Table error"):
+        operations.rollback(shop.settings(elbv2=None))
+    assert shop.writable("target") and not shop.writable("source")
+    monkeypatch.undo()
+    assert operations.rollback(shop.settings(elbv2=None)).status == DONE  # once the table applies again
+
+
 def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
