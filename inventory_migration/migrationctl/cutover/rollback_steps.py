@@ -1,14 +1,16 @@
 """The rollback's steps (:data:`ROLLBACK`, from ``cutover`` / ``rollback-window``): freeze green, drain the way back
 to that freeze point, stop the way back, sequences target -> source (and identity columns handed back), weights to
-blue, advance the forward slot to the current source position, unfreeze blue, resume forward replication from that
-position (not a new full load: parity held at both switches, and a 500 GB load does not fit the window). A rollback of
-a cutover that never switched runs :data:`ABORT` instead: it undoes it."""
+blue, advance the forward slot to the current source position and hold a snapshot of each side there (the switch-back
+point), unfreeze blue, resume forward replication from that position (not a new full load: parity held at both
+switches, and a 500 GB load does not fit the window), and verify both sides as of the switch-back point while blue
+serves (a difference notifies the alarm topic, naming the tables). A rollback of a cutover that never switched runs
+:data:`ABORT` instead: it undoes it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.migrationctl.cutover import facts
+from inventory_migration.migrationctl.cutover import facts, snapshot_holder, switch_point
 from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover.gates import privilege_gates
 from inventory_migration.migrationctl.cutover.settings import GatesFailed
@@ -22,6 +24,7 @@ from inventory_migration.migrationctl.cutover.sides import (
     release_snapshots,
     sequences_to,
     set_weights,
+    snapshots_alive,
 )
 from inventory_migration.migrationctl.cutover.step_table import Run, Step
 from inventory_migration.migrationctl.pg.slots import advance_slot, sync_point
@@ -71,12 +74,34 @@ def _weights_to_blue(run: Run, _result: dict[str, Any]) -> None:
 
 def _forward_position(run: Run, result: dict[str, Any]) -> None:
     # Here on-prem equals Aurora: forward replication resumes from this point, so nothing the way back wrote is sent
-    # again and nothing written on-prem from now on is missed.
-    backend = run.settings.backend
+    # again and nothing written on-prem from now on is missed. Both sides are frozen: the switch-back point, held as a
+    # snapshot of each for the verify that runs once blue serves.
+    s = run.settings
+    backend = s.backend
     backend.stop_forward()  # already stopped unless the cutover was interrupted inside its switch
     position = advance_slot(run.source, backend.resolve_forward_slot(run.source), sync_point(run.source))
-    run.journal.put(facts.FORWARD_RESUME_LSN, position)
-    result["position"] = position
+    held = run.journal.get(facts.SNAPSHOTS) or {}
+    if not snapshots_alive(s, held):
+        held = snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
+    run.journal.record({facts.FORWARD_RESUME_LSN: position, facts.SNAPSHOTS: held})
+    result.update(position=position, snapshots=held)
+
+
+def _switch_back_verify(run: Run, result: dict[str, Any]) -> None:
+    """Both sides as of the switch back, compared once blue serves: the way back applied everything green took."""
+    held = run.journal.get(facts.SNAPSHOTS) or {}
+    if not snapshots_alive(run.settings, held):
+        run.settings.say(
+            "verify: the switch-back snapshots are gone (a holder ended): run `migrationctl verify` against the frozen "
+            "Aurora and on-prem once no application writes on-prem tables it did not write before, or compare the "
+            "tables you suspect with `migrationctl verify --tables …`"
+        )
+        result.update({"equal": None, "note": "switch-back snapshots lost"})
+        return
+    try:
+        result.update(switch_point.compare(run.settings, run.source, run.target, held, alarm=switch_point.ROLLBACK_ALARM))
+    finally:
+        release_snapshots(run.settings)
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
@@ -108,9 +133,10 @@ ROLLBACK: tuple[Step, ...] = (
     Step("stop-reverse", _stop_reverse),
     Step("sequences", _sequences_to_blue),
     Step("weights-blue", _weights_to_blue),
-    Step("forward-position", _forward_position, writes=(facts.FORWARD_RESUME_LSN,)),
+    Step("forward-position", _forward_position, reads=(facts.SNAPSHOTS,), writes=(facts.FORWARD_RESUME_LSN, facts.SNAPSHOTS)),
     Step("unfreeze-blue", _unfreeze_blue, reads=(facts.FREEZE_SOURCE,), writes=(facts.SWITCHED_AT,)),
     Step("resume-forward", _resume_forward, reads=(facts.FORWARD_RESUME_LSN,)),
+    Step("verify", _switch_back_verify, reads=(facts.SNAPSHOTS,)),
 )
 
 # --------------------------------------------------------------------------------------------- undo of an unswitched cutover

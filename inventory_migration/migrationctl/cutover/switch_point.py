@@ -13,9 +13,29 @@ from inventory_migration.migrationctl.cutover.settings import Settings
 from inventory_migration.migrationctl.pg import chunks, data_parity
 from inventory_migration.migrationctl.pg.objects import user_schemas
 
+CUTOVER_ALARM = (
+    "Cutover: data differs at the switch point",
+    "migrationctl cutover: Aurora differs from on-prem as of the switch in {tables}. Green has served since the switch; "
+    "its writes are replicated back to on-prem. Decide now: `migrationctl rollback` returns to blue without losing them.",
+)
+ROLLBACK_ALARM = (
+    "Rollback: data differs at the switch back",
+    "migrationctl rollback: on-prem differs from Aurora as of the switch back in {tables}. Blue has served since; "
+    "Aurora is frozen and keeps its rows. Compare the named tables (`migrationctl verify --tables …`) and repair "
+    "on-prem from Aurora before the next cutover.",
+)
 
-def compare(s: Settings, source: psycopg.Connection, target: psycopg.Connection, held: dict[str, str]) -> dict[str, Any]:
-    """Compare every table of the compared schemas in the snapshots ``held`` (side -> snapshot id); the step's result."""
+
+def compare(
+    s: Settings,
+    source: psycopg.Connection,
+    target: psycopg.Connection,
+    held: dict[str, str],
+    *,
+    alarm: tuple[str, str] = CUTOVER_ALARM,
+) -> dict[str, Any]:
+    """Compare every table of the compared schemas in the snapshots ``held`` (side -> snapshot id); the step's result.
+    A difference notifies the alarm topic with ``alarm`` (subject, message with ``{tables}``)."""
     schemas = list(s.schemas) or user_schemas(source)
     tables_s, tables_t = chunks.list_tables(source, schemas), chunks.list_tables(target, schemas)
     started = time.monotonic()
@@ -31,15 +51,8 @@ def compare(s: Settings, source: psycopg.Connection, target: psycopg.Connection,
     seconds = time.monotonic() - started
     s.say(f"verify at the switch point: {'equal' if equal else 'DIFFERENT: ' + ', '.join(differing)} ({seconds:.1f} s)")
     if not equal and s.sns is not None and s.topic_arn:
-        s.sns.publish(
-            TopicArn=s.topic_arn,
-            Subject="Cutover: data differs at the switch point",
-            Message=(
-                f"migrationctl cutover: Aurora differs from on-prem as of the switch in {', '.join(differing)}. "
-                "Green has served since the switch; its writes are replicated back to on-prem. Decide now: "
-                "`migrationctl rollback` returns to blue without losing them."
-            ),
-        )
+        subject, message = alarm
+        s.sns.publish(TopicArn=s.topic_arn, Subject=subject, Message=message.format(tables=", ".join(differing)))
     return {
         "equal": equal,
         "differing_tables": differing,

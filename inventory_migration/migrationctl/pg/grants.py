@@ -84,7 +84,9 @@ entry AS (
     CROSS JOIN LATERAL aclexplode(att.attacl) a
     WHERE att.attacl IS NOT NULL AND a.privilege_type = ANY(%(column_writes)s)
     UNION ALL
-    SELECT 'routine', format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), '',
+    -- The routine by its argument types only (oidvectortypes): names in the signature ("ref uuid") are not a type
+    -- to_regprocedure can read on the other side.
+    SELECT 'routine', format('%%I.%%I(%%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)), '',
            a.privilege_type, a.grantee, a.grantor, a.is_grantable
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles o ON o.oid = p.proowner
     CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a

@@ -18,6 +18,7 @@ from inventory_migration.migrationctl.cutover.gates import freeze_gates
 from inventory_migration.migrationctl.cutover.replication import NativeReplication
 from inventory_migration.migrationctl.cutover.settings import Settings
 from inventory_migration.migrationctl.pg import fence, privileges
+from inventory_migration.migrationctl.pg.grants import Kind
 
 SETUP = """
 CREATE ROLE {p}_app LOGIN PASSWORD 'pw';
@@ -267,6 +268,24 @@ def test_a_security_definer_function_of_an_exempt_owner_is_closed_for_the_frozen
     _freeze_and_check(db, (f"{p}_app", f"{p}_member"), exempt=(f"{p}_batch",))
     with psycopg.connect(db.dsn("app"), autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT shop.wipe()")
+
+
+def test_a_routine_with_named_arguments_is_frozen_given_back_and_found_on_either_side(db: Db) -> None:
+    """Its grant names it by argument types: ``shop.wipe_one(integer)``, never ``shop.wipe_one(ref integer)``."""
+    p = db.p
+    db.server.psql(
+        db.name,
+        "CREATE FUNCTION shop.wipe_one(ref integer) RETURNS void LANGUAGE sql SECURITY DEFINER "
+        "AS $$ DELETE FROM shop.orders WHERE id = ref $$",
+    )
+    record = _freeze_and_check(db, (f"{p}_app", f"{p}_member", f"{p}_batch"))
+    routines = {g.target for g in record.grants if g.kind is Kind.ROUTINE}
+    assert routines == {"shop.wipe_one(integer)"}, routines
+    with db.admin() as conn:
+        assert freeze.present(conn, record) == record
+        freeze.restore(conn, record)
+    with psycopg.connect(db.dsn("app"), autocommit=True) as conn:
+        conn.execute("SELECT shop.wipe_one(0)")
 
 
 def _passed_on(db: Db, *, by: str, to: str) -> None:

@@ -82,6 +82,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
 
     back = operations.rollback(settings)
     assert back.status == DONE and [s for s in steps.ROLLBACK_STEPS if back.done(s)] == list(steps.ROLLBACK_STEPS)
+    assert back.data["steps"]["verify"]["result"]["equal"] is True  # both sides as of the switch back
     assert switch.weights(elbv2, listener) == {"blue": 100, "green": 0}
     assert shop.writable("source") and not shop.writable("target")
     assert shop.identity("source") == "a" and shop.identity("target") == "d"
@@ -183,6 +184,26 @@ def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(
         wait(shop.backend().forward_running, "forward replication")
         time.sleep(1)
         assert shop.backend().apply_problems(target) == []
+
+
+def test_the_switch_back_verify_names_a_table_the_way_back_did_not_bring(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row on-prem that green never had, written (as an exempt superuser) between the way back's drain and the
+    switch-back point: the rollback finishes with blue serving, and its verify names the table."""
+    from inventory_migration.migrationctl.cutover import rollback_steps
+
+    assert operations.cutover(shop.settings(elbv2=None)).status == DONE
+    real = rollback_steps.sequences_to
+
+    def sequences_then_stray_write(run: Any, result: dict[str, Any], writer: str) -> None:
+        with psycopg.connect(shop.source_dsn, autocommit=True) as admin:
+            admin.execute("INSERT INTO shop.orders (customer_id, client_ref, status) VALUES (1, gen_random_uuid(), 'new')")
+        real(run, result, writer)
+
+    monkeypatch.setattr(rollback_steps, "sequences_to", sequences_then_stray_write)
+    back = operations.rollback(shop.settings(elbv2=None))
+    assert back.status == DONE and shop.writable("source")
+    verdict = back.data["steps"]["verify"]["result"]
+    assert verdict["equal"] is False and any("orders" in t for t in verdict["differing_tables"]), verdict
 
 
 def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
