@@ -159,11 +159,14 @@ def _run(ctx: Context, operation: str) -> ExitCode:
 
 
 def exit_code(journal: Journal) -> ExitCode:
-    """A finished operation's exit code: a cutover is a success only when the switch-point verify said equal."""
-    if journal.operation == "cutover" and journal.status == DONE:
-        verify = journal.data["steps"].get("verify", {}).get("result", {})
-        if verify.get("equal") is not True:
-            return ExitCode.SWITCHED_WITH_DIFFERENCES
+    """A finished operation's exit code: a cutover, or a rollback that switched back, is a success only when its
+    switch-point verify said equal (an undo of a cutover that never switched has no verify)."""
+    if journal.status != DONE:
+        return ExitCode.OK
+    steps_run = journal.data["steps"]
+    verified = journal.operation == "cutover" or (journal.operation == "rollback" and "verify" in steps_run)
+    if verified and steps_run.get("verify", {}).get("result", {}).get("equal") is not True:
+        return ExitCode.SWITCHED_WITH_DIFFERENCES
     return ExitCode.OK
 
 
@@ -185,7 +188,7 @@ def register(sub: SubParsers) -> None:
         ),
         (
             "rollback",
-            "switch back to on-prem: freeze green, drain the way back, sequences, weights to blue, resume forward",
+            "switch back to on-prem: " + ", ".join(steps.ROLLBACK_STEPS) + " (resumable)",
             cmd_rollback,
         ),
     ):

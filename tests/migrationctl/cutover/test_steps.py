@@ -204,6 +204,10 @@ def test_the_switch_back_verify_names_a_table_the_way_back_did_not_bring(shop: S
     assert back.status == DONE and shop.writable("source")
     verdict = back.data["steps"]["verify"]["result"]
     assert verdict["equal"] is False and any("orders" in t for t in verdict["differing_tables"]), verdict
+    from inventory_migration.migrationctl.cutover.commands import exit_code
+    from inventory_migration.migrationctl.errors import ExitCode
+
+    assert exit_code(back) is ExitCode.SWITCHED_WITH_DIFFERENCES
 
 
 def test_rollback_undoes_a_cutover_that_never_switched(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
