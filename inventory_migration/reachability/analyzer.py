@@ -199,14 +199,21 @@ def _acl(
     network: Network, subnet: Subnet, *, egress: bool, peer: Net, protocol: Protocol, ports: tuple[int, int], why: str
 ) -> Hop:
     acl = network.acl(subnet)
-    entry = acl.decide(egress=egress, protocol=protocol, ports=ports, peer=peer)
     direction = "outbound" if egress else "inbound"
-    if entry is not None and entry.allow:
-        return Hop(f"network ACL {direction}", f"{acl.id} of {subnet.id}", True, why)
-    rule = f"rule {entry.number} denies" if entry is not None else "no rule allows (implicit deny)"
-    return Hop(
-        f"network ACL {direction}", f"{acl.id} of {subnet.id}", False, f"{rule} {protocol.value} {_ports(ports)} {why} {peer}"
-    )
+    # The range is cut at this ACL's own rule bounds and each piece decided: a return range allowed by two rules
+    # (1024-32767 and 32768-65535) is allowed, all of it.
+    bounds = [e.ports for e in acl.entries if e.egress == egress]
+    for piece in port_pieces(ports, bounds):
+        entry = acl.decide(egress=egress, protocol=protocol, ports=piece, peer=peer)
+        if entry is None or not entry.allow:
+            rule = f"rule {entry.number} denies" if entry is not None else "no rule allows (implicit deny)"
+            return Hop(
+                f"network ACL {direction}",
+                f"{acl.id} of {subnet.id}",
+                False,
+                f"{rule} {protocol.value} {_ports(piece)} {why} {peer}",
+            )
+    return Hop(f"network ACL {direction}", f"{acl.id} of {subnet.id}", True, why)
 
 
 def lookup(network: Network, subnet: Subnet, destination: Net, *, prefix_list: str = "") -> Route | None:

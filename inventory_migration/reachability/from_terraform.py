@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from inventory_migration.reachability.model import (
+    DEFAULT_ACL,
     AclEntry,
     Net,
     Network,
@@ -51,8 +52,32 @@ def resources(synth: Mapping[str, Any], resource_type: str) -> Iterator[tuple[st
 
 
 def _protocol(value: Any) -> Protocol:
-    text = str(value).lower()
-    return Protocol.ALL if text in ("-1", "all") else Protocol(text)
+    return Protocol.of(value)
+
+
+def service_of(service_name: str) -> str:
+    """An endpoint's service as the flows name it: ``com.amazonaws.us-east-1.ecr.dkr`` -> ``ecr.dkr`` (the region is
+    the third part; services have dots of their own)."""
+    parts = service_name.split(".")
+    if len(parts) > 3 and parts[0] == "com" and parts[1] == "amazonaws":
+        return ".".join(parts[3:])
+    return parts[-1]
+
+
+def _acl_entries(config: Mapping[str, Any]) -> list[AclEntry]:
+    """The inline rules of an ``aws_network_acl`` or ``aws_default_network_acl``."""
+    return [
+        AclEntry(
+            int(e["rule_no"]),
+            direction == "egress",
+            _protocol(e["protocol"]),
+            _ports(e, _protocol(e["protocol"])),
+            Net(e["cidr_block"]),
+            e["action"] == "allow",
+        )
+        for direction in ("ingress", "egress")
+        for e in config.get(direction) or []
+    ]
 
 
 def _ports(config: Mapping[str, Any], protocol: Protocol) -> tuple[int, int]:
@@ -91,6 +116,9 @@ def network_of(synth: Mapping[str, Any]) -> Network:
     vpc = next(iter(resources(synth, "aws_vpc")))[1]
     associations = {ref(c["subnet_id"]): ref(c["route_table_id"]) for _, c in resources(synth, "aws_route_table_association")}
     acl_of = {s: address for address, c in resources(synth, "aws_network_acl") for s in refs(c.get("subnet_ids"))}
+    acl_of |= {
+        ref(c["subnet_id"]) or "": ref(c["network_acl_id"]) or "" for _, c in resources(synth, "aws_network_acl_association")
+    }
     subnets = {
         address: Subnet(address, Net(c["cidr_block"]), associations.get(address) or "main", acl_of.get(address, ""))
         for address, c in resources(synth, "aws_subnet")
@@ -115,34 +143,29 @@ def network_of(synth: Mapping[str, Any]) -> Network:
     interface_endpoints: dict[str, str] = {}
     placements: dict[str, Placement] = {}
     for address, c in resources(synth, "aws_vpc_endpoint"):
-        service = str(c.get("service_name", "")).rsplit(".", 1)[-1]
+        service = service_of(str(c.get("service_name", "")))
         if c.get("vpc_endpoint_type") == "Gateway":
             for table_id in refs(c.get("route_table_ids")):
                 routes.setdefault(table_id, []).append(Route(None, TargetKind.GATEWAY_ENDPOINT, address, prefix_list=service))
         else:
             name = Role.DATASYNC_ENDPOINT.value if service == "datasync" else f"{service} endpoint"
             placements[name] = Placement(name, refs(c.get("subnet_ids")), refs(c.get("security_group_ids")))
-            interface_endpoints[service] = name
+            # Clients reach a service through its interface endpoint only when the service's own name resolves to it
+            # (private DNS, false unless set); else they resolve its public addresses. DataSync's agent is given the
+            # endpoint itself at activation.
+            if c.get("private_dns_enabled") or service == "datasync":
+                interface_endpoints[service] = name
     groups: dict[str, list[SgRule]] = {address: _inline_rules(c) for address, c in resources(synth, "aws_security_group")}
     names = {address: str(c.get("name", address)) for address, c in resources(synth, "aws_security_group")}
     for kind, ingress in (("aws_vpc_security_group_ingress_rule", True), ("aws_vpc_security_group_egress_rule", False)):
         for _, c in resources(synth, kind):
             groups.setdefault(ref(c["security_group_id"]) or "", []).append(_rule(ingress, c))
-    acls = {}
-    for address, c in resources(synth, "aws_network_acl"):
-        entries = [
-            AclEntry(
-                int(e["rule_no"]),
-                direction == "egress",
-                _protocol(e["protocol"]),
-                _ports(e, _protocol(e["protocol"])),
-                Net(e["cidr_block"]),
-                e["action"] == "allow",
-            )
-            for direction in ("ingress", "egress")
-            for e in c.get(direction) or []
-        ]
-        acls[address] = NetworkAcl(address, tuple(entries))
+    acls = {address: NetworkAcl(address, tuple(_acl_entries(c))) for address, c in resources(synth, "aws_network_acl")}
+    for address, c in resources(synth, "aws_default_network_acl"):
+        # The stack manages the VPC's default ACL: its rules are exactly these (none: everything denied).
+        acls[DEFAULT_ACL] = NetworkAcl(address, tuple(_acl_entries(c)))
+        for subnet in refs(c.get("subnet_ids")):
+            acl_of.setdefault(subnet, DEFAULT_ACL)
     for _, c in resources(synth, "aws_network_acl_rule"):
         acl_id = ref(c["network_acl_id"]) or ""
         protocol = _protocol(c["protocol"])

@@ -34,9 +34,17 @@ class Protocol(Enum):
     TCP = "tcp"
     UDP = "udp"
     ALL = "-1"
+    OTHER = "other"
+    """ICMP, ESP, any protocol number but TCP's (6) and UDP's (17): a rule for it lets no TCP or UDP flow through."""
+
+    @classmethod
+    def of(cls, value: object) -> Protocol:
+        """A rule's protocol as AWS and Terraform write it: a name or an IANA number (``-1``/``all``: every one)."""
+        text = str(value).strip().lower()
+        return {"-1": cls.ALL, "all": cls.ALL, "tcp": cls.TCP, "6": cls.TCP, "udp": cls.UDP, "17": cls.UDP}.get(text, cls.OTHER)
 
     def covers(self, other: Protocol) -> bool:
-        return self is Protocol.ALL or self is other
+        return self is Protocol.ALL or (self is other and self is not Protocol.OTHER)
 
 
 class TargetKind(Enum):
@@ -140,6 +148,8 @@ class NetworkAcl:
         return None
 
 
+DEFAULT_ACL = "default"
+"""The key of the VPC's default network ACL in :attr:`Network.network_acls` when the stack manages it."""
 ALLOW_ALL_ACL = NetworkAcl(
     "default",
     (
@@ -177,4 +187,6 @@ class Network:
     """AWS service (``secretsmanager``, ``datasync`` …) -> the placement of its interface endpoint."""
 
     def acl(self, subnet: Subnet) -> NetworkAcl:
-        return self.network_acls.get(subnet.network_acl, ALLOW_ALL_ACL)
+        """The subnet's ACL: its own, else the VPC's default ACL — as the stack manages it when it does
+        (``aws_default_network_acl``, under :data:`DEFAULT_ACL`), else as AWS creates it (allow all)."""
+        return self.network_acls.get(subnet.network_acl) or self.network_acls.get(DEFAULT_ACL, ALLOW_ALL_ACL)

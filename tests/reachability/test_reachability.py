@@ -294,3 +294,20 @@ def test_public_internet_leaves_out_private_ranges() -> None:
 def test_a_rule_for_all_protocols_covers_each(protocol: Protocol) -> None:
     everything = SgRule(False, Protocol.ALL, (0, 65535), Net("0.0.0.0/0"))
     assert everything.covers_port(protocol, (53, 53))
+
+
+def test_a_return_range_allowed_by_two_rules_is_allowed() -> None:
+    """Was: the return's 1024-65535 was decided as one piece, so two rules splitting it read as BLOCKED."""
+    n = with_db_acl(
+        allow(100, False, "10.0.0.0/16", (5432, 5432)),
+        allow(110, True, "10.0.0.0/16", (1024, 32767)),
+        allow(120, True, "10.0.0.0/16", (32768, 65535)),
+    )
+    assert analyze(n, app(n), db(n), TCP, (5432, 5432)).all_pass
+
+
+def test_a_return_range_with_a_hole_is_blocked_at_the_hole() -> None:
+    n = with_db_acl(allow(100, False, "10.0.0.0/16", (5432, 5432)), allow(110, True, "10.0.0.0/16", (1024, 32767)))
+    assert "no rule allows (implicit deny) tcp 32768-65535 (the return) to 10.0.1.0/24" in blocked_at(
+        analyze(n, app(n), db(n), TCP, (5432, 5432))
+    )
