@@ -26,9 +26,8 @@ from inventory_migration.reachability.model import (
     SgRule,
     Subnet,
     TargetKind,
+    service_of,
 )
-
-PROTOCOL_NUMBERS = {"6": Protocol.TCP, "17": Protocol.UDP, "-1": Protocol.ALL, "tcp": Protocol.TCP, "udp": Protocol.UDP}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,7 +52,7 @@ def _vpc_filter(vpc_id: str) -> list[dict[str, Any]]:
 
 
 def _protocol(value: Any) -> Protocol:
-    return PROTOCOL_NUMBERS.get(str(value).lower(), Protocol.ALL)
+    return Protocol.of(value)
 
 
 def _ports(entry: Mapping[str, Any], protocol: Protocol) -> tuple[int, int]:
@@ -102,9 +101,9 @@ def network_from_aws(clients: Clients, deployed: Deployed) -> Network:
     vpc_filter = _vpc_filter(deployed.vpc_id)
     vpc = ec2.describe_vpcs(VpcIds=[deployed.vpc_id])["Vpcs"][0]
     endpoints = ec2.describe_vpc_endpoints(Filters=vpc_filter)["VpcEndpoints"]
-    endpoint_services = {e["VpcEndpointId"]: e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints}
+    endpoint_services = {e["VpcEndpointId"]: service_of(e["ServiceName"]) for e in endpoints}
     prefix_services = {
-        pl["PrefixListId"]: pl["PrefixListName"].rsplit(".", 1)[-1] for pl in ec2.describe_prefix_lists().get("PrefixLists", [])
+        pl["PrefixListId"]: service_of(pl["PrefixListName"]) for pl in ec2.describe_prefix_lists().get("PrefixLists", [])
     }
     tables: dict[str, RouteTable] = {}
     associations: dict[str, str] = {}
@@ -200,7 +199,8 @@ def network_from_aws(clients: Clients, deployed: Deployed) -> Network:
             service = endpoint_services[e["VpcEndpointId"]]
             name = Role.DATASYNC_ENDPOINT.value if service == "datasync" else f"{service} endpoint"
             placements[name] = Placement(name, tuple(e.get("SubnetIds", [])), tuple(g["GroupId"] for g in e.get("Groups", [])))
-            interface_endpoints[service] = name
+            if e.get("PrivateDnsEnabled") or service == "datasync":  # as from_terraform reads it
+                interface_endpoints[service] = name
     placements.update(_placements(clients, deployed))
     return Network(
         vpc_cidr=Net(vpc["CidrBlock"]),

@@ -26,6 +26,7 @@ from inventory_migration.reachability.model import (
     SgRule,
     Subnet,
     TargetKind,
+    service_of,
 )
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([^.}\s]+)\.[a-z_]+\}")
@@ -53,15 +54,6 @@ def resources(synth: Mapping[str, Any], resource_type: str) -> Iterator[tuple[st
 
 def _protocol(value: Any) -> Protocol:
     return Protocol.of(value)
-
-
-def service_of(service_name: str) -> str:
-    """An endpoint's service as the flows name it: ``com.amazonaws.us-east-1.ecr.dkr`` -> ``ecr.dkr`` (the region is
-    the third part; services have dots of their own)."""
-    parts = service_name.split(".")
-    if len(parts) > 3 and parts[0] == "com" and parts[1] == "amazonaws":
-        return ".".join(parts[3:])
-    return parts[-1]
 
 
 def _acl_entries(config: Mapping[str, Any]) -> list[AclEntry]:

@@ -190,3 +190,12 @@ class Network:
         """The subnet's ACL: its own, else the VPC's default ACL — as the stack manages it when it does
         (``aws_default_network_acl``, under :data:`DEFAULT_ACL`), else as AWS creates it (allow all)."""
         return self.network_acls.get(subnet.network_acl) or self.network_acls.get(DEFAULT_ACL, ALLOW_ALL_ACL)
+
+
+def service_of(service_name: str) -> str:
+    """An endpoint's service as the flows name it: ``com.amazonaws.us-east-1.ecr.dkr`` -> ``ecr.dkr`` (the region is
+    the third part; services have dots of their own)."""
+    parts = service_name.split(".")
+    if len(parts) > 3 and parts[0] == "com" and parts[1] == "amazonaws":
+        return ".".join(parts[3:])
+    return parts[-1]

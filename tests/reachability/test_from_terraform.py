@@ -10,8 +10,8 @@ import pytest
 
 from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.reachability.flows import Place, check
-from inventory_migration.reachability.from_terraform import network_of, service_of
-from inventory_migration.reachability.model import Protocol
+from inventory_migration.reachability.from_terraform import network_of
+from inventory_migration.reachability.model import Protocol, service_of
 from tests.conftest import phase_config
 
 
