@@ -3,8 +3,8 @@ stack (``cdk.tf.json``, what ``terraform apply`` would build) or an applied one 
 stack directory, read back from the account's API).
 
     python -m inventory_migration.reachability check cdktf.out/stacks/inventory-migration-prod/cdk.tf.json
-    terraform -chdir=cdktf.out/stacks/inventory-migration-prod show -json > state.json
-    python -m inventory_migration.reachability check state.json --applied   # AWS credentials of the account
+    terraform -chdir=cdktf.out/stacks/inventory-migration-prod show -json > ~/applied.json
+    python -m inventory_migration.reachability check ~/applied.json --applied   # AWS credentials of the account
 
 The environment and the phase are read from the file (the stack's name and its ``migration_phase`` output);
 ``--env``/``--phase`` override them. Prints every flow with its verdict and, for one not as the matrix says, the hop
