@@ -110,6 +110,17 @@ def alive(snapshot: str, directory: Path, name: str) -> bool:
     return True
 
 
+def held(directory: Path) -> dict[str, dict[str, Any]]:
+    """Every holder alive under ``directory``: name -> its file (snapshot, pid, backend pid, since when)."""
+    out = {}
+    for info_file in sorted(directory.glob("snapshot-*.json")) if directory.is_dir() else []:
+        name = info_file.stem.removeprefix("snapshot-")
+        current = read_json(info_file)
+        if current.get("snapshot") and alive(str(current["snapshot"]), directory, name):
+            out[name] = current
+    return out
+
+
 def release(directory: Path, name: str) -> None:
     """Ask the holder to end its transaction (it exits within a fraction of a second)."""
     release_file = _files(directory, name)[1]

@@ -31,6 +31,7 @@ def cmd_status(ctx: Context) -> ExitCode:
         parts.append(status_mod.record(state, VERIFY_RECORD, "verify", time.time))
         parts.append(status_mod.record(state, FILES_VERIFY_RECORD, "files verify", time.time))
         parts.append(status_mod.journals(state))
+        parts.append(status_mod.holders(state, time.time))
     ctx.emit(
         {"parts": [{"name": p.name, "ok": p.ok, "text": p.text, **p.data} for p in parts]},
         "\n".join(("  " if p.ok is not False else "! ") + p.text for p in parts),

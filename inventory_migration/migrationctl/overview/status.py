@@ -8,7 +8,9 @@ read says why instead of failing the whole screen:
   latency from CloudWatch;
 * the source's **logical slots** and how far each trails;
 * the last **verify** and **files verify** records (verdict and age);
-* the **journals**: the cutover's and the rollback's status and the step they are at.
+* the **journals**: the cutover's and the rollback's status and the step they are at;
+* the **snapshot holders** still alive: each pins its database's oldest visible row (vacuum waits) until released —
+  a holder with no cutover or rollback running is left behind.
 """
 
 from __future__ import annotations
@@ -110,3 +112,25 @@ def journals(state: Path) -> Part:
         lines.append(f"{operation}: {journal.get('status')}{where} since {journal.get('started_at', '?')}")
         data[operation] = {"status": journal.get("status"), "at": running[0] if running else None}
     return Part("journals", None, "journals: " + "; ".join(lines), data)
+
+
+def holders(state: Path, clock: Callable[[], float]) -> Part:
+    """The switch-point snapshot holders alive; one is left behind when no cutover or rollback journal is running."""
+    from inventory_migration.migrationctl.cutover import snapshot_holder
+
+    alive = snapshot_holder.held(state / JOURNAL_DIR)
+    if not alive:
+        return Part("snapshot holders", None, "snapshot holders: none")
+    running = any(
+        read_json(path).get("status") == "running"
+        for path in (state / JOURNAL_DIR / name for name in JOURNALS.values())
+        if path.is_file()
+    )
+    lines = [
+        f"{side} since {(clock() - float(info.get('at', clock()))) / 60:.0f} min (pid {info.get('pid')}, backend {info.get('backend_pid')})"
+        for side, info in alive.items()
+    ]
+    text = "snapshot holders: " + "; ".join(lines)
+    if not running:
+        text += ": LEFT BEHIND (no cutover or rollback running): each holds back vacuum on its side; `migrationctl rollback` or a re-run of the cutover releases them, or end the pid"
+    return Part("snapshot holders", running, text, {"holders": alive, "run_under_way": running})

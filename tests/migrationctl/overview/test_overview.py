@@ -72,6 +72,32 @@ def test_status_reads_the_records_and_the_journals(tmp_path: Path) -> None:
     assert "cutover: running at freeze" in status.journals(tmp_path).text
 
 
+def _holder(tmp_path: Path, side: str) -> None:
+    """A holder's file whose pid is alive (this process stands in for the detached holder)."""
+    import os
+
+    records.write_json(
+        tmp_path / records.JOURNAL_DIR / f"snapshot-{side}.json",
+        {"snapshot": "00000003-1", "pid": os.getpid(), "backend_pid": 4242, "at": 1796000000.0 - 600},
+    )
+
+
+def test_status_names_a_snapshot_holder_left_behind(tmp_path: Path) -> None:
+    clock = lambda: 1796000000.0  # noqa: E731 - a fixed now
+    assert status.holders(tmp_path, clock).text == "snapshot holders: none"
+    _holder(tmp_path, "target")
+    left = status.holders(tmp_path, clock)
+    assert left.ok is False and "target since 10 min" in left.text and "LEFT BEHIND" in left.text
+
+
+def test_status_does_not_fault_a_holder_of_a_run_under_way(tmp_path: Path) -> None:
+    records.write_json(
+        tmp_path / records.JOURNAL_DIR / "cutover.json", {"operation": "cutover", "status": "running", "steps": {}}
+    )
+    _holder(tmp_path, "source")
+    assert status.holders(tmp_path, lambda: 1796000000.0).ok is True
+
+
 def test_status_command_shows_the_source_slots(source_db: str, tmp_path: Path) -> None:
     with psycopg.connect(source_db, autocommit=True) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot('status_test', 'test_decoding')")
