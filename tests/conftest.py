@@ -66,7 +66,7 @@ def config_reads() -> dict[str, Any]:
 def phase_config(environment: str, phase: Any) -> Any:
     """A shipped environment's config moved to ``phase`` (forced: the tests look at each phase on its own)."""
     from inventory_migration.config import load_config
-    from inventory_migration.devtools.config_doc import phased
+    from inventory_migration.config.environment import phased
 
     return phased(load_config(environment), phase)
 

@@ -172,3 +172,17 @@ def _has_field(config: object, path: str) -> bool:
             return False
         node = getattr(node, part)
     return True
+
+
+REVERSE_LSN = "0/1A2B3C4D"
+"""The reverse task's start position a phase is synthesized with (``migrationctl cutover`` prints the real one)."""
+
+
+def phased(config: MigrationConfig, phase: MigrationPhase) -> MigrationConfig:
+    """``config`` moved to ``phase`` on its own (the transition rule forced), the way back's start position set."""
+    return dataclasses.replace(
+        config,
+        migration_phase=phase,
+        force_phase_transition=True,
+        dms=dataclasses.replace(config.dms, reverse_cdc_start_position=REVERSE_LSN),
+    )

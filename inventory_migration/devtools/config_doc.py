@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory_migration.config import MigrationConfig
+from inventory_migration.config.environment import phased
 from inventory_migration.contracts.phases import MigrationPhase
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
@@ -50,20 +51,6 @@ def recording(obj: Any, seen: set[str], active: list[bool]) -> Any:
             value = getattr(obj, f.name)
             values[f.name] = recording(value, seen, active) if dataclasses.is_dataclass(value) else value
     return type(cls.__name__, (cls,), {"__getattribute__": getattribute})(**values)
-
-
-REVERSE_LSN = "0/1A2B3C4D"
-"""The reverse task's start position a phase is synthesized with (``migrationctl cutover`` prints the real one)."""
-
-
-def phased(config: MigrationConfig, phase: MigrationPhase) -> MigrationConfig:
-    """``config`` moved to ``phase`` on its own (the transition rule forced), the way back's start position set."""
-    return dataclasses.replace(
-        config,
-        migration_phase=phase,
-        force_phase_transition=True,
-        dms=dataclasses.replace(config.dms, reverse_cdc_start_position=REVERSE_LSN),
-    )
 
 
 def reads_by_phase(configs: list[MigrationConfig]) -> dict[str, set[MigrationPhase]]:

@@ -22,6 +22,8 @@ JOURNAL_DIR = "journal"
 """Under the state directory: the cutover / rollback journals and the snapshot holders' files."""
 JOURNALS = {"cutover": "cutover.json", "rollback": "rollback.json"}
 """Each operation's journal under :data:`JOURNAL_DIR` (archived ones: ``<name>-<time>.json``)."""
+SNAPSHOT_HOLDER_FILE = "snapshot-{name}.json"
+"""A switch-point snapshot holder's file under :data:`JOURNAL_DIR`: ``{"snapshot", "pid", "backend_pid", "at"}``."""
 VERIFY_RECORD = "verify-last.json"
 """A full ``verify``'s verdict; ``cutover`` requires a recent clean one of the same databases."""
 FILES_VERIFY_RECORD = "files-verify-last.json"
@@ -75,3 +77,18 @@ def write_json(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any:
     """The JSON content of ``path`` (which must exist)."""
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def snapshot_holders(journal_dir: Path) -> dict[str, dict[str, Any]]:
+    """The snapshot holders whose process is alive under ``journal_dir``: name -> their file."""
+    out = {}
+    pattern = SNAPSHOT_HOLDER_FILE.format(name="*")
+    for info_file in sorted(journal_dir.glob(pattern)) if journal_dir.is_dir() else []:
+        current = read_json(info_file)
+        try:
+            os.kill(int(current.get("pid", 0)) or -1, 0)
+        except (ProcessLookupError, PermissionError, ValueError, OverflowError):
+            continue
+        if current.get("snapshot"):
+            out[info_file.stem.removeprefix("snapshot-")] = current
+    return out

@@ -71,7 +71,7 @@ def run(argv: list[str], out: TextIO) -> int:
     check_parser.add_argument("--phase", choices=[p.value for p in MigrationPhase], help="phase (default: from FILE)")
     a = parser.parse_args(argv)
     from inventory_migration.config import ConfigError, load_config
-    from inventory_migration.devtools.config_doc import phased
+    from inventory_migration.config.environment import phased
     from inventory_migration.reachability.flows import check, failures
     from inventory_migration.reachability.from_terraform import network_of
 

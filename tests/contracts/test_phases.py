@@ -27,7 +27,7 @@ from inventory_migration.contracts.phases import (
     transition_problem,
 )
 from inventory_migration.devtools.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
-from inventory_migration.devtools.config_doc import REVERSE_LSN
+from inventory_migration.config.environment import REVERSE_LSN
 from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, phase_config, resources_of
 
 P = MigrationPhase

@@ -23,7 +23,7 @@ from typing import Any
 from inventory_migration.contracts.environment import Variable
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.polling import poll
-from inventory_migration.migrationctl.records import read_json, write_json
+from inventory_migration.migrationctl.records import SNAPSHOT_HOLDER_FILE, read_json, write_json
 
 DEFAULT_MAX_SECONDS = 6 * 3600
 DSN_ENV = Variable.MIGRATION_SNAPSHOT_DSN
@@ -51,7 +51,8 @@ def hold(dsn: str, info_file: Path, release_file: Path, max_seconds: float) -> i
 
 
 def _files(directory: Path, name: str) -> tuple[Path, Path]:
-    return directory / f"snapshot-{name}.json", directory / f"snapshot-{name}.release"
+    info = directory / SNAPSHOT_HOLDER_FILE.format(name=name)
+    return info, info.with_suffix(".release")
 
 
 def start(
@@ -108,17 +109,6 @@ def alive(snapshot: str, directory: Path, name: str) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
-
-
-def held(directory: Path) -> dict[str, dict[str, Any]]:
-    """Every holder alive under ``directory``: name -> its file (snapshot, pid, backend pid, since when)."""
-    out = {}
-    for info_file in sorted(directory.glob("snapshot-*.json")) if directory.is_dir() else []:
-        name = info_file.stem.removeprefix("snapshot-")
-        current = read_json(info_file)
-        if current.get("snapshot") and alive(str(current["snapshot"]), directory, name):
-            out[name] = current
-    return out
 
 
 def release(directory: Path, name: str) -> None:

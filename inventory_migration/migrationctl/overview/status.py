@@ -24,7 +24,7 @@ from typing import Any
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.pg import lag as lag_mod
-from inventory_migration.migrationctl.records import JOURNAL_DIR, JOURNALS, read_json
+from inventory_migration.migrationctl.records import JOURNAL_DIR, JOURNALS, read_json, snapshot_holders
 
 LOADED_STATES = ("Table completed",)
 FAILED_STATES = ("Table error", "Table cancelled")
@@ -116,9 +116,7 @@ def journals(state: Path) -> Part:
 
 def holders(state: Path, clock: Callable[[], float]) -> Part:
     """The switch-point snapshot holders alive; one is left behind when no cutover or rollback journal is running."""
-    from inventory_migration.migrationctl.cutover import snapshot_holder
-
-    alive = snapshot_holder.held(state / JOURNAL_DIR)
+    alive = snapshot_holders(state / JOURNAL_DIR)
     if not alive:
         return Part("snapshot holders", None, "snapshot holders: none")
     running = any(
