@@ -63,8 +63,8 @@ def main(outdir: str) -> int:
 
     use_supported_node()
     from inventory_migration.config import available_environments, load_config
-    from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.config.environment import phased
+    from inventory_migration.contracts.phases import MigrationPhase
     from inventory_migration.stacks.migration import MigrationStack, stack_name
     from inventory_migration.stacks.rehearsal_mode import RehearsalMode
     from inventory_migration.synth.cdk import Testing

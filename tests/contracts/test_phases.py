@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from inventory_migration.config import ConfigError, config_from_mapping
+from inventory_migration.config.environment import REVERSE_LSN
 from inventory_migration.contracts.phases import (
     ALLOWED_TRANSITIONS,
     PHASE_PLANS,
@@ -27,7 +28,6 @@ from inventory_migration.contracts.phases import (
     transition_problem,
 )
 from inventory_migration.devtools.change_sets import Action, ResourceChange, path_of_logical_id, synth_changes, violations
-from inventory_migration.config.environment import REVERSE_LSN
 from tests.conftest import DEV_EVERYDAY, ENVIRONMENTS, phase_config, resources_of
 
 P = MigrationPhase
