@@ -30,6 +30,7 @@ READ_BEFORE_THE_STACK = {
     "previous_phase": "the phase-transition rule (validation)",
     "force_phase_transition": "the phase-transition rule (validation)",
     "placeholders": "synth, before the stack is built",
+    "stand_ins": "synth, before the stack is built (the placeholder guard)",
 }
 """Top-level fields the stack does not read, and what does."""
 
