@@ -231,10 +231,20 @@ def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     )
     assert 'hashtextextended("status"::text, 3::bigint)' in text  # enums hash their OID: text instead
     assert 'hashtextextended("tags"::text, 4::bigint)' in text and 'hashtextextended("blob"::text, 5::bigint)' in text
-    assert 'timestamp_hash_extended("at"::timestamp, 6::bigint)' in text
+    assert """interval_hash_extended(CASE WHEN isfinite("at") THEN "at" - timestamptz 'epoch'""" in text
     assert row_hash(()).as_string(None) == "0::bigint"
     assert base_type("character varying(20)") == "character varying"
     assert isinstance(row_hash(columns), psql.Composable)
+
+
+def test_row_hash_chains_not_null_columns_through_the_seed() -> None:
+    from inventory_migration.migrationctl.pg.chunks import row_hash
+
+    columns = (("id", "bigint", "b"), ("note", "text", "b"), ("qty", "integer", "b"))
+    text = " ".join(row_hash(columns, frozenset({"id", "qty"})).as_string(None).split())
+    assert (
+        text == 'hashint4extended("qty", hashint8extended("id", 1::bigint)) # coalesce(hashtextextended("note", 2::bigint), -2)'
+    )
 
 
 def test_procedure_argument_modes_deparse_the_same_on_13_and_16() -> None:

@@ -290,6 +290,44 @@ def test_every_column_type_of_the_seed_takes_part_in_the_row_hash(source_db: str
     assert tables["inventory.stock"]["changed"] == 1
 
 
+def test_a_null_where_the_source_cannot_have_one_is_a_difference(source_db: str, target_copy: str) -> None:
+    """The NOT NULL columns are hashed as a chain (the source's NOT NULL set, on both sides): a NULL on the target in
+    such a column makes that row's hash NULL, and the chunk's count and sum still tell it apart."""
+    execute(
+        target_copy,
+        "ALTER TABLE catalog.product ALTER COLUMN sku DROP NOT NULL; "
+        "SET session_replication_role = replica; UPDATE catalog.product SET sku = NULL WHERE id = 77",
+    )
+    code, report = run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)
+    assert code == 1
+    (product,) = report["tables"]
+    assert product["changed"] == 1, product
+
+
+def test_infinite_timestamps_are_compared_like_any_other(source_db: str, target_copy: str) -> None:
+    import psycopg
+
+    with psycopg.connect(source_db, autocommit=True) as conn:  # the session's source: put back afterwards
+        original = conn.execute("SELECT created_at::text FROM catalog.product WHERE id = 5").fetchone()[0]  # type: ignore[index]
+    try:
+        for dsn in (source_db, target_copy):
+            execute(
+                dsn, "SET session_replication_role = replica; UPDATE catalog.product SET created_at = 'infinity' WHERE id = 5"
+            )
+        assert run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)[0] == 0
+        execute(
+            target_copy,
+            "SET session_replication_role = replica; UPDATE catalog.product SET created_at = '-infinity' WHERE id = 5",
+        )
+        code, report = run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)
+        assert code == 1 and report["tables"][0]["changed"] == 1
+    finally:
+        execute(
+            source_db,
+            f"SET session_replication_role = replica; UPDATE catalog.product SET created_at = '{original}' WHERE id = 5",
+        )
+
+
 def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: str, tmp_path: Path) -> None:
     execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 42")
     state = tmp_path / "state.json"
