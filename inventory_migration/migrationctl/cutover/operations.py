@@ -128,6 +128,7 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
         run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
+        release_snapshots(s)  # after the whole table: a re-run after a kill in its verify still has them
         journal.finish(DONE)
         _close(cut, ROLLED_BACK)
     s.say('rollback done: set migration_phase = "cdc" (previous_phase = the deployed one) and cdktf deploy')

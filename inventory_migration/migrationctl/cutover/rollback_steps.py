@@ -98,10 +98,7 @@ def _switch_back_verify(run: Run, result: dict[str, Any]) -> None:
         )
         result.update({"equal": None, "note": "switch-back snapshots lost"})
         return
-    try:
-        result.update(switch_point.compare(run.settings, run.source, run.target, held, alarm=switch_point.ROLLBACK_ALARM))
-    finally:
-        release_snapshots(run.settings)
+    result.update(switch_point.compare(run.settings, run.source, run.target, held, alarm=switch_point.ROLLBACK_ALARM))
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
