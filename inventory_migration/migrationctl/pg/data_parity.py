@@ -297,7 +297,15 @@ def data_parity(
     suspects: dict[str, tuple[Table, set[tuple[str, ...]]]] = {}
     try:
         work: list[tuple[Table, Segment]] = []
-        segment_counts: dict[str, int] = {}
+        planned: dict[str, list[Segment]] = {}
+
+        def segments_of(table: Table) -> list[Segment]:
+            if table.qualified not in planned:
+                with src.get() as conn:
+                    size = options.segment_rows if table.integer_key else options.keyed_segment_rows
+                    planned[table.qualified] = plan_segments(conn, table, size)
+            return planned[table.qualified]
+
         for table in source_tables:
             if table.qualified not in on_target:
                 results[table.qualified].note = "missing on target"
@@ -307,41 +315,63 @@ def data_parity(
                     table.qualified
                 ].note = "missing columns or other types on target (see the schema differences): data not compared"
                 continue
-            with src.get() as conn:
-                size = options.segment_rows if table.integer_key else options.keyed_segment_rows
-                segments = plan_segments(conn, table, size)
-                segment_counts[table.qualified] = len(segments)
-                work += [(table, segment) for segment in segments]
+            if table.pk_columns and table.estimated_rows <= options.segment_rows and table.heap_bytes <= WHOLE_TABLE_BYTES:
+                # A table of at most one segment's rows is summed whole in one sequential scan first; it is planned
+                # into segments and chunks only if it differs.
+                work.append((table, WHOLE_TABLE))
+                continue
+            work += [(table, segment) for segment in segments_of(table)]
 
         on_planned(len(work))
 
-        def run(table: Table, segment: Segment) -> None:
-            result = results[table.qualified]
+        def reused(table: Table, segment: Segment) -> bool:
             done = state.matched(table, segment)
-            if done is not None:
-                with lock:
-                    result.source_rows += done["rows"]
-                    result.target_rows += done["rows"]
-                    at = float(done["at"])
-                    result.reused_from = at if result.reused_from is None else min(result.reused_from, at)
-                progress(1)
-                return
-            if not table.pk_columns:
-                _compare_without_key(table, src, tgt, result, lock)
-                progress(1)
-                return
-            range_scan = segment_counts[table.qualified] > 1
-            if table.integer_key and segment.lower is not None:
-                # The whole segment first, without grouping (most segments are equal); per chunk only if it differs.
-                s_whole, t_whole = on_both(src, tgt, _hashes, segment_sum_query(table, segment), range_scan)
-                if s_whole == t_whole:
-                    rows = sum(c[0] for c in s_whole.values())
-                    with lock:
-                        result.source_rows += rows
-                        result.target_rows += rows
-                    state.record(table, segment, rows, started)
-                    progress(1)
+            if done is None:
+                return False
+            result = results[table.qualified]
+            with lock:
+                result.source_rows += done["rows"]
+                result.target_rows += done["rows"]
+                at = float(done["at"])
+                result.reused_from = at if result.reused_from is None else min(result.reused_from, at)
+            return True
+
+        def summed_equal(table: Table, segment: Segment, range_scan: bool) -> bool:
+            """The segment's (or the whole table's) count and hash sum, without grouping; recorded when equal."""
+            s_whole, t_whole = on_both(src, tgt, _hashes, segment_sum_query(table, segment), range_scan)
+            if s_whole != t_whole:
+                return False
+            rows = sum(c[0] for c in s_whole.values())
+            result = results[table.qualified]
+            with lock:
+                result.source_rows += rows
+                result.target_rows += rows
+            state.record(table, segment, rows, started)
+            return True
+
+        def run(table: Table, segment: Segment) -> None:
+            try:
+                if reused(table, segment):
                     return
+                if not table.pk_columns:
+                    _compare_without_key(table, src, tgt, results[table.qualified], lock)
+                elif segment is WHOLE_TABLE:
+                    if not summed_equal(table, segment, range_scan=False):
+                        segments = segments_of(table)
+                        for part in segments:
+                            if not reused(table, part):
+                                compare_segment(table, part, _range_scan(table, part, segments))
+                else:
+                    segments = segments_of(table)
+                    compare_segment(table, segment, _range_scan(table, segment, segments))
+            finally:
+                progress(1)
+
+        def compare_segment(table: Table, segment: Segment, range_scan: bool) -> None:
+            result = results[table.qualified]
+            # The whole segment first, without grouping (most segments are equal); per chunk only if it differs.
+            if table.integer_key and segment.lower is not None and summed_equal(table, segment, range_scan):
+                return
             statement = segment_hash_query(table, segment, options.chunk_rows)
             s_chunks, t_chunks = on_both(src, tgt, _hashes, statement, range_scan)
             s_rows, t_rows = sum(c[0] for c in s_chunks.values()), sum(c[0] for c in t_chunks.values())
@@ -359,7 +389,6 @@ def data_parity(
                         suspects.setdefault(table.qualified, (table, set()))[1].update(differing_keys(s_rows_map, t_rows_map))
             if not bad:
                 state.record(table, segment, s_rows, started)
-            progress(1)
 
         pool = concurrent.futures.ThreadPoolExecutor(options.jobs)
         try:
@@ -377,6 +406,21 @@ def data_parity(
         src.close()
         tgt.close()
     return list(results.values())
+
+
+WHOLE_TABLE = Segment(-1, None, None)
+"""The work item of a table summed whole before it is planned into segments."""
+WHOLE_TABLE_BYTES = 8 << 30
+"""Largest heap summed whole (with at most one segment's rows by its statistics): above, an interruption would lose
+too much work, so the table goes segment by segment, each checkpointed."""
+
+
+def _range_scan(table: Table, segment: Segment, segments: list[Segment]) -> bool:
+    """Read ``segment`` by key range through the primary key (not a sequential scan of the table): the segment below an
+    integer key's minimum (a few rows at most), or any segment of a table cut into more than one."""
+    if table.integer_key and segment.lower is None and segment.upper is not None:
+        return True
+    return sum(1 for s in segments if not (table.integer_key and s.lower is None)) > 1
 
 
 def differing_keys(source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int]) -> set[tuple[str, ...]]:
