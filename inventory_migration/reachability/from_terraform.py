@@ -78,7 +78,30 @@ def _ports(config: Mapping[str, Any], protocol: Protocol) -> tuple[int, int]:
     return (int(config.get("from_port", 0)), int(config.get("to_port", 65535)))
 
 
-def _rule(ingress: bool, config: Mapping[str, Any]) -> SgRule:
+_DATA_PREFIX_LIST = re.compile(r"\$\{data\.aws_prefix_list\.([^.}\s]+)\.id\}")
+
+
+def _prefix_list(value: Any, synth: Mapping[str, Any]) -> str | None:
+    """The service a rule's prefix list is (``s3`` …): a gateway endpoint's ``prefix_list_id``, or an
+    ``aws_prefix_list`` data source by its name; a literal id names no service we can tell (it matches none)."""
+    if not value:
+        return None
+    text = str(value)
+    data = _DATA_PREFIX_LIST.search(text)
+    if data:
+        source = synth.get("data", {}).get("aws_prefix_list", {}).get(data[1], {})
+        named = source.get("name") or next(
+            (v for f in source.get("filter") or [] if f.get("name") == "prefix-list-name" for v in f.get("values") or []), ""
+        )
+        return service_of(str(named)) if named else ""
+    address = ref(text) or ""
+    if address.startswith("aws_vpc_endpoint."):
+        endpoint = synth.get("resource", {}).get("aws_vpc_endpoint", {}).get(address.split(".", 1)[1], {})
+        return service_of(str(endpoint.get("service_name", "")))
+    return ""
+
+
+def _rule(ingress: bool, config: Mapping[str, Any], synth: Mapping[str, Any]) -> SgRule:
     protocol = _protocol(config.get("ip_protocol", config.get("protocol", "-1")))
     return SgRule(
         ingress=ingress,
@@ -86,7 +109,7 @@ def _rule(ingress: bool, config: Mapping[str, Any]) -> SgRule:
         ports=_ports(config, protocol),
         cidr=Net(config["cidr_ipv4"]) if config.get("cidr_ipv4") else None,
         group=ref(config.get("referenced_security_group_id")) if config.get("referenced_security_group_id") else None,
-        prefix_list="s3" if config.get("prefix_list_id") else None,
+        prefix_list=_prefix_list(config.get("prefix_list_id"), synth),
         description=str(config.get("description", "")),
     )
 
@@ -151,7 +174,7 @@ def network_of(synth: Mapping[str, Any]) -> Network:
     names = {address: str(c.get("name", address)) for address, c in resources(synth, "aws_security_group")}
     for kind, ingress in (("aws_vpc_security_group_ingress_rule", True), ("aws_vpc_security_group_egress_rule", False)):
         for _, c in resources(synth, kind):
-            groups.setdefault(ref(c["security_group_id"]) or "", []).append(_rule(ingress, c))
+            groups.setdefault(ref(c["security_group_id"]) or "", []).append(_rule(ingress, c, synth))
     acls = {address: NetworkAcl(address, tuple(_acl_entries(c))) for address, c in resources(synth, "aws_network_acl")}
     for address, c in resources(synth, "aws_default_network_acl"):
         # The stack manages the VPC's default ACL: its rules are exactly these (none: everything denied).

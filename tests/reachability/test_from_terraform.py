@@ -101,3 +101,24 @@ def test_a_default_network_acl_the_stack_manages_applies_to_subnets_without_thei
     network = network_of(synth)
     failing = [r for r in check(network, phase_config("dev", MigrationPhase.CDC), MigrationPhase.CDC) if not r.ok]
     assert failing and all("network ACL" in " ".join(r.reasons()) for r in failing), [r.reasons() for r in failing[:3]]
+
+
+@pytest.mark.parametrize(
+    ("prefix_list_id", "service"),
+    [("pl-63a5400a", ""), ("${data.aws_prefix_list.dynamo.id}", "dynamodb"), ("${aws_vpc_endpoint.edited.prefix_list_id}", "s3")],
+)
+def test_a_prefix_list_rule_is_the_service_of_its_list(synth: dict[str, Any], prefix_list_id: str, service: str) -> None:
+    """Was: any prefix list counted as S3's."""
+    synth.setdefault("data", {})["aws_prefix_list"] = {"dynamo": {"name": "com.amazonaws.us-east-1.dynamodb"}}
+    synth["resource"]["aws_vpc_endpoint"]["edited"] = {
+        "service_name": "com.amazonaws.us-east-1.s3",
+        "vpc_endpoint_type": "Gateway",
+    }
+    group = _first(synth, "aws_security_group", "app")
+    rule = {"security_group_id": group, "ip_protocol": "tcp", "from_port": 443, "to_port": 443}
+    synth["resource"]["aws_vpc_security_group_egress_rule"]["edited"] = rule | {
+        "prefix_list_id": prefix_list_id,
+        "description": "edited",
+    }
+    (edited,) = [r for r in network_of(synth).security_groups[group[2:-4]].egress() if r.description == "edited"]
+    assert edited.prefix_list == service
