@@ -29,6 +29,11 @@ def execute(dsn: str, statement: str) -> None:
         conn.execute(statement)
 
 
+def update_product(dsn: str, assignment: str, product_id: int) -> None:
+    """Change one ``catalog.product`` row as replication would (triggers and foreign keys off)."""
+    execute(dsn, f"SET session_replication_role = replica; UPDATE catalog.product SET {assignment} WHERE id = {product_id}")
+
+
 PARTITIONED = """
 CREATE SCHEMA sales;
 CREATE TABLE sales.measurement (

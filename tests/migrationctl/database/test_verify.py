@@ -13,7 +13,7 @@ import pytest
 from inventory_migration.migrationctl.database import verify as verify_mod
 from inventory_migration.migrationctl.pg.chunks import list_tables
 from inventory_migration.migrationctl.pg.data_parity import DataParityOptions, data_parity
-from tests.migrationctl.database.support import _product, execute, run, run_json
+from tests.migrationctl.database.support import _product, execute, run, run_json, update_product
 
 
 def test_exact_copy_verifies_equal(source_db: str, target_copy: str) -> None:
@@ -275,9 +275,7 @@ def test_every_column_type_of_the_seed_takes_part_in_the_row_hash(source_db: str
         10: "discontinued = NOT discontinued",
     }
     for row, assignment in changes.items():
-        execute(
-            target_copy, f"SET session_replication_role = replica; UPDATE catalog.product SET {assignment} WHERE id = {row * 100}"
-        )
+        update_product(target_copy, assignment, row * 100)
     execute(
         target_copy,
         "SET session_replication_role = replica; UPDATE inventory.stock SET status = 'discontinued' "
@@ -293,11 +291,8 @@ def test_every_column_type_of_the_seed_takes_part_in_the_row_hash(source_db: str
 def test_a_null_where_the_source_cannot_have_one_is_a_difference(source_db: str, target_copy: str) -> None:
     """The NOT NULL columns are hashed as a chain (the source's NOT NULL set, on both sides): a NULL on the target in
     such a column makes that row's hash NULL, and the chunk's count and sum still tell it apart."""
-    execute(
-        target_copy,
-        "ALTER TABLE catalog.product ALTER COLUMN sku DROP NOT NULL; "
-        "SET session_replication_role = replica; UPDATE catalog.product SET sku = NULL WHERE id = 77",
-    )
+    execute(target_copy, "ALTER TABLE catalog.product ALTER COLUMN sku DROP NOT NULL")
+    update_product(target_copy, "sku = NULL", 77)
     code, report = run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)
     assert code == 1
     (product,) = report["tables"]
@@ -311,25 +306,17 @@ def test_infinite_timestamps_are_compared_like_any_other(source_db: str, target_
         original = conn.execute("SELECT created_at::text FROM catalog.product WHERE id = 5").fetchone()[0]  # type: ignore[index]
     try:
         for dsn in (source_db, target_copy):
-            execute(
-                dsn, "SET session_replication_role = replica; UPDATE catalog.product SET created_at = 'infinity' WHERE id = 5"
-            )
+            update_product(dsn, "created_at = 'infinity'", 5)
         assert run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)[0] == 0
-        execute(
-            target_copy,
-            "SET session_replication_role = replica; UPDATE catalog.product SET created_at = '-infinity' WHERE id = 5",
-        )
+        update_product(target_copy, "created_at = '-infinity'", 5)
         code, report = run_json("verify", "--data-only", "--tables", "catalog.product", source_db, target_copy)
         assert code == 1 and report["tables"][0]["changed"] == 1
     finally:
-        execute(
-            source_db,
-            f"SET session_replication_role = replica; UPDATE catalog.product SET created_at = '{original}' WHERE id = 5",
-        )
+        update_product(source_db, f"created_at = '{original}'", 5)
 
 
 def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: str, tmp_path: Path) -> None:
-    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 42")
+    update_product(target_copy, "price = price + 1", 42)
     state = tmp_path / "state.json"
     for _ in range(2):  # the second run resumes from the checkpoint and must still see the difference
         code, out, _ = run(
@@ -340,11 +327,11 @@ def test_a_differing_segment_is_never_checkpointed(source_db: str, target_copy: 
 
 def test_a_row_in_flight_is_counted_apart_not_as_a_difference(source_db: str, target_copy: str) -> None:
     """The target lags: the row differs at first look and matches once replication has caught up."""
-    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 77")
+    update_product(target_copy, "price = price + 1", 77)
     caught_up: list[int] = []
 
     def settle() -> None:  # replication applies the change it was behind on
-        execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price - 1 WHERE id = 77")
+        update_product(target_copy, "price = price - 1", 77)
         caught_up.append(1)
 
     source, target = _product(source_db, target_copy)
@@ -364,7 +351,7 @@ def test_a_difference_that_outlasts_every_recheck_stands(source_db: str, target_
 
 
 def test_live_verify_without_replication_says_so(source_db: str, target_copy: str) -> None:
-    execute(target_copy, "SET session_replication_role = replica; UPDATE catalog.product SET price = price + 1 WHERE id = 79")
+    update_product(target_copy, "price = price + 1", 79)
     code, _out, err = run("verify", "--data-only", "--live", "--settle-timeout", "1", source_db, target_copy)
     assert code == 2 and "did not apply a fence row within 1 s" in err
 
