@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.migrationctl.cutover import facts, snapshot_holder, switch_point
+from inventory_migration.migrationctl.cutover import facts, switch_point
 from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover.gates import privilege_gates
 from inventory_migration.migrationctl.cutover.settings import GatesFailed
@@ -19,12 +19,13 @@ from inventory_migration.migrationctl.cutover.sides import (
     drain,
     freeze_side,
     give_back,
+    hold_snapshots,
     identities_to,
     recorded,
     release_snapshots,
     sequences_to,
     set_weights,
-    snapshots_alive,
+    verify_at_snapshots,
 )
 from inventory_migration.migrationctl.cutover.step_table import Run, Step
 from inventory_migration.migrationctl.pg.slots import advance_slot, sync_point
@@ -80,25 +81,21 @@ def _forward_position(run: Run, result: dict[str, Any]) -> None:
     backend = s.backend
     backend.stop_forward()  # already stopped unless the cutover was interrupted inside its switch
     position = advance_slot(run.source, backend.resolve_forward_slot(run.source), sync_point(run.source))
-    held = run.journal.get(facts.SNAPSHOTS) or {}
-    if not snapshots_alive(s, held):
-        held = snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
+    held = hold_snapshots(run)
     run.journal.record({facts.FORWARD_RESUME_LSN: position, facts.SNAPSHOTS: held})
     result.update(position=position, snapshots=held)
 
 
 def _switch_back_verify(run: Run, result: dict[str, Any]) -> None:
     """Both sides as of the switch back, compared once blue serves: the way back applied everything green took."""
-    held = run.journal.get(facts.SNAPSHOTS) or {}
-    if not snapshots_alive(run.settings, held):
-        run.settings.say(
-            "verify: the switch-back snapshots are gone (a holder ended): run `migrationctl verify` against the frozen "
-            "Aurora and on-prem once no application writes on-prem tables it did not write before, or compare the "
-            "tables you suspect with `migrationctl verify --tables …`"
-        )
-        result.update({"equal": None, "note": "switch-back snapshots lost"})
-        return
-    result.update(switch_point.compare(run.settings, run.source, run.target, held, alarm=switch_point.ROLLBACK_ALARM))
+    verify_at_snapshots(
+        run,
+        result,
+        point="switch-back",
+        instead="run `migrationctl verify` against the frozen Aurora and on-prem once no application writes on-prem "
+        "tables it did not write before, or compare the tables you suspect with `migrationctl verify --tables …`",
+        alarm=switch_point.ROLLBACK_ALARM,
+    )
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from inventory_migration.migrationctl.cutover import facts, freeze, snapshot_holder
+from inventory_migration.migrationctl.cutover import facts, freeze, snapshot_holder, switch_point
 from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover import switch as switch_mod
 from inventory_migration.migrationctl.cutover.facts import Fact
@@ -183,6 +183,27 @@ def release_snapshots(s: Settings) -> None:
 
 def snapshots_alive(s: Settings, held: dict[str, str]) -> bool:
     return bool(held) and all(snapshot_holder.alive(held[side], s.journal_dir, side) for side in SIDES)
+
+
+def hold_snapshots(run: Run) -> dict[str, str]:
+    """A snapshot of each side held by a detached process: those the journal records while their holders live (a
+    re-run after a kill), else new ones."""
+    s = run.settings
+    held = run.journal.get(facts.SNAPSHOTS) or {}
+    if snapshots_alive(s, held):
+        return dict(held)
+    return snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
+
+
+def verify_at_snapshots(run: Run, result: dict[str, Any], *, point: str, instead: str, alarm: tuple[str, str]) -> None:
+    """Compare both sides as of the snapshots the journal holds (:func:`.switch_point.compare`); when a holder has
+    ended, say so and what to run ``instead`` (no verdict: ``equal`` is ``None``)."""
+    held = run.journal.get(facts.SNAPSHOTS) or {}
+    if not snapshots_alive(run.settings, held):
+        run.settings.say(f"verify: the {point} snapshots are gone (a holder ended): {instead}")
+        result.update({"equal": None, "note": f"{point} snapshots lost"})
+        return
+    result.update(switch_point.compare(run.settings, run.source, run.target, held, alarm=alarm))
 
 
 def identities_to(run: Run, result: dict[str, Any], writer: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.migrationctl.cutover import facts, snapshot_holder, switch_point
+from inventory_migration.migrationctl.cutover import facts, switch_point
 from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover.gates import Check
 from inventory_migration.migrationctl.cutover.rollback_steps import ABORT, ROLLBACK
@@ -36,12 +36,13 @@ from inventory_migration.migrationctl.cutover.sides import (
     drain,
     finish_abort,
     freeze_side,
+    hold_snapshots,
     open_to_apps,
     recorded,
     release_snapshots,
     sequences_to,
     set_weights,
-    snapshots_alive,
+    verify_at_snapshots,
 )
 from inventory_migration.migrationctl.cutover.step_table import Run, Step, pending_checks, run_steps, step_writes
 
@@ -87,12 +88,7 @@ def _sequences_to_green(run: Run, result: dict[str, Any]) -> None:
 def _way_back(run: Run, result: dict[str, Any]) -> None:
     s = run.settings
     reverse_lsn = s.backend.prepare_reverse(run.target)
-    held = run.journal.get(facts.SNAPSHOTS) or {}
-    snapshots = (
-        dict(held)
-        if snapshots_alive(s, held)
-        else snapshot_holder.start({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
-    )
+    snapshots = hold_snapshots(run)
     run.journal.record({facts.REVERSE_START_LSN: reverse_lsn, facts.SNAPSHOTS: snapshots})
     result.update(reverse_start_lsn=reverse_lsn, snapshots=snapshots)
     s.say(f"way back: slot {s.backend.reverse_slot} on the target from {reverse_lsn}; switch-point snapshots held")
@@ -127,12 +123,9 @@ def _switch_to_green(run: Run, result: dict[str, Any]) -> None:
 
 
 def _switch_point_verify(run: Run, result: dict[str, Any]) -> None:
-    held = run.journal.get(facts.SNAPSHOTS) or {}
-    if not snapshots_alive(run.settings, held):
-        run.settings.say("verify: the switch-point snapshots are gone (a holder ended): run `migrationctl verify` once drained")
-        result.update({"equal": None, "note": "switch-point snapshots lost"})
-        return
-    result.update(switch_point.compare(run.settings, run.source, run.target, held))
+    verify_at_snapshots(
+        run, result, point="switch-point", instead="run `migrationctl verify` once drained", alarm=switch_point.CUTOVER_ALARM
+    )
 
 
 CUTOVER: tuple[Step, ...] = (
