@@ -79,16 +79,27 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def process_alive(pid: Any) -> bool:
+    """Whether the process ``pid`` (as a holder's file records it) runs and this user may signal it."""
+    try:
+        number = int(pid)
+    except (TypeError, ValueError):
+        return False
+    if number <= 0:  # 0 and negative ids signal process groups, not one process
+        return False
+    try:
+        os.kill(number, 0)
+    except (ProcessLookupError, PermissionError, OverflowError):
+        return False
+    return True
+
+
 def snapshot_holders(journal_dir: Path) -> dict[str, dict[str, Any]]:
     """The snapshot holders whose process is alive under ``journal_dir``: name -> their file."""
     out = {}
     pattern = SNAPSHOT_HOLDER_FILE.format(name="*")
     for info_file in sorted(journal_dir.glob(pattern)) if journal_dir.is_dir() else []:
         current = read_json(info_file)
-        try:
-            os.kill(int(current.get("pid", 0)) or -1, 0)
-        except (ProcessLookupError, PermissionError, ValueError, OverflowError):
-            continue
-        if current.get("snapshot"):
+        if current.get("snapshot") and process_alive(current.get("pid")):
             out[info_file.stem.removeprefix("snapshot-")] = current
     return out

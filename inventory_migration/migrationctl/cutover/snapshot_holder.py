@@ -23,7 +23,7 @@ from typing import Any
 from inventory_migration.contracts.environment import Variable
 from inventory_migration.migrationctl.db import connect, query
 from inventory_migration.migrationctl.polling import poll
-from inventory_migration.migrationctl.records import SNAPSHOT_HOLDER_FILE, read_json, write_json
+from inventory_migration.migrationctl.records import SNAPSHOT_HOLDER_FILE, process_alive, read_json, write_json
 
 DEFAULT_MAX_SECONDS = 6 * 3600
 DSN_ENV = Variable.MIGRATION_SNAPSHOT_DSN
@@ -102,13 +102,7 @@ def alive(snapshot: str, directory: Path, name: str) -> bool:
     if not info_file.is_file():
         return False
     current = read_json(info_file)
-    if current.get("snapshot") != snapshot:
-        return False
-    try:
-        os.kill(int(current["pid"]), 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return current.get("snapshot") == snapshot and process_alive(current.get("pid"))
 
 
 def release(directory: Path, name: str) -> None:

@@ -90,6 +90,12 @@ def test_status_names_a_snapshot_holder_left_behind(tmp_path: Path) -> None:
     assert left.ok is False and "target since 10 min" in left.text and "LEFT BEHIND" in left.text
 
 
+def test_a_holder_file_without_a_live_pid_is_not_a_holder(tmp_path: Path) -> None:
+    for pid in (0, -1, "x", 2**40):
+        records.write_json(tmp_path / records.JOURNAL_DIR / "snapshot-source.json", {"snapshot": "00000003-1", "pid": pid})
+        assert records.snapshot_holders(tmp_path / records.JOURNAL_DIR) == {}, pid
+
+
 def test_status_does_not_fault_a_holder_of_a_run_under_way(tmp_path: Path) -> None:
     records.write_json(
         tmp_path / records.JOURNAL_DIR / "cutover.json", {"operation": "cutover", "status": "running", "steps": {}}
