@@ -358,19 +358,21 @@ def data_parity(
                 elif segment is WHOLE_TABLE:
                     if not summed_equal(table, segment, range_scan=False):
                         segments = segments_of(table)
+                        # One segment holding the table: its sum is the whole table's, known to differ.
+                        sum_first = _big_segments(table, segments) > 1
                         for part in segments:
                             if not reused(table, part):
-                                compare_segment(table, part, _range_scan(table, part, segments))
+                                compare_segment(table, part, _range_scan(table, part, segments), sum_first=sum_first)
                 else:
                     segments = segments_of(table)
                     compare_segment(table, segment, _range_scan(table, segment, segments))
             finally:
                 progress(1)
 
-        def compare_segment(table: Table, segment: Segment, range_scan: bool) -> None:
+        def compare_segment(table: Table, segment: Segment, range_scan: bool, *, sum_first: bool = True) -> None:
             result = results[table.qualified]
             # The whole segment first, without grouping (most segments are equal); per chunk only if it differs.
-            if table.integer_key and segment.lower is not None and summed_equal(table, segment, range_scan):
+            if sum_first and table.integer_key and segment.lower is not None and summed_equal(table, segment, range_scan):
                 return
             statement = segment_hash_query(table, segment, options.chunk_rows)
             s_chunks, t_chunks = on_both(src, tgt, _hashes, statement, range_scan)
@@ -420,7 +422,12 @@ def _range_scan(table: Table, segment: Segment, segments: list[Segment]) -> bool
     integer key's minimum (a few rows at most), or any segment of a table cut into more than one."""
     if table.integer_key and segment.lower is None and segment.upper is not None:
         return True
-    return sum(1 for s in segments if not (table.integer_key and s.lower is None)) > 1
+    return _big_segments(table, segments) > 1
+
+
+def _big_segments(table: Table, segments: list[Segment]) -> int:
+    """How many of ``segments`` hold more than a few rows: all but an integer key's segment below its minimum."""
+    return sum(1 for s in segments if not (table.integer_key and s.lower is None))
 
 
 def differing_keys(source: dict[tuple[str, ...], int], target: dict[tuple[str, ...], int]) -> set[tuple[str, ...]]:
