@@ -42,11 +42,11 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _environment_of(data: Mapping[str, Any]) -> str:
-    """The environment from the stack's name (``terraform.backend``'s key or the tags of its resources)."""
-    for block in (data.get("provider", {}).get("aws") or [{}])[:1]:
-        tags = (block.get("default_tags") or [{}])[0].get("tags", {}) if isinstance(block, dict) else {}
-        if tags.get("Environment"):
-            return str(tags["Environment"])
+    """The environment: the AWS provider's default ``Environment`` tag, else the stack's name (cdktf's metadata)."""
+    provider = (data.get("provider", {}).get("aws") or [{}])[0]
+    tags = (provider.get("default_tags") or [{}])[0].get("tags", {})
+    if tags.get("Environment"):
+        return str(tags["Environment"])
     metadata = data.get("//", {}).get("metadata", {})
     stack = str(metadata.get("stackName", ""))
     return stack.removeprefix(STACK_PREFIX) if stack.startswith(STACK_PREFIX) else ""
