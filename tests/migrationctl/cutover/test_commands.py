@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.night import workload as wl
-from inventory_migration.migrationctl.cutover import steps
+from inventory_migration.migrationctl.cutover import sides
 from inventory_migration.migrationctl.cutover.journal import DONE
 from tests.migrationctl.cutover.support import (
     Shop,
@@ -66,7 +66,7 @@ def test_exit_codes_of_cutover(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> N
     def no_snapshots(_s: Any, _held: Any) -> bool:
         return False
 
-    monkeypatch.setattr(steps, "snapshots_alive", no_snapshots)  # the holders died: the switch-point verify cannot run
+    monkeypatch.setattr(sides, "snapshots_alive", no_snapshots)  # the holders died: the switch-point verify cannot run
     code, out, _err = run_cli("cutover", shop.source_dsn, shop.target_dsn, *args)
     assert code == ExitCode.SWITCHED_WITH_DIFFERENCES == 4, out
     assert "switch-point snapshots are gone" in out
