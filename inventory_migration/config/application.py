@@ -35,6 +35,10 @@ TESTER_HEADER = "X-Migration-Target"
 """Requests with this header set to ``tester_header_value`` reach green before the switch."""
 
 
+ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
+"""A private ECR image: the execution role may pull from exactly that repository."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ApplicationConfig(Validated):
     """The ECS Fargate service (green), the on-prem servers (blue) and the load balancer."""
@@ -73,6 +77,15 @@ class ApplicationConfig(Validated):
     """Refuse to delete the load balancer. Default: false (dev is destroyable); prod sets true."""
     tester_header_value: str = "green"
     """Value of the ``X-Migration-Target`` header that routes a request to green. Default: ``green``."""
+
+    @property
+    def external_image_registry(self) -> str:
+        """The registry of ``container_image`` when it is outside the account's ECR (``public.ecr.aws``): the tasks
+        pull it over the internet. Empty for no image or a private ECR image (pulled through the VPC endpoints)."""
+        if not self.container_image or ECR_IMAGE.match(self.container_image):
+            return ""
+        first = self.container_image.split("/", 1)[0]
+        return first if "/" in self.container_image and ("." in first or ":" in first) else "docker.io"
 
     def _checks(self) -> list[Check]:
         sizes = FARGATE_MEMORY_MIB.get(self.cpu)

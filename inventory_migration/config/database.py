@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 
-from inventory_migration.config.base import Check, Problem, Validated, port_check
+from inventory_migration.config.base import Check, Problem, Validated, ipv4, port_check
 from inventory_migration.config.pg_settings import parameter_value_problem
 
 
@@ -47,6 +47,11 @@ class SourceDatabaseConfig(Validated):
 
     port: int = 5432
     """Source port. Default: 5432."""
+    addresses: tuple[str, ...] = ("192.168.20.10",)
+    """IPv4 addresses of the source server (the primary, and a standby DMS may be pointed at), inside
+    ``network.on_prem_cidrs``: the only on-prem addresses DMS may reach (its security group), and the on-prem
+    firewall's and ``pg_hba.conf``'s entries (``docs/network.md``). The host *name* DMS connects to stays in the
+    endpoints' secret. Default: ``192.168.20.10``, a stand-in."""
     database_name: str = "inventory"
     """Database to migrate. Default: ``inventory``."""
     engine_major: int = 13
@@ -58,6 +63,11 @@ class SourceDatabaseConfig(Validated):
     def _checks(self) -> list[Check]:
         return [
             port_check("port", self.port),
+            (not self.addresses, Problem("addresses", self.addresses, "must list the source server's IPv4 address")),
+            *(
+                (ipv4(a) is None, Problem("addresses", a, "must be an IPv4 address (the server DMS connects to)"))
+                for a in self.addresses
+            ),
             (
                 re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", self.database_name) is None,
                 Problem("database_name", self.database_name, "must be a PostgreSQL identifier"),

@@ -152,12 +152,17 @@ class MigrationConfig(Validated):
     def _network_checks(self) -> list[Check]:
         on_prem = [net for net in (cidr(c) for c in self.network.on_prem_cidrs) if net is not None]
         checks: list[Check] = []
-        for target in self.app.blue_targets:
-            address = ipv4(target)
+        on_prem_addresses = (
+            *(("app.blue_targets", t, "blue is reached over the VPN") for t in self.app.blue_targets),
+            *(("source.addresses", a, "DMS reaches the source over the VPN") for a in self.source.addresses),
+            ("files.agent_address", self.files.agent_address, "the agent reaches its endpoint over the VPN"),
+        )
+        for field, value, why in on_prem_addresses:
+            address = ipv4(value)
             checks.append(
                 (
                     address is not None and bool(on_prem) and not any(address in net for net in on_prem),
-                    Problem("app.blue_targets", target, "must be inside network.on_prem_cidrs (blue is reached over the VPN)"),
+                    Problem(field, value, f"must be inside network.on_prem_cidrs ({why})"),
                 )
             )
         return checks

@@ -7,7 +7,7 @@ import dataclasses
 import re
 from enum import Enum
 
-from inventory_migration.config.base import Check, Problem, Validated
+from inventory_migration.config.base import Check, Problem, Validated, ipv4
 
 AGENT_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:datasync:[a-z0-9-]+:\d{12}:agent/agent-[0-9a-z]{17}")
 SCHEDULE_PATTERN = re.compile(r"(cron|rate)\(.+\)")
@@ -52,6 +52,12 @@ class FilesConfig(Validated):
     agent_activation_key: str = ""
     """Activation key read from the agent's local console (``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``, valid 30 minutes): the
     stack activates the agent against its endpoint. Default: none."""
+    agent_address: str = "192.168.30.10"
+    """IPv4 address of the on-prem DataSync agent, inside ``network.on_prem_cidrs``: the only address the DataSync
+    endpoint admits (its security group). Default: ``192.168.30.10``, a stand-in."""
+    support_channel: bool = False
+    """Open TCP 22 from the agent to the endpoint, for the support channel AWS Support may ask for (DataSync user
+    guide, "Network requirements when using VPC service endpoints"). Default: false, closed."""
     s3_prefix: str = ""
     """Prefix in the image bucket under which the tree lands (a file's relative path becomes its key). Default: the
     bucket root."""
@@ -77,6 +83,10 @@ class FilesConfig(Validated):
     def _checks(self) -> list[Check]:
         return [
             (not self.server.strip(), Problem("server", self.server, "must name the file server")),
+            (
+                ipv4(self.agent_address) is None,
+                Problem("agent_address", self.agent_address, "must be the agent's IPv4 address"),
+            ),
             (not self.export_path.startswith("/"), Problem("export_path", self.export_path, "must start with /")),
             (
                 self.protocol is FileProtocol.SMB and not self.smb_user,

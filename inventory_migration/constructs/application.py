@@ -18,11 +18,11 @@ The load balancer half (target groups, listeners, WAF) is :mod:`.load_balancer`;
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inventory_migration.config import ApplicationConfig
+from inventory_migration.config.application import ECR_IMAGE
 from inventory_migration.constructs.load_balancer import WeightedLoadBalancer
 from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.synth.cdk import Construct, aws
@@ -46,8 +46,6 @@ from inventory_migration.synth.tagging import name_tag
 CONTAINER_NAME = "app"
 """Name of the container the green target group points at."""
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
-ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
-"""A private ECR image: the execution role may pull from exactly that repository."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -2,8 +2,8 @@
 
 * A DataSync **interface VPC endpoint** in the private migration subnets with its own security group: only the
   ports DataSync documents for an agent talking to a VPC service endpoint (TCP 443 for data, 1024-1064 for the
-  control plane, 22 for the optional support channel), only from the on-prem networks. Files never cross the public
-  internet.
+  control plane; 22 for the support channel only with ``files.support_channel``), only from the agent's address
+  (``files.agent_address``). Files never cross the public internet.
 * The on-prem **agent**, activated against that endpoint — so the first deploy comes in two passes: the first creates
   the endpoint and outputs what activation needs (its id, private IP, subnet and security group); the agent is
   activated on-prem; the second pass, with ``files.agent_arn`` (or ``files.agent_activation_key``: the stack activates
@@ -40,6 +40,8 @@ ENDPOINT_PORTS: tuple[tuple[int, int, str], ...] = (
     (22, 22, "support channel"),
 )
 """What an agent opens to a DataSync VPC service endpoint (DataSync user guide, network requirements)."""
+SUPPORT_CHANNEL_PORT = 22
+"""Opened only with ``files.support_channel`` (when AWS Support asks for it)."""
 S3_LOCATION_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
 S3_LOCATION_OBJECT_ACTIONS = (
     "s3:AbortMultipartUpload",
@@ -82,8 +84,6 @@ class ImageTransferWiring:
     """VPC of the endpoint."""
     subnet_ids: Sequence[str]
     """Private subnets (routed to on-prem) of the endpoint."""
-    on_prem_cidrs: tuple[str, ...]
-    """Where the agent is: the only sources the endpoint accepts (``network.on_prem_cidrs``)."""
     bucket_arn: str
     """The image bucket."""
     bucket_key_arn: str
@@ -103,7 +103,6 @@ class ImageTransferWiring:
         check_wiring(
             self,
             (not self.subnet_ids, "subnet_ids: at least one"),
-            (not self.on_prem_cidrs, "on_prem_cidrs: at least one"),
         )
 
 
@@ -236,20 +235,22 @@ class ImageTransfer(Construct):
             vpc_id=w.vpc_id,
             tags=name_tag(name),
         )
-        for i, cidr in enumerate(w.on_prem_cidrs):
-            for low, high, purpose in ENDPOINT_PORTS:
-                rule_id = f"endpoint-from-agent-{low}-{i + 1}"
-                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                    self,
-                    rule_id,
-                    security_group_id=self.endpoint_security_group.id,
-                    description=f"The DataSync agent in {cidr} reaches the endpoint ({purpose})",
-                    ip_protocol="tcp",
-                    from_port=low,
-                    to_port=high,
-                    cidr_ipv4=cidr,
-                    tags=name_tag(n.name(ResourceType.SECURITY_GROUP_RULE, rule_id)),
-                )
+        agent = self.settings.agent_address
+        for low, high, purpose in ENDPOINT_PORTS:
+            if low == SUPPORT_CHANNEL_PORT and not self.settings.support_channel:
+                continue
+            rule_id = f"endpoint-from-agent-{low}"
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                rule_id,
+                security_group_id=self.endpoint_security_group.id,
+                description=f"The DataSync agent {agent} reaches the endpoint ({purpose})",
+                ip_protocol="tcp",
+                from_port=low,
+                to_port=high,
+                cidr_ipv4=f"{agent}/32",
+                tags=name_tag(n.name(ResourceType.SECURITY_GROUP_RULE, rule_id)),
+            )
         self.endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "endpoint",

@@ -1,8 +1,9 @@
 """The VPC: public, private (app, DMS) and database subnets across the AZs; NAT; an S3 gateway endpoint; flow logs to a
 CMK-encrypted log group; and the path to on-prem (site-to-site VPN or an existing Transit Gateway).
 
-Routes to on-prem, by tier (the flow matrix in ``reachability/flows.py`` proves each): the private tiers reach every
-on-prem network (DMS to the source, the DataSync endpoint's replies to the agent); the public tier too, because the
+Routes to on-prem, by tier (the flow matrix in ``reachability/flows.py`` proves each): the DMS tier reaches every
+on-prem network (DMS to the source, the DataSync endpoint's replies to the agent); the app tier none (its tables have
+the NAT gateway's default route only: green talks to nothing on-prem); the public tier reaches on-prem because the
 load balancer there forwards to blue, the on-prem servers; the database tier only the operator's network, the one
 thing outside the VPC that may reach Aurora — no other route leaves it."""
 
@@ -116,28 +117,16 @@ class Network(Construct):
             self, "public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=self.igw.id
         )
         self._associate(public_rt, SubnetTier.PUBLIC, range(settings.az_count))
+        azs = range(settings.az_count)
 
         self.nat_gateways = self._nat_gateways()
-        self.private_route_tables: list[aws.route_table.RouteTable] = []
-        for i in range(settings.az_count):
-            rt = aws.route_table.RouteTable(
-                self,
-                f"private-rt-{i + 1}",
-                vpc_id=self.vpc.id,
-                tags=name_tag(n.name(ResourceType.ROUTE_TABLE, f"private-{i + 1}")),
-            )
-            if self.nat_gateways:
-                nat = self.nat_gateways[i % len(self.nat_gateways)]
-                aws.route.Route(
-                    self,
-                    f"private-default-{i + 1}",
-                    route_table_id=rt.id,
-                    destination_cidr_block="0.0.0.0/0",
-                    nat_gateway_id=nat.id,
-                )
-            self.private_route_tables.append(rt)
-            for tier in (SubnetTier.APP, SubnetTier.DMS):
-                self._associate(rt, tier, range(i, i + 1))
+        # The DMS tier's tables (private-rt-*) route on to on-prem; the app tier's (app-rt-*) never do: green talks to
+        # nothing on-prem, whatever its security group allows (an image pulled from the internet opens 443 widely).
+        self.private_route_tables = [self._private_table(f"private-rt-{i + 1}", f"private-{i + 1}", i) for i in azs]
+        self.app_route_tables = [self._private_table(f"app-rt-{i + 1}", f"{SubnetTier.APP.value}-{i + 1}", i) for i in azs]
+        for i in azs:
+            self._associate(self.private_route_tables[i], SubnetTier.DMS, range(i, i + 1))
+            self._associate(self.app_route_tables[i], SubnetTier.APP, range(i, i + 1))
         self.database_route_table = aws.route_table.RouteTable(
             self, "database-rt", vpc_id=self.vpc.id, tags=name_tag(n.name(ResourceType.ROUTE_TABLE, "database"))
         )
@@ -149,7 +138,11 @@ class Network(Construct):
             vpc_id=self.vpc.id,
             service_name=f"com.amazonaws.{wiring.region}.s3",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[public_rt.id, *(rt.id for rt in self.private_route_tables), self.database_route_table.id],
+            route_table_ids=[
+                public_rt.id,
+                *(rt.id for rt in self.private_route_tables + self.app_route_tables),
+                self.database_route_table.id,
+            ],
             tags=name_tag(n.name(ResourceType.VPC_ENDPOINT, "s3")),
         )
         self._flow_logs()
@@ -166,6 +159,24 @@ class Network(Construct):
     @property
     def database_subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets[SubnetTier.DATABASE]]
+
+    def _private_table(self, construct_id: str, qualifier: str, az: int) -> aws.route_table.RouteTable:
+        """A private tier's table in one AZ: its default route through that AZ's NAT gateway (when there is one)."""
+        rt = aws.route_table.RouteTable(
+            self,
+            construct_id,
+            vpc_id=self.vpc.id,
+            tags=name_tag(self.wiring.namer.name(ResourceType.ROUTE_TABLE, qualifier)),
+        )
+        if self.nat_gateways:
+            aws.route.Route(
+                self,
+                construct_id.replace("-rt-", "-default-"),
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=self.nat_gateways[az % len(self.nat_gateways)].id,
+            )
+        return rt
 
     def _associate(self, rt: aws.route_table.RouteTable, tier: SubnetTier, indexes: range) -> None:
         for i in indexes:

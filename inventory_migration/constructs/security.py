@@ -1,11 +1,13 @@
-"""Security groups for DMS, Aurora, the ECS Fargate app and its load balancer.
+"""Security groups for DMS, Aurora, the ECS Fargate app, its load balancer and the VPC's interface endpoints.
 
-Rules are separate resources (``aws_vpc_security_group_*_rule``), each with a description. Nothing
-accepts traffic from 0.0.0.0/0: Aurora only from the DMS and app groups and the operator's network on its port; DMS
-talks only to the source database port on-prem, to Aurora's port and to AWS APIs over HTTPS (its endpoints' secrets);
-the load balancer accepts 80/443 from the configured client networks and talks only to the app group and to the
-on-prem (blue) servers' port; the app accepts only the load balancer. ``reachability/flows.py`` is the matrix these
-rules carry, proven on the synthesized and the applied stack.
+Rules are separate resources (``aws_vpc_security_group_*_rule``), each with a description. Least egress: nothing
+accepts traffic from 0.0.0.0/0, and nothing talks to it but the load balancer's clients' answers (and the app's image
+pull when the image is outside the account's ECR). Aurora accepts only the DMS and app groups and the operator's
+network on its port. DMS talks only to the source server's addresses on its port, to Aurora's port, and to the
+interface endpoints' group over HTTPS (its endpoints' secrets). The app talks to Aurora, to the endpoints' group and to
+S3's prefix list over HTTPS. The load balancer accepts 80/443 from the configured client networks and talks only to
+the app group and to the on-prem (blue) servers' port. The endpoints' group admits HTTPS from the DMS and app groups.
+``reachability/flows.py`` is the matrix these rules carry, proven on the synthesized and the applied stack.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ class SecurityGroupsWiring:
     """Derives group names."""
     vpc_id: str
     """VPC of the groups."""
-    on_prem_cidrs: tuple[str, ...]
-    """On-prem networks where the source database lives."""
+    source_addresses: tuple[str, ...]
+    """The source server's IPv4 addresses (``source.addresses``): all DMS reaches on-prem."""
     source_port: int
     """Source PostgreSQL port."""
     aurora_port: int
@@ -53,6 +55,11 @@ class SecurityGroupsWiring:
     """The phase's: create the DMS group and its rules (false once DMS is decommissioned)."""
     operator_cidrs: tuple[str, ...]
     """The on-prem admin networks where ``migrationctl`` runs; Aurora accepts its port from them."""
+    s3_prefix_list_id: str
+    """The S3 gateway endpoint's prefix list: the app reads and writes the images, and ECR's layers come from S3."""
+    external_image_registry: str = ""
+    """The registry of an app image outside the account's ECR (``public.ecr.aws``): the app may reach the internet on
+    443 to pull it. Default: none, the image is in the account's ECR (pulled through the endpoints)."""
 
     def __post_init__(self) -> None:
         ports = (
@@ -81,6 +88,17 @@ class SecurityGroups(Construct):
         self.aurora = self._group("aurora", "Aurora PostgreSQL cluster")
         self.app = self._group("app", "ECS Fargate inventory app tasks")
         self.alb = self._group("alb", "Application load balancer of the blue-green cutover")
+        self.endpoints = self._group("endpoints", "Interface VPC endpoints of AWS services")
+        for client, group in (("dms", self.dms), ("app", self.app)):
+            if group is not None:
+                self._rule(
+                    Direction.INGRESS,
+                    f"endpoints-from-{client}",
+                    self.endpoints,
+                    HTTPS_PORT,
+                    f"The interface endpoints accept HTTPS from the {client} security group",
+                    peer=group,
+                )
         if self.dms is not None:
             self._dms_rules(self.dms)
         self._rule(
@@ -110,12 +128,29 @@ class SecurityGroups(Construct):
         )
         self._rule(
             Direction.EGRESS,
-            "app-to-https",
+            "app-to-endpoints",
             self.app,
             HTTPS_PORT,
-            "App tasks reach AWS APIs and the image registry over HTTPS",
-            cidr="0.0.0.0/0",
+            "App tasks reach Secrets Manager, CloudWatch Logs and ECR through their interface endpoints",
+            peer=self.endpoints,
         )
+        self._rule(
+            Direction.EGRESS,
+            "app-to-s3",
+            self.app,
+            HTTPS_PORT,
+            "App tasks reach S3 (the images, ECR's layers) through the gateway endpoint",
+            prefix_list=p.s3_prefix_list_id,
+        )
+        if p.external_image_registry:
+            self._rule(
+                Direction.EGRESS,
+                "app-to-registry",
+                self.app,
+                HTTPS_PORT,
+                f"App tasks pull their image from {p.external_image_registry}, outside the account's ECR (internet)",
+                cidr="0.0.0.0/0",
+            )
         self._rule(
             Direction.INGRESS, "app-from-alb", self.app, p.app_port, "App tasks accept the load balancer only", peer=self.alb
         )
@@ -145,25 +180,25 @@ class SecurityGroups(Construct):
 
     def _dms_rules(self, dms: aws.security_group.SecurityGroup) -> None:
         p = self.wiring
-        for i, cidr in enumerate(p.on_prem_cidrs):
+        for i, address in enumerate(p.source_addresses):
             self._rule(
                 Direction.EGRESS,
                 f"dms-to-source-{i + 1}",
                 dms,
                 p.source_port,
-                f"DMS reads (and, on the way back, writes) the on-prem PostgreSQL in {cidr}",
-                cidr=cidr,
+                f"DMS reads (and, on the way back, writes) the on-prem PostgreSQL server {address}",
+                cidr=f"{address}/32",
             )
         self._rule(
             Direction.EGRESS, "dms-to-aurora", dms, p.aurora_port, "DMS writes to (and reads back from) Aurora", peer=self.aurora
         )
         self._rule(
             Direction.EGRESS,
-            "dms-to-https",
+            "dms-to-endpoints",
             dms,
             HTTPS_PORT,
-            "DMS reads its endpoints' secrets from Secrets Manager over HTTPS (through the NAT gateway)",
-            cidr="0.0.0.0/0",
+            "DMS reads its endpoints' secrets from Secrets Manager through its interface endpoint",
+            peer=self.endpoints,
         )
         self._rule(
             Direction.INGRESS,
@@ -184,8 +219,10 @@ class SecurityGroups(Construct):
         *,
         cidr: str | None = None,
         peer: aws.security_group.SecurityGroup | None = None,
+        prefix_list: str | None = None,
     ) -> None:
-        """One TCP rule on one port, to/from a CIDR or another group; the id is also the Name tag's qualifier."""
+        """One TCP rule on one port, to/from a CIDR, another group or a prefix list; the id is also the Name tag's
+        qualifier."""
         rule_type = (
             aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
             if direction is Direction.INGRESS
@@ -202,6 +239,7 @@ class SecurityGroups(Construct):
             to_port=port,
             cidr_ipv4=cidr,
             referenced_security_group_id=peer.id if peer is not None else None,
+            prefix_list_id=prefix_list,
         )
 
     def _rule_tags(self, qualifier: str) -> dict[str, str]:

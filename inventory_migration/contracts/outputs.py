@@ -44,6 +44,7 @@ class StackOutput(StrEnum):
     DATASYNC_ENDPOINT_SECURITY_GROUP_ARN = "datasync_endpoint_security_group_arn"
     VPN_CONNECTION_ID = "vpn_connection_id"
     VPN_TUNNEL_ADDRESSES = "vpn_tunnel_addresses"
+    SECURITY_GROUP_IDS = "security_group_ids"
     BLUE_TARGET_GROUP_ARN = "blue_target_group_arn"
     DMS_SOURCE_SECRET_ARN = "dms_source_secret_arn"
     DMS_TARGET_SECRET_ARN = "dms_target_secret_arn"
@@ -87,6 +88,11 @@ DOCS: Mapping[StackOutput, OutputDoc] = {
     ),
     StackOutput.DASHBOARD_NAME: OutputDoc("CloudWatch dashboard of the migration", False),
     StackOutput.VPC_ID: OutputDoc("VPC of the migration", False),
+    StackOutput.SECURITY_GROUP_IDS: OutputDoc(
+        "Security group id by part (dms, aurora, alb, app, endpoints, datasync_endpoint, resolver): `migrationctl network"
+        " check` finds each part's network interfaces by them",
+        False,
+    ),
     StackOutput.ECS_CLUSTER_NAME: OutputDoc("ECS cluster of the applications", False),
     StackOutput.ECS_CLUSTER_ARN: OutputDoc("ECS cluster ARN", False),
     StackOutput.APP_SUBNET_IDS: OutputDoc("Private subnets for the ECS tasks", False),

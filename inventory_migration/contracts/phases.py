@@ -296,6 +296,7 @@ COMPONENT_PATHS: tuple[tuple[str, Component | None], ...] = (
     ("security-groups/dms", Component.REPLICATION),
     ("security-groups/dms-*", Component.REPLICATION),
     ("security-groups/aurora-from-dms", Component.REPLICATION),
+    ("security-groups/endpoints-from-dms", Component.REPLICATION),
     ("application/blue*", Component.BLUE_TARGETS),
     ("security-groups/alb-to-blue-*", Component.BLUE_TARGETS),
     ("application/https", Component.TRAFFIC),

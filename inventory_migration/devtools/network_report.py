@@ -1,8 +1,9 @@
 """The flow matrix as a table, per phase, for ``docs/network.md`` (``make network``; a test keeps the doc equal).
 
 ``python -m inventory_migration.devtools.network_report [ENV …]`` synthesizes each environment in every phase, decides
-every flow of :data:`~.flows.FLOWS` on it and prints the generated section; exit 1 when a flow is not as the matrix
-says.
+every flow of :data:`~.flows.FLOWS` on it and prints the generated section — the matrix, then the on-prem side's
+checklist (every flow with an on-prem end: from, to, ports, phases, which firewall or ``pg_hba.conf`` opens it) with the
+environment's own addresses; exit 1 when a flow is not as the matrix says.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from inventory_migration.config import MigrationConfig
-from inventory_migration.contracts.phases import MigrationPhase
-from inventory_migration.reachability.flows import FLOWS, FlowResult, Kind, check, failures
+from inventory_migration.contracts.phases import PHASE_PLANS, MigrationPhase
+from inventory_migration.reachability.analyzer import Via
+from inventory_migration.reachability.flows import FLOWS, Flow, FlowResult, Kind, Place, check, endpoint, failures
 from inventory_migration.reachability.from_terraform import network_of
+from inventory_migration.reachability.model import Network
 
 BEGIN = "<!-- BEGIN GENERATED: make network -->"
 END = "<!-- END GENERATED -->"
@@ -52,6 +55,68 @@ def matrix(
     return "\n".join(lines), problems
 
 
+OUTSIDE_PLACES = {
+    Place.AWS_APIS: "AWS's public endpoints (*.us-east-1.amazonaws.com)",
+    Place.VPN_TUNNELS: "the two tunnel addresses (`terraform output vpn_tunnel_addresses`)",
+}
+"""Places with no address in the configuration or the stack: what the on-prem side opens to."""
+
+
+def _where(place: Place, network: Network, config: MigrationConfig) -> tuple[str, bool]:
+    """A place's addresses as the on-prem side writes them, and whether it is on-prem."""
+    if place in OUTSIDE_PLACES:
+        return OUTSIDE_PLACES[place], False
+    if place is Place.FILE_SERVER:
+        return f"the file server {config.files.server}", True
+    if place is Place.VPN_DEVICE:
+        return f"`{config.network.customer_gateway_ip}`", True
+    found = endpoint(place, network, config)
+    if found.placement is not None:
+        cidrs = sorted({str(network.subnets[s].cidr) for s in found.placement.subnets if s in network.subnets})
+        return f"{place.value}: " + ", ".join(f"`{c}`" for c in cidrs), False
+    return ", ".join(f"`{a}`" for a in found.addresses), found.via is Via.ON_PREM
+
+
+def _to_open(flow: Flow, source_on_prem: bool, destination_on_prem: bool) -> str:
+    where = []
+    if source_on_prem and destination_on_prem:
+        where.append("on-prem firewalls between them")
+    elif source_on_prem:
+        where.append("on-prem firewall: out, toward the VPN")
+    elif destination_on_prem:
+        where.append("on-prem firewall: in, from the VPN")
+    if flow.destination is Place.ON_PREM_DATABASE:
+        where.append("`pg_hba.conf`: a `hostssl` line per source range")
+    if flow.destination is Place.AWS_APIS:
+        where = ["the operator host's proxy or internet access"]
+    return "; ".join(where)
+
+
+def checklist(environment: str, config: MigrationConfig, synths: Mapping[MigrationPhase, Mapping[str, Any]]) -> str:
+    """What the on-prem side must allow, per flow with an on-prem end, and in which phases: from the matrix, with
+    this environment's addresses (the VPC side as its subnets' ranges)."""
+    network = network_of(next(iter(synths.values())))
+    lines = [
+        f"#### {environment}: what the on-prem side opens",
+        "",
+        "| from | to | protocol/ports | phases | where | why |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for flow in FLOWS:
+        if flow.kind is Kind.FORBIDDEN:
+            continue
+        phases = [p for p in synths if flow.when(PHASE_PLANS[p], config)]
+        source, source_on_prem = _where(flow.source, network, config)
+        destination, destination_on_prem = _where(flow.destination, network, config)
+        if not phases or not (source_on_prem or destination_on_prem):
+            continue
+        when = "all" if len(phases) == len(synths) else ", ".join(SHORT[p] for p in phases)
+        ports = f"{flow.protocol.name.lower()} {flow.ports_text(config)}"
+        to_open = _to_open(flow, source_on_prem, destination_on_prem)
+        lines.append(f"| {source} | {destination} | {ports} | {when} | {to_open} | {flow.why} |")
+    return "\n".join(lines)
+
+
 def report(
     environments: Mapping[str, tuple[MigrationConfig, Mapping[MigrationPhase, Mapping[str, Any]]]],
 ) -> tuple[str, list[str]]:
@@ -66,6 +131,9 @@ def report(
         table, found = matrix(environment, config, synths)
         parts += [table, ""]
         problems += found
+    parts += ["### The on-prem side's checklist", ""]
+    for environment, (config, synths) in environments.items():
+        parts += [checklist(environment, config, synths), ""]
     parts.append(END)
     return "\n".join(parts), problems
 
@@ -88,4 +156,4 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["BEGIN", "END", "Kind", "matrix", "report"]
+__all__ = ["BEGIN", "END", "Kind", "checklist", "matrix", "report"]

@@ -22,11 +22,18 @@ from inventory_migration.migrationctl.cutover import commands as cutover_command
 from inventory_migration.migrationctl.database import commands as database_commands
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
 from inventory_migration.migrationctl.files import commands as files_commands
+from inventory_migration.migrationctl.network import commands as network_commands
 from inventory_migration.migrationctl.output import OutputFormat, plain
 from inventory_migration.migrationctl.overview import commands as overview_commands
 
 PROG = "migrationctl"
-CONCERNS = (database_commands.register, cutover_commands.register, files_commands.register, overview_commands.register)
+CONCERNS = (
+    database_commands.register,
+    cutover_commands.register,
+    files_commands.register,
+    network_commands.register,
+    overview_commands.register,
+)
 """Each concern registers its own commands; the order is the order of ``--help``."""
 
 

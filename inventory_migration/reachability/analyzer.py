@@ -244,7 +244,10 @@ def _route_out(network: Network, subnet: Subnet, dst: Net, via: Via | None, publ
         return [Hop("route", where, True, f"{prefix_list} -> {target}")]
     if via is Via.ON_PREM:
         if route.target is TargetKind.TRANSIT_GATEWAY:
-            return [Hop("route", where, True, f"{dst} -> {target}")]
+            carried = any(dst.subnet_of(r) for r in network.transit_routes or ())
+            hop = Hop("route", where, True, f"{dst} -> {target}")
+            detail = "" if carried else f"it routes {dst} to no VPN or Direct Connect attachment (not known as on-prem)"
+            return [hop, Hop("Transit Gateway route", route.target_id, carried, detail)]
         if route.target is TargetKind.VPN_GATEWAY:
             carried = any(dst.subnet_of(r) for r in network.vpn_routes)
             hop = Hop("route", where, True, f"{dst} -> {target}")
@@ -300,11 +303,29 @@ def _inside_to_outside(
 ) -> list[Hop]:
     hops = [_sg_out(network, src, dst_cidr=dst, dst_groups=(), prefix_list=prefix_list, protocol=protocol, ports=ports)]
     hops += _route_out(network, s, dst, via, src.public, prefix_list)
+    hops += _nat_acls(network, s, dst, prefix_list, protocol, ports)
     hops += [
         _acl(network, s, egress=True, peer=dst, protocol=protocol, ports=ports, why="to"),
         _acl(network, s, egress=False, peer=dst, protocol=protocol, ports=EPHEMERAL, why="(the return) from"),
     ]
     return hops
+
+
+def _nat_acls(network: Network, s: Subnet, dst: Net, prefix_list: str, protocol: Protocol, ports: tuple[int, int]) -> list[Hop]:
+    """Through a NAT gateway the packet also crosses its subnet's network ACL, four times: in from the source subnet,
+    out to the destination (from the NAT's own ephemeral port), the return in on that port, and out to the source."""
+    route = lookup(network, s, dst, prefix_list=prefix_list)
+    if route is None or route.target is not TargetKind.NAT_GATEWAY or (prefix_list and route.prefix_list == prefix_list):
+        return []
+    nat = network.subnets.get(network.nat_subnets.get(route.target_id, ""))
+    if nat is None:
+        return []
+    return [
+        _acl(network, nat, egress=False, peer=s.cidr, protocol=protocol, ports=ports, why="(into the NAT) from"),
+        _acl(network, nat, egress=True, peer=dst, protocol=protocol, ports=ports, why="(out of the NAT) to"),
+        _acl(network, nat, egress=False, peer=dst, protocol=protocol, ports=EPHEMERAL, why="(the return, into the NAT) from"),
+        _acl(network, nat, egress=True, peer=s.cidr, protocol=protocol, ports=EPHEMERAL, why="(the return, out of the NAT) to"),
+    ]
 
 
 def _outside_to_inside(
@@ -313,11 +334,14 @@ def _outside_to_inside(
     if via is Via.INTERNET:
         hops = [Hop("entry from the internet", dst.name, dst.public, "" if dst.public else "it has no public address")]
     else:
-        has_path = bool(network.vpn_routes) or any(
-            r.target is TargetKind.TRANSIT_GATEWAY for t in network.route_tables.values() for r in t.routes
-        )
+        has_path = any(src.subnet_of(r) for r in (*network.vpn_routes, *(network.transit_routes or ())))
         hops = [
-            Hop("entry from on-prem", "VPN / Transit Gateway", has_path, "" if has_path else "the VPC has no path to on-prem")
+            Hop(
+                "entry from on-prem",
+                "VPN / Transit Gateway",
+                has_path,
+                "" if has_path else f"neither the VPN nor a Transit Gateway carries {src} to the VPC",
+            )
         ]
     hops += [
         _acl(network, d, egress=False, peer=src, protocol=protocol, ports=ports, why="from"),
@@ -356,10 +380,17 @@ def paths(
     network: Network, source: Endpoint, destination: Endpoint, protocol: Protocol, ports: tuple[int, int]
 ) -> Iterator[tuple[str, list[Hop]]]:
     """Every piece of the flow, with its hops."""
+    if destination.service and not network.dns_support:
+        yield (
+            f"{source.name} -> {destination.name}",
+            [Hop("DNS", "the VPC", False, "DNS resolution is off (enableDnsSupport): no service name resolves")],
+        )
+        return
     cidr_bounds, port_bounds = _boundaries(network)
     port_list = port_pieces(ports, port_bounds)
     service_placement = None
-    if destination.service and destination.service in network.interface_endpoints:
+    private_dns = network.dns_support and network.dns_hostnames
+    if destination.service and private_dns and destination.service in network.interface_endpoints:
         service_placement = network.placements.get(network.interface_endpoints[destination.service])
     prefix_list = destination.service if destination.service == "s3" else ""
     dst_placement = destination.placement or service_placement

@@ -17,8 +17,9 @@ import dataclasses
 from collections.abc import Callable
 from enum import Enum
 
-from inventory_migration.config import MigrationConfig
+from inventory_migration.config import FileProtocol, MigrationConfig, OnPremConnectivity
 from inventory_migration.contracts.phases import PHASE_PLANS, ImageSync, MigrationPhase, PhasePlan
+from inventory_migration.contracts.services import GATEWAY_SERVICE, InterfaceService
 from inventory_migration.reachability.analyzer import Endpoint, Verdict, Via, analyze, public_internet
 from inventory_migration.reachability.model import Net, Network, Protocol, Role
 
@@ -34,12 +35,21 @@ class Place(Enum):
 
     INTERNET = "the internet"
     CLIENTS = "client networks (app.ingress_cidrs)"
+    INTERNET_NOT_CLIENTS = "the internet outside app.ingress_cidrs"
+    IMAGE_REGISTRY = "the app image's registry (app.container_image, outside the account's ECR)"
     OPERATOR = "the operator's network (network.operator_cidrs)"
-    ON_PREM_DATABASE = "the on-prem database (network.on_prem_cidrs, source.port)"
+    ON_PREM = "on-prem (network.on_prem_cidrs)"
+    ON_PREM_DATABASE = "the on-prem database (source.addresses)"
+    ON_PREM_NOT_DATABASE = "on-prem outside the database server"
     ON_PREM_NOT_OPERATOR = "on-prem outside the operator's network"
+    ON_PREM_NOT_AGENT = "on-prem outside the DataSync agent"
     BLUE = "blue, the on-prem app servers (app.blue_targets)"
-    DATASYNC_AGENT = "the on-prem DataSync agent (network.on_prem_cidrs)"
+    DATASYNC_AGENT = "the on-prem DataSync agent (files.agent_address)"
+    FILE_SERVER = "the on-prem file server (files.server)"
     ON_PREM_DNS = "on-prem DNS (network.on_prem_dns_servers)"
+    VPN_DEVICE = "the on-prem VPN device (network.customer_gateway_ip)"
+    VPN_TUNNELS = "AWS's two VPN tunnel endpoints (output vpn_tunnel_addresses)"
+    AWS_APIS = "AWS's public APIs: DMS, ELB, CloudWatch, SNS, Secrets Manager, S3, STS (us-east-1)"
     ALB = Role.ALB.value
     APP_TASKS = Role.APP_TASKS.value
     DMS = Role.DMS.value
@@ -48,16 +58,19 @@ class Place(Enum):
     RESOLVER = Role.RESOLVER.value
     SECRETS_MANAGER = "Secrets Manager"
     CLOUDWATCH_LOGS = "CloudWatch Logs"
-    ECR = "ECR (the image registry)"
+    ECR_API = "ECR's API (ecr.api)"
+    ECR = "ECR's registry (ecr.dkr)"
     S3 = "S3"
 
 
 SERVICES = {
-    Place.SECRETS_MANAGER: "secretsmanager",
-    Place.CLOUDWATCH_LOGS: "logs",
-    Place.ECR: "ecr.dkr",
-    Place.S3: "s3",
+    Place.SECRETS_MANAGER: InterfaceService.SECRETS_MANAGER.value,
+    Place.CLOUDWATCH_LOGS: InterfaceService.LOGS.value,
+    Place.ECR_API: InterfaceService.ECR_API.value,
+    Place.ECR: InterfaceService.ECR_DKR.value,
+    Place.S3: GATEWAY_SERVICE,
 }
+"""The AWS services the VPC reaches, by the name their endpoint carries (``contracts/services.py``)."""
 
 
 class Kind(Enum):
@@ -84,16 +97,20 @@ class Flow:
         return "all" if ports == (ALL_PORTS,) else text
 
 
-SOURCE_PORT, AURORA_PORT, APP_PORT, BLUE_PORT = (-1, -1), (-2, -2), (-3, -3), (-4, -4)
+SOURCE_PORT, AURORA_PORT, APP_PORT, BLUE_PORT, FILES_PORT = (-1, -1), (-2, -2), (-3, -3), (-4, -4), (-5, -5)
 """Ports taken from the configuration when the matrix is resolved."""
+FILE_SERVER_PORTS = {FileProtocol.NFS: 2049, FileProtocol.SMB: 445}
+"""What the agent opens to the file server: NFS (2049; an NFSv3 export also needs 111 and its mountd port) or SMB."""
 
 
 def resolved_ports(flow: Flow, config: MigrationConfig) -> tuple[tuple[int, int], ...]:
+    files = FILE_SERVER_PORTS[config.files.protocol]
     named = {
         SOURCE_PORT: (config.source.port, config.source.port),
         AURORA_PORT: (config.aurora.port, config.aurora.port),
         APP_PORT: (config.app.container_port, config.app.container_port),
         BLUE_PORT: (config.app.blue_port, config.app.blue_port),
+        FILES_PORT: (files, files),
     }
     return tuple(named.get(p, p) for p in flow.ports)
 
@@ -118,6 +135,22 @@ def _resolver(_p: PhasePlan, c: MigrationConfig) -> bool:
     return bool(c.network.on_prem_dns_servers)
 
 
+def _image_outside(_p: PhasePlan, c: MigrationConfig) -> bool:
+    return bool(c.app.external_image_registry)
+
+
+def _image_inside(_p: PhasePlan, c: MigrationConfig) -> bool:
+    return not c.app.external_image_registry
+
+
+def _no_support_channel(p: PhasePlan, c: MigrationConfig) -> bool:
+    return _images(p, c) and not c.files.support_channel
+
+
+def _vpn(_p: PhasePlan, c: MigrationConfig) -> bool:
+    return c.network.connectivity is OnPremConnectivity.VPN
+
+
 P, K, TCP, UDP = Place, Kind, Protocol.TCP, Protocol.UDP
 FLOWS: tuple[Flow, ...] = (
     Flow(
@@ -129,7 +162,9 @@ FLOWS: tuple[Flow, ...] = (
     Flow(P.DMS, P.AURORA, TCP, (AURORA_PORT,), "the way back: DMS reads Aurora's slot", when=_reverse),
     Flow(P.APP_TASKS, P.AURORA, TCP, (AURORA_PORT,), "green, the app on ECS, uses Aurora"),
     Flow(P.APP_TASKS, P.SECRETS_MANAGER, TCP, (HTTPS,), "tasks get the database secret"),
+    Flow(P.APP_TASKS, P.ECR_API, TCP, (HTTPS,), "tasks are authorised to pull and read the image's manifest"),
     Flow(P.APP_TASKS, P.ECR, TCP, (HTTPS,), "tasks pull the app image"),
+    Flow(P.APP_TASKS, P.IMAGE_REGISTRY, TCP, (HTTPS,), "tasks pull an image kept outside ECR", when=_image_outside),
     Flow(P.APP_TASKS, P.CLOUDWATCH_LOGS, TCP, (HTTPS,), "tasks send their logs"),
     Flow(P.APP_TASKS, P.S3, TCP, (HTTPS,), "the app serves the product images (through the S3 gateway endpoint)"),
     Flow(P.CLIENTS, P.ALB, TCP, (HTTPS,), "users reach the app"),
@@ -140,6 +175,33 @@ FLOWS: tuple[Flow, ...] = (
         P.OPERATOR, P.ON_PREM_DATABASE, TCP, (SOURCE_PORT,), "migrationctl on the source (on-prem, off the VPC)", kind=K.OUTSIDE
     ),
     Flow(P.DATASYNC_AGENT, P.DATASYNC_ENDPOINT, TCP, DATASYNC_AGENT_PORTS, "the agent sends the images privately", when=_images),
+    Flow(P.DATASYNC_AGENT, P.FILE_SERVER, TCP, (FILES_PORT,), "the agent reads the image export", kind=K.OUTSIDE, when=_images),
+    Flow(
+        P.OPERATOR,
+        P.DATASYNC_AGENT,
+        TCP,
+        ((80, 80),),
+        "activation: the operator's browser gets the agent's activation key (then 80 may close)",
+        kind=K.OUTSIDE,
+        when=_images,
+    ),
+    Flow(
+        P.OPERATOR,
+        P.AWS_APIS,
+        TCP,
+        (HTTPS,),
+        "migrationctl and terraform call AWS (the operator host's internet access or proxy)",
+        kind=K.OUTSIDE,
+    ),
+    Flow(
+        P.VPN_DEVICE,
+        P.VPN_TUNNELS,
+        UDP,
+        ((500, 500), (4500, 4500)),
+        "IPsec: IKE and NAT-T (and ESP, IP 50)",
+        kind=K.OUTSIDE,
+        when=_vpn,
+    ),
     Flow(P.RESOLVER, P.ON_PREM_DNS, UDP, ((53, 53),), "on-prem names resolve from the VPC", when=_resolver),
     Flow(P.RESOLVER, P.ON_PREM_DNS, TCP, ((53, 53),), "on-prem names resolve from the VPC (large answers)", when=_resolver),
     Flow(P.INTERNET, P.AURORA, TCP, (ALL_PORTS,), "the database is never public", kind=K.FORBIDDEN),
@@ -147,6 +209,45 @@ FLOWS: tuple[Flow, ...] = (
     Flow(P.INTERNET, P.APP_TASKS, TCP, (ALL_PORTS,), "tasks are reached through the load balancer only", kind=K.FORBIDDEN),
     Flow(P.AURORA, P.INTERNET, TCP, (ALL_PORTS,), "the database never talks to the internet", kind=K.FORBIDDEN),
     Flow(P.APP_TASKS, P.ON_PREM_DATABASE, TCP, (SOURCE_PORT,), "green must never write blue's database", kind=K.FORBIDDEN),
+    Flow(P.APP_TASKS, P.ON_PREM, TCP, (ALL_PORTS,), "green talks to nothing on-prem", kind=K.FORBIDDEN),
+    Flow(
+        P.APP_TASKS,
+        P.INTERNET,
+        TCP,
+        (ALL_PORTS,),
+        "tasks reach AWS through the endpoints only",
+        kind=K.FORBIDDEN,
+        when=_image_inside,
+    ),
+    Flow(P.DMS, P.INTERNET, TCP, (ALL_PORTS,), "DMS reaches AWS through the endpoints only", kind=K.FORBIDDEN, when=_replication),
+    Flow(
+        P.DMS,
+        P.ON_PREM_NOT_DATABASE,
+        TCP,
+        (ALL_PORTS,),
+        "DMS talks to the database server only",
+        kind=K.FORBIDDEN,
+        when=_replication,
+    ),
+    Flow(P.INTERNET_NOT_CLIENTS, P.ALB, TCP, (ALL_PORTS,), "only the client networks reach the app", kind=K.FORBIDDEN),
+    Flow(
+        P.ON_PREM_NOT_AGENT,
+        P.DATASYNC_ENDPOINT,
+        TCP,
+        (ALL_PORTS,),
+        "only the agent reaches the DataSync endpoint",
+        kind=K.FORBIDDEN,
+        when=_images,
+    ),
+    Flow(
+        P.DATASYNC_AGENT,
+        P.DATASYNC_ENDPOINT,
+        TCP,
+        ((22, 22),),
+        "the support channel stays closed (files.support_channel)",
+        kind=K.FORBIDDEN,
+        when=_no_support_channel,
+    ),
     Flow(
         P.ON_PREM_NOT_OPERATOR,
         P.AURORA,
@@ -163,6 +264,10 @@ def _cidrs(values: tuple[str, ...]) -> tuple[Net, ...]:
     return tuple(Net(v, strict=False) for v in values)
 
 
+def _hosts(addresses: tuple[str, ...]) -> tuple[Net, ...]:
+    return tuple(Net(f"{a}/32") for a in addresses)
+
+
 def _without(ranges: tuple[Net, ...], holes: tuple[Net, ...]) -> tuple[Net, ...]:
     """``ranges`` less ``holes``."""
     pieces = list(ranges)
@@ -177,21 +282,36 @@ def _without(ranges: tuple[Net, ...], holes: tuple[Net, ...]) -> tuple[Net, ...]
     return tuple(pieces)
 
 
+def outside(place: Place, config: MigrationConfig) -> tuple[tuple[Net, ...], Via] | None:
+    """Where a place outside the VPC is, for this configuration, and how the VPC reaches it (``None``: a place
+    inside the VPC, or an AWS service)."""
+    n = config.network
+    on_prem, clients = _cidrs(n.on_prem_cidrs), _cidrs(config.app.ingress_cidrs)
+    database = _hosts(config.source.addresses)
+    agent = _hosts((config.files.agent_address,))
+    places = {
+        Place.INTERNET: (public_internet(), Via.INTERNET),
+        Place.IMAGE_REGISTRY: (public_internet(), Via.INTERNET),
+        Place.CLIENTS: (clients, Via.INTERNET),
+        Place.INTERNET_NOT_CLIENTS: (_without(public_internet(), clients), Via.INTERNET),
+        Place.OPERATOR: (_cidrs(n.operator_cidrs), Via.ON_PREM),
+        Place.ON_PREM: (on_prem, Via.ON_PREM),
+        Place.ON_PREM_DATABASE: (database, Via.ON_PREM),
+        Place.ON_PREM_NOT_DATABASE: (_without(on_prem, database), Via.ON_PREM),
+        Place.ON_PREM_NOT_OPERATOR: (_without(on_prem, _cidrs(n.operator_cidrs)), Via.ON_PREM),
+        Place.ON_PREM_NOT_AGENT: (_without(on_prem, agent), Via.ON_PREM),
+        Place.BLUE: (_hosts(config.app.blue_targets), Via.ON_PREM),
+        Place.DATASYNC_AGENT: (agent, Via.ON_PREM),
+        Place.ON_PREM_DNS: (_hosts(n.on_prem_dns_servers), Via.ON_PREM),
+    }
+    return places.get(place)
+
+
 def endpoint(place: Place, network: Network, config: MigrationConfig) -> Endpoint:
     """Where a place is, for this network and configuration."""
-    n = config.network
-    outside = {
-        Place.INTERNET: (public_internet(), Via.INTERNET),
-        Place.CLIENTS: (_cidrs(config.app.ingress_cidrs), Via.INTERNET),
-        Place.OPERATOR: (_cidrs(n.operator_cidrs), Via.ON_PREM),
-        Place.ON_PREM_DATABASE: (_cidrs(n.on_prem_cidrs), Via.ON_PREM),
-        Place.ON_PREM_NOT_OPERATOR: (_without(_cidrs(n.on_prem_cidrs), _cidrs(n.operator_cidrs)), Via.ON_PREM),
-        Place.BLUE: (tuple(Net(f"{t}/32") for t in config.app.blue_targets), Via.ON_PREM),
-        Place.DATASYNC_AGENT: (_cidrs(n.on_prem_cidrs), Via.ON_PREM),
-        Place.ON_PREM_DNS: (tuple(Net(f"{s}/32") for s in n.on_prem_dns_servers), Via.ON_PREM),
-    }
-    if place in outside:
-        addresses, via = outside[place]
+    found = outside(place, config)
+    if found is not None:
+        addresses, via = found
         return Endpoint(place.value, addresses=addresses, via=via)
     if place in SERVICES:
         return Endpoint(place.value, addresses=public_internet(), via=Via.INTERNET, service=SERVICES[place])
@@ -239,6 +359,9 @@ class FlowResult:
 def check(network: Network, config: MigrationConfig, phase: MigrationPhase) -> list[FlowResult]:
     """Every flow of the matrix, decided for one phase."""
     plan = PHASE_PLANS[phase]
+    if network.transit_routes is None and config.network.connectivity is OnPremConnectivity.TRANSIT_GATEWAY:
+        # The gateway is not the stack's: what it carries on to on-prem is what the configuration says is on-prem.
+        network = dataclasses.replace(network, transit_routes=_cidrs(config.network.on_prem_cidrs))
     results = []
     for flow in FLOWS:
         ports = flow.ports_text(config)

@@ -202,6 +202,7 @@ def network_from_aws(clients: Clients, deployed: Deployed) -> Network:
             if e.get("PrivateDnsEnabled") or service == "datasync":  # as from_terraform reads it
                 interface_endpoints[service] = name
     placements.update(_placements(clients, deployed))
+    gateways = {r.target_id for t in tables.values() for r in t.routes if r.target is TargetKind.TRANSIT_GATEWAY}
     return Network(
         vpc_cidr=Net(vpc["CidrBlock"]),
         subnets=subnets,
@@ -212,7 +213,49 @@ def network_from_aws(clients: Clients, deployed: Deployed) -> Network:
         vpn_routes=vpn_routes,
         nat_subnets=nats,
         interface_endpoints=interface_endpoints,
+        transit_routes=_transit_routes(ec2, deployed.vpc_id, gateways) if gateways else None,
+        dns_support=_vpc_attribute(ec2, deployed.vpc_id, "enableDnsSupport"),
+        dns_hostnames=_vpc_attribute(ec2, deployed.vpc_id, "enableDnsHostnames"),
     )
+
+
+def _vpc_attribute(ec2: Any, vpc_id: str, attribute: str) -> bool:
+    answer = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
+    key = attribute[0].upper() + attribute[1:]
+    return bool(answer.get(key, {}).get("Value"))
+
+
+ON_PREM_ATTACHMENTS = frozenset({"vpn", "direct-connect-gateway", "connect"})
+"""Transit Gateway attachment types that lead on-prem (``vpc`` and ``peering`` lead to other networks in AWS)."""
+
+
+def _transit_routes(ec2: Any, vpc_id: str, gateways: set[str]) -> tuple[Net, ...] | None:
+    """The ranges the VPC's Transit Gateways route to on-prem attachments, from the route table the VPC's attachment is
+    associated with. ``None`` when the account may not read it (a gateway shared from a network account): the
+    configuration's on-prem ranges then stand in (:func:`~.flows.check`)."""
+    from botocore.exceptions import ClientError
+
+    ranges: list[Net] = []
+    try:
+        attachments = ec2.describe_transit_gateway_attachments(
+            Filters=[{"Name": "resource-id", "Values": [vpc_id]}, {"Name": "transit-gateway-id", "Values": sorted(gateways)}]
+        )["TransitGatewayAttachments"]
+        for attachment in attachments:
+            table = (attachment.get("Association") or {}).get("TransitGatewayRouteTableId")
+            if not table:
+                continue
+            routes = ec2.search_transit_gateway_routes(
+                TransitGatewayRouteTableId=table, Filters=[{"Name": "state", "Values": ["active"]}]
+            )["Routes"]
+            ranges += [
+                Net(r["DestinationCidrBlock"])
+                for r in routes
+                if r.get("DestinationCidrBlock")
+                and any(a.get("ResourceType") in ON_PREM_ATTACHMENTS for a in r.get("TransitGatewayAttachments", []))
+            ]
+    except ClientError:
+        return None
+    return tuple(ranges)
 
 
 def _placements(clients: Clients, d: Deployed) -> dict[str, Placement]:

@@ -205,7 +205,16 @@ def network_of(synth: Mapping[str, Any]) -> Network:
         vpn_routes=vpn_routes,
         nat_subnets={address: ref(c["subnet_id"]) or "" for address, c in resources(synth, "aws_nat_gateway")},
         interface_endpoints=interface_endpoints,
+        dns_support=_flag(vpc.get("enable_dns_support"), default=True),
+        dns_hostnames=_flag(vpc.get("enable_dns_hostnames"), default=False),
     )
+
+
+def _flag(value: Any, *, default: bool) -> bool:
+    """A Terraform boolean as written (``true``, ``"false"``), its provider default when unset."""
+    if value is None:
+        return default
+    return value if isinstance(value, bool) else str(value).strip().lower() == "true"
 
 
 def _placements(synth: Mapping[str, Any], out: dict[str, Placement]) -> None:

@@ -181,6 +181,18 @@ class Network:
     placements: dict[str, Placement]
     vpn_routes: tuple[Net, ...] = ()
     """Static routes of the site-to-site VPN: the on-prem ranges the tunnel carries."""
+    transit_routes: tuple[Net, ...] | None = None
+    """The ranges the Transit Gateway routes on to on-prem (to a VPN or Direct Connect attachment, not to another
+    VPC). Read from the gateway's route table on an applied stack; ``None`` when unknown (a synthesized stack: the
+    gateway is not the stack's), and then the configured ``network.on_prem_cidrs`` stand for them
+    (:func:`~.flows.check`), where the configuration says the path to on-prem is a Transit Gateway."""
+    dns_support: bool = True
+    """The VPC's ``enableDnsSupport``: the Amazon-provided resolver answers (AWS's default: on). Off, no service name
+    resolves from inside the VPC."""
+    dns_hostnames: bool = True
+    """The VPC's ``enableDnsHostnames`` (Terraform's and AWS's default for a new VPC: off). An interface endpoint's
+    private DNS takes effect only with both attributes on; otherwise a service's name resolves to its public
+    addresses."""
     nat_subnets: dict[str, str] = dataclasses.field(default_factory=dict)
     """NAT gateway id -> the subnet it sits in (its traffic leaves through that subnet's route table)."""
     interface_endpoints: dict[str, str] = dataclasses.field(default_factory=dict)

@@ -13,6 +13,7 @@ from inventory_migration.constructs.application import BlueGreenApplication, Blu
 from inventory_migration.constructs.aurora import AuroraCluster, AuroraWiring
 from inventory_migration.constructs.dms import DmsReplication, DmsWiring, EndpointSpec
 from inventory_migration.constructs.dns import OnPremDns, OnPremDnsProps
+from inventory_migration.constructs.endpoints import ServiceEndpoints, ServiceEndpointsProps
 from inventory_migration.constructs.files import METRIC_NAMESPACE, ImageTransfer, ImageTransferWiring
 from inventory_migration.constructs.kms import EncryptionKeys, EncryptionKeysWiring
 from inventory_migration.constructs.monitoring import (
@@ -100,7 +101,7 @@ class MigrationStack(TerraformStack):
             wiring=SecurityGroupsWiring(
                 namer=namer,
                 vpc_id=self.network.vpc.id,
-                on_prem_cidrs=config.network.on_prem_cidrs,
+                source_addresses=config.source.addresses,
                 source_port=config.source.port,
                 aurora_port=config.aurora.port,
                 app_port=config.app.container_port,
@@ -109,6 +110,19 @@ class MigrationStack(TerraformStack):
                 blue_port=config.app.blue_port,
                 replication=phase.replication,
                 operator_cidrs=config.network.operator_cidrs,
+                s3_prefix_list_id=self.network.s3_endpoint.prefix_list_id,
+                external_image_registry=config.app.external_image_registry,
+            ),
+        )
+        self.endpoints = ServiceEndpoints(
+            self,
+            "endpoints",
+            props=ServiceEndpointsProps(
+                namer=namer,
+                region=config.region,
+                vpc_id=self.network.vpc.id,
+                subnet_ids=self.network.app_subnet_ids,
+                security_group_id=self.security_groups.endpoints.id,
             ),
         )
         self.dns = (
@@ -247,7 +261,6 @@ class MigrationStack(TerraformStack):
                 partition=part,
                 vpc_id=self.network.vpc.id,
                 subnet_ids=self.network.dms_subnet_ids,
-                on_prem_cidrs=config.network.on_prem_cidrs,
                 bucket_arn=self.storage.bucket.arn,
                 bucket_key_arn=self.keys.s3.arn,
                 report_bucket_arn=self.storage.log_bucket.arn,

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from inventory_migration.stacks.migration import MigrationStack
 
 
+def security_group_ids(stack: MigrationStack) -> dict[str, str]:
+    """The security group of each part of the migration that has network interfaces, by the part's key."""
+    groups = stack.security_groups
+    found = {"aurora": groups.aurora, "alb": groups.alb, "app": groups.app, "endpoints": groups.endpoints, "dms": groups.dms}
+    found["datasync_endpoint"] = getattr(stack.files, "endpoint_security_group", None) if stack.files.endpoint else None
+    found["resolver"] = stack.dns.security_group if stack.dns is not None else None
+    return {key: group.id for key, group in found.items() if group is not None}
+
+
 def declare_outputs(stack: MigrationStack) -> None:
     """Declare every output the deployed phase has."""
     app, dms = stack.application, stack.dms
@@ -41,6 +50,7 @@ def declare_outputs(stack: MigrationStack) -> None:
         StackOutput.HTTPS_LISTENER_ARN: app.https_listener.arn,
         StackOutput.LOAD_BALANCER_DNS_NAME: app.load_balancer.dns_name,
     }
+    outputs[StackOutput.SECURITY_GROUP_IDS] = security_group_ids(stack)
     if stack.files.task is not None:
         outputs[StackOutput.DATASYNC_TASK_ARN] = stack.files.task.arn
     if stack.files.endpoint is not None:

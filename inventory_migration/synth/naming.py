@@ -46,7 +46,7 @@ class ResourceType(Enum):
     NAT_GATEWAY = NameRule("nat", 255, planned_qualifiers=("4",))
     ELASTIC_IP = NameRule("eip", 255, planned_qualifiers=("nat-4",))
     ROUTE_TABLE = NameRule("rtb", 255, planned_qualifiers=("private-app-4",))
-    VPC_ENDPOINT = NameRule("vpce", 255, planned_qualifiers=("s3",))
+    VPC_ENDPOINT = NameRule("vpce", 255, planned_qualifiers=("s3", "secretsmanager"))
     FLOW_LOG = NameRule("flowlog", 255)
     LOG_GROUP = NameRule("logs", 512, pattern=re.compile(r"^[\w./#-]+$"), planned_qualifiers=("vpc-flow",))
     SECURITY_GROUP = NameRule("secgroup", 255, forbidden_prefix="sg-", planned_qualifiers=("datasync-endpoint",))

@@ -13,6 +13,8 @@ SHIPPED_STAND_INS = {
     "network.operator_cidrs",
     "app.blue_targets",
     "app.container_image",
+    "source.addresses",
+    "files.agent_address",
     "backend.bucket",
 }
 

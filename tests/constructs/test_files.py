@@ -23,7 +23,7 @@ def transfer(stack: Any, **overrides: Any) -> Any:
         partition="aws",
         vpc_id="vpc-1",
         subnet_ids=["dms-1", "dms-2"],
-        on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"),
+        agent_address="192.168.30.10",
         bucket_arn=BUCKET,
         bucket_key_arn=S3KEY,
         report_bucket_arn="arn:aws:s3:::s3-access-logs-dev-t1",
@@ -96,13 +96,19 @@ def test_datasync_endpoint_is_private_and_only_takes_the_agent_ports(construct_s
     assert endpoint["service_name"] == "com.amazonaws.us-east-1.datasync" and endpoint["vpc_endpoint_type"] == "Interface"
     assert endpoint["subnet_ids"] == ["dms-1"]
     assert endpoint["security_group_ids"] == [ref(construct_stack, files.endpoint_security_group, "id")]
-    rules = sorted(
+    assert _endpoint_rules(synth) == [(443, 443, "192.168.30.10/32"), (1024, 1064, "192.168.30.10/32")]
+    assert "aws_vpc_security_group_egress_rule" not in synth["resource"]
+
+
+def _endpoint_rules(synth: Any) -> list[tuple[int, int, str]]:
+    return sorted(
         (r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in resources_of(synth, "aws_vpc_security_group_ingress_rule")
     )
-    assert rules == sorted(
-        (low, high, cidr) for cidr in ("192.168.0.0/16", "172.20.0.0/16") for low, high in ((22, 22), (443, 443), (1024, 1064))
-    )
-    assert "aws_vpc_security_group_egress_rule" not in synth["resource"]
+
+
+def test_datasync_endpoint_opens_the_support_channel_only_when_asked(construct_stack: Any) -> None:
+    transfer(construct_stack, support_channel=True)
+    assert (22, 22, "192.168.30.10/32") in _endpoint_rules(synth_of(construct_stack))
 
 
 def test_datasync_failure_notifies_the_topic(construct_stack: Any) -> None:
@@ -160,8 +166,8 @@ def test_datasync_wiring_validation() -> None:
     from inventory_migration.constructs.wiring import WiringError
 
     with pytest.raises(WiringError) as info:
-        transfer(None, subnet_ids=[], on_prem_cidrs=())
-    assert all(s in str(info.value) for s in ("subnet_ids", "on_prem_cidrs"))
+        transfer(None, subnet_ids=[])
+    assert "subnet_ids" in str(info.value)
 
 
 def test_datasync_without_an_agent_creates_only_the_endpoint(construct_stack: Any) -> None:

@@ -43,7 +43,7 @@ def test_network_tiers_across_three_azs(construct_stack: Any) -> None:
     assert len(resources_of(synth, "aws_nat_gateway")) == 1
     endpoint = one(synth, "aws_vpc_endpoint")
     assert endpoint["service_name"] == "com.amazonaws.us-east-1.s3" and endpoint["vpc_endpoint_type"] == "Gateway"
-    assert len(endpoint["route_table_ids"]) == 5
+    assert len(endpoint["route_table_ids"]) == 8  # public, DMS x3, app x3, database
     assert one(synth, "aws_default_security_group").get("ingress") is None
     assert len(net.availability_zones) == 3
 
@@ -74,13 +74,23 @@ def test_vpn_path_routes_on_prem_from_private_and_public_tables(construct_stack:
     assert one(synth, "aws_vpn_connection")["static_routes_only"] is True
     assert len(resources_of(synth, "aws_vpn_connection_route")) == 2
     on_prem = [r for r in resources_of(synth, "aws_route") if r["destination_cidr_block"] != "0.0.0.0/0"]
-    # 3 private tables and the public one (the load balancer there forwards to blue on-prem), per on-prem network.
+    # The DMS tier's 3 tables and the public one (the load balancer there forwards to blue on-prem), per network.
     assert len(on_prem) == 8 and all("aws_vpn_gateway" in r["gateway_id"] for r in on_prem)
     public = f"${{aws_route_table.{construct_stack.get_logical_id(net.public_route_table)}.id}}"
     assert sorted(r["destination_cidr_block"] for r in on_prem if r["route_table_id"] == public) == [
         "172.20.0.0/16",
         "192.168.0.0/16",
     ]
+
+
+def test_the_app_tier_has_no_route_to_on_prem(construct_stack: Any) -> None:
+    net = network(construct_stack, on_prem_cidrs=("192.168.0.0/16", "172.20.0.0/16"))
+    synth = synth_of(construct_stack)
+    app_tables = {f"${{aws_route_table.{construct_stack.get_logical_id(t)}.id}}" for t in net.app_route_tables}
+    routes = [r for r in resources_of(synth, "aws_route") if r["route_table_id"] in app_tables]
+    assert len(routes) == 3 and all(r["destination_cidr_block"] == "0.0.0.0/0" and r.get("nat_gateway_id") for r in routes)
+    associated = {a["route_table_id"] for a in resources_of(synth, "aws_route_table_association")}
+    assert app_tables <= associated
 
 
 def test_the_database_tier_routes_only_the_operators_network(construct_stack: Any) -> None:

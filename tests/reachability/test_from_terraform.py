@@ -56,9 +56,9 @@ def test_an_interface_endpoint_with_private_dns_carries_its_whole_service(synth:
 
 def test_an_interface_endpoint_without_private_dns_is_not_where_its_service_resolves(synth: dict[str, Any]) -> None:
     """Was: any interface endpoint counted, though clients resolve the service's public name without private DNS."""
-    _interface_endpoint(synth, "secretsmanager", private_dns=False)
+    _interface_endpoint(synth, "sts", private_dns=False)
     network = network_of(synth)
-    assert "secretsmanager" not in network.interface_endpoints and "secretsmanager endpoint" in network.placements
+    assert "sts" not in network.interface_endpoints and "sts endpoint" in network.placements
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,66 @@ def test_a_prefix_list_rule_is_the_service_of_its_list(synth: dict[str, Any], pr
     }
     (edited,) = [r for r in network_of(synth).security_groups[group[2:-4]].egress() if r.description == "edited"]
     assert edited.prefix_list == service
+
+
+def _failing(synth: dict[str, Any], config: Any = None) -> dict[tuple[Place, Place], str]:
+    """Flows not as the matrix says in the edited stack (dev, cdc): (source, destination) -> their reasons."""
+    config = config or phase_config("dev", MigrationPhase.CDC)
+    results = check(network_of(synth), config, MigrationPhase.CDC)
+    return {(r.flow.source, r.flow.destination): " ".join(r.reasons()) for r in results if not r.ok}
+
+
+def _routes_to_a_transit_gateway(synth: dict[str, Any]) -> None:
+    for route in synth["resource"]["aws_route"].values():
+        if "aws_vpn_gateway" in str(route.get("gateway_id", "")):
+            del route["gateway_id"]
+            route["transit_gateway_id"] = "tgw-0a1b2c3d4e5f60718"
+
+
+def test_a_route_to_a_transit_gateway_not_known_to_lead_on_prem_does_not_reach_on_prem(synth: dict[str, Any]) -> None:
+    """Was: any Transit Gateway route counted as a path to on-prem. Edited: the on-prem routes name a Transit Gateway
+    while the configuration says the path is the VPN: nothing says that gateway carries on to on-prem."""
+    _routes_to_a_transit_gateway(synth)
+    failing = _failing(synth)
+    assert "Transit Gateway route" in failing[(Place.DMS, Place.ON_PREM_DATABASE)]
+
+
+def test_a_transit_gateway_the_configuration_names_carries_the_on_prem_ranges(synth: dict[str, Any]) -> None:
+    import dataclasses
+
+    from inventory_migration.config import OnPremConnectivity
+
+    _routes_to_a_transit_gateway(synth)
+    config = phase_config("dev", MigrationPhase.CDC)
+    network = dataclasses.replace(
+        config.network, connectivity=OnPremConnectivity.TRANSIT_GATEWAY, transit_gateway_id="tgw-0a1b2c3d4e5f60718"
+    )
+    assert _failing(synth, dataclasses.replace(config, network=network)) == {}
+
+
+def test_traffic_through_the_nat_gateway_crosses_its_subnets_network_acl(synth: dict[str, Any]) -> None:
+    """Was: the NAT subnet's ACL was not read. Edited: a deny-all ACL on the public subnets, where the NAT sits; the
+    app's image pull from outside ECR goes through it (and the load balancer's flows break too)."""
+    public = [f"${{aws_subnet.{k}.id}}" for k in synth["resource"]["aws_subnet"] if "public" in k]
+    synth["resource"].setdefault("aws_network_acl", {})["deny-all"] = {"vpc_id": _first(synth, "aws_vpc"), "subnet_ids": public}
+    failing = _failing(synth)
+    assert "into the NAT" in failing[(Place.APP_TASKS, Place.IMAGE_REGISTRY)]
+
+
+def test_without_dns_resolution_no_service_name_resolves(synth: dict[str, Any]) -> None:
+    """Was: DNS was not modelled. Edited: enable_dns_support = false."""
+    (vpc,) = synth["resource"]["aws_vpc"].values()
+    vpc["enable_dns_support"] = False
+    failing = _failing(synth)
+    assert "DNS resolution is off" in failing[(Place.DMS, Place.SECRETS_MANAGER)]
+    assert (Place.DMS, Place.AURORA) not in failing
+
+
+def test_without_dns_host_names_private_dns_does_not_take_and_a_service_resolves_to_its_public_addresses(
+    synth: dict[str, Any],
+) -> None:
+    """Was: an endpoint's private DNS counted whatever the VPC's DNS attributes. Edited: enable_dns_hostnames = false:
+    Secrets Manager's name resolves to its public addresses, which DMS's security group does not let it reach."""
+    (vpc,) = synth["resource"]["aws_vpc"].values()
+    vpc["enable_dns_hostnames"] = False
+    assert "security group egress" in _failing(synth)[(Place.DMS, Place.SECRETS_MANAGER)]

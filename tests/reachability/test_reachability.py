@@ -147,10 +147,17 @@ def test_the_longest_prefix_wins() -> None:
     assert analyze(n, app(n), on_prem("192.168.20.0/24"), TCP, (5432, 5432)).all_pass  # the /16 still routes the rest
 
 
-def test_a_transit_gateway_route_reaches_on_prem() -> None:
+def test_a_transit_gateway_route_reaches_on_prem_where_the_gateway_carries_it_there() -> None:
     tables = {"private-rt": RouteTable("private-rt", (LOCAL, Route(ON_PREM, TargetKind.TRANSIT_GATEWAY, "tgw-1")))}
-    n = network(route_tables={**network().route_tables, **tables}, vpn_routes=())
+    n = network(route_tables={**network().route_tables, **tables}, vpn_routes=(), transit_routes=(ON_PREM,))
     assert analyze(n, app(n), on_prem(), TCP, (5432, 5432)).all_pass
+
+
+@pytest.mark.parametrize("carried", [(), None, (Net("10.200.0.0/16"),)], ids=["nothing", "unknown", "another-network"])
+def test_a_transit_gateway_route_does_not_reach_on_prem_where_the_gateway_does_not_carry_it(carried: Any) -> None:
+    tables = {"private-rt": RouteTable("private-rt", (LOCAL, Route(ON_PREM, TargetKind.TRANSIT_GATEWAY, "tgw-1")))}
+    n = network(route_tables={**network().route_tables, **tables}, vpn_routes=(), transit_routes=carried)
+    assert "Transit Gateway route" in blocked_at(analyze(n, app(n), on_prem(), TCP, (5432, 5432)))
 
 
 def test_no_route_at_all() -> None:

@@ -1,0 +1,1 @@
+"""``migrationctl network check``: the network proven beyond our side of the VPN, in the account."""
