@@ -147,7 +147,8 @@ def _datasync() -> None:
 @patch(
     "dms",
     "replication instances and subnet groups describe a fixed fake subnet (subnet-12345 in vpc-12345), not their own "
-    "subnets (the applied network's analysis reads them)",
+    "subnets (the applied network's analysis reads them); a subnet group is created without dms-vpc-role and its "
+    "policy, which AWS refuses",
 )
 def _dms_subnet_groups() -> None:
     from moto.dms.models import DatabaseMigrationServiceBackend, FakeReplicationInstance, FakeReplicationSubnetGroup, dms_backends
@@ -190,6 +191,7 @@ def _dms_subnet_groups() -> None:
     original_create = DatabaseMigrationServiceBackend.create_replication_subnet_group
 
     def create_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        require_vpc_role(self.account_id)
         group = original_create(self, *args, **kwargs)
         group._where = (self.account_id, self.region_name)  # type: ignore[attr-defined]
         return group
@@ -197,6 +199,26 @@ def _dms_subnet_groups() -> None:
     FakeReplicationSubnetGroup.to_dict = group_to_dict  # type: ignore[method-assign]
     FakeReplicationInstance.to_dict = instance_to_dict  # type: ignore[method-assign]
     DatabaseMigrationServiceBackend.create_replication_subnet_group = create_group  # type: ignore[method-assign]
+
+
+DMS_VPC_ROLE = "dms-vpc-role"
+DMS_VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"
+
+
+def require_vpc_role(account: str) -> None:
+    """AWS's precondition, which moto does not hold: DMS creates a subnet group only once ``dms-vpc-role`` exists with
+    AmazonDMSVPCManagementRole attached ("The IAM Role arn:aws:iam::…:role/dms-vpc-role is not configured properly",
+    the race terraform-provider-aws users meet when the attachment is not a dependency of the subnet group)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.iam.models import iam_backends
+
+    roles = {r.name: r for r in iam_backends[account]["aws"].roles.values()}
+    role = roles.get(DMS_VPC_ROLE)
+    attached = {p["PolicyArn"] if isinstance(p, dict) else str(p) for p in (role.attached_managed_policies if role else ())}
+    if DMS_VPC_POLICY not in attached:
+        raise JsonRESTError(
+            "AccessDeniedFault", f"The IAM Role arn:aws:iam::{account}:role/{DMS_VPC_ROLE} is not configured properly."
+        )
 
 
 @patch("dms", "TestConnection of an endpoint tested before fails (an unbound name in moto): AWS tests it again")

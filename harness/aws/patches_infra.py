@@ -60,6 +60,45 @@ def _vpn_routes() -> None:
     del ActionResult, VPNConnectionBackend
 
 
+@patch(
+    "ec2",
+    "Transit Gateway: a VPC route to a gateway the VPC has no attachment to is accepted (AWS refuses it), and a static "
+    "gateway route's attachment is not listed by SearchTransitGatewayRoutes",
+)
+def _transit_gateway() -> None:
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.route_tables import RouteBackend
+    from moto.ec2.models.transit_gateway_route_tables import TransitGatewayRouteTableBackend
+
+    original_route = RouteBackend.create_route
+    original_tgw_route = TransitGatewayRouteTableBackend.create_transit_gateway_route
+
+    def create_route(self: Any, route_table_id: str, *args: Any, **kwargs: Any) -> Any:
+        gateway = kwargs.get("transit_gateway_id")
+        if gateway:
+            vpc = self.get_route_table(route_table_id).vpc_id
+            attached = any(
+                a.resource_type == "vpc" and a.resource_id == vpc and a.transit_gateway_id == gateway
+                for a in self.transit_gateway_attachments.values()
+                if getattr(a, "state", "available") == "available"
+            )
+            if not attached:
+                raise EC2ClientError(
+                    "InvalidParameterValue",
+                    f"route table {route_table_id} and network gateway {gateway} belong to different networks",
+                )
+        return original_route(self, route_table_id, *args, **kwargs)
+
+    def create_transit_gateway_route(self: Any, *args: Any, **kwargs: Any) -> Any:
+        route = original_tgw_route(self, *args, **kwargs)
+        if isinstance(route.get("transitGatewayAttachments"), dict):
+            route["transitGatewayAttachments"] = [route["transitGatewayAttachments"]]  # type: ignore[assignment]
+        return route
+
+    RouteBackend.create_route = create_route  # type: ignore[method-assign]
+    TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route  # type: ignore[method-assign]
+
+
 @patch("s3", "lifecycle rule filters lose ObjectSizeGreaterThan / ObjectSizeLessThan (the provider then waits forever)")
 def _lifecycle_object_size() -> None:
     from moto.s3.models import S3Backend
@@ -156,13 +195,30 @@ def _one_request_at_a_time() -> None:
     DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
 
 
-@patch("ec2", "security group rules that reference a group lose their Description in DescribeSecurityGroupRules")
+@patch(
+    "ec2",
+    "security group rules that reference a group or a prefix list lose their Description in DescribeSecurityGroupRules",
+)
 def _rule_descriptions() -> None:
     from moto.ec2.models.security_groups import SecurityGroupRule
 
-    def description(self: Any) -> str | None:
-        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+    original_init = SecurityGroupRule.__init__
 
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        prefix_list = kwargs.get("prefix_list_id") or (args[7] if len(args) > 7 else None)
+        self._prefix_list_description = prefix_list.get("Description") if isinstance(prefix_list, dict) else None
+
+    def description(self: Any) -> str | None:
+        return (
+            self.ip_range.get("Description")
+            or (self.source_group or {}).get("Description")
+            or getattr(self, "_prefix_list_description", None)
+        )
+
+    if not getattr(SecurityGroupRule.__init__, "_patched", False):
+        init._patched = True  # type: ignore[attr-defined]
+        SecurityGroupRule.__init__ = init  # type: ignore[method-assign]
     SecurityGroupRule.description = property(description)  # type: ignore[method-assign,assignment]
 
 

@@ -60,7 +60,13 @@ LEGS: tuple[tuple[MigrationPhase, ...], ...] = (
 )
 """The walk's transitions in three legs, each on its own emulator, run side by side (the applies mostly wait on the
 provider's polling): every transition of :data:`WALK` is in one of them. A leg that starts after ``foundation`` starts
-with a fresh deploy directly in that phase (``force_phase_transition``, as a sandbox rebuilt in a later phase would)."""
+with a fresh deploy directly in that phase (``force_phase_transition``, as a sandbox rebuilt in a later phase would),
+into an account that already has DMS's account roles (:meth:`Rehearsal.account_roles_exist`)."""
+TRANSIT_GATEWAY_LEGS = frozenset({1})
+"""Legs (by index in :data:`LEGS`) deployed over a Transit Gateway instead of the site-to-site VPN: the account has a
+gateway whose VPN attachment carries the on-prem networks (:meth:`Rehearsal.transit_gateway_exists`); the emulator,
+as AWS, refuses a VPC route to a gateway the VPC is not attached to, and the applied network's analysis reads what the
+gateway's route table carries on-prem."""
 _SYNTH_LOCK = threading.Lock()
 """One jsii kernel per process: the legs synthesize one at a time."""
 REHEARSAL_LSN = "0/1A2B3C4D"
@@ -160,6 +166,8 @@ class Rehearsal:
     workdir: Path
     progress: Callable[[str], None] = _progress
     walk: tuple[MigrationPhase, ...] = WALK
+    transit_gateway: bool = False
+    """Deploy over a Transit Gateway the account already has (else the stack's site-to-site VPN)."""
     report: Report = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
@@ -168,6 +176,7 @@ class Rehearsal:
         self.outdir = self.workdir / "cdktf.out"
         self.state = self.workdir / "terraform.tfstate"
         self.stack_dir = self.outdir / "stacks" / f"inventory-migration-{self.environment}"
+        self.transit_gateway_id = ""
 
     # ----------------------------------------------------------------------------------------- plumbing
 
@@ -256,7 +265,10 @@ class Rehearsal:
         first_deploy = self.walk[0] is MigrationPhase.FOUNDATION
         with self.step("prepare"):
             self.certificate_arn = import_certificate(endpoint)
+            self.transit_gateway_id = self.transit_gateway_exists(endpoint) if self.transit_gateway else ""
             self.write_config(self.walk[0], None, agent=not first_deploy)
+        if not first_deploy:
+            self.account_roles_exist(endpoint)
         with self.step("cdktf deploy", self.walk[0], "(npx cdktf deploy --auto-approve)"):
             self.run(
                 "npx",
@@ -278,6 +290,70 @@ class Rehearsal:
         self.destroy()
         return self.report
 
+    def transit_gateway_exists(self, endpoint: str) -> str:
+        """A Transit Gateway in the account, with a VPN attachment and a static route for each on-prem network of the
+        environment toward it (what the network team runs); its id."""
+        from harness.aws.clients import client
+
+        ec2 = client(endpoint, "ec2")
+        gateway = ec2.create_transit_gateway(Description="the network team's")["TransitGateway"]
+        customer = ec2.create_customer_gateway(BgpAsn=65000, PublicIp="198.51.100.77", Type="ipsec.1")["CustomerGateway"]
+        ec2.create_vpn_connection(
+            CustomerGatewayId=customer["CustomerGatewayId"],
+            Type="ipsec.1",
+            TransitGatewayId=gateway["TransitGatewayId"],
+            Options={"StaticRoutesOnly": True},
+        )
+        (vpn,) = ec2.describe_transit_gateway_attachments(
+            Filters=[
+                {"Name": "transit-gateway-id", "Values": [gateway["TransitGatewayId"]]},
+                {"Name": "resource-type", "Values": ["vpn"]},
+            ]
+        )["TransitGatewayAttachments"]
+        data = tomllib.loads((ROOT / "config" / f"{self.environment}.toml").read_text(encoding="utf-8"))
+        for cidr in data.get("network", {}).get("on_prem_cidrs", ["192.168.0.0/16"]):
+            ec2.create_transit_gateway_route(
+                DestinationCidrBlock=cidr,
+                TransitGatewayRouteTableId=gateway["Options"]["AssociationDefaultRouteTableId"],
+                TransitGatewayAttachmentId=vpn["TransitGatewayAttachmentId"],
+            )
+        self.report.checks = sorted({*self.report.checks, "transit gateway: routes wait for the VPC's attachment"})
+        return str(gateway["TransitGatewayId"])
+
+    def account_roles_exist(self, endpoint: str) -> None:
+        """A leg that starts after ``foundation`` deploys into an account that already has DMS's account roles (another
+        stack made them): ``preflight --account-roles``'s check names the conflict, the configuration says
+        ``create_account_roles = false``, and the deploy uses the roles as they are (the emulator, as AWS, refuses
+        DMS's subnet group without ``dms-vpc-role`` and its policy)."""
+        from harness.aws.clients import client
+        from inventory_migration.migrationctl.database.account_roles import check_account_roles
+        from inventory_migration.migrationctl.database.preflight import Severity
+        from inventory_migration.synth.naming import DMS_ACCOUNT_ROLES
+
+        iam = client(endpoint, "iam")
+        with self.step("account roles", None, "(dms-vpc-role and dms-cloudwatch-logs-role made before the deploy)"):
+            missing = check_account_roles(iam, create=False)
+            trust = json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "dms.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                }
+            )
+            for name, policy in DMS_ACCOUNT_ROLES.items():
+                iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+                iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::aws:policy/service-role/{policy}")
+            conflicting = check_account_roles(iam, create=True)
+            usable = check_account_roles(iam, create=False)
+            expected = (
+                all(f.severity is Severity.BLOCKER and "is missing" in f.message for f in missing)
+                and all(f.severity is Severity.BLOCKER and "already exists" in f.message for f in conflicting)
+                and all(f.severity is Severity.INFO for f in usable)
+            )
+            if not expected:
+                found = [f.message for f in missing + conflicting + usable]
+                raise RehearsalFailed("preflight --account-roles did not see the account as it is:\n" + "\n".join(found))
+        self.report.checks = sorted({*self.report.checks, "account roles: preflight detects them; deployed with them"})
+
     def config(self) -> MigrationConfig:
         """The configuration the walk deployed last."""
         from inventory_migration.config import load_config
@@ -296,6 +372,8 @@ class Rehearsal:
         elif phase is not MigrationPhase.FOUNDATION:
             data["force_phase_transition"] = True  # a leg that starts in a later phase
         data.setdefault("dms", {})["reverse_cdc_start_position"] = REHEARSAL_LSN
+        if self.walk[0] is not MigrationPhase.FOUNDATION:
+            data["dms"]["create_account_roles"] = False  # the account has them (:meth:`account_roles_exist`)
         data.setdefault("app", {})["certificate_arn"] = self.certificate_arn
         files = data.setdefault("files", {})
         files.pop("agent_activation_key", None)
@@ -304,6 +382,8 @@ class Rehearsal:
             files["agent_arn"] = REHEARSAL_AGENT_ARN
         # The optional on-prem DNS forwarding, so the resolver endpoint and its rules are applied (and in the matrix).
         network = data.setdefault("network", {})
+        if self.transit_gateway:
+            network.update(connectivity="transit-gateway", transit_gateway_id=self.transit_gateway_id)
         network.setdefault("on_prem_dns_servers", REHEARSAL_DNS_SERVERS)
         network.setdefault("on_prem_domains", REHEARSAL_DNS_DOMAINS)
         data.setdefault("backend", {})["kind"] = "local"  # rehearsal mode ignores it; keeps the file valid without a bucket
@@ -452,13 +532,18 @@ def cli_config_for_mirror(workdir: Path) -> Path:
 
 
 def rehearse(
-    environment: str, workdir: Path, *, progress: Callable[[str], None] = _progress, walk: tuple[MigrationPhase, ...] = WALK
+    environment: str,
+    workdir: Path,
+    *,
+    progress: Callable[[str], None] = _progress,
+    walk: tuple[MigrationPhase, ...] = WALK,
+    transit_gateway: bool = False,
 ) -> Report:
     """Run the whole rehearsal against a fresh emulator; raise :class:`RehearsalFailed` at the first deviation."""
     from harness.aws.emulator import running_emulator
 
     workdir.mkdir(parents=True, exist_ok=True)
-    rehearsal = Rehearsal(environment, workdir, progress=progress, walk=walk)
+    rehearsal = Rehearsal(environment, workdir, progress=progress, walk=walk, transit_gateway=transit_gateway)
     cli_config = cli_config_for_mirror(workdir)
     with contextlib.ExitStack() as stack:
         with rehearsal.step("start emulator"):
@@ -479,7 +564,9 @@ def rehearse_legs(
         def tagged(line: str) -> None:
             progress(f"[leg {i + 1}] {line}")
 
-        return rehearse(environment, workdir / f"leg-{i + 1}", progress=tagged, walk=legs[i])
+        return rehearse(
+            environment, workdir / f"leg-{i + 1}", progress=tagged, walk=legs[i], transit_gateway=i in TRANSIT_GATEWAY_LEGS
+        )
 
     with concurrent.futures.ThreadPoolExecutor(len(legs), thread_name_prefix="leg") as pool:
         futures = [pool.submit(leg, i) for i in range(len(legs))]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 
 def test_every_patch_names_its_service_and_gap() -> None:
     from harness.aws.moto_patches import apply_patches
@@ -58,3 +60,89 @@ def test_a_retried_resolver_rule_request_returns_the_rule_the_first_one_created(
             for _ in range(2)
         )
         assert first["ResolverRule"]["Id"] == again["ResolverRule"]["Id"]
+
+
+def _create_subnet_group(account_roles: str) -> str:
+    """Create a DMS subnet group in a fresh emulator where ``account_roles`` is none, role (no policy) or both."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        if account_roles in ("role", "both"):
+            iam.create_role(RoleName="dms-vpc-role", AssumeRolePolicyDocument="{}")
+        if account_roles == "both":
+            policy = "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"
+            iam.attach_role_policy(RoleName="dms-vpc-role", PolicyArn=policy)
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in range(2)]
+        try:
+            boto3.client("dms", region_name="us-east-1").create_replication_subnet_group(
+                ReplicationSubnetGroupIdentifier="g", ReplicationSubnetGroupDescription="g", SubnetIds=subnets
+            )
+        except ClientError as error:
+            return f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
+        return "created"
+
+
+def test_a_dms_subnet_group_waits_for_dms_vpc_role_and_its_policy() -> None:
+    """AWS refuses a subnet group until dms-vpc-role has AmazonDMSVPCManagementRole (the provider's known race); the
+    emulator now does too, so every rehearsed first deploy proves the stack orders them."""
+    assert _create_subnet_group("none").startswith("AccessDeniedFault: The IAM Role")
+    assert "dms-vpc-role is not configured properly" in _create_subnet_group("role")
+    assert _create_subnet_group("both") == "created"
+
+
+def test_a_route_to_a_transit_gateway_waits_for_the_vpcs_attachment_and_a_static_route_names_its_attachment() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        tgw = ec2.create_transit_gateway()["TransitGateway"]
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        route = {"RouteTableId": table, "DestinationCidrBlock": "192.168.0.0/16", "TransitGatewayId": tgw["TransitGatewayId"]}
+        with pytest.raises(ClientError, match="belong to different networks"):
+            ec2.create_route(**route)
+        attachment = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet]
+        )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        assert ec2.create_route(**route)["Return"]
+        rtb = tgw["Options"]["AssociationDefaultRouteTableId"]
+        ec2.create_transit_gateway_route(
+            DestinationCidrBlock="172.20.0.0/16", TransitGatewayRouteTableId=rtb, TransitGatewayAttachmentId=attachment
+        )
+        (found,) = ec2.search_transit_gateway_routes(
+            TransitGatewayRouteTableId=rtb, Filters=[{"Name": "state", "Values": ["active"]}]
+        )["Routes"]
+        assert found["TransitGatewayAttachments"][0]["ResourceType"] == "vpc"
+
+
+def test_a_prefix_list_rule_keeps_its_description() -> None:
+    """Was: moto dropped it, so the re-plan after the first apply wanted to set it again (the app's rule to S3)."""
+    import boto3
+    from moto import mock_aws
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        group = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
+        permission = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+        prefix = {"PrefixListId": "pl-63a5400a", "Description": "to S3"}
+        ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[{**permission, "PrefixListIds": [prefix]}])
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+        assert [r.get("Description") for r in rules if r.get("PrefixListId")] == ["to S3"]
