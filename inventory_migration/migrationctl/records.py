@@ -91,7 +91,17 @@ def process_alive(pid: Any) -> bool:
         os.kill(number, 0)
     except (ProcessLookupError, PermissionError, OverflowError):
         return False
-    return True
+    return not _zombie(number)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited but not yet reaped by its parent (a holder this process started and that has ended): not running. Read
+    from ``/proc`` where there is one; elsewhere a zombie counts as running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def snapshot_holders(journal_dir: Path) -> dict[str, dict[str, Any]]:

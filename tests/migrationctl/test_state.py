@@ -225,3 +225,18 @@ def test_cutover_refused_by_the_lock_exits_1_and_changes_nothing(
     code = main([*argv, "--state", str(location), "host=127.0.0.1 port=1 dbname=x", "host=127.0.0.1 port=1 dbname=y"], out, err)
     holder.release()
     assert code == 1 and "another run holds the state" in out.getvalue() and "Nothing changed" in out.getvalue()
+
+
+def test_a_child_that_exited_unreaped_is_not_alive() -> None:
+    """A holder this process started and that ended stays a zombie until reaped: not a holder still holding."""
+    import subprocess
+    import time
+
+    from inventory_migration.migrationctl.records import process_alive
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 5
+    while process_alive(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not process_alive(child.pid)
+    child.wait()

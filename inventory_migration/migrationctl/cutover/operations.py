@@ -9,6 +9,7 @@ from inventory_migration.migrationctl.cutover import facts
 from inventory_migration.migrationctl.cutover.gates import gates
 from inventory_migration.migrationctl.cutover.journal import ABORTED, ABORTING, DONE, FINISHED, ROLLED_BACK, RUNNING, Journal
 from inventory_migration.migrationctl.cutover.settings import GatesFailed, Settings
+from inventory_migration.migrationctl.cutover.sides import arm_snapshots, disarm_snapshots
 from inventory_migration.migrationctl.cutover.steps import (
     ABORT,
     ABORT_STEPS,
@@ -93,7 +94,11 @@ def cutover(s: Settings, *, dry_run: bool = False) -> Journal:
             journal.note_gates([g.name for g in failed], checked=[c.value for c in checks])
         if failed:
             raise GatesFailed("; ".join(g.name for g in failed), resumed_at=_next(journal, CUTOVER_STEPS) if resumed else "")
-        run_steps(CUTOVER, run)
+        arm_snapshots(run)
+        try:
+            run_steps(CUTOVER, run)
+        finally:
+            disarm_snapshots(s)
         release_snapshots(s)
         journal.finish(DONE)
     s.say(
@@ -127,7 +132,12 @@ def rollback(s: Settings, *, dry_run: bool = False) -> Journal:
         s.say("dry run: the steps would be " + " -> ".join(ROLLBACK_STEPS) + f"; next: {_next(journal, ROLLBACK_STEPS)}")
         return journal
     with connection(s.source_dsn, "source") as source, connection(s.target_dsn, "target") as target:
-        run_steps(ROLLBACK, Run(s, journal, source, target, cut=cut))
+        run = Run(s, journal, source, target, cut=cut)
+        arm_snapshots(run)
+        try:
+            run_steps(ROLLBACK, run)
+        finally:
+            disarm_snapshots(s)
         release_snapshots(s)  # after the whole table: a re-run after a kill in its verify still has them
         journal.finish(DONE)
         _close(cut, ROLLED_BACK)

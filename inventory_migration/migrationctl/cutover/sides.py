@@ -185,6 +185,20 @@ def snapshots_alive(s: Settings, held: dict[str, str]) -> bool:
     return bool(held) and all(snapshot_holder.alive(held[side], s.journal_dir, side) for side in SIDES)
 
 
+def arm_snapshots(run: Run) -> None:
+    """Before the window: the holders started and connected, so taking the snapshots in it costs milliseconds
+    (:func:`.snapshot_holder.arm`); nothing to do while the journal's snapshots are held."""
+    s = run.settings
+    if not snapshots_alive(s, run.journal.get(facts.SNAPSHOTS) or {}):
+        snapshot_holder.arm({"source": s.source_dsn, "target": s.target_dsn}, s.journal_dir)
+
+
+def disarm_snapshots(s: Settings) -> None:
+    """At the run's end, whatever it was: armed holders never set off exit (they hold nothing)."""
+    for side in SIDES:
+        snapshot_holder.disarm(s.journal_dir, side)
+
+
 def hold_snapshots(run: Run) -> dict[str, str]:
     """A snapshot of each side held by a detached process: those the journal records while their holders live (a
     re-run after a kill), else new ones."""

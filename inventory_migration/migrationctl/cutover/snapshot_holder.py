@@ -7,6 +7,12 @@ and its backend) and verifies against the same snapshot. A holder opens a REPEAT
 snapshot, writes ``{"snapshot", "pid", "backend_pid", "at"}`` to ``snapshot-<name>.json`` and waits until
 ``snapshot-<name>.release`` exists or ``max_seconds`` have passed; the DSN comes from the environment (never the
 command line).
+
+Starting a Python process and connecting costs most of a second, which would fall inside the write-unavailability
+window. So the holders are **armed** before the window (:func:`arm`, when the run begins): started, connected and idle
+(no transaction, nothing pinned), each waiting for ``snapshot-<name>.go``. :func:`start` at the switch point touches
+the go files and waits only for the exports (milliseconds); with no armed holder alive it starts them as before. An
+armed holder that is never asked exits at the run's end (:func:`disarm`) or after ``max_wait`` seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +36,26 @@ DEFAULT_MAX_SECONDS = 6 * 3600
 DSN_ENV = Variable.MIGRATION_SNAPSHOT_DSN
 
 
-def hold(dsn: str, info_file: Path, release_file: Path, max_seconds: float) -> int:  # pragma: no cover - child process
+ARM_MAX_WAIT_SECONDS = 4 * 3600
+"""How long an armed holder waits for its go before it exits on its own (a run that died without disarming)."""
+GO_POLL_SECONDS = 0.005
+
+
+def hold(
+    dsn: str, info_file: Path, release_file: Path, max_seconds: float, *, go_file: Path | None = None
+) -> int:  # pragma: no cover - child process
     conn = connect(dsn, info_file.stem.removeprefix("snapshot-"))
+    if go_file is not None:
+        armed_file = go_file.with_suffix(".armed")
+        write_json(armed_file, {"pid": os.getpid(), "at": time.time()})
+        deadline = time.monotonic() + ARM_MAX_WAIT_SECONDS
+        while not go_file.exists():
+            if release_file.exists() or time.monotonic() > deadline:
+                conn.close()
+                armed_file.unlink(missing_ok=True)
+                return 0
+            time.sleep(GO_POLL_SECONDS)
+        armed_file.unlink(missing_ok=True)
     query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     snapshot = str(query(conn, "SELECT pg_export_snapshot()")[0][0])
     backend = int(query(conn, "SELECT pg_backend_pid()")[0][0])
@@ -55,44 +80,104 @@ def _files(directory: Path, name: str) -> tuple[Path, Path]:
     return info, info.with_suffix(".release")
 
 
+def _go_file(directory: Path, name: str) -> Path:
+    return _files(directory, name)[0].with_suffix(".go")
+
+
+def _launch(name: str, dsn: str, directory: Path, max_seconds: float, *, armed: bool) -> Callable[[], int | None]:
+    """A detached holder process for ``name``; its exit status, ``None`` while it runs."""
+    info_file, release_file = _files(directory, name)
+    with info_file.with_suffix(".log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(info_file), str(release_file), str(max_seconds)]
+            + ([str(_go_file(directory, name))] if armed else []),
+            env={**os.environ, DSN_ENV: dsn},
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    return process.poll
+
+
+def _armed_pid(directory: Path, name: str) -> int | None:
+    armed = _go_file(directory, name).with_suffix(".armed")
+    pid = read_json(armed).get("pid") if armed.is_file() else None
+    return int(pid) if pid is not None and process_alive(pid) else None
+
+
+def arm(dsns: dict[str, str], directory: Path, *, max_seconds: float = DEFAULT_MAX_SECONDS, timeout: float = 30.0) -> None:
+    """Start one holder per ``name -> dsn`` now, connected and idle, for :func:`start` to set off at the switch point;
+    returns once each is connected (an earlier armed one of the same name is disarmed first)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    running: dict[str, Callable[[], int | None]] = {}
+    for name, dsn in dsns.items():
+        disarm(directory, name)
+        info_file, release_file = _files(directory, name)
+        if info_file.is_file() and process_alive(read_json(info_file).get("pid")):
+            continue  # a holder holds this side's snapshot already (a re-run): :func:`start` will not be needed
+        for stale in (release_file, info_file, _go_file(directory, name), _go_file(directory, name).with_suffix(".armed")):
+            stale.unlink(missing_ok=True)
+        running[name] = _launch(name, dsn, directory, max_seconds, armed=True)
+
+    def all_armed() -> bool:
+        for name, exited in running.items():
+            if _armed_pid(directory, name) is None and exited() is not None:
+                error = _files(directory, name)[0].with_suffix(".log").read_text(errors="replace").strip().splitlines()
+                raise RuntimeError(f"the {name} snapshot holder failed to connect: {error[-1] if error else exited()}")
+        return all(_armed_pid(directory, name) is not None for name in running)
+
+    poll(all_armed, timeout=timeout, interval=0.02, timed_out=lambda: RuntimeError("the snapshot holders did not connect"))
+
+
+def disarm(directory: Path, name: str) -> None:
+    """End an armed holder that was never set off (it holds no snapshot); wait for it to go."""
+    pid = _armed_pid(directory, name)  # set off, a holder drops its .armed file: it is not ours to end here
+    if pid is None:
+        return
+    _files(directory, name)[1].touch()
+    poll(lambda: not process_alive(pid), timeout=5.0, interval=0.02, timed_out=lambda: RuntimeError(f"holder {pid} stays"))
+    _files(directory, name)[1].unlink(missing_ok=True)
+
+
 def start(
     dsns: dict[str, str], directory: Path, *, max_seconds: float = DEFAULT_MAX_SECONDS, timeout: float = 30.0
 ) -> dict[str, str]:
-    """Start one detached holder per ``name -> dsn``, all at once, and wait for their snapshots: ``name -> snapshot``."""
+    """The snapshot of each ``name -> dsn``, exported by its armed holder (set off now) or by one started now; waits
+    for every export: ``name -> snapshot``."""
     directory.mkdir(parents=True, exist_ok=True)
-    started: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    started: dict[str, Callable[[], int | None]] = {}
     for name, dsn in dsns.items():
         info_file, release_file = _files(directory, name)
-        release_file.unlink(missing_ok=True)
         info_file.unlink(missing_ok=True)
-        with info_file.with_suffix(".log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(info_file), str(release_file), str(max_seconds)],
-                env={**os.environ, DSN_ENV: dsn},
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-        started[name] = (process, info_file)
+        pid = _armed_pid(directory, name)
+        if pid is not None:
+            _go_file(directory, name).touch()
+            started[name] = lambda pid=pid: None if process_alive(pid) else 1  # type: ignore[misc]
+        else:
+            release_file.unlink(missing_ok=True)
+            started[name] = _launch(name, dsn, directory, max_seconds, armed=False)
     snapshots: dict[str, str] = {}
 
     def all_exported() -> bool:
-        for name, (process, info_file) in started.items():
+        for name, exited in started.items():
             if name in snapshots:
                 continue
+            info_file = _files(directory, name)[0]
             if info_file.is_file():
                 snapshots[name] = str(read_json(info_file)["snapshot"])
-            elif process.poll() is not None:
+            elif exited() is not None:
                 error = info_file.with_suffix(".log").read_text(errors="replace").strip().splitlines()
-                raise RuntimeError(f"the {name} snapshot holder failed: {error[-1] if error else process.returncode}")
+                raise RuntimeError(f"the {name} snapshot holder failed: {error[-1] if error else exited()}")
         return len(snapshots) == len(started)
 
     poll(
         all_exported,
         timeout=timeout,
-        interval=0.01,
+        interval=GO_POLL_SECONDS,
         timed_out=lambda: RuntimeError(f"the snapshot holders did not export their snapshots in {timeout:.0f} s"),
     )
+    for name in started:
+        _go_file(directory, name).unlink(missing_ok=True)
     return snapshots
 
 
@@ -117,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - child proc
     parser.add_argument("info_file", type=Path)
     parser.add_argument("release_file", type=Path)
     parser.add_argument("max_seconds", type=float)
+    parser.add_argument("go_file", type=Path, nargs="?")
     args = parser.parse_args(argv)
-    return hold(os.environ[DSN_ENV], args.info_file, args.release_file, args.max_seconds)
+    return hold(os.environ[DSN_ENV], args.info_file, args.release_file, args.max_seconds, go_file=args.go_file)
 
 
 if __name__ == "__main__":  # pragma: no cover
