@@ -62,8 +62,9 @@ def _vpn_routes() -> None:
 
 @patch(
     "ec2",
-    "Transit Gateway: a VPC route to a gateway the VPC has no attachment to is accepted (AWS refuses it), and a static "
-    "gateway route's attachment is not listed by SearchTransitGatewayRoutes",
+    "Transit Gateway: a VPC route to a gateway the VPC has no attachment to is accepted (AWS refuses it), a static "
+    "gateway route's attachment is not listed by SearchTransitGatewayRoutes, and a VPC attachment's TagSpecifications "
+    "are read under the route table's resource type (its tags lost)",
 )
 def _transit_gateway() -> None:
     from moto.ec2.exceptions import EC2ClientError
@@ -95,6 +96,22 @@ def _transit_gateway() -> None:
             route["transitGatewayAttachments"] = [route["transitGatewayAttachments"]]  # type: ignore[assignment]
         return route
 
+    def create_vpc_attachment(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        tags = self._parse_tag_specification().get("transit-gateway-attachment", {})
+        attachment = self.ec2_backend.create_transit_gateway_vpc_attachment(
+            transit_gateway_id=self._get_param("TransitGatewayId"),
+            tags=tags,
+            vpc_id=self._get_param("VpcId"),
+            subnet_ids=self._get_param("SubnetIds", []),
+            options=self._get_param("Options", {}),
+        )
+        return ActionResult({"TransitGatewayVpcAttachment": attachment})
+
+    from moto.ec2.responses.transit_gateway_attachments import TransitGatewayAttachment
+
+    TransitGatewayAttachment.create_transit_gateway_vpc_attachment = create_vpc_attachment  # type: ignore[method-assign]
     RouteBackend.create_route = create_route  # type: ignore[method-assign]
     TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route  # type: ignore[method-assign]
 

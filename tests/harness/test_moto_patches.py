@@ -115,9 +115,14 @@ def test_a_route_to_a_transit_gateway_waits_for_the_vpcs_attachment_and_a_static
         route = {"RouteTableId": table, "DestinationCidrBlock": "192.168.0.0/16", "TransitGatewayId": tgw["TransitGatewayId"]}
         with pytest.raises(ClientError, match="belong to different networks"):
             ec2.create_route(**route)
+        tags = [{"ResourceType": "transit-gateway-attachment", "Tags": [{"Key": "Name", "Value": "tgw-attach-dev"}]}]
         attachment = ec2.create_transit_gateway_vpc_attachment(
-            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet]
+            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet], TagSpecifications=tags
         )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        (described,) = ec2.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[attachment])[
+            "TransitGatewayVpcAttachments"
+        ]
+        assert described["Tags"] == [{"Key": "Name", "Value": "tgw-attach-dev"}]
         assert ec2.create_route(**route)["Return"]
         rtb = tgw["Options"]["AssociationDefaultRouteTableId"]
         ec2.create_transit_gateway_route(
