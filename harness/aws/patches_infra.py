@@ -64,7 +64,8 @@ def _vpn_routes() -> None:
     "ec2",
     "Transit Gateway: a VPC route to a gateway the VPC has no attachment to is accepted (AWS refuses it), a static "
     "gateway route's attachment is not listed by SearchTransitGatewayRoutes, and a VPC attachment's TagSpecifications "
-    "are read under the route table's resource type (its tags lost)",
+    "are read under the route table's resource type (its tags lost); a deleted VPC attachment vanishes at once (AWS "
+    "describes it as `deleted` for a while, and the provider's delete waits for that state: 'couldn't find resource')",
 )
 def _transit_gateway() -> None:
     from moto.ec2.exceptions import EC2ClientError
@@ -109,8 +110,26 @@ def _transit_gateway() -> None:
         )
         return ActionResult({"TransitGatewayVpcAttachment": attachment})
 
+    from moto.ec2.models.transit_gateway_attachments import TransitGatewayAttachmentBackend
     from moto.ec2.responses.transit_gateway_attachments import TransitGatewayAttachment
 
+    original_delete = TransitGatewayAttachmentBackend.delete_transit_gateway_vpc_attachment
+    original_create = TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment
+
+    def create_backend_attachment(self: Any, *, transit_gateway_id: str, vpc_id: str, **kwargs: Any) -> Any:
+        for key, a in list(self.transit_gateway_attachments.items()):  # a deleted one does not block re-attaching
+            if a.state == "deleted" and a.transit_gateway_id == transit_gateway_id and a.resource_id == vpc_id:
+                del self.transit_gateway_attachments[key]
+        return original_create(self, transit_gateway_id=transit_gateway_id, vpc_id=vpc_id, **kwargs)
+
+    def delete_vpc_attachment(self: Any, transit_gateway_attachment_id: str) -> Any:
+        attachment = original_delete(self, transit_gateway_attachment_id)
+        attachment.state = "deleted"
+        self.transit_gateway_attachments[transit_gateway_attachment_id] = attachment
+        return attachment
+
+    TransitGatewayAttachmentBackend.delete_transit_gateway_vpc_attachment = delete_vpc_attachment  # type: ignore[method-assign]
+    TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create_backend_attachment  # type: ignore[method-assign]
     TransitGatewayAttachment.create_transit_gateway_vpc_attachment = create_vpc_attachment  # type: ignore[method-assign]
     RouteBackend.create_route = create_route  # type: ignore[method-assign]
     TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route  # type: ignore[method-assign]

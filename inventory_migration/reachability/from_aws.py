@@ -242,7 +242,7 @@ def _transit_routes(ec2: Any, vpc_id: str, gateways: set[str]) -> tuple[Net, ...
         )["TransitGatewayAttachments"]
         for attachment in attachments:
             table = (attachment.get("Association") or {}).get("TransitGatewayRouteTableId")
-            if not table:
+            if not table or attachment.get("State", "available") != "available":
                 continue
             routes = ec2.search_transit_gateway_routes(
                 TransitGatewayRouteTableId=table, Filters=[{"Name": "state", "Values": ["active"]}]

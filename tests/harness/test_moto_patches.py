@@ -132,6 +132,14 @@ def test_a_route_to_a_transit_gateway_waits_for_the_vpcs_attachment_and_a_static
             TransitGatewayRouteTableId=rtb, Filters=[{"Name": "state", "Values": ["active"]}]
         )["Routes"]
         assert found["TransitGatewayAttachments"][0]["ResourceType"] == "vpc"
+        ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=attachment)
+        (gone,) = ec2.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[attachment])[
+            "TransitGatewayVpcAttachments"
+        ]
+        assert gone["State"] == "deleted"
+        assert ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet]
+        )["TransitGatewayVpcAttachment"]["State"] == "available"
 
 
 def test_a_prefix_list_rule_keeps_its_description() -> None:

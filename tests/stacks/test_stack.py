@@ -97,6 +97,7 @@ def test_outputs_are_described_and_secrets_sensitive(synthesized: Any) -> None:
         "datasync_endpoint_security_group_arn",
         "vpn_connection_id",
         "vpn_tunnel_addresses",
+        "security_group_ids",
     }
     assert set(outputs) == expected
     assert all(o["description"] for o in outputs.values())
