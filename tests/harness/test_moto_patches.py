@@ -137,9 +137,8 @@ def test_a_route_to_a_transit_gateway_waits_for_the_vpcs_attachment_and_a_static
             "TransitGatewayVpcAttachments"
         ]
         assert gone["State"] == "deleted"
-        assert ec2.create_transit_gateway_vpc_attachment(
-            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet]
-        )["TransitGatewayVpcAttachment"]["State"] == "available"
+        again = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc, SubnetIds=[subnet])
+        assert again["TransitGatewayVpcAttachment"]["State"] == "available"
 
 
 def test_a_prefix_list_rule_keeps_its_description() -> None:
