@@ -129,7 +129,7 @@ def _transit_gateway() -> None:
         return attachment
 
     TransitGatewayAttachmentBackend.delete_transit_gateway_vpc_attachment = delete_vpc_attachment  # type: ignore[method-assign]
-    TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create_backend_attachment  # type: ignore[method-assign]
+    TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create_backend_attachment  # type: ignore[method-assign,assignment]
     TransitGatewayAttachment.create_transit_gateway_vpc_attachment = create_vpc_attachment  # type: ignore[method-assign]
     RouteBackend.create_route = create_route  # type: ignore[method-assign]
     TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route  # type: ignore[method-assign]

@@ -1,0 +1,356 @@
+"""A stand-in for an AWS DMS PostgreSQL -> PostgreSQL CDC task, as the DMS user guide describes one:
+
+* it reads a logical replication slot with ``test_decoding`` (``PluginName``), **confirming a batch of transactions
+  before applying it** (``pg_logical_slot_get_changes`` consumes what it returns): what it holds in memory when it
+  dies is lost to the slot;
+* it applies **transaction by transaction in commit order** (``BatchApplyEnabled`` false), each change in the
+  transaction the source committed;
+* it **handles apply errors by the task's own ``ErrorBehavior``** (the JSON the stack deploys): ``SUSPEND_TABLE``
+  puts the table in ``Table error`` and replicates the rest on, ``LOG_ERROR`` records and goes on, ``IGNORE_RECORD``
+  drops the change, ``STOP_TASK`` fails the task; every error it records is a row of
+  ``<ControlSchema>.awsdms_apply_exceptions`` on the target (``TASK_NAME``, ``TABLE_OWNER``, ``TABLE_NAME``,
+  ``ERROR_TIME``, ``STATEMENT``, ``ERROR``), an UPDATE or DELETE that finds no row is an apply error;
+* it keeps **table statistics** (inserts, updates, deletes, ``TableState``) for ``DescribeTableStatistics``;
+* it writes its **heartbeat** on the source (``HeartbeatEnable``: ``awsdms_heartbeat`` in ``HeartbeatSchema``) so an
+  idle source's slot moves on;
+* it **takes its time to start and to stop** (``start_seconds``, ``stop_seconds``: 30 s by default, as stopping a real
+  task takes tens of seconds) and, while stopping, goes on reading and applying (``apply_while_stopping``: the hostile
+  case for a fence);
+* every transaction it applies is in :attr:`StandInTask.apply_log` (xid, commit LSN, when), to prove an order.
+
+Left out (see docs/dms-standin.md): the full load, LOB modes, DDL capture, validation, batch apply, CloudWatch
+metrics, recoverable-error retries, the replication instance's memory and swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from harness.dms.decoding import UNCHANGED, Change, Column, Kind, Transaction, transactions
+
+APPLY_EXCEPTIONS = "awsdms_apply_exceptions"
+HEARTBEAT = "awsdms_heartbeat"
+
+
+class Status(StrEnum):
+    """``ReplicationTask.Status`` values the stand-in goes through."""
+
+    READY = "ready"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+TABLE_COMPLETED = "Table completed"
+TABLE_ERROR = "Table error"
+
+
+class Policy(StrEnum):
+    """What ``ErrorBehavior`` says to do with a change that cannot be applied."""
+
+    SUSPEND_TABLE = "SUSPEND_TABLE"
+    LOG_ERROR = "LOG_ERROR"
+    IGNORE_RECORD = "IGNORE_RECORD"
+    STOP_TASK = "STOP_TASK"
+    INSERT_RECORD = "INSERT_RECORD"
+    """ApplyErrorUpdatePolicy: an UPDATE that finds no row inserts it."""
+    UPDATE_RECORD = "UPDATE_RECORD"
+    """ApplyErrorInsertPolicy: an INSERT that finds the row updates it."""
+
+
+@dataclasses.dataclass
+class TableStatistics:
+    schema: str
+    table: str
+    inserts: int = 0
+    updates: int = 0
+    deletes: int = 0
+    state: str = TABLE_COMPLETED
+
+    def as_api(self) -> dict[str, Any]:
+        """As ``DescribeTableStatistics`` answers."""
+        return {
+            "SchemaName": self.schema,
+            "TableName": self.table,
+            "Inserts": self.inserts,
+            "Updates": self.updates,
+            "Deletes": self.deletes,
+            "TableState": self.state,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StandInSettings:
+    """A task as the stand-in runs it."""
+
+    task_name: str
+    source_dsn: str
+    """Where the slot is (the task's source endpoint)."""
+    target_dsn: str
+    """Where the changes are applied (the task's target endpoint)."""
+    slot: str
+    schemas: tuple[str, ...]
+    """Schemas the table mappings include (``schema.%``)."""
+    task_settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """The task's ``ReplicationTaskSettings`` (``ErrorBehavior``, ``ControlTablesSettings``)."""
+    heartbeat_schema: str = ""
+    """``HeartbeatSchema`` of the source endpoint; empty: no heartbeat."""
+    heartbeat_seconds: float = 60.0
+    start_seconds: float = 0.0
+    stop_seconds: float = 30.0
+    apply_while_stopping: bool = True
+    poll_seconds: float = 0.05
+    batch_changes: int = 1000
+    """``upto_nchanges`` of a read (whole transactions are returned, so a batch may hold more)."""
+
+    def policy(self, name: str, default: Policy = Policy.SUSPEND_TABLE) -> Policy:
+        return Policy(str((self.task_settings.get("ErrorBehavior") or {}).get(name, default.value)))
+
+    @property
+    def control_schema(self) -> str:
+        return str((self.task_settings.get("ControlTablesSettings") or {}).get("ControlSchema") or "public")
+
+
+class ApplyError(Exception):
+    """A change the target refused (or an UPDATE/DELETE that found no row)."""
+
+    def __init__(self, statement: str, message: str) -> None:
+        super().__init__(message)
+        self.statement = statement
+
+
+class StandInTask:
+    """One task's engine: :meth:`start`, :meth:`stop`, :attr:`status`, :meth:`table_statistics`, :attr:`apply_log`."""
+
+    def __init__(self, settings: StandInSettings) -> None:
+        self.settings = settings
+        self.status = Status.READY
+        self.stop_reason = ""
+        self.failure = ""
+        self.tables: dict[tuple[str, str], TableStatistics] = {}
+        self.apply_log: list[tuple[int, str, float]] = []
+        self.started_at: float | None = None
+        self._stop_requested: float | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+        self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    # ------------------------------------------------------------------------------------------- the API's verbs
+
+    def start(self) -> None:
+        if self.status in (Status.STARTING, Status.RUNNING, Status.STOPPING):
+            raise RuntimeError(f"task {self.settings.task_name} is {self.status}")
+        self.status, self._stop_requested, self.failure = Status.STARTING, None, ""
+        self.started_at = time.time()
+        self._thread = threading.Thread(target=self._run, name=f"dms-{self.settings.task_name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """``StopReplicationTask``: the task goes ``stopping`` now and ``stopped`` ``stop_seconds`` later."""
+        if self.status in (Status.STARTING, Status.RUNNING):
+            self.status, self._stop_requested = Status.STOPPING, time.monotonic()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def table_statistics(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [t.as_api() for t in self.tables.values()]
+
+    # ------------------------------------------------------------------------------------------- the engine
+
+    def _run(self) -> None:
+        s = self.settings
+        try:
+            with (
+                psycopg.connect(s.source_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as source,
+                psycopg.connect(s.target_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as target,
+            ):
+                time.sleep(s.start_seconds)
+                if self.status is Status.STARTING:
+                    self.status = Status.RUNNING
+                self._control_table(target)
+                beat = 0.0
+                while True:
+                    stopping = self._stop_requested is not None
+                    if stopping and time.monotonic() - self._stop_requested >= s.stop_seconds:  # type: ignore[operator]
+                        self.status = Status.STOPPED
+                        return
+                    if stopping and not s.apply_while_stopping:
+                        time.sleep(s.poll_seconds)
+                        continue
+                    if s.heartbeat_schema and time.monotonic() - beat >= s.heartbeat_seconds:
+                        self._heartbeat(source)
+                        beat = time.monotonic()
+                    batch = transactions(
+                        source.execute(
+                            "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_get_changes(%s, NULL, %s, "
+                            "'include-xids', '1', 'skip-empty-xacts', '1')",
+                            (s.slot, s.batch_changes),
+                        ).fetchall()
+                    )
+                    for txn in batch:  # confirmed to the slot already: DMS's order
+                        self._apply(target, txn)
+                    if not batch:
+                        time.sleep(s.poll_seconds)
+        except _TaskStopped as stopped:
+            self.status, self.failure = Status.FAILED, str(stopped)
+        except Exception as error:
+            self.status, self.failure = Status.FAILED, f"{type(error).__name__}: {error}"
+
+    def _control_table(self, target: psycopg.Connection) -> None:
+        schema = sql.Identifier(self.settings.control_schema)
+        target.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+        target.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (task_name varchar(128) NOT NULL, table_owner varchar(128) NOT NULL, "
+                "table_name varchar(128) NOT NULL, error_time timestamp NOT NULL, statement text NOT NULL, error text NOT NULL)"
+            ).format(schema, sql.Identifier(APPLY_EXCEPTIONS))
+        )
+
+    def _heartbeat(self, source: psycopg.Connection) -> None:
+        table = sql.Identifier(self.settings.heartbeat_schema, HEARTBEAT)
+        source.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (hb_id int PRIMARY KEY, hb_ts timestamp NOT NULL)").format(table))
+        source.execute(sql.SQL("INSERT INTO {} VALUES (1, now()) ON CONFLICT (hb_id) DO UPDATE SET hb_ts = now()").format(table))
+
+    def _stats(self, change: Change) -> TableStatistics:
+        with self._lock:
+            return self.tables.setdefault(change.relation, TableStatistics(change.schema, change.table))
+
+    def _apply(self, target: psycopg.Connection, txn: Transaction) -> None:
+        with target.transaction():
+            for change in txn.changes:
+                if change.schema not in self.settings.schemas:
+                    continue
+                stats = self._stats(change)
+                if stats.state == TABLE_ERROR:
+                    continue  # suspended: its changes are not replicated
+                try:
+                    with target.transaction():  # a savepoint: one change fails alone
+                        self._apply_change(target, change)
+                except ApplyError as error:
+                    self._on_error(target, change, error)
+                    continue
+                with self._lock:
+                    if change.kind is Kind.INSERT:
+                        stats.inserts += 1
+                    elif change.kind is Kind.UPDATE:
+                        stats.updates += 1
+                    elif change.kind is Kind.DELETE:
+                        stats.deletes += 1
+        self.apply_log.append((txn.xid, txn.commit_lsn, time.time()))
+
+    def _policy_for(self, change: Change) -> Policy:
+        name = {
+            Kind.INSERT: "ApplyErrorInsertPolicy",
+            Kind.UPDATE: "ApplyErrorUpdatePolicy",
+            Kind.DELETE: "ApplyErrorDeletePolicy",
+            Kind.TRUNCATE: "TableErrorPolicy",
+        }[change.kind]
+        return self.settings.policy(name)
+
+    def _on_error(self, target: psycopg.Connection, change: Change, error: ApplyError) -> None:
+        policy = self._policy_for(change)
+        if policy is Policy.IGNORE_RECORD:
+            return
+        target.execute(
+            sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, now() AT TIME ZONE 'UTC', %s, %s)").format(
+                sql.Identifier(self.settings.control_schema), sql.Identifier(APPLY_EXCEPTIONS)
+            ),
+            (self.settings.task_name, change.schema, change.table, error.statement, str(error)),
+        )
+        if policy is Policy.SUSPEND_TABLE:
+            with self._lock:
+                self._stats(change).state = TABLE_ERROR
+        elif policy is Policy.STOP_TASK:
+            raise _TaskStopped(f"{change.schema}.{change.table}: {error}")
+
+    # ------------------------------------------------------------------------------------------- statements
+
+    def _key(self, target: psycopg.Connection, change: Change) -> tuple[str, ...]:
+        if change.relation not in self._keys:
+            rows = target.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass AND i.indisprimary ORDER BY a.attnum",
+                change.relation,
+            ).fetchall()
+            self._keys[change.relation] = tuple(str(r[0]) for r in rows)
+        return self._keys[change.relation]
+
+    def _apply_change(self, target: psycopg.Connection, change: Change) -> None:
+        table = sql.Identifier(change.schema, change.table)
+        if change.kind is Kind.TRUNCATE:
+            self._execute(target, sql.SQL("TRUNCATE {}").format(table), ())
+            return
+        if change.kind is Kind.INSERT:
+            cols = list(change.new)
+            statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                table, sql.SQL(", ").join(sql.Identifier(c.name) for c in cols), sql.SQL(", ").join(_cast(c) for c in cols)
+            )
+            try:
+                self._execute(target, statement, [c.value for c in cols])
+            except ApplyError:
+                if self._policy_for(change) is not Policy.UPDATE_RECORD:
+                    raise
+                self._update(target, change, table)
+            return
+        if change.kind is Kind.UPDATE:
+            if self._update(target, change, table) == 0:
+                if self._policy_for(change) is Policy.INSERT_RECORD:
+                    self._apply_change(target, dataclasses.replace(change, kind=Kind.INSERT, old_key=()))
+                    return
+                raise ApplyError(f"UPDATE {change.schema}.{change.table}", "the row to update was not found on the target")
+            return
+        where, values = self._where(change.old_key)
+        if self._execute(target, sql.SQL("DELETE FROM {} WHERE {}").format(table, where), values) == 0:
+            raise ApplyError(f"DELETE FROM {change.schema}.{change.table}", "the row to delete was not found on the target")
+
+    def _update(self, target: psycopg.Connection, change: Change, table: sql.Composable) -> int:
+        new = [c for c in change.new if c.value is not UNCHANGED]
+        key_columns = change.old_key or tuple(c for c in change.new if c.name in self._key(target, change))
+        if not key_columns:
+            raise ApplyError(f"UPDATE {change.schema}.{change.table}", "no key to find the row by (no primary key)")
+        where, values = self._where(key_columns)
+        statement = sql.SQL("UPDATE {} SET {} WHERE {}").format(
+            table, sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c.name), _cast(c)) for c in new), where
+        )
+        return self._execute(target, statement, [c.value for c in new] + values)
+
+    def _where(self, columns: tuple[Column, ...]) -> tuple[sql.Composable, list[Any]]:
+        parts = [sql.SQL("{} IS NOT DISTINCT FROM {}").format(sql.Identifier(c.name), _cast(c)) for c in columns]
+        return sql.SQL(" AND ").join(parts), [c.value for c in columns]
+
+    def _execute(self, target: psycopg.Connection, statement: sql.Composed, values: Any) -> int:
+        try:
+            return int(target.execute(statement, values).rowcount)
+        except psycopg.Error as error:
+            text = statement.as_string(target)
+            raise ApplyError(text, str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__) from None
+
+
+class _TaskStopped(Exception):
+    """``STOP_TASK``: the task fails."""
+
+
+def _cast(column: Column) -> sql.Composable:
+    """A placeholder cast to the column's type as test_decoding names it (``format_type``)."""
+    return sql.SQL("%s::" + column.type)
+
+
+def settings_from_api(task_settings: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A task's ``ReplicationTaskSettings`` (the JSON string the API carries) as a mapping."""
+    if not task_settings:
+        return {}
+    return dict(json.loads(task_settings)) if isinstance(task_settings, str) else dict(task_settings)
