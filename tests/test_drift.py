@@ -425,7 +425,18 @@ def test_the_step_tables_are_the_names_everyone_uses() -> None:
     for table in (steps.CUTOVER, steps.ROLLBACK, steps.ABORT):
         names = [step.name for step in table]
         assert len(names) == len(set(names))
-    assert steps.CUTOVER_STEPS == ("gates", "freeze", "drain", "stop-forward", "sequences", "way-back", "switch", "verify")
+    assert steps.CUTOVER_STEPS == (
+        "gates",
+        "freeze",
+        "drain",
+        "fence-forward",
+        "sequences",
+        "way-back",
+        "switch",
+        "stop-forward",
+        "start-reverse",
+        "verify",
+    )
     assert tuple(s.name for s in steps.CUTOVER) == steps.CUTOVER_STEPS
 
 

@@ -16,6 +16,8 @@
 * it **takes its time to start and to stop** (``start_seconds``, ``stop_seconds``: 30 s by default, as stopping a real
   task takes tens of seconds) and, while stopping, goes on reading and applying (``apply_while_stopping``: the hostile
   case for a fence);
+* a session ended or refused is **retried** (``reconnect_seconds``), as DMS retries a recoverable error: what it had
+  read and not applied is lost to the slot;
 * every transaction it applies is in :attr:`StandInTask.apply_log` (xid, commit LSN, when), to prove an order.
 
 Left out (see docs/dms-standin.md): the full load, LOB modes, DDL capture, validation, batch apply, CloudWatch
@@ -110,6 +112,8 @@ class StandInSettings:
     start_seconds: float = 0.0
     stop_seconds: float = 30.0
     apply_while_stopping: bool = True
+    reconnect_seconds: float = 1.0
+    """Wait before reconnecting after a session was ended or refused."""
     poll_seconds: float = 0.05
     batch_changes: int = 1000
     """``upto_nchanges`` of a read (whole transactions are returned, so a batch may hold more)."""
@@ -145,6 +149,8 @@ class StandInTask:
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
         self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.reconnects = 0
+        """Sessions lost or refused and retried (DMS retries a recoverable error)."""
 
     # ------------------------------------------------------------------------------------------- the API's verbs
 
@@ -174,45 +180,60 @@ class StandInTask:
     def _run(self) -> None:
         s = self.settings
         try:
-            with (
-                psycopg.connect(s.source_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as source,
-                psycopg.connect(s.target_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as target,
-            ):
-                time.sleep(s.start_seconds)
-                if self.status is Status.STARTING:
-                    self.status = Status.RUNNING
-                self._control_table(target)
-                beat = 0.0
-                while True:
-                    stopping = self._stop_requested is not None
-                    if stopping and time.monotonic() - self._stop_requested >= s.stop_seconds:  # type: ignore[operator]
-                        self.status = Status.STOPPED
-                        return
-                    if stopping and not s.apply_while_stopping:
-                        time.sleep(s.poll_seconds)
-                        continue
-                    if s.heartbeat_schema and time.monotonic() - beat >= s.heartbeat_seconds:
-                        self._heartbeat(source)
-                        beat = time.monotonic()
-                    batch = transactions(
-                        source.execute(
-                            "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_get_changes(%s, NULL, %s, "
-                            "'include-xids', '1', 'skip-empty-xacts', '1')",
-                            (s.slot, s.batch_changes),
-                        ).fetchall()
-                    )
-                    for txn in batch:  # confirmed to the slot already: DMS's order
-                        self._apply(target, txn)
-                    if not batch:
-                        time.sleep(s.poll_seconds)
+            time.sleep(s.start_seconds)
+            while not self._stopped():
+                try:
+                    self._replicate()
+                except psycopg.OperationalError:  # a session ended or refused: DMS retries (recoverable error)
+                    self.reconnects += 1
+                    time.sleep(s.reconnect_seconds)
         except _TaskStopped as stopped:
             self.status, self.failure = Status.FAILED, str(stopped)
         except Exception as error:
             self.status, self.failure = Status.FAILED, f"{type(error).__name__}: {error}"
 
+    def _stopped(self) -> bool:
+        """Whether the stop asked for has taken its time (the task is then ``stopped``)."""
+        if self._stop_requested is not None and time.monotonic() - self._stop_requested >= self.settings.stop_seconds:
+            self.status = Status.STOPPED
+            return True
+        return False
+
+    def _replicate(self) -> None:
+        s = self.settings
+        with (
+            psycopg.connect(s.source_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as source,
+            psycopg.connect(s.target_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as target,
+        ):
+            if self.status is Status.STARTING:
+                self.status = Status.RUNNING
+            self._control_table(target)
+            beat = 0.0
+            while not self._stopped():
+                if self._stop_requested is not None and not s.apply_while_stopping:
+                    time.sleep(s.poll_seconds)
+                    continue
+                if s.heartbeat_schema and time.monotonic() - beat >= s.heartbeat_seconds:
+                    self._heartbeat(source)
+                    beat = time.monotonic()
+                batch = transactions(
+                    source.execute(
+                        "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_get_changes(%s, NULL, %s, "
+                        "'include-xids', '1', 'skip-empty-xacts', '1')",
+                        (s.slot, s.batch_changes),
+                    ).fetchall()
+                )
+                for txn in batch:  # confirmed to the slot already: DMS's order
+                    self._apply(target, txn)
+                if not batch:
+                    time.sleep(s.poll_seconds)
+
     def _control_table(self, target: psycopg.Connection) -> None:
         schema = sql.Identifier(self.settings.control_schema)
-        target.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+        if target.execute("SELECT to_regclass(%s)", (f"{self.settings.control_schema}.{APPLY_EXCEPTIONS}",)).fetchone()[0]:  # type: ignore[index]
+            return  # created before (maybe by another user): CREATE … IF NOT EXISTS would still need CREATE privileges
+        if not target.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.settings.control_schema,)).fetchall():
+            target.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
         target.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {}.{} (task_name varchar(128) NOT NULL, table_owner varchar(128) NOT NULL, "

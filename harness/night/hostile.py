@@ -25,6 +25,7 @@ from harness.night import workload as wl
 from harness.night.night import DATABASE, Night, RehearsalFailed, log
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover import freeze
+from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, GATE_STEP, OPENS_TARGET
 from inventory_migration.migrationctl.pg.grants import acl_snapshot
 
 PASSWORD = "hostile-password-1"
@@ -276,7 +277,7 @@ def freeze_lifters(night: Night) -> None:
     )
 
 
-RESUMABLE = ("freeze", "drain", "stop-forward", "sequences", "way-back")
+RESUMABLE = CUTOVER_STEPS[CUTOVER_STEPS.index(GATE_STEP) + 1 : CUTOVER_STEPS.index(OPENS_TARGET)]
 """Cutover steps after which a kill leaves a run to resume before its switch."""
 
 

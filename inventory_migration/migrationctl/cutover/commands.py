@@ -46,6 +46,17 @@ def _values(ctx: Context) -> dict[str, str]:
     return {flag: str(getattr(a, flag) or outputs.get(output.value) or "") for flag, output in OUTPUT_FLAGS.items()}
 
 
+def _forward_user(ctx: Context) -> str:
+    """The forward task's user on Aurora: ``--dms-target-user``, else the ``username`` of the target endpoint's secret
+    (``--stack-outputs``); the switch fences it (:mod:`.applier`)."""
+    from inventory_migration.migrationctl.database import dms_secrets
+
+    if ctx.args.dms_target_user:
+        return str(ctx.args.dms_target_user)
+    arn = str(ctx.stack_outputs().get(dms_secrets.Endpoint.TARGET.output.value) or "")
+    return dms_secrets.username(ctx.client("secretsmanager"), arn) if arn else ""
+
+
 def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
     """The cutover/rollback settings from the parsed arguments; ``state_dir``: the local state (default: ``--state``)."""
     a = ctx.args
@@ -90,7 +101,7 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
         freeze_roles=tuple(a.freeze_roles or ()),
         exempt_roles=tuple(a.exempt_roles or ()),
         reverse_user=a.reverse_user or "",
-        dms_target_user=a.dms_target_user or "",
+        dms_target_user=_forward_user(ctx) if isinstance(backend, DmsReplication) else a.dms_target_user or "",
         backend=backend,
         state_dir=state_dir or Path(a.state),
         listener=listener,

@@ -162,7 +162,8 @@ def replication_gates(s: Settings, source: psycopg.Connection, target: psycopg.C
 
 def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Connection) -> list[Gate]:
     """Every row of :data:`.privileges.NEEDS` for the two sides: what the switch, the rollback and the way back will
-    need, checked before anything changes."""
+    need, checked before anything changes — but the forward task's writes on Aurora (:func:`forward_writes_gates`),
+    which the switch itself takes away."""
     out = []
     for side, conn, frozen in (("source", source, s.frozen_roles), ("target", target, s.app_roles)):
         nologin = freeze_mod.nologin_roles(conn, frozen)
@@ -173,6 +174,7 @@ def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Con
             forward_user=s.dms_target_user if side == "target" else "",
             nologin=nologin,
         )
+        findings = [f for f in findings if not privileges.is_forward_writes(f.need)]
         missing = [f.line for f in findings if not f.ok]
         checked = ", ".join(sorted({f"{f.need.who} {f.role}" for f in findings}))
         out.append(
@@ -183,6 +185,17 @@ def privilege_gates(s: Settings, source: psycopg.Connection, target: psycopg.Con
             )
         )
     return out
+
+
+def forward_writes_gates(s: Settings, target: psycopg.Connection) -> list[Gate]:
+    """The forward task's user can write every replicated table on Aurora (until the switch fences it)."""
+    if not s.dms_target_user:
+        return []
+    findings = [
+        f for f in privileges.check(target, "target", forward_user=s.dms_target_user) if privileges.is_forward_writes(f.need)
+    ]
+    missing = [f.line for f in findings if not f.ok]
+    return [Gate("the forward task writes on the target", not missing, "; ".join(missing) or f"{s.dms_target_user} can")]
 
 
 def _roles(conn: psycopg.Connection) -> set[str]:
@@ -203,6 +216,7 @@ class Check(enum.Enum):
     WAY_BACK = "way back prepared"
     FREEZE = "the freeze of the source"
     PRIVILEGES = "privileges on both sides"
+    FORWARD_WRITES = "the forward task writes on the target"
     TARGET_CLOSED = "applications cannot write to the target yet"
     BLUE = "all traffic on blue"
 
@@ -327,6 +341,7 @@ def gates(
         Check.WAY_BACK: lambda: _way_back(s, target),
         Check.FREEZE: lambda: freeze_gates(s, source, side="source"),
         Check.PRIVILEGES: lambda: privilege_gates(s, source, target),
+        Check.FORWARD_WRITES: lambda: forward_writes_gates(s, target),
         Check.TARGET_CLOSED: lambda: _target_closed(s, target),
         Check.BLUE: lambda: _blue(s),
     }

@@ -68,6 +68,9 @@ class ReplicationBackend(abc.ABC):
     """Logical slot on the target that the way back reads (created by :meth:`prepare_reverse`)."""
     reverse_plugin: str
     """Output plugin of the reverse slot."""
+    stops_at_once: bool = False
+    """Whether :meth:`stop_forward` returns in milliseconds. If not (DMS: tens of seconds), the switch fences the
+    forward applier by privilege instead of waiting for the stop (:mod:`.applier`) and stops it after green opens."""
 
     def resolve_forward_slot(self, source: psycopg.Connection) -> str:
         """The forward slot's name (a backend may have to look it up)."""
@@ -138,6 +141,8 @@ class NativeReplication(ReplicationBackend):
     forward_slot: str = FORWARD_NAME
     reverse_slot: str = REVERSE_NAME
     reverse_plugin: str = "pgoutput"
+    stops_at_once: bool = True
+    """``ALTER SUBSCRIPTION … DISABLE``: the apply worker exits at once; stopping it is its fence."""
 
     def _source(self) -> psycopg.Connection:
         return connect(self.source_dsn, "source")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory_migration.migrationctl.cutover import facts, switch_point
+from inventory_migration.migrationctl.cutover import applier, facts, switch_point
 from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover.gates import privilege_gates
 from inventory_migration.migrationctl.cutover.settings import GatesFailed
@@ -49,6 +49,7 @@ def _freeze_green(run: Run, result: dict[str, Any]) -> None:
 def _reverse_drain(run: Run, result: dict[str, Any]) -> None:
     backend = run.settings.backend
     backend.stop_forward()  # before the way back runs: never both directions at once (a cutover killed in its switch)
+    applier.release_login(run.cut, run.target)  # the reverse task reads Aurora as the forward task's user
     if not backend.reverse_running():
         assert run.cut is not None
         result["started"] = backend.start_reverse(run.cut.require(facts.REVERSE_START_LSN))
@@ -111,6 +112,7 @@ def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
 
 
 def _resume_forward(run: Run, result: dict[str, Any]) -> None:
+    applier.give_back(run.cut, run.target)  # the cutover fenced the forward task's writes on Aurora: they resume now
     result["position"] = run.settings.backend.resume_forward(run.source, run.journal.require(facts.FORWARD_RESUME_LSN))
     post.holds("resume-forward", "the forward replication runs", [] if run.settings.backend.forward_running() else ["stopped"])
     run.settings.say(f"forward replication resumed from {result['position']}")
@@ -149,6 +151,7 @@ def _forward_running_again(run: Run, result: dict[str, Any]) -> None:
     # The cutover never switched: nothing of green has to be skipped, and whatever the forward replication has not
     # applied yet must still be. It resumes from its own slot's position, never from "now".
     identities_to(run, result, "source")  # the cutover's sequences step may have handed them to green
+    applier.give_back(run.cut, run.target)  # its fence-forward step may have fenced the forward task's writes
     if not run.settings.backend.forward_running():
         result["position"] = run.settings.backend.resume_forward(run.source, None)
 

@@ -201,6 +201,12 @@ class Finding:
         return f"{self.need.side} {self.need.who} {self.role}: {self.need.what}{about} ({self.need.why})"
 
 
+def is_forward_writes(need: Need) -> bool:
+    """The forward task's writes on Aurora: needed until the switch fences them (:mod:`..cutover.applier`), taken away
+    from then until forward replication resumes."""
+    return need.who == FORWARD_USER and need.side == "target" and need.holds == _WRITES_EVERY_TABLE
+
+
 def check(
     conn: psycopg.Connection,
     side: str,

@@ -381,11 +381,11 @@ def test_a_cutover_killed_inside_its_switch_then_rolled_back_lets_the_next_cutov
     assert again.status == DONE and again.data["steps"]["verify"]["result"]["equal"] is True
 
 
-def test_the_way_back_slot_is_created_only_after_the_forward_replication_stopped(shop: Shop) -> None:
+def test_the_way_back_slot_is_created_only_after_the_forward_replication_is_fenced(shop: Shop) -> None:
     journal = operations.cutover(shop.settings())
     order = list(journal.data["steps"])
-    assert order.index("stop-forward") < order.index("way-back") < order.index("switch")
-    assert journal.data["steps"]["stop-forward"]["result"]["forward_running"] is False
+    assert order.index("fence-forward") < order.index("way-back") < order.index("switch")
+    assert journal.data["steps"]["fence-forward"]["result"]["forward_running"] is False
 
 
 def test_sequences_that_did_not_move_stop_the_cutover_before_the_switch(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
