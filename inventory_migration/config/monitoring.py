@@ -34,6 +34,9 @@ class AlarmThresholds(Validated):
     aurora_writer_min_uptime_seconds: int = 300
     """The writer's EngineUptime (role metric) below this, or no datapoint at all, alarms: a restart or failover just
     happened, or there is no writer. Default: 300."""
+    source_slot_retained_wal_bytes: int = 68_719_476_736
+    """WAL kept on-prem for the source's logical slots above this alarms (``migrationctl status --publish-metrics``
+    publishes it; no data: the alarm shows insufficient data). Default: 64 GiB."""
     green_unhealthy_hosts: int = 1
     """Green target group UnHealthyHostCount at or above this alarms. Default: 1."""
     green_target_5xx_count: int = 10

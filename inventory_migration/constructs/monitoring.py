@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from inventory_migration.config import AlarmThresholds
+from inventory_migration.contracts import metrics
 from inventory_migration.dashboards.migration import (
     DashboardInputs,
     ImageSyncMetrics,
@@ -317,6 +318,17 @@ class MigrationMonitoring(Construct):
                 t.dms_free_storage_bytes,
                 instance,
                 "DMS replication instance runs out of storage for cached changes",
+            ),
+            AlarmSpec(
+                "source-slot-wal",
+                metrics.NAMESPACE,
+                metrics.SOURCE_SLOT_WAL,
+                "Maximum",
+                Comparison.ABOVE,
+                t.source_slot_retained_wal_bytes,
+                {metrics.TASK_DIMENSION: self.task_resource_id},
+                "On-prem keeps too much WAL for a replication slot (the stopped forward task's, in the rollback window): "
+                "resume forward replication or drop the slot before the disk fills (migrationctl status)",
             ),
         ]
 

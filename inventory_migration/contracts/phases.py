@@ -293,6 +293,7 @@ COMPONENT_PATHS: tuple[tuple[str, Component | None], ...] = (
     ("dms/dms-reverse-*", Component.REVERSE_REPLICATION),
     ("dms/*", Component.REPLICATION),
     ("monitoring/dms-*", Component.REPLICATION),
+    ("monitoring/source-slot-wal", Component.REPLICATION),
     ("security-groups/dms", Component.REPLICATION),
     ("security-groups/dms-*", Component.REPLICATION),
     ("security-groups/aurora-from-dms", Component.REPLICATION),

@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from inventory_migration.contracts import metrics
+
 FULL_WIDTH = 24
 HALF_WIDTH = 12
 ROW_HEIGHT = 6
@@ -169,6 +171,17 @@ def _replication_rows(inputs: DashboardInputs, r: ReplicationMetrics) -> list[li
                     region,
                 ),
                 HALF_WIDTH,
+            ),
+        ],
+        [
+            (
+                metric_widget(
+                    "WAL kept on-prem for replication slots (bytes; migrationctl status --publish-metrics)",
+                    [[metrics.NAMESPACE, metrics.SOURCE_SLOT_WAL, metrics.TASK_DIMENSION, r.task_resource_id]],
+                    region,
+                    stat="Maximum",
+                ),
+                FULL_WIDTH,
             ),
         ],
     ]

@@ -79,6 +79,7 @@ def test_monitoring_alarms_and_dashboard(construct_stack: Any) -> None:
         "CPUUtilization:AWS/DMS",
         "FreeableMemory:AWS/DMS",
         "FreeStorageSpace:AWS/DMS",
+        "SourceSlotRetainedWalBytes:InventoryMigration",
         "CPUUtilization:AWS/RDS",
         "DatabaseConnections:AWS/RDS",
         "FreeableMemory:AWS/RDS",
@@ -95,6 +96,9 @@ def test_monitoring_alarms_and_dashboard(construct_stack: Any) -> None:
     assert latency["dimensions"]["ReplicationTaskIdentifier"] == f'${{element(split(":", "{TASK_ARN}"), 6)}}'
     assert alarms["FreeableMemory:AWS/RDS"]["comparison_operator"] == "LessThanThreshold"
     assert alarms["AuroraReplicaLag:AWS/RDS"]["dimensions"] == {"DBInstanceIdentifier": "aurora-2-dev-t1"}
+    slot_wal = alarms["SourceSlotRetainedWalBytes:InventoryMigration"]  # what `status --publish-metrics` sends
+    assert slot_wal["dimensions"] == {"ReplicationTaskIdentifier": latency["dimensions"]["ReplicationTaskIdentifier"]}
+    assert slot_wal["threshold"] == 64 * 1024**3 and slot_wal["statistic"] == "Maximum"
     writer = alarms["EngineUptime:AWS/RDS"]
     assert writer["dimensions"] == {"DBClusterIdentifier": "aurora-dev-t1", "Role": "WRITER"}
     assert writer["treat_missing_data"] == "breaching" and writer["comparison_operator"] == "LessThanThreshold"

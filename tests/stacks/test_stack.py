@@ -113,6 +113,6 @@ def test_resource_counts(synthesized: Any) -> None:
     assert (dev["aws_nat_gateway"], prod["aws_nat_gateway"]) == (1, 3)
     assert (dev["aws_rds_cluster_instance"], prod["aws_rds_cluster_instance"]) == (2, 3)
     assert dev["aws_subnet"] == 12 and dev["aws_kms_key"] == 3
-    assert dev["aws_cloudwatch_metric_alarm"] == 13 and prod["aws_cloudwatch_metric_alarm"] == 14
+    assert dev["aws_cloudwatch_metric_alarm"] == 14 and prod["aws_cloudwatch_metric_alarm"] == 15
     assert dev["aws_cloudwatch_composite_alarm"] == 1 and dev["aws_lb_target_group"] == 2
     assert (dev["aws_lb_target_group_attachment"], prod["aws_lb_target_group_attachment"]) == (2, 3)

@@ -49,12 +49,12 @@ def _values(ctx: Context) -> dict[str, str]:
 def _forward_user(ctx: Context) -> str:
     """The forward task's user on Aurora: ``--dms-target-user``, else the ``username`` of the target endpoint's secret
     (``--stack-outputs``); the switch fences it (:mod:`.applier`)."""
-    from inventory_migration.migrationctl.database import dms_secrets
+    from inventory_migration.migrationctl.secrets import username
 
     if ctx.args.dms_target_user:
         return str(ctx.args.dms_target_user)
-    arn = str(ctx.stack_outputs().get(dms_secrets.Endpoint.TARGET.output.value) or "")
-    return dms_secrets.username(ctx.client("secretsmanager"), arn) if arn else ""
+    arn = str(ctx.stack_outputs().get(StackOutput.DMS_TARGET_SECRET_ARN.value) or "")
+    return username(ctx.client("secretsmanager"), arn) if arn else ""
 
 
 def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:

@@ -25,6 +25,9 @@ from typing import Any
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.errors import UsageError
+from inventory_migration.migrationctl.secrets import username
+
+__all__ = ["Endpoint", "Filled", "credentials", "fill", "username"]
 
 
 class Endpoint(Enum):
@@ -71,18 +74,3 @@ def credentials(dsn: str, role: str, *, host: str = "") -> dict[str, Any]:
 def fill(secretsmanager: Any, endpoint: Endpoint, secret_arn: str, values: dict[str, Any]) -> Filled:
     secretsmanager.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(values))
     return Filled(endpoint, secret_arn, values["username"], values["host"], values["port"])
-
-
-def username(secretsmanager: Any, secret_arn: str) -> str:
-    """The ``username`` an endpoint's secret holds; empty while the secret has no value yet (``secret fill``)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        value = json.loads(secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"])
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":  # created empty by the stack
-            return ""
-        raise
-    except (KeyError, ValueError):
-        return ""
-    return str(value.get("username") or "") if isinstance(value, dict) else ""

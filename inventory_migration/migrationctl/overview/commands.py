@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from inventory_migration.contracts.outputs import DMS_TASK_OUTPUTS
+from inventory_migration.contracts.outputs import DMS_TASK_OUTPUTS, StackOutput
 from inventory_migration.migrationctl.arguments import SubParsers, both_args, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
@@ -27,6 +27,11 @@ def cmd_status(ctx: Context) -> ExitCode:
     source = ctx.source()
     if source or ctx.args.source_dsn:
         parts.append(status_mod.slots(source))
+        if ctx.args.publish_metrics:
+            forward = str(outputs.get(StackOutput.DMS_TASK_ARN.value) or "")
+            parts.append(status_mod.publish_slot_wal(ctx.client("cloudwatch"), forward, parts[-1]))
+    elif ctx.args.publish_metrics:
+        raise UsageError("--publish-metrics needs the source (SOURCE or --source-dsn): it publishes the WAL its slots keep")
     with ctx.state() as state:
         parts.append(status_mod.record(state, VERIFY_RECORD, "verify", time.time))
         parts.append(status_mod.record(state, FILES_VERIFY_RECORD, "files verify", time.time))
@@ -79,6 +84,12 @@ def register(sub: SubParsers) -> None:
     both_args(p)
     p.add_argument("--stack-outputs", type=Path, help="`terraform output -json` (phase, DMS tasks)")
     state_arg(p, "where the records and journals are")
+    p.add_argument(
+        "--publish-metrics",
+        action="store_true",
+        help="publish the WAL the source's slots keep to CloudWatch (the stack's source-slot-wal alarm); "
+        "run it every minute during the rollback window",
+    )
     p.set_defaults(handler=cmd_status)
 
     p = sub.add_parser("cleanup", help="after decommission: drop the migration's slots, publications, fence and DMS objects")

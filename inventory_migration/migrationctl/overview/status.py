@@ -6,7 +6,9 @@ read says why instead of failing the whole screen:
 * the deployed **phase** (stack output ``migration_phase``);
 * each **DMS task**: its status, and its tables from ``DescribeTableStatistics`` (loaded / total, in error), its CDC
   latency from CloudWatch;
-* the source's **logical slots** and how far each trails;
+* the source's **logical slots** and how far each trails — with ``--publish-metrics``, the most WAL any of them keeps
+  is published to CloudWatch (:data:`~inventory_migration.contracts.metrics.SOURCE_SLOT_WAL`), which the stack
+  alarms on and the dashboard shows: run it every minute from the on-prem side during the rollback window;
 * the last **verify** and **files verify** records (verdict and age);
 * the **journals**: the cutover's and the rollback's status and the step they are at;
 * the **snapshot holders** still alive: each pins its database's oldest visible row (vacuum waits) until released —
@@ -21,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inventory_migration.contracts import metrics
+from inventory_migration.contracts.names import task_resource_id
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.db import connection
 from inventory_migration.migrationctl.pg import lag as lag_mod
@@ -132,3 +136,23 @@ def holders(state: Path, clock: Callable[[], float]) -> Part:
     if not running:
         text += ": LEFT BEHIND (no cutover or rollback running): each holds back vacuum on its side; `migrationctl rollback` or a re-run of the cutover releases them, or end the pid"
     return Part("snapshot holders", running, text, {"holders": alive, "run_under_way": running})
+
+
+def publish_slot_wal(cloudwatch: Any, forward_task_arn: str, slots_part: Part) -> Part:
+    """Publish the most WAL any source slot keeps (0 with none) under the forward task's dimension."""
+    if not forward_task_arn:
+        return Part("metrics", False, "metrics not published: no forward DMS task (--stack-outputs) to publish them under")
+    kept = max((int(s["retained_wal_bytes"]) for s in slots_part.data.get("slots", [])), default=0)
+    task = task_resource_id(forward_task_arn)
+    cloudwatch.put_metric_data(
+        Namespace=metrics.NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": metrics.SOURCE_SLOT_WAL,
+                "Dimensions": [{"Name": metrics.TASK_DIMENSION, "Value": task}],
+                "Value": float(kept),
+                "Unit": "Bytes",
+            }
+        ],
+    )
+    return Part("metrics", True, f"published {metrics.NAMESPACE}/{metrics.SOURCE_SLOT_WAL} = {kept / 1024**3:.2f} GiB for {task}")

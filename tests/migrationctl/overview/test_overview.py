@@ -178,3 +178,35 @@ def test_cleanup_apply_is_refused_while_a_dms_task_runs(leftovers: str, monkeypa
     err = io.StringIO()
     assert main(["cleanup", "--apply", "--task-arn", ARN, leftovers, leftovers], io.StringIO(), err) == 2
     assert "is still running" in err.getvalue()
+
+
+def _slots_part(*kept: int) -> status.Part:
+    return status.Part("slots", None, "", {"slots": [{"retained_wal_bytes": k} for k in kept]})
+
+
+def test_publish_slot_wal_sends_the_most_any_slot_keeps_under_the_forward_task() -> None:
+    from inventory_migration.contracts import metrics
+
+    client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    expected = {
+        "Namespace": metrics.NAMESPACE,
+        "MetricData": [
+            {
+                "MetricName": metrics.SOURCE_SLOT_WAL,
+                "Dimensions": [{"Name": metrics.TASK_DIMENSION, "Value": "FWDTASK"}],
+                "Value": float(3 * 1024**3),
+                "Unit": "Bytes",
+            }
+        ],
+    }
+    stub.add_response("put_metric_data", {}, expected)
+    with stub:
+        part = status.publish_slot_wal(client, "arn:aws:dms:us-east-1:1:task:FWDTASK", _slots_part(1024, 3 * 1024**3))
+    stub.assert_no_pending_responses()
+    assert part.ok and "3.00 GiB for FWDTASK" in part.text
+
+
+def test_publish_slot_wal_without_a_forward_task_says_so_and_publishes_nothing() -> None:
+    part = status.publish_slot_wal(None, "", _slots_part(1))
+    assert part.ok is False and "no forward DMS task" in part.text
