@@ -112,6 +112,9 @@ class StandInSettings:
     start_seconds: float = 0.0
     stop_seconds: float = 30.0
     apply_while_stopping: bool = True
+    after_connect_script: str = "SET session_replication_role = replica"
+    """The target endpoint's ``afterConnectScript`` (the stack's: triggers and foreign keys off while applying), run on
+    every session the task opens on the side it writes."""
     reconnect_seconds: float = 1.0
     """Wait before reconnecting after a session was ended or refused."""
     poll_seconds: float = 0.05
@@ -205,6 +208,9 @@ class StandInTask:
             psycopg.connect(s.source_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as source,
             psycopg.connect(s.target_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as target,
         ):
+            if s.after_connect_script:
+                target.execute(s.after_connect_script)
+            self._register_tables(source)
             if self.status is Status.STARTING:
                 self.status = Status.RUNNING
             self._control_table(target)
@@ -227,6 +233,15 @@ class StandInTask:
                     self._apply(target, txn)
                 if not batch:
                     time.sleep(s.poll_seconds)
+
+    def _register_tables(self, source: psycopg.Connection) -> None:
+        """Every table the mappings include has statistics from the start, as DMS lists them after its full load."""
+        rows = source.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", (list(self.settings.schemas),)
+        ).fetchall()
+        with self._lock:
+            for schema, table in rows:
+                self.tables.setdefault((str(schema), str(table)), TableStatistics(str(schema), str(table)))
 
     def _control_table(self, target: psycopg.Connection) -> None:
         schema = sql.Identifier(self.settings.control_schema)
@@ -251,12 +266,32 @@ class StandInTask:
             return self.tables.setdefault(change.relation, TableStatistics(change.schema, change.table))
 
     def _apply(self, target: psycopg.Connection, txn: Transaction) -> None:
-        with target.transaction():
-            for change in txn.changes:
-                if change.schema not in self.settings.schemas:
-                    continue
+        """One source transaction in one target transaction: at once while every change applies; when one does not,
+        again change by change (a savepoint each), so the one that fails is handled by its policy alone."""
+        changes = [c for c in txn.changes if c.schema in self.settings.schemas]
+        try:
+            with target.transaction():
+                applied = [c for c in changes if self._stats(c).state != TABLE_ERROR]
+                for change in applied:
+                    self._apply_change(target, change)
+        except ApplyError:
+            applied = self._apply_one_by_one(target, changes)
+        with self._lock:
+            for change in applied:
                 stats = self._stats(change)
-                if stats.state == TABLE_ERROR:
+                if change.kind is Kind.INSERT:
+                    stats.inserts += 1
+                elif change.kind is Kind.UPDATE:
+                    stats.updates += 1
+                elif change.kind is Kind.DELETE:
+                    stats.deletes += 1
+        self.apply_log.append((txn.xid, txn.commit_lsn, time.time()))
+
+    def _apply_one_by_one(self, target: psycopg.Connection, changes: list[Change]) -> list[Change]:
+        applied = []
+        with target.transaction():
+            for change in changes:
+                if self._stats(change).state == TABLE_ERROR:
                     continue  # suspended: its changes are not replicated
                 try:
                     with target.transaction():  # a savepoint: one change fails alone
@@ -264,14 +299,8 @@ class StandInTask:
                 except ApplyError as error:
                     self._on_error(target, change, error)
                     continue
-                with self._lock:
-                    if change.kind is Kind.INSERT:
-                        stats.inserts += 1
-                    elif change.kind is Kind.UPDATE:
-                        stats.updates += 1
-                    elif change.kind is Kind.DELETE:
-                        stats.deletes += 1
-        self.apply_log.append((txn.xid, txn.commit_lsn, time.time()))
+                applied.append(change)
+        return applied
 
     def _policy_for(self, change: Change) -> Policy:
         name = {

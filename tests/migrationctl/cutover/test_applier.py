@@ -58,6 +58,7 @@ def world(pg_pair: Any, request: pytest.FixtureRequest) -> Iterator[dict[str, st
         DDL
         + f"GRANT USAGE ON SCHEMA {SCHEMA} TO {APPLIER}; GRANT SELECT, INSERT, UPDATE, DELETE ON {SCHEMA}.item TO {APPLIER};"
         + f"CREATE SCHEMA awsdms_control AUTHORIZATION {APPLIER};"
+        + f"GRANT SET ON PARAMETER session_replication_role TO {APPLIER};"  # its afterConnectScript (targets are 15+)
         + (f"ALTER TABLE {SCHEMA}.item OWNER TO {APPLIER};" if owns else ""),
     )
     source, target = str(pg_pair.source.dsn(name)), str(pg_pair.target.dsn(f"{name}_t"))
