@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import psycopg
+import pytest
 
 from harness.dms.api import StandInCloudWatch, StandInDms, task_arn
 from harness.dms.standin import StandInSettings, StandInTask
@@ -120,6 +121,7 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
     return forward, reverse, backend
 
 
+@pytest.mark.wide  # a minute of cutover and rollback under load: make check runs it (both pairs)
 def test_the_switch_waits_for_no_dms_stop_and_the_forward_task_lands_nothing_on_open_green(shop: Shop) -> None:
     forward, reverse, backend = _to_dms(shop)
     app = _App(shop)
