@@ -46,14 +46,14 @@ def _values(ctx: Context) -> dict[str, str]:
     return {flag: str(getattr(a, flag) or outputs.get(output.value) or "") for flag, output in OUTPUT_FLAGS.items()}
 
 
-def _forward_user(ctx: Context) -> str:
-    """The forward task's user on Aurora: ``--dms-target-user``, else the ``username`` of the target endpoint's secret
-    (``--stack-outputs``); the switch fences it (:mod:`.applier`)."""
+def _dms_user(ctx: Context, flag: str | None, secret: StackOutput) -> str:
+    """A DMS task's database user: its flag, else the ``username`` of its endpoint's secret (``--stack-outputs``);
+    the switches fence it (:mod:`.applier`)."""
     from inventory_migration.migrationctl.secrets import username
 
-    if ctx.args.dms_target_user:
-        return str(ctx.args.dms_target_user)
-    arn = str(ctx.stack_outputs().get(StackOutput.DMS_TARGET_SECRET_ARN.value) or "")
+    if flag:
+        return flag
+    arn = str(ctx.stack_outputs().get(secret.value) or "")
     return username(ctx.client("secretsmanager"), arn) if arn else ""
 
 
@@ -94,14 +94,15 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
             forward_slot=a.forward_slot or "",
             reverse_slot=a.reverse_slot,
         )
+    dms = isinstance(backend, DmsReplication)
     return Settings(
         source_dsn=source_dsn,
         target_dsn=target_dsn,
         app_roles=tuple(a.app_roles),
         freeze_roles=tuple(a.freeze_roles or ()),
         exempt_roles=tuple(a.exempt_roles or ()),
-        reverse_user=a.reverse_user or "",
-        dms_target_user=_forward_user(ctx) if isinstance(backend, DmsReplication) else a.dms_target_user or "",
+        reverse_user=_dms_user(ctx, a.reverse_user, StackOutput.DMS_REVERSE_TARGET_SECRET_ARN) if dms else a.reverse_user or "",
+        dms_target_user=_dms_user(ctx, a.dms_target_user, StackOutput.DMS_TARGET_SECRET_ARN) if dms else a.dms_target_user or "",
         backend=backend,
         state_dir=state_dir or Path(a.state),
         listener=listener,

@@ -34,6 +34,7 @@ FREEZE_LSN = Fact("freeze_lsn", str, "the source's WAL insert position when its 
 GREEN_FREEZE_LSN = Fact("green_freeze_lsn", str, "the target's WAL insert position when its freeze was complete")
 FROZEN_AT = Fact("frozen_at", float, "when the last freeze was complete (the operation's clock, seconds)")
 APPLIER_FENCE = Fact("applier_fence", dict, "what fencing the forward task's user on Aurora took away (write grants, NOLOGIN)")
+REVERSE_FENCE = Fact("reverse_fence", dict, "what fencing the reverse task's user on-prem took away (write grants, NOLOGIN)")
 FENCE = Fact("fence", str, "the token of the fence row the drain wrote on the side being left")
 SNAPSHOTS = Fact("snapshots", dict, "the switch point's exported snapshots, by side")
 REVERSE_START_LSN = Fact("reverse_start_lsn", str, "where the way back starts on the target (the reverse slot's point)")
@@ -53,6 +54,7 @@ FACTS: Mapping[str, Fact[Any]] = {
         FROZEN_AT,
         FENCE,
         APPLIER_FENCE,
+        REVERSE_FENCE,
         SNAPSHOTS,
         REVERSE_START_LSN,
         SWITCHED_AT,

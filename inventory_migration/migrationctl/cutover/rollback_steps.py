@@ -1,7 +1,9 @@
 """The rollback's steps (:data:`ROLLBACK`, from ``cutover`` / ``rollback-window``): freeze green, drain the way back
-to that freeze point, stop the way back, sequences target -> source (and identity columns handed back), weights to
-blue, advance the forward slot to the current source position and hold a snapshot of each side there (the switch-back
-point), unfreeze blue, resume forward replication from that position (not a new full load: parity held at both
+to that freeze point, fence the way back (its user on-prem can write nothing: :mod:`.applier`; or, with a backend that
+stops at once or a user that cannot be fenced, stop it), sequences target -> source (and identity columns handed
+back), weights to blue, advance the forward slot to the current source position and hold a snapshot of each side there
+(the switch-back point), unfreeze blue, stop the way back (off the critical path; its user's writes given back), resume
+forward replication from that position (not a new full load: parity held at both
 switches, and a 500 GB load does not fit the window), and verify both sides as of the switch-back point while blue
 serves (a difference notifies the alarm topic, naming the tables). A rollback of a cutover that never switched runs
 :data:`ABORT` instead: it undoes it."""
@@ -100,15 +102,47 @@ def _switch_back_verify(run: Run, result: dict[str, Any]) -> None:
 
 
 def _unfreeze_blue(run: Run, _result: dict[str, Any]) -> None:
+    s = run.settings
+    if run.journal.get(facts.REVERSE_FENCE):  # a run resumed later: the fence must still hold before blue opens
+        post.holds("unfreeze-blue", "the way back lands nothing on-prem", _reverse_unfenced(run))
     give_back(run.source, recorded(run.cut, "source"))  # blue as it was before the cutover froze it
-    post.holds("unfreeze-blue", "the applications can write on-prem", post.apps_cannot_write(run.settings, run.source))
+    post.holds("unfreeze-blue", "the applications can write on-prem", post.apps_cannot_write(s, run.source))
+    if run.journal.get(facts.REVERSE_FENCE):
+        post.holds("unfreeze-blue", "the way back lands nothing on-prem", _reverse_unfenced(run))
     run.journal.put(facts.SWITCHED_AT, run.settings.clock())
     run.settings.say("switch: blue serves again")
 
 
-def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
+def _reverse_unfenced(run: Run) -> list[str]:
+    left = applier.holds(run.settings, run.source, who=applier.REVERSE)
+    return [left] if left else []
+
+
+def _fence_reverse(run: Run, result: dict[str, Any]) -> None:
+    """The way back has applied everything green took (reverse drain); from here it can land nothing on-prem. Fenced
+    by privilege when its stop is slow (DMS), so the stop does not count as unavailability; else stopped here."""
+    s = run.settings
+    unfenceable = applier.problems(s, run.source, applier.REVERSE)
+    if applier.by_privilege(s) and not unfenceable:
+        applier.fence(s, run.journal, run.source, result, applier.REVERSE)
+        return
+    if applier.by_privilege(s):
+        result["stopped_instead"] = "; ".join(unfenceable)
+        s.say(f"the way back is stopped, not fenced ({result['stopped_instead']}): its stop counts as unavailability")
+    _stop_way_back(run)
+
+
+def _stop_way_back(run: Run) -> None:
     run.settings.backend.stop_reverse(run.target)
     post.holds("stop-reverse", "the way back stopped", ["it still runs"] if run.settings.backend.reverse_running() else [])
+
+
+def _stop_reverse(run: Run, _result: dict[str, Any]) -> None:
+    """Off the critical path (blue serves): the way back stopped and its slot dropped; its user's writes on-prem given
+    back for the next cutover's way back."""
+    _stop_way_back(run)
+    applier.give_back(run.journal, run.source, applier.REVERSE)
+    run.settings.say("the way back stopped")
 
 
 def _resume_forward(run: Run, result: dict[str, Any]) -> None:
@@ -126,11 +160,12 @@ ROLLBACK: tuple[Step, ...] = (
         writes=(facts.FREEZE_TARGET, facts.GREEN_FREEZE_LSN, facts.FROZEN_AT),
     ),
     Step("reverse-drain", _reverse_drain, reads=(facts.FREEZE_TARGET, facts.REVERSE_START_LSN), writes=(facts.FENCE,)),
-    Step("stop-reverse", _stop_reverse),
+    Step("fence-reverse", _fence_reverse, writes=(facts.REVERSE_FENCE,)),
     Step("sequences", _sequences_to_blue),
     Step("weights-blue", _weights_to_blue),
     Step("forward-position", _forward_position, reads=(facts.SNAPSHOTS,), writes=(facts.FORWARD_RESUME_LSN, facts.SNAPSHOTS)),
-    Step("unfreeze-blue", _unfreeze_blue, reads=(facts.FREEZE_SOURCE,), writes=(facts.SWITCHED_AT,)),
+    Step("unfreeze-blue", _unfreeze_blue, reads=(facts.FREEZE_SOURCE, facts.REVERSE_FENCE), writes=(facts.SWITCHED_AT,)),
+    Step("stop-reverse", _stop_reverse, reads=(facts.REVERSE_FENCE,)),
     Step("resume-forward", _resume_forward, reads=(facts.FORWARD_RESUME_LSN,)),
     Step("verify", _switch_back_verify, reads=(facts.SNAPSHOTS,)),
 )

@@ -28,7 +28,7 @@ def _settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
         source_dsn="",
         target_dsn="",
-        app_roles=("shop_app",),
+        app_roles=("fence_test_app",),
         dms_target_user=APPLIER,
         backend=DmsReplication(dms=None, cloudwatch=None, forward_task_arn="arn:aws:dms:us-east-1:1:task:F"),
         state_dir=tmp_path,
@@ -50,7 +50,7 @@ def world(pg_pair: Any, request: pytest.FixtureRequest) -> Iterator[dict[str, st
         "postgres",
         f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APPLIER}') THEN "
         f"CREATE ROLE {APPLIER} LOGIN PASSWORD '{PASSWORD}'; END IF; "
-        f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app LOGIN; END IF; END $$;"
+        f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fence_test_app') THEN CREATE ROLE fence_test_app LOGIN; END IF; END $$;"
         f"ALTER ROLE {APPLIER} LOGIN",
     )
     pg_pair.target.psql(
@@ -197,7 +197,7 @@ def test_an_applier_nobody_named_is_refused_before_anything_changes(world: dict[
 def test_an_applier_writing_through_the_applications_group_is_refused(world: dict[str, str], tmp_path: Path) -> None:
     with psycopg.connect(world["target"], autocommit=True) as target:
         target.execute("DROP ROLE IF EXISTS shop_writers; CREATE ROLE shop_writers")
-        target.execute(f"GRANT shop_writers TO {APPLIER}, shop_app")
+        target.execute(f"GRANT shop_writers TO {APPLIER}, fence_test_app")
         try:
             (shared,) = applier.problems(_settings(tmp_path), target)
             assert "shop_writers" in shared and "the applications share" in shared

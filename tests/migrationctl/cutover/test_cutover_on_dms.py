@@ -23,6 +23,8 @@ from inventory_migration.migrationctl.pg import fence
 from tests.migrationctl.cutover.support import Shop, wait
 
 APPLIER, PASSWORD = "dms_applier", "applier-password-1"
+REVERSE_USER = "dms_reverse"
+"""The way back's user on-prem: a superuser, as session_replication_role needs on PostgreSQL 13."""
 DMS_SLOT = "dms_forward"
 STOP_SECONDS = 5.0
 """The stand-in's stop time here (30 s by default, as real tasks take; 5 s keeps the test short and is still far
@@ -41,6 +43,7 @@ class _App(threading.Thread):
         super().__init__(daemon=True)
         self.shop, self.stop, self.acks = shop, threading.Event(), []  # type: list[tuple[float, str]]
         self.side = "source"
+        self.error = ""
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -52,11 +55,16 @@ class _App(threading.Thread):
                         )
                         self.acks.append((time.time(), self.side))
                         time.sleep(0.002)
-            except psycopg.errors.InsufficientPrivilege:
+            except psycopg.errors.InsufficientPrivilege as error:
+                self.error = f"{self.side}: {error}"
                 self.side = "target" if self.side == "source" else "source"
                 time.sleep(0.002)
-            except psycopg.OperationalError:  # the freeze ended the session
+            except psycopg.OperationalError as error:  # the freeze ended the session
+                self.error = f"{self.side}: {error}"
                 time.sleep(0.002)
+            except psycopg.Error as error:  # anything else: kept for the failure's message, and tried again
+                self.error = f"{type(error).__name__}: {error}"
+                time.sleep(0.01)
 
     def longest_gap(self) -> float:
         times = [t for t, _side in self.acks]
@@ -76,7 +84,7 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
             f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APPLIER}') THEN "
             f"CREATE ROLE {APPLIER} LOGIN REPLICATION PASSWORD '{PASSWORD}'; END IF; END $$"
         )
-        conn.execute(f"ALTER ROLE {APPLIER} LOGIN")
+        conn.execute(f"ALTER ROLE {APPLIER} LOGIN REPLICATION PASSWORD '{PASSWORD}'")
         conn.execute(f"GRANT USAGE ON SCHEMA shop, migration_control TO {APPLIER}")
         conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop, migration_control TO {APPLIER}")
         conn.execute(f"GRANT INSERT ON public.awsdms_apply_exceptions TO {APPLIER}")
@@ -84,6 +92,11 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
             conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {APPLIER}")
     with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (DMS_SLOT,))
+        conn.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{REVERSE_USER}') THEN "
+            f"CREATE ROLE {REVERSE_USER} SUPERUSER LOGIN PASSWORD '{PASSWORD}'; END IF; END $$"
+        )
+        conn.execute(f"ALTER ROLE {REVERSE_USER} SUPERUSER LOGIN PASSWORD '{PASSWORD}'")
     as_applier = psycopg.conninfo.make_conninfo(str(shop.target_dsn), user=APPLIER, password=PASSWORD)
     common: dict[str, Any] = dict(schemas=("shop", "migration_control"), poll_seconds=0.01, reconnect_seconds=0.2)
     forward = StandInTask(
@@ -100,9 +113,9 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
         StandInSettings(
             task_name="forward-reverse",
             source_dsn=as_applier,
-            target_dsn=str(shop.source_dsn),
+            target_dsn=psycopg.conninfo.make_conninfo(str(shop.source_dsn), user=REVERSE_USER, password=PASSWORD),
             slot=REVERSE_SLOT_NAME,
-            stop_seconds=1.0,
+            stop_seconds=STOP_SECONDS,
             **common,
         )
     )
@@ -127,9 +140,16 @@ def test_the_switch_waits_for_no_dms_stop_and_the_forward_task_lands_nothing_on_
     app = _App(shop)
     app.start()
     try:
-        wait(lambda: len(app.acks) > 50, "the application writing on-prem")
         try:
-            journal = operations.cutover(shop.settings(backend=backend, dms_target_user=APPLIER, elbv2=None))
+            wait(lambda: len(app.acks) > 50, "the application writing on-prem")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; its last error: {app.error}") from None
+        try:
+            journal = operations.cutover(
+                shop.settings(
+                    backend=backend, dms_target_user=APPLIER, reverse_user=REVERSE_USER, exempt_roles=(REVERSE_USER,), elbv2=None
+                )
+            )
         except Exception as error:
             raise AssertionError(f"{error}: {_exceptions(shop)}") from error
         wait(lambda: any(side == "target" for _t, side in app.acks), "the application writing on Aurora")
@@ -156,6 +176,8 @@ def test_the_switch_waits_for_no_dms_stop_and_the_forward_task_lands_nothing_on_
             task.stop()
         for task in (forward, reverse):
             task.join(STOP_SECONDS + 5)
+        with psycopg.connect(shop.source_dsn, autocommit=True) as conn:  # a superuser left able to log in is a writer
+            conn.execute(f"ALTER ROLE {REVERSE_USER} NOLOGIN")  # of every database of the server: other tests' gates
 
 
 def _and_back(shop: Shop, backend: DmsReplication, forward: StandInTask) -> None:
@@ -165,17 +187,24 @@ def _and_back(shop: Shop, backend: DmsReplication, forward: StandInTask) -> None
     app.start()
     try:
         wait(lambda: len(app.acks) > 50, "the application writing on Aurora")
-        journal = operations.rollback(shop.settings(backend=backend, dms_target_user=APPLIER, elbv2=None))
+        journal = operations.rollback(
+            shop.settings(
+                backend=backend, dms_target_user=APPLIER, reverse_user=REVERSE_USER, exempt_roles=(REVERSE_USER,), elbv2=None
+            )
+        )
         wait(lambda: any(side == "source" for _t, side in app.acks[-5:]), "the application writing on-prem again")
     finally:
         app.stop.set()
         app.join(10)
     assert journal.status == DONE, journal.data
     assert journal.data["steps"]["verify"]["result"]["equal"] is True
+    gap = app.longest_gap()
     print(
-        f"rollback: write unavailability {app.longest_gap():.2f} s; steps (s): "
-        + ", ".join(f"{name} {step['seconds']}" for name, step in journal.data["steps"].items())
+        f"rollback: write unavailability {gap:.2f} s; fence-reverse {journal.data['steps']['fence-reverse']['result']}; "
+        "steps (s): " + ", ".join(f"{name} {step['seconds']}" for name, step in journal.data["steps"].items())
     )
+    assert "stopped_instead" not in journal.data["steps"]["fence-reverse"]["result"]
+    assert gap < 3.0 and gap < STOP_SECONDS / 2
     wait(lambda: shop.has_order("target", _last_order(shop, "source")), "forward replication resumed")
 
 
