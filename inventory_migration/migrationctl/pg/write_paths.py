@@ -177,7 +177,8 @@ the role whose privilege PostgreSQL checks there — the view owner's, or the ca
 
 def written_relations(conn: psycopg.Connection, roles: Sequence[str]) -> dict[str, set[str]]:
     """For each of ``roles``: every write it can make by its own (inherited) privileges — ``"<privilege> on
-    <relation>"``, column writes as ``"<privilege> (a column) on <relation>"`` — and every ``SECURITY DEFINER`` routine
+    <relation>"``, column writes as ``"<privilege> (a column) on <relation>"`` and, on a table, each column's as
+    ``"<privilege> (<column>) on <relation>"`` (a freeze that takes one column from an exempt role is seen) — and every ``SECURITY DEFINER`` routine
     in a user schema it can execute (``"EXECUTE on <routine>"``). A write through a view counts only while every
     relation beneath it (views on views followed) admits it for the role PostgreSQL checks there."""
     rows = query(
@@ -193,6 +194,12 @@ def written_relations(conn: psycopg.Connection, roles: Sequence[str]) -> dict[st
           AND NOT EXISTS (
                 SELECT 1 FROM chain c WHERE c.role = r.oid AND c.top = rel.oid
                   AND NOT {_HAS.format(r="c.checker", rel="c.base")})
+        UNION ALL
+        SELECT r.rolname, cp.p || ' (' || quote_ident(a.attname) || ') on ' || rel.name
+        FROM pg_roles r CROSS JOIN rel JOIN pg_class t ON t.oid = rel.oid AND t.relkind IN ('r', 'p', 'f')
+        JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+        CROSS JOIN (VALUES ('INSERT'), ('UPDATE')) AS cp(p)
+        WHERE r.rolname = ANY(%(roles)s) AND has_column_privilege(r.oid, rel.oid, a.attnum, cp.p)
         UNION ALL
         SELECT r.rolname, 'EXECUTE on ' || p.oid::regprocedure::text
         FROM pg_roles r CROSS JOIN pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
