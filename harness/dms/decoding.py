@@ -57,20 +57,25 @@ class DecodingError(ValueError):
     """A line ``test_decoding`` would not write."""
 
 
+def _quoted(text: str, i: int, quote: str, what: str) -> tuple[str, int]:
+    """The text quoted by ``quote`` at ``text[i]`` (a doubled quote is one quote); it and the index after it."""
+    out, j = [], i + 1
+    while j < len(text):
+        if text[j] == quote:
+            if text.startswith(quote * 2, j):
+                out.append(quote)
+                j += 2
+                continue
+            return "".join(out), j + 1
+        out.append(text[j])
+        j += 1
+    raise DecodingError(f"unterminated {what}: {text[i:]!r}")
+
+
 def _identifier(text: str, i: int, stop: str) -> tuple[str, int]:
     """An identifier at ``text[i]`` (quoted or not) ending before ``stop``; the name and the index after it."""
     if text.startswith('"', i):
-        out, j = [], i + 1
-        while j < len(text):
-            if text[j] == '"':
-                if text.startswith('""', j):
-                    out.append('"')
-                    j += 2
-                    continue
-                return "".join(out), j + 1
-            out.append(text[j])
-            j += 1
-        raise DecodingError(f"unterminated identifier: {text[i:]!r}")
+        return _quoted(text, i, '"', "identifier")
     j = text.find(stop, i)
     if j < 0:
         raise DecodingError(f"expected {stop!r} after {text[i:]!r}")
@@ -79,17 +84,7 @@ def _identifier(text: str, i: int, stop: str) -> tuple[str, int]:
 
 def _value(text: str, i: int) -> tuple[str | object | None, int]:
     if text.startswith("'", i):
-        out, j = [], i + 1
-        while j < len(text):
-            if text[j] == "'":
-                if text.startswith("''", j):
-                    out.append("'")
-                    j += 2
-                    continue
-                return "".join(out), j + 1
-            out.append(text[j])
-            j += 1
-        raise DecodingError(f"unterminated literal: {text[i:]!r}")
+        return _quoted(text, i, "'", "literal")
     j = text.find(" ", i)
     j = len(text) if j < 0 else j
     token = text[i:j]
