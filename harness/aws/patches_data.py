@@ -240,9 +240,13 @@ def _dms_retest() -> None:
 @patch(
     "dms",
     "timestamps are ISO strings where the SDK wants epoch numbers; tasks never leave 'creating' and ignore their CDC "
-    "start position; ModifyReplicationTask, event subscriptions and Add/RemoveTagsToResource are not implemented",
+    "start position; ModifyReplicationTask, event subscriptions and Add/RemoveTagsToResource are not implemented; "
+    "StopReplicationTask on a task that is not running says 'is not running' where AWS says 'is currently not "
+    "running', the answer the provider treats as already stopped (a retried stop failed CI's deploy rehearsal)",
 )
 def _dms() -> None:
+    from moto.core.utils import utcnow
+    from moto.dms.exceptions import InvalidResourceStateFault
     from moto.dms.models import FakeReplicationInstance, FakeReplicationTask
     from moto.dms.responses import DatabaseMigrationServiceResponse
 
@@ -268,7 +272,15 @@ def _dms() -> None:
         out["InstanceCreateTime"] = _epoch(out.get("InstanceCreateTime"))
         return out
 
+    def stop(self: Any) -> Any:
+        if self.status != "running":
+            raise InvalidResourceStateFault(f"Replication task {self.id} is currently not running")
+        self.status = "stopped"
+        self.stop_date = utcnow()
+        return self
+
     FakeReplicationTask.to_dict = task_to_dict  # type: ignore[method-assign]
+    FakeReplicationTask.stop = stop  # type: ignore[method-assign]
     FakeReplicationInstance.to_dict = instance_to_dict  # type: ignore[method-assign]
 
     original_create_task = DatabaseMigrationServiceResponse.create_replication_task

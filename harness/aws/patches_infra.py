@@ -218,17 +218,38 @@ def _one_request_at_a_time() -> None:
     original = DomainDispatcherApplication.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        status: list[str] = []
+
+        def recording(code: str, headers: Any, *rest: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *rest)
+
         with lock:
-            response = original(self, environ, start_response)
+            response = original(self, environ, recording if target else start_response)
             try:
-                return [b"".join(response)]  # the body too is produced under the lock
+                body = b"".join(response)  # the body too is produced under the lock
             finally:
                 close = getattr(response, "close", None)
                 if close is not None:
                     close()
+        if target:
+            _journal(target, status[0] if status else "?", body)
+        return [body]
 
     DomainDispatcherApplication.request_lock = lock  # type: ignore[attr-defined]
     DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+
+
+def _journal(target: str, status: str, body: bytes) -> None:
+    """One line per JSON-protocol request in the emulator's log (werkzeug's own line names no action): the action, its
+    status and, for an error, AWS's code and message, so a failed rehearsal's log says which call failed and why."""
+    import sys
+
+    line = f"emulator: {target} {status.split(' ', 1)[0]}"
+    if not status.startswith("2"):
+        line += f" {body[:300].decode('utf-8', 'replace')}"
+    print(line, file=sys.stderr, flush=True)
 
 
 @patch(

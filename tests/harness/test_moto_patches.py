@@ -158,3 +158,57 @@ def test_a_prefix_list_rule_keeps_its_description() -> None:
         ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[{**permission, "PrefixListIds": [prefix]}])
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
         assert [r.get("Description") for r in rules if r.get("PrefixListId")] == ["to S3"]
+
+
+def test_stopping_a_task_that_is_not_running_gets_the_answer_the_provider_treats_as_stopped() -> None:
+    """The provider's delete stops a task its state says is running and treats AWS's "is currently not running" as
+    already stopped; moto said "is not running", so a stop that had already happened (CI's deploy rehearsal, destroying
+    the reverse task) failed the apply."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    with mock_aws():
+        dms = boto3.client("dms", region_name="us-east-1")
+        arn = dms.create_replication_task(
+            ReplicationTaskIdentifier="t",
+            SourceEndpointArn="arn:aws:dms:us-east-1:123456789012:endpoint:S",
+            TargetEndpointArn="arn:aws:dms:us-east-1:123456789012:endpoint:T",
+            ReplicationInstanceArn="arn:aws:dms:us-east-1:123456789012:rep:R",
+            MigrationType="cdc",
+            TableMappings="{}",
+        )["ReplicationTask"]["ReplicationTaskArn"]
+        dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+        assert dms.stop_replication_task(ReplicationTaskArn=arn)["ReplicationTask"]["Status"] == "stopped"
+        with pytest.raises(ClientError) as again:
+            dms.stop_replication_task(ReplicationTaskArn=arn)
+        assert again.value.response["Error"]["Code"] == "InvalidResourceStateFault"
+        assert "is currently not running" in again.value.response["Error"]["Message"]
+
+
+def test_the_emulator_log_names_each_json_call_and_an_error_s_code() -> None:
+    """werkzeug's own line is ``POST / 400``; the journal line says which action failed and AWS's answer."""
+    import contextlib
+    import io
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    from harness.aws.moto_patches import apply_patches
+
+    apply_patches()
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    headers = {
+        "X-Amz-Target": "AmazonDMSv20160101.StopReplicationTask",
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/dms/aws4_request, SignedHeaders=host, Signature=0",
+    }
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        client.post("/", data='{"ReplicationTaskArn": "arn:aws:dms:us-east-1:123456789012:task:NONE"}', headers=headers)
+    line = err.getvalue()
+    assert "emulator: AmazonDMSv20160101.StopReplicationTask 4" in line
+    assert "ResourceNotFoundFault" in line
