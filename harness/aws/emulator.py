@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from inventory_migration.migrationctl.polling import poll
@@ -77,8 +77,11 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SECONDS) -> Iterator[Emulator]:
-    """Start the patched emulator on a free loopback port; stop it however the block ends."""
+def running_emulator(
+    log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SECONDS, environment: Mapping[str, str] | None = None
+) -> Iterator[Emulator]:
+    """Start the patched emulator on a free loopback port; stop it however the block ends. ``environment``: added to
+    the emulator process's (e.g. the DMS stand-in's stop time, :data:`harness.dms.served.STOP_SECONDS_ENV`)."""
     port = free_port()
     endpoint = f"http://{HOST}:{port}"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,7 @@ def running_emulator(log: Path, *, lifetime_seconds: float = DEFAULT_LIFETIME_SE
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(environment or {})},
             cwd=ROOT,  # the harness is a checkout's folder, not an installed package
         )
     emulator = Emulator(endpoint=endpoint, process=process, log=log)

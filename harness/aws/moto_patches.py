@@ -14,8 +14,16 @@ from harness.aws.patch_registry import PATCHES, Patch
 __all__ = ["PATCHES", "Patch", "apply_patches"]
 
 
+_APPLIED: list[bool] = []
+
+
 def apply_patches() -> None:
+    """Apply every patch, once per process (a patch wraps what it patches: twice would wrap twice)."""
     import os
+
+    if _APPLIED:
+        return
+    _APPLIED.append(True)
 
     # AWS managed policies (AmazonDMSVPCManagementRole, AmazonRDSEnhancedMonitoringRole, ...) exist only when loaded.
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"

@@ -411,3 +411,15 @@ def _dms() -> None:
             "_error",
         ):
             setattr(DatabaseMigrationServiceResponse, name, fn)
+
+
+@patch(
+    "dms",
+    "a started task replicates nothing and has no table statistics (DescribeTableStatistics is not implemented) or "
+    "CDC latency: a task whose endpoints are PostgreSQL servers on this machine is run by the DMS stand-in "
+    "(harness/dms/served.py)",
+)
+def _dms_standin() -> None:
+    from harness.dms.served import install  # after _dms (registered above): it wraps the task _dms patched
+
+    install()

@@ -120,6 +120,8 @@ class StandInSettings:
     poll_seconds: float = 0.05
     batch_changes: int = 1000
     """``upto_nchanges`` of a read (whole transactions are returned, so a batch may hold more)."""
+    start_position: str = ""
+    """``CdcStartPosition``: transactions that committed before this LSN are read from the slot and not applied."""
 
     def policy(self, name: str, default: Policy = Policy.SUSPEND_TABLE) -> Policy:
         return Policy(str((self.task_settings.get("ErrorBehavior") or {}).get(name, default.value)))
@@ -127,6 +129,11 @@ class StandInSettings:
     @property
     def control_schema(self) -> str:
         return str((self.task_settings.get("ControlTablesSettings") or {}).get("ControlSchema") or "public")
+
+
+def _lsn(text: str) -> int:
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) + int(low or "0", 16)
 
 
 class ApplyError(Exception):
@@ -154,6 +161,7 @@ class StandInTask:
         self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
         self.reconnects = 0
         """Sessions lost or refused and retried (DMS retries a recoverable error)."""
+        self._applying_since: float | None = None
 
     # ------------------------------------------------------------------------------------------- the API's verbs
 
@@ -165,10 +173,18 @@ class StandInTask:
         self._thread = threading.Thread(target=self._run, name=f"dms-{self.settings.task_name}", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """``StopReplicationTask``: the task goes ``stopping`` now and ``stopped`` ``stop_seconds`` later."""
-        if self.status in (Status.STARTING, Status.RUNNING):
+    def stop(self, *, at_once: bool = False) -> None:
+        """``StopReplicationTask``: the task goes ``stopping`` now and ``stopped`` ``stop_seconds`` later
+        (``at_once``: the task is deleted, and stops applying now)."""
+        if at_once:
+            self.status, self._stop_requested = Status.STOPPING, time.monotonic() - self.settings.stop_seconds
+        elif self.status in (Status.STARTING, Status.RUNNING):
             self.status, self._stop_requested = Status.STOPPING, time.monotonic()
+
+    def latency_seconds(self) -> float:
+        """CDC latency as CloudWatch would show it: the age of the batch read and not yet applied (0 when idle)."""
+        since = self._applying_since
+        return max(0.0, time.time() - since) if since is not None else 0.0
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -229,8 +245,12 @@ class StandInTask:
                         (s.slot, s.batch_changes),
                     ).fetchall()
                 )
+                self._applying_since = time.time() if batch else None
                 for txn in batch:  # confirmed to the slot already: DMS's order
+                    if s.start_position and _lsn(txn.commit_lsn) < _lsn(s.start_position):
+                        continue  # before CdcStartPosition
                     self._apply(target, txn)
+                self._applying_since = None
                 if not batch:
                     time.sleep(s.poll_seconds)
 

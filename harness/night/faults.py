@@ -14,7 +14,7 @@ import psycopg
 
 from harness.night import relay
 from harness.night.hostile import freeze_lifters, privilege_paths, resumed_after_a_gate_turned_false
-from harness.night.night import DATABASE, REVERSE_SLOT, Night, Operation, RehearsalFailed, log
+from harness.night.night import DATABASE, Night, Operation, RehearsalFailed, log
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, lsn_value, slot_position
@@ -66,7 +66,7 @@ def assert_blue_untouched(night: Night, case: str) -> None:
     if not night.frozen(night.target):
         problems.append("the target is open to the application")
     with psycopg.connect(night.target_dsn, autocommit=True) as conn:
-        if slot_position(conn, REVERSE_SLOT) is not None:
+        if slot_position(conn, night.reverse_slot) is not None:
             problems.append("a way-back slot exists")
     if problems:
         raise RehearsalFailed(f"{case}: {'; '.join(problems)}")

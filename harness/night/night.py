@@ -13,15 +13,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from harness.aws.clients import REGION, client
+from harness.night import dms as dms_night
 from harness.night import workload as wl
 from harness.night import writers
 from harness.postgres import PostgresServer
+from inventory_migration.contracts.names import REVERSE_SLOT_NAME
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover import switch as switch_mod
@@ -39,7 +42,15 @@ ACKS_FILE = "acks.jsonl"
 FREEZE_STEPS = {"freeze": "blue", "freeze-green": "green"}
 """The step of each operation that freezes a side, and the side."""
 DATABASE = "shop"
-REVERSE_SLOT = REVERSE_NAME
+
+
+class Replication(StrEnum):
+    """What replicates in both directions on the night."""
+
+    DMS = "dms"
+    """DMS tasks in the emulator, run by the stand-in (harness/dms), driven by ``migrationctl --backend dms``."""
+    NATIVE = "native"
+    """PostgreSQL publications and subscriptions (``--backend native``)."""
 
 
 def log(message: str) -> None:
@@ -83,9 +94,19 @@ class Night:
     """The servers, the emulator, the workload and the runs of migrationctl."""
 
     def __init__(
-        self, workdir: Path, source: PostgresServer, target: PostgresServer, endpoint: str, outputs: dict[StackOutput, str]
+        self,
+        workdir: Path,
+        source: PostgresServer,
+        target: PostgresServer,
+        endpoint: str,
+        outputs: dict[StackOutput, str],
+        *,
+        replication: Replication = Replication.DMS,
     ):
         self.workdir = workdir
+        self.replication = replication
+        self.tasks: dms_night.DmsTasks | None = None
+        """The DMS tasks (``Replication.DMS``), once the initial copy has handed over to them."""
         self.source = source
         self.target = target
         self.endpoint = endpoint
@@ -154,8 +175,7 @@ class Night:
             str(self.state),
             "--app-roles",
             wl.ROLE,
-            "--backend",
-            "native",
+            *(self.tasks.switch_args() if self.tasks else ["--backend", "native"]),
             "--stack-outputs",
             str(self.outputs_file),
             "--drain-timeout",
@@ -247,20 +267,34 @@ class Night:
         self.step_ok("schema post-data", self.migrationctl("schema", "post-data"))
         # pre-data copies no grant: roles copy carries them, the application's reads only until the cutover opens
         # Aurora (its writes held back). The role itself exists on both servers already, with its password.
+        if self.replication is Replication.DMS:
+            dms_night.on_prem_users(self.source_dsn)
         self.step_ok("roles copy", self.migrationctl("roles", "copy", "--app-roles", wl.ROLE, "--apply"))
         for server in (self.source, self.target):  # the replication's own record of what it applied (never two writers)
             server.psql(DATABASE, writers.APPLY_LOG_SQL)
         wait(self.forward_caught_up, 60, "forward replication to catch up")
         self.step_ok("verify", self.migrationctl("verify", "--app-roles", wl.ROLE, "--state", str(self.state)))
+        if self.replication is Replication.DMS:
+            self.tasks = dms_night.hand_over(self.endpoint, self.source, self.target, DATABASE)
+            wait(lambda: dms_night.task_status(self.endpoint, self.tasks.forward_arn) == "running", 60, "the DMS task")  # type: ignore[union-attr]
+            log(f"replication: DMS tasks on the stand-in (stop time {dms_night.stop_seconds():.0f} s), slot {self.forward_slot}")
 
     def step_ok(self, label: str, proc: subprocess.CompletedProcess[str]) -> None:
         if proc.returncode != 0:
             raise RehearsalFailed(f"{label}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
         log(f"{label}: {proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else 'ok'}")
 
+    @property
+    def forward_slot(self) -> str:
+        return dms_night.FORWARD_SLOT if self.tasks else FORWARD_NAME
+
+    @property
+    def reverse_slot(self) -> str:
+        return REVERSE_SLOT_NAME if self.tasks else REVERSE_NAME
+
     def forward_caught_up(self) -> bool:
         with psycopg.connect(self.source_dsn, autocommit=True) as conn:
-            position = slot_position(conn, FORWARD_NAME)
+            position = slot_position(conn, self.forward_slot)
             return position is not None and position[0] is not None and lsn_value(position[0]) >= lsn_value(sync_point(conn))
 
     @contextlib.contextmanager
@@ -370,7 +404,7 @@ class Night:
             goal = sync_point(conn)
 
             def caught_up() -> bool:
-                position = slot_position(conn, REVERSE_SLOT)
+                position = slot_position(conn, self.reverse_slot)
                 return position is not None and position[0] is not None and lsn_value(position[0]) >= lsn_value(goal)
 
             wait(caught_up, 60, "the way back to catch up")

@@ -16,7 +16,7 @@ from inventory_migration.constructs.wiring import check_wiring
 from inventory_migration.contracts.names import FORWARD_TASK_QUALIFIER, REVERSE_TASK_QUALIFIER
 from inventory_migration.contracts.phases import TaskState
 from inventory_migration.synth.cdk import Construct, TerraformResource, aws
-from inventory_migration.synth.dms_settings import TableMappings, TaskSettings, table_ref
+from inventory_migration.synth.dms_settings import AFTER_CONNECT_SCRIPT, TableMappings, TaskSettings, table_ref
 from inventory_migration.synth.iam import (
     KMS_DECRYPT_ACTIONS,
     SECRET_READ_ACTIONS,
@@ -34,8 +34,6 @@ REVERSE_MIGRATION_TYPE = "cdc"
 """The way back replicates changes only: on-prem already holds every row up to the switch."""
 SOURCE_PLUGIN = "test_decoding"
 """Logical decoding plugin on the source (``pglogical`` needs the extension and a restart on-prem)."""
-AFTER_CONNECT_SCRIPT = "SET session_replication_role = 'replica'"
-"""Run on every target connection: foreign keys and user triggers do not fire for replicated rows."""
 TASK_EVENT_CATEGORIES = ("failure", "state change", "configuration change", "creation", "deletion")
 INSTANCE_EVENT_CATEGORIES = ("failure", "failover", "low storage", "maintenance", "configuration change")
 

@@ -53,6 +53,11 @@ FULL_LOB = {"mode": "unlimited", "bulk-max-size": "0"}
 LOB settings for a selected table or view": ``unlimited`` with a ``bulk-max-size`` of 0 is full LOB mode)."""
 
 
+AFTER_CONNECT_SCRIPT = "SET session_replication_role = 'replica'"
+"""The target endpoints' ``afterConnectScript``, run on every target connection: foreign keys and user triggers do
+not fire for replicated rows."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TableMappings:
     """Selection rules: every table of each listed schema, and of :data:`CONTROL_SCHEMA` (the cutover's fence); tables
