@@ -1,8 +1,8 @@
 """The stand-in (:mod:`.standin`) behind the emulator's DMS API: a task whose two endpoints are PostgreSQL servers on
 this machine replicates when ``StartReplicationTask`` starts it, and answers ``DescribeReplicationTasks``,
-``StopReplicationTask``, ``DescribeTableStatistics`` and CloudWatch's ``CDCLatencySource``/``CDCLatencyTarget`` as
-a DMS task does — so ``migrationctl --backend dms``, in its own process, drives it with the AWS calls it makes in
-production.
+``StopReplicationTask``, ``DescribeTableStatistics``, ``ReloadTables`` (of a table nothing else writes meanwhile) and
+CloudWatch's ``CDCLatencySource``/``CDCLatencyTarget`` as a DMS task does — so ``migrationctl --backend dms``, in its
+own process, drives it with the AWS calls it makes in production.
 
 What the task runs with comes from what was deployed, as DMS reads it: the endpoints' server, port, database, user
 and password (or ``PostgreSQLSettings.SecretsManagerSecretId``: the emulator's secret), the source endpoint's
@@ -205,9 +205,24 @@ def install() -> None:
             rows = [r for r in rows if r[key] in f["Values"]]
         return json.dumps({"ReplicationTaskArn": arn, "TableStatistics": rows})
 
+    def reload_tables(self: Any) -> str:
+        arn = self._get_param("ReplicationTaskArn")
+        engine = ENGINES.get(arn)
+        if engine is None:
+            raise InvalidResourceStateFault("the task has never run: nothing to reload")
+        import psycopg
+
+        for table in self._get_param("TablesToReload") or []:
+            try:
+                engine.reload(table["SchemaName"], table["TableName"])
+            except psycopg.Error as error:
+                raise InvalidResourceStateFault(f"reloading {table['SchemaName']}.{table['TableName']}: {error}") from None
+        return json.dumps({"ReplicationTaskArn": arn})
+
     FakeReplicationTask.start = start  # type: ignore[method-assign]
     FakeReplicationTask.stop = stop  # type: ignore[method-assign]
     FakeReplicationTask.delete = delete  # type: ignore[method-assign]
     FakeReplicationTask.to_dict = to_dict  # type: ignore[method-assign]
     FakeReplicationTask.served_by_standin = True  # type: ignore[attr-defined]
     DatabaseMigrationServiceResponse.describe_table_statistics = describe_table_statistics  # type: ignore[attr-defined]
+    DatabaseMigrationServiceResponse.reload_tables = reload_tables  # type: ignore[attr-defined]

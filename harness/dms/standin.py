@@ -190,6 +190,29 @@ class StandInTask:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def reload(self, schema: str, table: str) -> None:
+        """``ReloadTables`` (data-reload) of a table nothing else writes meanwhile: its rows copied from the source
+        again, its state back to ``Table completed``, its changes replicated again from here on."""
+        name = sql.Identifier(schema, table)
+        with (
+            psycopg.connect(self.settings.source_dsn, autocommit=True) as source,
+            psycopg.connect(self.settings.target_dsn, autocommit=True) as target,
+        ):
+            rows = source.execute(sql.SQL("SELECT * FROM {}").format(name)).fetchall()
+            columns = [c.name for c in source.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(name)).description or []]
+            if self.settings.after_connect_script:
+                target.execute(self.settings.after_connect_script)
+            with target.transaction():
+                target.execute(sql.SQL("DELETE FROM {}").format(name))
+                if rows:
+                    with target.cursor().copy(
+                        sql.SQL("COPY {} ({}) FROM STDIN").format(name, sql.SQL(", ").join(map(sql.Identifier, columns)))
+                    ) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+        with self._lock:
+            self.tables[(schema, table)] = TableStatistics(schema, table)
+
     def table_statistics(self) -> list[dict[str, Any]]:
         with self._lock:
             return [t.as_api() for t in self.tables.values()]

@@ -33,6 +33,7 @@ import psycopg
 from harness.aws.emulator import running_emulator
 from harness.dms.served import DEFAULT_STOP_SECONDS, STOP_SECONDS_ENV
 from harness.night import workload as wl
+from harness.night.dms_faults import run_dms_faults
 from harness.night.faults import run_faults
 from harness.night.load_balancer import create_load_balancer
 from harness.night.night import ROOT, Night, RehearsalFailed, Replication, log
@@ -115,7 +116,7 @@ def _night(night: Night, *, faults: bool, seconds: float, rate: float, rows: int
                     log("migrationctl status:\n" + shown.stdout.rstrip())
                 night.writes_for(seconds, colour)
             if faults:
-                run_faults(night)
+                (run_dms_faults if night.tasks else run_faults)(night)
             load_seconds = time.time() - load_started
         stats = app.stats
         night.drain_way_back()

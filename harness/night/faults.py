@@ -21,10 +21,19 @@ from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, lsn_value, s
 
 
 @contextlib.contextmanager
-def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator[Callable[[], None]]:
+def stalled_apply(
+    source_dsn: str,
+    target_dsn: str,
+    *,
+    row: int = 1,
+    table: str = "shop.customer",
+    hold_set: str = "email = email",
+    change: str = "created_at = now()",
+) -> Iterator[Callable[[], None]]:
     """The forward apply stuck for the block's duration, while everything else on both servers goes on.
 
-    A transaction on the target holds the row lock of ``shop.customer`` ``row``; then the source changes that row. The
+    A transaction on the target holds the row lock of ``table`` (``shop.customer``) ``row``; then the source changes that
+    row. The
     apply worker reaches the change, waits for the lock, and applies nothing after it until the block ends. Row locks
     never block readers, so the gates' catalogue queries and any verify run as usual: only the drain waits, as it
     would behind a stuck DMS apply. (A table lock would do less well: any lock stronger than ROW EXCLUSIVE that the
@@ -34,7 +43,7 @@ def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator
 
     def hold() -> None:
         with psycopg.connect(target_dsn) as conn:
-            conn.execute("UPDATE shop.customer SET email = email WHERE id = %s", (row,))
+            conn.execute(f"UPDATE {table} SET {hold_set} WHERE id = %s", (row,))
             locked.set()
             release.wait(120)
             conn.rollback()
@@ -45,14 +54,14 @@ def stalled_apply(source_dsn: str, target_dsn: str, *, row: int = 1) -> Iterator
         if not locked.wait(10):
             raise RuntimeError("could not take the row lock on the target")
         with psycopg.connect(source_dsn, autocommit=True) as conn:
-            conn.execute("UPDATE shop.customer SET created_at = now() WHERE id = %s", (row,))  # the apply waits for the row
+            conn.execute(f"UPDATE {table} SET {change} WHERE id = %s", (row,))  # the apply waits for the row
         yield release.set
     finally:
         release.set()
         holder.join(30)
 
 
-def _fault(night: Night, name: str, outcome: str, **facts: Any) -> None:
+def record_fault(night: Night, name: str, outcome: str, **facts: Any) -> None:
     night.faults.append({"case": name, "outcome": outcome, **facts})
     log(f"fault {name}: {outcome}")
 
@@ -85,7 +94,7 @@ def failing_gate(night: Night) -> None:
     if "NOT STARTED" not in op.output or op.journal:
         raise RehearsalFailed(f"a failing gate must change nothing:\n{op.output}")
     assert_blue_untouched(night, "failing gate")
-    _fault(
+    record_fault(
         night,
         "failing gate (cutover-blocked alarm in ALARM)",
         "exit 1, nothing changed: no journal, blue serves, source writable",
@@ -102,7 +111,7 @@ def drain_timeout(night: Night) -> None:
     assert_blue_untouched(night, "drain timeout")
     night.writes_for(1.5, "blue")
     frozen_for = op.steps().get("freeze", (0, 0, 0))[2] + 3
-    _fault(
+    record_fault(
         night,
         "drain timeout (forward apply stuck on a locked row)",
         f"aborted after ~{frozen_for:.1f} s frozen; source writable, blue serves",
@@ -123,7 +132,7 @@ def late_apply(night: Night) -> None:
         raise RehearsalFailed(f"late apply: the slot never ran ahead of the apply ({proof}):\n{op.output}")
     night.writes_for(1.0, "green")
     drain = op.journal["steps"]["drain"]["result"]
-    _fault(
+    record_fault(
         night,
         "replication confirms before applying (relay + stalled apply, DMS's shape)",
         f"the slot confirmed the fence {proof['slot_ahead']:.1f} s before green applied it; the drain waited "
@@ -171,7 +180,7 @@ def abort_unswitched(night: Night) -> None:
     night.expect(night.run_operation("rollback", "rollback of an unswitched cutover"), 0)
     assert_blue_untouched(night, "undo of an unswitched cutover")
     night.writes_for(1.5, "blue")
-    _fault(
+    record_fault(
         night, "cutover killed after way-back, then rollback", "undone: slot and snapshots released, blue serves, no green write"
     )
 
@@ -185,7 +194,7 @@ def killed(night: Night, operation: str, step: str, colour_after: str) -> None:
         raise RehearsalFailed(f"re-run of {operation} after {step}: journal {again.journal.get('status')}")
     night.writes_for(1.0, colour_after)
     redone = [s for s, e in again.journal.get("steps", {}).items() if e.get("attempts", 1) > 1]
-    _fault(night, f"{operation} SIGKILL after {step}", f"re-run finished ({', '.join(redone) or 'nothing'} repeated)")
+    record_fault(night, f"{operation} SIGKILL after {step}", f"re-run finished ({', '.join(redone) or 'nothing'} repeated)")
 
 
 KILLS_INSIDE_STEPS = 12
@@ -219,7 +228,7 @@ def killed_inside_steps(night: Night, kills: int = KILLS_INSIDE_STEPS, *, seed: 
                     f"journal {again.journal.get('status')}\n{again.output}"
                 )
             night.writes_for(0.5, colour)
-    _fault(
+    record_fault(
         night,
         f"{2 * kills} kills at random moments",
         "every one recovered by re-running; " + "; ".join(f"{k} x{v}" for k, v in sorted(where.items())),
@@ -254,7 +263,7 @@ def second_operator(night: Night) -> None:
         raise RehearsalFailed(f"a second operator must be refused (exit 1):\n{second.output}")
     night.expect(result["first"], 3)
     assert_blue_untouched(night, "second operator")
-    _fault(
+    record_fault(
         night,
         "a second operator runs cutover while one runs",
         "refused by the state lock in S3 (exit 1, nothing changed); the first aborted on its drain timeout (exit 3)",

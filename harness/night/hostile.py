@@ -34,7 +34,7 @@ VALUES = "(1, %(ref)s, 'new')"
 HOSTILE_INSERT = f"INSERT INTO shop.orders (customer_id, client_ref, status) VALUES {VALUES}"
 
 
-def _fault(night: Night, name: str, outcome: str) -> None:
+def record_fault(night: Night, name: str, outcome: str) -> None:
     night.faults.append({"case": name, "outcome": outcome})
     log(f"fault {name}: {outcome}")
 
@@ -196,7 +196,7 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
                 "REVOKE INSERT ON shop.order_event FROM PUBLIC; REVOKE USAGE ON SCHEMA shop FROM PUBLIC; "
                 "REVOKE USAGE ON ALL SEQUENCES IN SCHEMA shop FROM PUBLIC",
             )
-    _fault(
+    record_fault(
         night,
         "writers through generated privilege paths",
         f"seed {seed}: {', '.join(p.kind for p in chosen)}: "
@@ -268,7 +268,7 @@ def freeze_lifters(night: Night) -> None:
         night.sql(source, f"REVOKE ALL ON SCHEMA shop FROM {WRITERS}")
         night.sql(source, f"DROP ROLE IF EXISTS {BATCH}")
         night.sql(source, f"DROP ROLE IF EXISTS {WRITERS}")
-    _fault(
+    record_fault(
         night,
         "writers that try to outlast the freeze",
         "a prepared transaction and an unnamed batch role each refused by a gate (exit 1, nothing changed); then "
@@ -306,7 +306,7 @@ def resumed_after_a_gate_turned_false(night: Night, *, seed: int | None = None) 
     night.writes_for(1.0, "green")
     night.expect(night.run_operation("rollback", "rollback after the resumed cutover"), 0)
     night.writes_for(1.0, "blue")
-    _fault(
+    record_fault(
         night,
         "a cutover resumed after a gate turned false",
         f"seed {seed}: killed after {step}; the alarm fired meanwhile: the resume was refused (exit 1, journal and "

@@ -456,18 +456,24 @@ def _recheck(
     tgt: ConnectionPool,
     options: DataParityOptions,
 ) -> None:
-    """Live databases: the rows that differed are looked at again after each ``settle`` (the target has applied what
-    the source had committed by then); those that match were in flight, the rest are differences."""
+    """Live databases: the rows that differed are looked at again around each ``settle`` (once it returns, the target
+    has applied what the source had committed before it began): the source's rows read before it, the target's after
+    it, the source's again. A row the target holds as the source held it before or after was in flight; the rest are
+    differences. (Reading the source only after ``settle`` would call a row that changes faster than the replication
+    applies — a hot row under a DMS task's apply latency — different every round.)"""
     assert options.settle is not None
     pending = {name: sorted(keys) for name, (_table, keys) in suspects.items()}
     for _round in range(options.rounds):
         if not any(pending.values()):
             break
+        before = {name: _rows_by_key(src, suspects[name][0], keys) for name, keys in pending.items() if keys}
         options.settle()
         for name, keys in pending.items():
+            if not keys:
+                continue
             table = suspects[name][0]
-            s_map, t_map = on_both(src, tgt, _rows_by_key, table, keys)
-            still = sorted(differing_keys(s_map, t_map) & set(keys))
+            after, t_map = on_both(src, tgt, _rows_by_key, table, keys)
+            still = sorted(differing_keys(before[name], t_map) & differing_keys(after, t_map) & set(keys))
             results[name].in_flight += len(keys) - len(still)
             pending[name] = still
     for name, keys in pending.items():
