@@ -20,7 +20,7 @@ PY_STAMP := .venv/.synced-$(shell $(SHA256) Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_STAMP := node_modules/.installed-$(shell $(SHA256) package-lock.json 2>/dev/null | cut -c1-12)
 STACK_JSON := cdktf.out/stacks/inventory-migration-$(ENV)/cdk.tf.json
 
-.PHONY: help install synth synth-hcl mirror summary test check lint bench bench-verify bench-files bench-post-data bench-cutover validate phases network rehearse rehearse-cutover clean
+.PHONY: help install synth synth-hcl mirror summary test check lint bench bench-verify bench-files bench-post-data bench-cutover validate phases network rehearse rehearse-cutover rehearse-cutover-native clean
 
 help:
 	@echo "make synth  [ENV=dev|prod]  synthesize to cdktf.out/stacks/<stack>/cdk.tf.json and summarize"
@@ -37,7 +37,9 @@ help:
 	@echo "make phases                  resources per phase and changes per transition (docs/phases.md)"
 	@echo "make network                 the flow matrix decided on every phase of dev and prod (docs/network.md)"
 	@echo "make rehearse [ENV=...]      apply every phase to a local AWS emulator, re-plan empty, destroy to nothing"
-	@echo "make rehearse-cutover        cutover / rollback / cutover on PostgreSQL 13 -> 16 under load, with the fault cases"
+	@echo "make rehearse-cutover        cutover / rollback / cutover on PostgreSQL 13 -> 16 under load, DMS tasks on the"
+	@echo "                             stand-in (30 s stops), with the DMS fault cases"
+	@echo "make rehearse-cutover-native the same night on native logical replication, with its fault cases"
 	@echo "make bench-cutover           three whole cutover rehearsals: write unavailability per switch, median and all runs"
 
 $(CURDIR)/.build/tools/bin/pipenv:
@@ -118,6 +120,9 @@ rehearse: install
 
 rehearse-cutover: install
 	$(PIPENV) run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
+
+rehearse-cutover-native: install
+	$(PIPENV) run python -m harness.night.cutover_night --replication native --faults --workdir build/rehearse-cutover-native
 
 bench-cutover: install
 	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 700 --workdir build/bench-cutover

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -112,9 +113,13 @@ def _publish_latency(task_arn: str, instance_id: str, engine: StandInTask) -> No
         {"Name": "ReplicationInstanceIdentifier", "Value": instance_id},
         {"Name": "ReplicationTaskIdentifier", "Value": task_arn.rsplit(":", 1)[-1]},
     ]
+    name = task_arn.rsplit(":", 1)[-1]
+    print(f"dms stand-in: task {name} started", file=sys.stderr, flush=True)
     while ENGINES.get(task_arn) is engine and engine.status in (Status.STARTING, Status.RUNNING, Status.STOPPING):
         if engine.status is not Status.STARTING:
             latency = engine.latency_seconds()
+            if latency >= METRIC_SECONDS:
+                print(f"dms stand-in: task {name} {latency:.0f} s behind", file=sys.stderr, flush=True)
             cloudwatch_backends[account][region].put_metric_data(
                 "AWS/DMS",
                 [
@@ -123,6 +128,7 @@ def _publish_latency(task_arn: str, instance_id: str, engine: StandInTask) -> No
                 ],
             )
         time.sleep(METRIC_SECONDS if engine.status is not Status.STARTING else 0.2)
+    print(f"dms stand-in: task {name} {engine.status.value} {engine.failure}".rstrip(), file=sys.stderr, flush=True)
 
 
 def install() -> None:

@@ -162,6 +162,7 @@ class StandInTask:
         self.reconnects = 0
         """Sessions lost or refused and retried (DMS retries a recoverable error)."""
         self._applying_since: float | None = None
+        self._composed: dict[tuple[Any, ...], bytes] = {}
 
     # ------------------------------------------------------------------------------------------- the API's verbs
 
@@ -313,10 +314,8 @@ class StandInTask:
         again change by change (a savepoint each), so the one that fails is handled by its policy alone."""
         changes = [c for c in txn.changes if c.schema in self.settings.schemas]
         try:
-            with target.transaction():
-                applied = [c for c in changes if self._stats(c).state != TABLE_ERROR]
-                for change in applied:
-                    self._apply_change(target, change)
+            applied = [c for c in changes if self._stats(c).state != TABLE_ERROR]
+            self._apply_pipelined(target, applied)
         except ApplyError:
             applied = self._apply_one_by_one(target, changes)
         with self._lock:
@@ -371,6 +370,61 @@ class StandInTask:
             raise _TaskStopped(f"{change.schema}.{change.table}: {error}")
 
     # ------------------------------------------------------------------------------------------- statements
+
+    def _apply_pipelined(self, target: psycopg.Connection, changes: list[Change]) -> None:
+        """The transaction in one round trip (PostgreSQL's pipeline mode): BEGIN, its changes, COMMIT. An UPDATE or
+        DELETE that finds no row fails its statement (``1 / count``), so any change that would not apply rolls the
+        whole transaction back and is an :class:`ApplyError` (the caller then applies change by change, each by its
+        policy). The same statements as :meth:`_apply_change`, without a round trip each."""
+        for change in changes:
+            if change.kind is Kind.UPDATE and not change.old_key:
+                self._key(target, change)  # looked up before the pipeline
+        try:
+            with target.pipeline():
+                target.execute(b"BEGIN")
+                for change in changes:
+                    statement, values = self._statement(target, change)
+                    target.execute(statement, values)
+                target.execute(b"COMMIT")
+        except psycopg.Error as error:
+            if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                target.execute(b"ROLLBACK")
+            raise ApplyError("(pipelined)", str(error).strip().splitlines()[0] if str(error).strip() else "error") from None
+
+    def _statement(self, target: psycopg.Connection, change: Change) -> tuple[bytes, list[Any]]:
+        """The statement applying ``change`` (composed once per table, kind and columns) and its values."""
+        if change.kind is Kind.INSERT:
+            cols: tuple[Column, ...] = tuple(change.new)
+            where: tuple[Column, ...] = ()
+        elif change.kind is Kind.UPDATE:
+            cols = tuple(c for c in change.new if c.value is not UNCHANGED)
+            where = change.old_key or tuple(c for c in change.new if c.name in self._key(target, change))
+            if not where:
+                raise ApplyError(f"UPDATE {change.schema}.{change.table}", "no key to find the row by (no primary key)")
+        elif change.kind is Kind.DELETE:
+            cols, where = (), change.old_key
+        else:
+            return sql.SQL("TRUNCATE {}").format(sql.Identifier(change.schema, change.table)).as_bytes(target), []
+        shape = (change.kind, change.relation, tuple((c.name, c.type) for c in cols), tuple((c.name, c.type) for c in where))
+        cached = self._composed.get(shape)
+        if cached is None:
+            table = sql.Identifier(change.schema, change.table)
+            if change.kind is Kind.INSERT:
+                composed = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                    table, sql.SQL(", ").join(sql.Identifier(c.name) for c in cols), sql.SQL(", ").join(_cast(c) for c in cols)
+                )
+            elif change.kind is Kind.UPDATE:
+                composed = sql.SQL("WITH done AS (UPDATE {} SET {} WHERE {} RETURNING 1) SELECT 1 / count(*) FROM done").format(
+                    table,
+                    sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c.name), _cast(c)) for c in cols),
+                    self._where(where)[0],
+                )
+            else:
+                composed = sql.SQL("WITH done AS (DELETE FROM {} WHERE {} RETURNING 1) SELECT 1 / count(*) FROM done").format(
+                    table, self._where(where)[0]
+                )
+            cached = self._composed[shape] = composed.as_bytes(target)
+        return cached, [c.value for c in cols] + [c.value for c in where]
 
     def _key(self, target: psycopg.Connection, change: Change) -> tuple[str, ...]:
         if change.relation not in self._keys:

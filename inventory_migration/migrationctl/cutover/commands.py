@@ -112,6 +112,7 @@ def build_settings(ctx: Context, state_dir: Path | None = None) -> Settings:
         sns=ctx.client("sns") if values["topic_arn"] else None,
         topic_arn=values["topic_arn"],
         drain_timeout=a.drain_timeout,
+        catch_up_timeout=a.catch_up_timeout,
         max_lag_bytes=a.max_lag_bytes,
         max_lag_seconds=a.max_lag_seconds,
         verify_max_age_hours=a.verify_max_age_hours,
@@ -269,6 +270,13 @@ def register(sub: SubParsers) -> None:
             type=float,
             default=_default("drain_timeout"),
             help=f"seconds to wait for replication to drain (default: {_default('drain_timeout'):g})",
+        )
+        p.add_argument(
+            "--catch-up-timeout",
+            type=float,
+            default=_default("catch_up_timeout"),
+            help="seconds to wait, before the freeze (writes flowing), for replication to apply a fence row "
+            f"(default: {_default('catch_up_timeout'):g}); nothing is frozen if it does not",
         )
         p.add_argument(
             "--max-lag-bytes",

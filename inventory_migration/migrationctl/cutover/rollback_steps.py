@@ -17,6 +17,7 @@ from inventory_migration.migrationctl.cutover import postconditions as post
 from inventory_migration.migrationctl.cutover.gates import privilege_gates
 from inventory_migration.migrationctl.cutover.settings import GatesFailed
 from inventory_migration.migrationctl.cutover.sides import (
+    catch_up,
     close_to_apps,
     drain,
     freeze_side,
@@ -45,6 +46,8 @@ def _freeze_green(run: Run, result: dict[str, Any]) -> None:
     if missing:
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
     release_snapshots(run.settings)
+    if backend.reverse_running():  # a way back not started yet (a cutover killed in its switch) starts in the drain
+        catch_up(run, left=run.target, other=run.source, side="target", what="the way back", result=result)
     freeze_side(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
 
 

@@ -73,6 +73,11 @@ class Settings:
     drain_timeout: float = 90.0
     """Seconds to wait for the fence row to arrive on the other side before aborting. Longer than DMS's heartbeat
     interval (``dms.heartbeat_frequency_minutes``, a test keeps them so). Default: 90."""
+    catch_up_timeout: float = 600.0
+    """Rollback: seconds to wait, before green is frozen and with its writes still flowing, for the way back to apply a
+    fence row (:func:`~.sides.catch_up`): the drain after the freeze then waits for the last moments only, not for the
+    backlog of a reverse task started after the forward task's stop. Nothing is frozen if it does not arrive (the
+    cutover's lag gate plays this part for the forward task, which runs all along). Default: 600."""
     max_lag_bytes: int = 64 * 1024 * 1024
     """Gate: the forward slot's lag in bytes. Default: 64 MiB."""
     max_lag_seconds: float = 30.0

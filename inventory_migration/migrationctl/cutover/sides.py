@@ -31,6 +31,26 @@ FREEZE_FACT = {"source": facts.FREEZE_SOURCE, "target": facts.FREEZE_TARGET}
 """The journal fact holding what the freeze of each side took away."""
 
 
+def catch_up(
+    run: Run, *, left: psycopg.Connection, other: psycopg.Connection, side: str, what: str, result: dict[str, Any]
+) -> None:
+    """Before ``left`` is frozen, its writes still flowing: a fence row written there must be applied on ``other``.
+    The replication is then at most as far behind as this took, and the drain after the freeze waits for the last
+    moments only, not for a backlog (a DMS task started late, or applying slower than the writes): that wait would be
+    write unavailability. Not within ``catch_up_timeout``: :class:`GatesFailed`, nothing frozen."""
+    token = f"catch-up {side}@{run.journal.data['started_at']}"  # one per run: a resumed step writes nothing new
+    timeout = run.settings.catch_up_timeout
+    fence.write(left, token, side)
+    run.settings.say(f"catch-up: waiting for {what} to apply a fence row (writes still flowing, up to {timeout:.0f} s)")
+    try:
+        result["caught_up_seconds"] = round(fence.wait_visible(other, token, timeout), 3)
+    except fence.FenceTimeout:
+        raise GatesFailed(
+            f"{what} caught up: a fence row written before the freeze was not applied within {timeout:.0f} s "
+            "(migrationctl lag; --catch-up-timeout); nothing was frozen"
+        ) from None
+
+
 def freeze_side(run: Run, conn: psycopg.Connection, side: str, lsn_fact: Fact[str], result: dict[str, Any]) -> str:
     """Stop every frozen role writing on ``conn`` (:mod:`.freeze`); the position that covers every commit before."""
     s = run.settings

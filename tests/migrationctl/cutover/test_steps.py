@@ -430,3 +430,18 @@ def test_an_early_rollback_without_a_way_back_is_refused_before_green_is_frozen(
         operations.rollback(early)
     assert shop.writable("target") and not shop.writable("source")  # nothing changed: green still serves
     assert operations.rollback(shop.settings()).status == DONE  # once it is there, the rollback runs
+
+
+def test_a_rollback_waits_for_the_way_back_to_catch_up_before_green_is_frozen(shop: Shop) -> None:
+    """A DMS reverse task starts after the forward task's stop, tens of seconds of green writes behind. The rollback
+    waits for it with green still writable (a fence row written there, applied on-prem), then freezes: the drain under
+    the freeze waits for the last moments only. Not caught up in time: nothing frozen, green still serves."""
+    assert operations.cutover(shop.settings(elbv2=None)).status == DONE
+    with stalled_apply(shop.target_dsn, shop.source_dsn) as release:  # the way back held on a locked on-prem row
+        with pytest.raises(GatesFailed, match=r"the way back caught up: a fence row written before the freeze was not"):
+            operations.rollback(shop.settings(elbv2=None, catch_up_timeout=1.0))
+        assert shop.writable("target") and not shop.writable("source")  # nothing frozen: green still serves
+        threading.Timer(1.0, release).start()
+        journal = operations.rollback(shop.settings(elbv2=None, catch_up_timeout=30.0))
+    assert journal.status == DONE
+    assert journal.data["steps"]["freeze-green"]["result"]["caught_up_seconds"] >= 0.5
