@@ -119,13 +119,13 @@ rehearse: install
 	$(PIPENV) run python -m harness.deploy.walk $(ENV)
 
 rehearse-cutover: install
-	$(PIPENV) run python -m harness.night.cutover_night --faults --workdir build/rehearse-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --faults --rate 200 --workdir build/rehearse-cutover
 
 rehearse-cutover-native: install
 	$(PIPENV) run python -m harness.night.cutover_night --replication native --faults --workdir build/rehearse-cutover-native
 
 bench-cutover: install
-	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 700 --workdir build/bench-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 200 --workdir build/bench-cutover
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml

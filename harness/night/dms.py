@@ -73,6 +73,8 @@ class DmsTasks:
             REVERSE_USER,
             "--exempt-roles",
             REVERSE_USER,
+            "--catch-up-timeout",
+            "240",  # under the night's 600 s per run of migrationctl: a way back that cannot catch up fails the night
         ]
 
 

@@ -276,7 +276,7 @@ def register(sub: SubParsers) -> None:
             type=float,
             default=_default("catch_up_timeout"),
             help="seconds to wait, before the freeze (writes flowing), for replication to apply a fence row "
-            f"(default: {_default('catch_up_timeout'):g}); nothing is frozen if it does not",
+            f"(default: {_default('catch_up_timeout'):g}; 0: none); nothing is frozen if it does not",
         )
         p.add_argument(
             "--max-lag-bytes",

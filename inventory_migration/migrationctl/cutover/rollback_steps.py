@@ -46,7 +46,7 @@ def _freeze_green(run: Run, result: dict[str, Any]) -> None:
     if missing:
         raise GatesFailed("; ".join(f"{g.name}: {g.detail}" for g in missing))
     release_snapshots(run.settings)
-    if backend.reverse_running():  # a way back not started yet (a cutover killed in its switch) starts in the drain
+    if backend.reverse_running() and run.settings.catch_up_timeout > 0:  # not started yet: it starts in the drain
         catch_up(run, left=run.target, other=run.source, side="target", what="the way back", result=result)
     freeze_side(run, run.target, "target", facts.GREEN_FREEZE_LSN, result)
 

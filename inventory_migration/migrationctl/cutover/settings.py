@@ -77,7 +77,8 @@ class Settings:
     """Rollback: seconds to wait, before green is frozen and with its writes still flowing, for the way back to apply a
     fence row (:func:`~.sides.catch_up`): the drain after the freeze then waits for the last moments only, not for the
     backlog of a reverse task started after the forward task's stop. Nothing is frozen if it does not arrive (the
-    cutover's lag gate plays this part for the forward task, which runs all along). Default: 600."""
+    cutover's lag gate plays this part for the forward task, which runs all along); 0: no catch-up, the drain waits
+    for any backlog under the freeze. Default: 600."""
     max_lag_bytes: int = 64 * 1024 * 1024
     """Gate: the forward slot's lag in bytes. Default: 64 MiB."""
     max_lag_seconds: float = 30.0

@@ -4,6 +4,7 @@ identity columns, the listener's weights and the switch-point snapshots."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -31,24 +32,35 @@ FREEZE_FACT = {"source": facts.FREEZE_SOURCE, "target": facts.FREEZE_TARGET}
 """The journal fact holding what the freeze of each side took away."""
 
 
+CAUGHT_UP_SECONDS = 5.0
+"""A replication whose fence row arrives within this many seconds is caught up enough to freeze in front of."""
+
+
 def catch_up(
     run: Run, *, left: psycopg.Connection, other: psycopg.Connection, side: str, what: str, result: dict[str, Any]
 ) -> None:
-    """Before ``left`` is frozen, its writes still flowing: a fence row written there must be applied on ``other``.
-    The replication is then at most as far behind as this took, and the drain after the freeze waits for the last
-    moments only, not for a backlog (a DMS task started late, or applying slower than the writes): that wait would be
-    write unavailability. Not within ``catch_up_timeout``: :class:`GatesFailed`, nothing frozen."""
-    token = f"catch-up {side}@{run.journal.data['started_at']}"  # one per run: a resumed step writes nothing new
+    """Before ``left`` is frozen, its writes still flowing: fence rows written there, one after another, until one is
+    applied on ``other`` within :data:`CAUGHT_UP_SECONDS` (a fence that took a minute says the replication was a
+    minute behind when it arrived). The drain after the freeze then waits for the last moments only, not for a
+    backlog (a DMS task started late, or applying slower than the writes): that wait would be write unavailability.
+    Not within ``catch_up_timeout``: :class:`GatesFailed`, nothing frozen."""
     timeout = run.settings.catch_up_timeout
-    fence.write(left, token, side)
-    run.settings.say(f"catch-up: waiting for {what} to apply a fence row (writes still flowing, up to {timeout:.0f} s)")
-    try:
-        result["caught_up_seconds"] = round(fence.wait_visible(other, token, timeout), 3)
-    except fence.FenceTimeout:
-        raise GatesFailed(
-            f"{what} caught up: a fence row written before the freeze was not applied within {timeout:.0f} s "
-            "(migrationctl lag; --catch-up-timeout); nothing was frozen"
-        ) from None
+    deadline = time.monotonic() + timeout
+    run.settings.say(f"catch-up: waiting for {what} to apply a fence row within {CAUGHT_UP_SECONDS:g} s (writes flowing)")
+    rounds: list[float] = []
+    while not rounds or rounds[-1] > CAUGHT_UP_SECONDS:
+        token = f"catch-up {side}@{run.journal.data['started_at']}#{len(rounds) + 1}"  # a resumed step reuses round 1's
+        fence.write(left, token, side)
+        try:
+            rounds.append(round(fence.wait_visible(other, token, max(0.0, deadline - time.monotonic())), 3))
+        except fence.FenceTimeout:
+            raise GatesFailed(
+                f"{what} caught up: no fence row written before the freeze was applied within {CAUGHT_UP_SECONDS:g} s "
+                f"of its writing in {timeout:.0f} s (rounds: {rounds or 'none arrived'}; migrationctl lag; "
+                "--catch-up-timeout); nothing was frozen"
+            ) from None
+    result["caught_up_seconds"] = round(sum(rounds), 3)
+    result["catch_up_rounds"] = rounds
 
 
 def freeze_side(run: Run, conn: psycopg.Connection, side: str, lsn_fact: Fact[str], result: dict[str, Any]) -> str:
