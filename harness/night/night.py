@@ -292,6 +292,22 @@ class Night:
     def reverse_slot(self) -> str:
         return REVERSE_SLOT_NAME if self.tasks else REVERSE_NAME
 
+    def wait_forward_applied(self, timeout: float = 240.0) -> None:
+        """On DMS, what the operator does before a cutover (the runbook: lag near zero): a fence row written on-prem,
+        waited for on Aurora, writes flowing. A forward task resumed by a rollback starts with blue's backlog; the
+        cutover has a lag gate but no catch-up yet, so that backlog would otherwise be drained under the freeze."""
+        if not self.tasks:
+            return
+        from inventory_migration.migrationctl.pg import fence
+
+        token = f"night catch-up@{time.time():.6f}"
+        with (
+            psycopg.connect(self.source_dsn, autocommit=True) as source,
+            psycopg.connect(self.target_dsn, autocommit=True) as target,
+        ):
+            fence.write(source, token, "source")
+            log(f"forward task caught up in {fence.wait_visible(target, token, timeout):.1f} s (fence row on Aurora)")
+
     def forward_caught_up(self) -> bool:
         with psycopg.connect(self.source_dsn, autocommit=True) as conn:
             position = slot_position(conn, self.forward_slot)
