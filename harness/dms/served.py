@@ -51,6 +51,12 @@ def _schemas(table_mappings: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _region_account(arn: str) -> tuple[str, str]:
+    """``arn:aws:dms:<region>:<account>:…``'s region and account (the backends moto keeps per account and region)."""
+    _arn, _partition, _service, region, account, *_ = arn.split(":")
+    return region, account
+
+
 def _credentials(endpoint: Any, account: str, region: str) -> tuple[str, str]:
     secret_id = (endpoint.postgre_sql_settings or {}).get("SecretsManagerSecretId")
     if not secret_id:
@@ -77,7 +83,7 @@ def _dsn(endpoint: Any, account: str, region: str) -> str:
 
 def settings_for(task: Any, backend: Any) -> StandInSettings:
     """What a deployed task says, as the stand-in's settings (:class:`NotServed` if it is not for the stand-in)."""
-    _arn, _p, _s, region, account, *_ = task.arn.split(":")
+    region, account = _region_account(task.arn)
     endpoints = {e.endpoint_arn: e for e in backend.endpoints.values()}
     source, target = endpoints.get(task.source_endpoint_arn), endpoints.get(task.target_endpoint_arn)
     if source is None or target is None:
@@ -108,12 +114,12 @@ def _publish_latency(task_arn: str, instance_id: str, engine: StandInTask) -> No
     are the age of the oldest change it has read and not yet applied (0 when it has applied all)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
-    _arn, _p, _s, region, account, *_ = task_arn.split(":")
+    region, account = _region_account(task_arn)
+    name = task_arn.rsplit(":", 1)[-1]
     dimensions = [
         {"Name": "ReplicationInstanceIdentifier", "Value": instance_id},
-        {"Name": "ReplicationTaskIdentifier", "Value": task_arn.rsplit(":", 1)[-1]},
+        {"Name": "ReplicationTaskIdentifier", "Value": name},
     ]
-    name = task_arn.rsplit(":", 1)[-1]
     print(f"dms stand-in: task {name} started", file=sys.stderr, flush=True)
     while ENGINES.get(task_arn) is engine and engine.status in (Status.STARTING, Status.RUNNING, Status.STOPPING):
         if engine.status is not Status.STARTING:
@@ -123,8 +129,8 @@ def _publish_latency(task_arn: str, instance_id: str, engine: StandInTask) -> No
             cloudwatch_backends[account][region].put_metric_data(
                 "AWS/DMS",
                 [
-                    {"MetricName": name, "Value": latency, "Dimensions": dimensions, "Unit": "Seconds"}
-                    for name in ("CDCLatencySource", "CDCLatencyTarget")
+                    {"MetricName": metric, "Value": latency, "Dimensions": dimensions, "Unit": "Seconds"}
+                    for metric in ("CDCLatencySource", "CDCLatencyTarget")
                 ],
             )
         time.sleep(METRIC_SECONDS if engine.status is not Status.STARTING else 0.2)
@@ -148,7 +154,7 @@ def install() -> None:
     previous_delete = FakeReplicationTask.delete
 
     def backend_of(task: Any) -> Any:
-        _arn, _p, _s, region, account, *_ = task.arn.split(":")
+        region, account = _region_account(task.arn)
         return dms_backends[account][region]
 
     def start(self: Any) -> Any:

@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from harness.dms.decoding import UNCHANGED, Change, Column, Kind, Transaction, transactions
+from inventory_migration.migrationctl.pg.slots import lsn_value
 
 APPLY_EXCEPTIONS = "awsdms_apply_exceptions"
 HEARTBEAT = "awsdms_heartbeat"
@@ -131,9 +132,13 @@ class StandInSettings:
         return str((self.task_settings.get("ControlTablesSettings") or {}).get("ControlSchema") or "public")
 
 
-def _lsn(text: str) -> int:
-    high, _, low = text.partition("/")
-    return (int(high, 16) << 32) + int(low or "0", 16)
+def apply_exceptions_ddl(schema: str = "public") -> sql.Composed:
+    """DMS's ``awsdms_apply_exceptions`` in ``schema`` (DMS user guide, "Control table task settings"): where a task
+    records each change it could not apply."""
+    return sql.SQL(
+        "CREATE TABLE IF NOT EXISTS {}.{} (task_name varchar(128) NOT NULL, table_owner varchar(128) NOT NULL, "
+        "table_name varchar(128) NOT NULL, error_time timestamp NOT NULL, statement text NOT NULL, error text NOT NULL)"
+    ).format(sql.Identifier(schema), sql.Identifier(APPLY_EXCEPTIONS))
 
 
 class ApplyError(Exception):
@@ -254,6 +259,7 @@ class StandInTask:
             if self.status is Status.STARTING:
                 self.status = Status.RUNNING
             self._control_table(target)
+            start = lsn_value(s.start_position) if s.start_position else 0
             beat = 0.0
             while not self._stopped():
                 if self._stop_requested is not None and not s.apply_while_stopping:
@@ -271,7 +277,7 @@ class StandInTask:
                 )
                 self._applying_since = time.time() if batch else None
                 for txn in batch:  # confirmed to the slot already: DMS's order
-                    if s.start_position and _lsn(txn.commit_lsn) < _lsn(s.start_position):
+                    if start and lsn_value(txn.commit_lsn) < start:
                         continue  # before CdcStartPosition
                     self._apply(target, txn)
                 self._applying_since = None
@@ -293,12 +299,7 @@ class StandInTask:
             return  # created before (maybe by another user): CREATE … IF NOT EXISTS would still need CREATE privileges
         if not target.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.settings.control_schema,)).fetchall():
             target.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-        target.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.{} (task_name varchar(128) NOT NULL, table_owner varchar(128) NOT NULL, "
-                "table_name varchar(128) NOT NULL, error_time timestamp NOT NULL, statement text NOT NULL, error text NOT NULL)"
-            ).format(schema, sql.Identifier(APPLY_EXCEPTIONS))
-        )
+        target.execute(apply_exceptions_ddl(self.settings.control_schema))
 
     def _heartbeat(self, source: psycopg.Connection) -> None:
         table = sql.Identifier(self.settings.heartbeat_schema, HEARTBEAT)

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from harness.aws.clients import client
+from harness.dms.standin import apply_exceptions_ddl
 from inventory_migration.contracts.names import CONTROL_SCHEMA, REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME
 from inventory_migration.synth.dms_settings import AFTER_CONNECT_SCRIPT, TableMappings, TaskSettings
@@ -34,12 +35,8 @@ the stack's reverse source endpoint uses the target endpoint's secret."""
 FORWARD_SLOT = "dms_forward"
 FORWARD_TASK, REVERSE_TASK = "dms-task-cdc-rehearsal", "dms-task-reverse-cdc-rehearsal"
 SCHEMAS = ("shop",)
-APPLY_EXCEPTIONS_DDL = (
-    "CREATE TABLE IF NOT EXISTS public.awsdms_apply_exceptions (task_name varchar(128) NOT NULL, table_owner "
-    "varchar(128) NOT NULL, table_name varchar(128) NOT NULL, error_time timestamp NOT NULL, statement text NOT NULL, "
-    "error text NOT NULL)"
-)
-"""DMS's control table where it records what it could not apply (DMS user guide, "Control table task settings")."""
+MAPPED = ", ".join((*SCHEMAS, CONTROL_SCHEMA))
+"""The schemas the tasks' table mappings include (the stack adds the control schema), as a GRANT lists them."""
 
 
 def stop_seconds() -> float:
@@ -91,21 +88,19 @@ def on_prem_users(source_dsn: str) -> None:
     with psycopg.connect(source_dsn, autocommit=True) as conn:
         _role(conn, REVERSE_USER, REVERSE_PASSWORD, "SUPERUSER LOGIN")
         _role(conn, SOURCE_USER, SOURCE_PASSWORD, "LOGIN REPLICATION")
-        conn.execute(f"GRANT USAGE ON SCHEMA {', '.join((*SCHEMAS, CONTROL_SCHEMA))} TO {SOURCE_USER}")
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {', '.join((*SCHEMAS, CONTROL_SCHEMA))} TO {SOURCE_USER}")
+        conn.execute(f"GRANT USAGE ON SCHEMA {MAPPED} TO {SOURCE_USER}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {MAPPED} TO {SOURCE_USER}")
 
 
 def _aurora_user(target_dsn: str) -> None:
     with psycopg.connect(target_dsn, autocommit=True) as conn:
         _role(conn, APPLIER, APPLIER_PASSWORD, "LOGIN REPLICATION")
-        conn.execute(f"GRANT USAGE ON SCHEMA {', '.join((*SCHEMAS, CONTROL_SCHEMA))} TO {APPLIER}")
-        conn.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {', '.join((*SCHEMAS, CONTROL_SCHEMA))} TO {APPLIER}"
-        )
+        conn.execute(f"GRANT USAGE ON SCHEMA {MAPPED} TO {APPLIER}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {MAPPED} TO {APPLIER}")
         conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {', '.join(SCHEMAS)} TO {APPLIER}")
         conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {APPLIER}")  # Aurora is 16: rds_superuser's grant
     with psycopg.connect(target_dsn, autocommit=True) as conn:  # DMS's control table: the applier may not create it
-        conn.execute(APPLY_EXCEPTIONS_DDL)
+        conn.execute(apply_exceptions_ddl())
         conn.execute(f"GRANT INSERT, SELECT ON public.awsdms_apply_exceptions TO {APPLIER}")
 
 
@@ -122,7 +117,8 @@ def hand_over(endpoint: str, source: Any, target: Any, database: str) -> DmsTask
         conn.execute("SELECT pg_drop_replication_slot(%s)", (FORWARD_NAME,))
         conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (FORWARD_SLOT,))
     _aurora_user(target_dsn)
-    source.execute(database, APPLY_EXCEPTIONS_DDL)  # the reverse user (a superuser) would make it; made so both stay equal
+    with psycopg.connect(source_dsn, autocommit=True) as conn:  # the reverse user (a superuser) would make it: made
+        conn.execute(apply_exceptions_ddl())  # here so both sides' schemas stay equal
     dms = client(endpoint, "dms")
     instance = dms.create_replication_instance(
         ReplicationInstanceIdentifier="dms-instance-rehearsal", ReplicationInstanceClass="dms.r5.large"

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from harness.dms.api import StandInCloudWatch, StandInDms, task_arn
-from harness.dms.standin import StandInSettings, StandInTask
+from harness.dms.standin import StandInSettings, StandInTask, apply_exceptions_ddl
 from inventory_migration.contracts.names import REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.cutover import operations
 from inventory_migration.migrationctl.cutover.journal import DONE
@@ -29,11 +29,6 @@ DMS_SLOT = "dms_forward"
 STOP_SECONDS = 5.0
 """The stand-in's stop time here (30 s by default, as real tasks take; 5 s keeps the test short and is still far
 longer than the unavailability allowed)."""
-EXCEPTIONS_DDL = (
-    "CREATE TABLE IF NOT EXISTS public.awsdms_apply_exceptions (task_name varchar(128) NOT NULL, table_owner "
-    "varchar(128) NOT NULL, table_name varchar(128) NOT NULL, error_time timestamp NOT NULL, statement text NOT NULL, "
-    "error text NOT NULL)"
-)
 
 
 class _App(threading.Thread):
@@ -78,7 +73,7 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
     for dsn in (shop.source_dsn, shop.target_dsn):
         with psycopg.connect(dsn, autocommit=True) as conn:
             fence.ensure(conn)
-            conn.execute(EXCEPTIONS_DDL)
+            conn.execute(apply_exceptions_ddl())
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
         conn.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APPLIER}') THEN "
