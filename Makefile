@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENV ?= dev
+# make rehearse-cutover's load (application transactions/s); make check runs it at 100 beside the other rehearsals.
+NIGHT_RATE ?= 200
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
@@ -119,7 +121,7 @@ rehearse: install
 	$(PIPENV) run python -m harness.deploy.walk $(ENV)
 
 rehearse-cutover: install
-	$(PIPENV) run python -m harness.night.cutover_night --faults --rate 200 --workdir build/rehearse-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --faults --rate $(NIGHT_RATE) --workdir build/rehearse-cutover
 
 rehearse-cutover-native: install
 	$(PIPENV) run python -m harness.night.cutover_night --replication native --faults --workdir build/rehearse-cutover-native

@@ -24,6 +24,7 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -245,9 +246,13 @@ class Rehearsal:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"$ {' '.join(command)}\n{proc.stdout}\n{proc.stderr}", encoding="utf-8")
         if proc.returncode not in ok_codes:
-            raise RehearsalFailed(
-                f"{' '.join(command[:3])} exited {proc.returncode}; see {log}\n{(proc.stdout + proc.stderr)[-4000:]}"
-            )
+            message = f"{' '.join(command[:3])} exited {proc.returncode}; see {log}\n{failure_excerpt(proc.stdout + proc.stderr)}"
+            emulator_errors = [
+                line for line in _tail(self.workdir / "logs" / "emulator.log") if re.match(r".*emulator: \S+ [45]\d\d", line)
+            ]
+            if emulator_errors:
+                message += "\nthe emulator's last error answers:\n" + "\n".join(emulator_errors[-8:])
+            raise RehearsalFailed(message)
         return proc
 
     def terraform(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
@@ -600,3 +605,23 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def failure_excerpt(output: str, *, limit: int = 4000) -> str:
+    """What a person needs from a failed Terraform/cdktf command: every ``Error:`` block (Terraform's own diagnosis,
+    often far from the end of the output), then the output's tail, within ``limit`` characters."""
+    lines = output.splitlines()
+    blocks: list[str] = []
+    for i, line in enumerate(lines):
+        if line.lstrip("│ ").startswith("Error:"):
+            blocks.append("\n".join(lines[i : i + 8]))
+    head = "\n".join(dict.fromkeys(blocks))[: limit // 2]
+    return (head + "\n…\n" if head else "") + output[-(limit - len(head)) :]
+
+
+def _tail(path: Path, size: int = 200_000) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode("utf-8", "replace").splitlines()

@@ -58,6 +58,15 @@ def test_a_command_meeting_terraforms_install_flake_is_run_again_once(tmp_path: 
     assert not (rehearsal.stack_dir / ".terraform" / "providers").exists()
 
 
+def test_a_failure_shows_terraforms_error_block_however_far_from_the_end() -> None:
+    from harness.deploy.walk import failure_excerpt
+
+    output = "x\n│ Error: deleting DMS Replication Task (t): InvalidResourceStateFault\n│ \n" + "noise\n" * 2000
+    excerpt = failure_excerpt(output)
+    assert "Error: deleting DMS Replication Task" in excerpt
+    assert len(excerpt) <= 4100 and excerpt.endswith("noise\n")
+
+
 def test_any_other_failure_is_not_run_again(tmp_path: Path) -> None:
     from harness.deploy.walk import RehearsalFailed
 
@@ -72,10 +81,15 @@ def test_any_other_failure_is_not_run_again(tmp_path: Path) -> None:
 def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
     """The scenario of ``make rehearse``, its legs side by side: any apply or destroy error, non-empty re-plan,
     unintended change or leftover raises RehearsalFailed."""
-    from harness.deploy.walk import LEGS, NOT_REHEARSED, rehearse_legs
+    from harness.deploy.walk import LEGS, NOT_REHEARSED, RehearsalFailed, rehearse_legs
 
     lines: list[str] = []
-    reports = rehearse_legs("dev", tmp_path, progress=lines.append)
+    try:
+        reports = rehearse_legs("dev", tmp_path, progress=lines.append)
+    except RehearsalFailed as failed:  # .ci/run prints it whole: CI's summary of a failed test cuts the middle out
+        (ROOT / "build").mkdir(exist_ok=True)
+        (ROOT / "build" / "deploy-rehearsal-failure.log").write_text(str(failed), encoding="utf-8")
+        raise
     for leg, report in zip(LEGS, reports, strict=True):
         print(report.render())
         assert set(report.resources_per_phase) == {p.value for p in leg}
