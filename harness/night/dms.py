@@ -75,7 +75,8 @@ class DmsTasks:
         ]
 
 
-def _role(conn: psycopg.Connection, name: str, password: str, options: str) -> None:
+def ensure_role(conn: psycopg.Connection, name: str, password: str, options: str) -> None:
+    """The login role ``name`` with ``options`` (``SUPERUSER LOGIN`` …) and ``password``, made or brought to it."""
     conn.execute(
         f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN CREATE ROLE {name}; END IF; END $$"
     )
@@ -86,22 +87,30 @@ def on_prem_users(source_dsn: str) -> None:
     """DMS's users on-prem, made before ``roles copy`` as in production (which carries them to Aurora, without their
     SUPERUSER and REPLICATION attributes, so the two sides' grants stay equal)."""
     with psycopg.connect(source_dsn, autocommit=True) as conn:
-        _role(conn, REVERSE_USER, REVERSE_PASSWORD, "SUPERUSER LOGIN")
-        _role(conn, SOURCE_USER, SOURCE_PASSWORD, "LOGIN REPLICATION")
+        ensure_role(conn, REVERSE_USER, REVERSE_PASSWORD, "SUPERUSER LOGIN")
+        ensure_role(conn, SOURCE_USER, SOURCE_PASSWORD, "LOGIN REPLICATION")
         conn.execute(f"GRANT USAGE ON SCHEMA {MAPPED} TO {SOURCE_USER}")
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {MAPPED} TO {SOURCE_USER}")
 
 
+def grant_applier(conn: psycopg.Connection, user: str, schemas: tuple[str, ...] = (*SCHEMAS, CONTROL_SCHEMA)) -> None:
+    """What the forward task's ``user`` needs on Aurora: the mapped ``schemas``' rows and sequences, DMS's control table
+    (made here: the applier may not create it), and ``session_replication_role`` (the endpoint's after-connect script;
+    on 15 and later a grant, on Aurora ``rds_superuser``'s to give)."""
+    mapped = ", ".join(schemas)
+    conn.execute(f"GRANT USAGE ON SCHEMA {mapped} TO {user}")
+    conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {mapped} TO {user}")
+    conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {mapped} TO {user}")
+    if conn.info.server_version >= 150000:
+        conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {user}")
+    conn.execute(apply_exceptions_ddl())
+    conn.execute(f"GRANT INSERT, SELECT ON public.awsdms_apply_exceptions TO {user}")
+
+
 def _aurora_user(target_dsn: str) -> None:
     with psycopg.connect(target_dsn, autocommit=True) as conn:
-        _role(conn, APPLIER, APPLIER_PASSWORD, "LOGIN REPLICATION")
-        conn.execute(f"GRANT USAGE ON SCHEMA {MAPPED} TO {APPLIER}")
-        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {MAPPED} TO {APPLIER}")
-        conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {', '.join(SCHEMAS)} TO {APPLIER}")
-        conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {APPLIER}")  # Aurora is 16: rds_superuser's grant
-    with psycopg.connect(target_dsn, autocommit=True) as conn:  # DMS's control table: the applier may not create it
-        conn.execute(apply_exceptions_ddl())
-        conn.execute(f"GRANT INSERT, SELECT ON public.awsdms_apply_exceptions TO {APPLIER}")
+        ensure_role(conn, APPLIER, APPLIER_PASSWORD, "LOGIN REPLICATION")
+        grant_applier(conn, APPLIER)
 
 
 def hand_over(endpoint: str, source: Any, target: Any, database: str) -> DmsTasks:

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.aws.clients import client
 from harness.night import dms as dms_night
-from harness.night.faults import assert_blue_untouched, record_fault, stalled_apply
+from harness.night.faults import assert_blue_untouched, stalled_apply
 from harness.night.night import FREEZE_STEPS, Night, Operation, RehearsalFailed, wait
 
 TRAP_SCHEMA, TRAP_TABLE = "shop", "trap"
@@ -89,8 +89,7 @@ def suspended_during_drain(night: Night, operation: str) -> Operation:
     if _trap_rows(night, applying) != _trap_rows(night, writing):
         raise RehearsalFailed(f"{label}: the reload left {TRAP} different")
     held = seen.get("released_at", op.started) - op.started
-    record_fault(
-        night,
+    night.record_fault(
         f"a table suspended during the drain ({'forward' if forward else 'reverse'})",
         f"exit 3 after the fence arrived ({TRAP}: Table error; apply held {held:.1f} s until the freeze); "
         f"{'blue' if forward else 'green'} writable again; repaired by ReloadTables",
@@ -113,8 +112,7 @@ def slow_stop(night: Night) -> None:
         rows.append(f"{op.label} {stopped[2]:.0f} s")
     if not rows:
         raise RehearsalFailed("no switch on DMS to show the slow stop")
-    record_fault(
-        night,
+    night.record_fault(
         "the task stops slowly",
         f"stop time {stop:.0f} s, each after its switch: " + ", ".join(rows),
     )

@@ -14,7 +14,7 @@ import psycopg
 
 from harness.night import relay
 from harness.night.hostile import freeze_lifters, privilege_paths, resumed_after_a_gate_turned_false
-from harness.night.night import DATABASE, Night, Operation, RehearsalFailed, log
+from harness.night.night import DATABASE, Night, Operation, RehearsalFailed
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, ROLLBACK_STEPS
 from inventory_migration.migrationctl.pg.slots import FORWARD_NAME, lsn_value, slot_position
@@ -61,11 +61,6 @@ def stalled_apply(
         holder.join(30)
 
 
-def record_fault(night: Night, name: str, outcome: str, **facts: Any) -> None:
-    night.faults.append({"case": name, "outcome": outcome, **facts})
-    log(f"fault {name}: {outcome}")
-
-
 def assert_blue_untouched(night: Night, case: str) -> None:
     problems = []
     if night.weights() != {"blue": 100, "green": 0}:
@@ -94,8 +89,7 @@ def failing_gate(night: Night) -> None:
     if "NOT STARTED" not in op.output or op.journal:
         raise RehearsalFailed(f"a failing gate must change nothing:\n{op.output}")
     assert_blue_untouched(night, "failing gate")
-    record_fault(
-        night,
+    night.record_fault(
         "failing gate (cutover-blocked alarm in ALARM)",
         "exit 1, nothing changed: no journal, blue serves, source writable",
     )
@@ -111,8 +105,7 @@ def drain_timeout(night: Night) -> None:
     assert_blue_untouched(night, "drain timeout")
     night.writes_for(1.5, "blue")
     frozen_for = op.steps().get("freeze", (0, 0, 0))[2] + 3
-    record_fault(
-        night,
+    night.record_fault(
         "drain timeout (forward apply stuck on a locked row)",
         f"aborted after ~{frozen_for:.1f} s frozen; source writable, blue serves",
     )
@@ -132,8 +125,7 @@ def late_apply(night: Night) -> None:
         raise RehearsalFailed(f"late apply: the slot never ran ahead of the apply ({proof}):\n{op.output}")
     night.writes_for(1.0, "green")
     drain = op.journal["steps"]["drain"]["result"]
-    record_fault(
-        night,
+    night.record_fault(
         "replication confirms before applying (relay + stalled apply, DMS's shape)",
         f"the slot confirmed the fence {proof['slot_ahead']:.1f} s before green applied it; the drain waited "
         f"{drain['fence_seconds']:.1f} s for the fence; green opened after it",
@@ -180,8 +172,8 @@ def abort_unswitched(night: Night) -> None:
     night.expect(night.run_operation("rollback", "rollback of an unswitched cutover"), 0)
     assert_blue_untouched(night, "undo of an unswitched cutover")
     night.writes_for(1.5, "blue")
-    record_fault(
-        night, "cutover killed after way-back, then rollback", "undone: slot and snapshots released, blue serves, no green write"
+    night.record_fault(
+        "cutover killed after way-back, then rollback", "undone: slot and snapshots released, blue serves, no green write"
     )
 
 
@@ -194,7 +186,7 @@ def killed(night: Night, operation: str, step: str, colour_after: str) -> None:
         raise RehearsalFailed(f"re-run of {operation} after {step}: journal {again.journal.get('status')}")
     night.writes_for(1.0, colour_after)
     redone = [s for s, e in again.journal.get("steps", {}).items() if e.get("attempts", 1) > 1]
-    record_fault(night, f"{operation} SIGKILL after {step}", f"re-run finished ({', '.join(redone) or 'nothing'} repeated)")
+    night.record_fault(f"{operation} SIGKILL after {step}", f"re-run finished ({', '.join(redone) or 'nothing'} repeated)")
 
 
 KILLS_INSIDE_STEPS = 12
@@ -228,8 +220,7 @@ def killed_inside_steps(night: Night, kills: int = KILLS_INSIDE_STEPS, *, seed: 
                     f"journal {again.journal.get('status')}\n{again.output}"
                 )
             night.writes_for(0.5, colour)
-    record_fault(
-        night,
+    night.record_fault(
         f"{2 * kills} kills at random moments",
         "every one recovered by re-running; " + "; ".join(f"{k} x{v}" for k, v in sorted(where.items())),
     )
@@ -263,8 +254,7 @@ def second_operator(night: Night) -> None:
         raise RehearsalFailed(f"a second operator must be refused (exit 1):\n{second.output}")
     night.expect(result["first"], 3)
     assert_blue_untouched(night, "second operator")
-    record_fault(
-        night,
+    night.record_fault(
         "a second operator runs cutover while one runs",
         "refused by the state lock in S3 (exit 1, nothing changed); the first aborted on its drain timeout (exit 3)",
     )

@@ -22,7 +22,7 @@ import uuid
 import psycopg
 
 from harness.night import workload as wl
-from harness.night.night import DATABASE, Night, RehearsalFailed, log
+from harness.night.night import DATABASE, Night, RehearsalFailed
 from inventory_migration.contracts.outputs import StackOutput
 from inventory_migration.migrationctl.cutover import freeze
 from inventory_migration.migrationctl.cutover.steps import CUTOVER_STEPS, GATE_STEP, OPENS_TARGET
@@ -32,11 +32,6 @@ PASSWORD = "hostile-password-1"
 VALUES = "(1, %(ref)s, 'new')"
 """Each write carries its own ``client_ref`` (made by the pool): an acknowledged write is found by it on either side."""
 HOSTILE_INSERT = f"INSERT INTO shop.orders (customer_id, client_ref, status) VALUES {VALUES}"
-
-
-def record_fault(night: Night, name: str, outcome: str) -> None:
-    night.faults.append({"case": name, "outcome": outcome})
-    log(f"fault {name}: {outcome}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,8 +191,7 @@ def privilege_paths(night: Night, *, seed: int | None = None) -> None:
                 "REVOKE INSERT ON shop.order_event FROM PUBLIC; REVOKE USAGE ON SCHEMA shop FROM PUBLIC; "
                 "REVOKE USAGE ON ALL SEQUENCES IN SCHEMA shop FROM PUBLIC",
             )
-    record_fault(
-        night,
+    night.record_fault(
         "writers through generated privilege paths",
         f"seed {seed}: {', '.join(p.kind for p in chosen)}: "
         + ", ".join(f"{len(ts)}" for ts in writes.values())
@@ -268,8 +262,7 @@ def freeze_lifters(night: Night) -> None:
         night.sql(source, f"REVOKE ALL ON SCHEMA shop FROM {WRITERS}")
         night.sql(source, f"DROP ROLE IF EXISTS {BATCH}")
         night.sql(source, f"DROP ROLE IF EXISTS {WRITERS}")
-    record_fault(
-        night,
+    night.record_fault(
         "writers that try to outlast the freeze",
         "a prepared transaction and an unnamed batch role each refused by a gate (exit 1, nothing changed); then "
         f"{len(app_writes)} application and {len(batch_writes)} batch commits (through a group, SET read_only off, "
@@ -306,8 +299,7 @@ def resumed_after_a_gate_turned_false(night: Night, *, seed: int | None = None) 
     night.writes_for(1.0, "green")
     night.expect(night.run_operation("rollback", "rollback after the resumed cutover"), 0)
     night.writes_for(1.0, "blue")
-    record_fault(
-        night,
+    night.record_fault(
         "a cutover resumed after a gate turned false",
         f"seed {seed}: killed after {step}; the alarm fired meanwhile: the resume was refused (exit 1, journal and "
         "switch unchanged); resumed once it cleared, and finished",

@@ -129,6 +129,11 @@ class Night:
         self.workload: wl.Workload | None = None
         self.router: wl.Router | None = None
 
+    def record_fault(self, name: str, outcome: str, **facts: Any) -> None:
+        """A fault case's outcome, in the report and the log."""
+        self.faults.append({"case": name, "outcome": outcome, **facts})
+        log(f"fault {name}: {outcome}")
+
     # ------------------------------------------------------------------------------------------------ plumbing
 
     @property

@@ -15,6 +15,7 @@ import pytest
 
 from harness.dms.api import StandInCloudWatch, StandInDms, task_arn
 from harness.dms.standin import StandInSettings, StandInTask, apply_exceptions_ddl
+from harness.night.dms import ensure_role, grant_applier
 from inventory_migration.contracts.names import REVERSE_SLOT_NAME
 from inventory_migration.migrationctl.cutover import operations
 from inventory_migration.migrationctl.cutover.journal import DONE
@@ -75,23 +76,11 @@ def _to_dms(shop: Shop) -> tuple[StandInTask, StandInTask, DmsReplication]:
             fence.ensure(conn)
             conn.execute(apply_exceptions_ddl())
     with psycopg.connect(shop.target_dsn, autocommit=True) as conn:
-        conn.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APPLIER}') THEN "
-            f"CREATE ROLE {APPLIER} LOGIN REPLICATION PASSWORD '{PASSWORD}'; END IF; END $$"
-        )
-        conn.execute(f"ALTER ROLE {APPLIER} LOGIN REPLICATION PASSWORD '{PASSWORD}'")
-        conn.execute(f"GRANT USAGE ON SCHEMA shop, migration_control TO {APPLIER}")
-        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop, migration_control TO {APPLIER}")
-        conn.execute(f"GRANT INSERT ON public.awsdms_apply_exceptions TO {APPLIER}")
-        if conn.info.server_version >= 150000:
-            conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {APPLIER}")
+        ensure_role(conn, APPLIER, PASSWORD, "LOGIN REPLICATION")
+        grant_applier(conn, APPLIER, ("shop", "migration_control"))
     with psycopg.connect(shop.source_dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (DMS_SLOT,))
-        conn.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{REVERSE_USER}') THEN "
-            f"CREATE ROLE {REVERSE_USER} SUPERUSER LOGIN PASSWORD '{PASSWORD}'; END IF; END $$"
-        )
-        conn.execute(f"ALTER ROLE {REVERSE_USER} SUPERUSER LOGIN PASSWORD '{PASSWORD}'")
+        ensure_role(conn, REVERSE_USER, PASSWORD, "SUPERUSER LOGIN")
     as_applier = psycopg.conninfo.make_conninfo(str(shop.target_dsn), user=APPLIER, password=PASSWORD)
     common: dict[str, Any] = dict(schemas=("shop", "migration_control"), poll_seconds=0.01, reconnect_seconds=0.2)
     forward = StandInTask(
