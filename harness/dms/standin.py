@@ -3,8 +3,11 @@
 * it reads a logical replication slot with ``test_decoding`` (``PluginName``), **confirming a batch of transactions
   before applying it** (``pg_logical_slot_get_changes`` consumes what it returns): what it holds in memory when it
   dies is lost to the slot;
-* it applies **transaction by transaction in commit order** (``BatchApplyEnabled`` false), each change in the
-  transaction the source committed;
+* it applies **in commit order, source transactions whole** (``BatchApplyEnabled`` false: transactional apply),
+  committing consecutive transactions it has read together on the target until a commit holds
+  ``MinTransactionSize`` changes or ``CommitTimeout`` seconds passed since the first was read (the task settings'
+  ``ChangeProcessingTuning``; DMS's defaults 1000 and 1 s); a group in which a change fails is applied again
+  transaction by transaction;
 * it **handles apply errors by the task's own ``ErrorBehavior``** (the JSON the stack deploys): ``SUSPEND_TABLE``
   puts the table in ``Table error`` and replicates the rest on, ``LOG_ERROR`` records and goes on, ``IGNORE_RECORD``
   drops the change, ``STOP_TASK`` fails the task; every error it records is a row of
@@ -127,6 +130,20 @@ class StandInSettings:
     def policy(self, name: str, default: Policy = Policy.SUSPEND_TABLE) -> Policy:
         return Policy(str((self.task_settings.get("ErrorBehavior") or {}).get(name, default.value)))
 
+    def _tuning(self, name: str, default: float) -> float:
+        return float((self.task_settings.get("ChangeProcessingTuning") or {}).get(name, default))
+
+    @property
+    def min_transaction_size(self) -> int:
+        """``ChangeProcessingTuning.MinTransactionSize`` (default 1000): transactional apply commits consecutive source
+        transactions together on the target until a commit holds at least this many changes …"""
+        return int(self._tuning("MinTransactionSize", 1000))
+
+    @property
+    def commit_timeout(self) -> float:
+        """… or ``CommitTimeout`` seconds (default 1) have passed since the first of them was read."""
+        return self._tuning("CommitTimeout", 1)
+
     @property
     def control_schema(self) -> str:
         return str((self.task_settings.get("ControlTablesSettings") or {}).get("ControlSchema") or "public")
@@ -167,6 +184,7 @@ class StandInTask:
         self.reconnects = 0
         """Sessions lost or refused and retried (DMS retries a recoverable error)."""
         self._applying_since: float | None = None
+        self._pending_since = 0.0
         self._composed: dict[tuple[Any, ...], bytes] = {}
 
     # ------------------------------------------------------------------------------------------- the API's verbs
@@ -229,23 +247,22 @@ class StandInTask:
         s = self.settings
         try:
             time.sleep(s.start_seconds)
-            while not self._stopped():
+            while not self._stop_due():
                 try:
                     self._replicate()
+                    return  # stopped
                 except psycopg.OperationalError:  # a session ended or refused: DMS retries (recoverable error)
                     self.reconnects += 1
                     time.sleep(s.reconnect_seconds)
+            self.status = Status.STOPPED  # its stop came while it was reconnecting
         except _TaskStopped as stopped:
             self.status, self.failure = Status.FAILED, str(stopped)
         except Exception as error:
             self.status, self.failure = Status.FAILED, f"{type(error).__name__}: {error}"
 
-    def _stopped(self) -> bool:
-        """Whether the stop asked for has taken its time (the task is then ``stopped``)."""
-        if self._stop_requested is not None and time.monotonic() - self._stop_requested >= self.settings.stop_seconds:
-            self.status = Status.STOPPED
-            return True
-        return False
+    def _stop_due(self) -> bool:
+        """Whether the stop asked for has taken its time (the task then commits what it read and is ``stopped``)."""
+        return self._stop_requested is not None and time.monotonic() - self._stop_requested >= self.settings.stop_seconds
 
     def _replicate(self) -> None:
         s = self.settings
@@ -261,8 +278,12 @@ class StandInTask:
             self._control_table(target)
             start = lsn_value(s.start_position) if s.start_position else 0
             beat = 0.0
-            while not self._stopped():
+            pending: list[Transaction] = []
+            """Read (so confirmed to the slot) and not yet committed on the target: DMS's transactional apply groups
+            consecutive transactions into one commit (``MinTransactionSize``, ``CommitTimeout``)."""
+            while not self._stop_due():
                 if self._stop_requested is not None and not s.apply_while_stopping:
+                    pending = self._commit(target, pending)
                     time.sleep(s.poll_seconds)
                     continue
                 if s.heartbeat_schema and time.monotonic() - beat >= s.heartbeat_seconds:
@@ -275,14 +296,35 @@ class StandInTask:
                         (s.slot, s.batch_changes),
                     ).fetchall()
                 )
-                self._applying_since = time.time() if batch else None
-                for txn in batch:  # confirmed to the slot already: DMS's order
-                    if start and lsn_value(txn.commit_lsn) < start:
-                        continue  # before CdcStartPosition
-                    self._apply(target, txn)
-                self._applying_since = None
+                if batch and self._applying_since is None:
+                    self._applying_since, self._pending_since = time.time(), time.monotonic()
+                pending += [txn for txn in batch if not (start and lsn_value(txn.commit_lsn) < start)]  # CdcStartPosition
+                if pending and (
+                    sum(len(txn.changes) for txn in pending) >= s.min_transaction_size
+                    or time.monotonic() - self._pending_since >= s.commit_timeout
+                ):
+                    pending = self._commit(target, pending)
                 if not batch:
                     time.sleep(s.poll_seconds)
+            self._commit(target, pending)  # what a stopping task read, committed before it says stopped
+            self.status = Status.STOPPED
+
+    def _commit(self, target: psycopg.Connection, pending: list[Transaction]) -> list[Transaction]:
+        """``pending``, in commit order, in one target transaction; if any change in it fails, transaction by
+        transaction (each by its own policy, :meth:`_apply`). Nothing is left pending."""
+        if len(pending) == 1:
+            self._apply(target, pending[0])
+        elif pending:
+            try:
+                self._apply_pipelined(target, [c for txn in pending for c in self._to_apply(txn)])
+            except ApplyError:
+                for txn in pending:
+                    self._apply(target, txn)
+            else:
+                for txn in pending:
+                    self._record(txn, self._to_apply(txn))
+        self._applying_since = None
+        return []
 
     def _register_tables(self, source: psycopg.Connection) -> None:
         """Every table the mappings include has statistics from the start, as DMS lists them after its full load."""
@@ -315,10 +357,17 @@ class StandInTask:
         again change by change (a savepoint each), so the one that fails is handled by its policy alone."""
         changes = [c for c in txn.changes if c.schema in self.settings.schemas]
         try:
-            applied = [c for c in changes if self._stats(c).state != TABLE_ERROR]
+            applied = self._to_apply(txn)
             self._apply_pipelined(target, applied)
         except ApplyError:
             applied = self._apply_one_by_one(target, changes)
+        self._record(txn, applied)
+
+    def _to_apply(self, txn: Transaction) -> list[Change]:
+        """The changes of ``txn`` in the mapped schemas whose tables are not suspended."""
+        return [c for c in txn.changes if c.schema in self.settings.schemas and self._stats(c).state != TABLE_ERROR]
+
+    def _record(self, txn: Transaction, applied: list[Change]) -> None:
         with self._lock:
             for change in applied:
                 stats = self._stats(change)

@@ -123,8 +123,10 @@ def test_a_suspended_table_shows_in_table_statistics_as_migrationctl_reads_them(
         dms=dms, cloudwatch=boto3.client("cloudwatch", region_name="us-east-1"), forward_task_arn=arn, forward_slot="x"
     )
     with psycopg.connect(target, autocommit=True) as conn:
-        problems = until(lambda: backend.apply_problems(conn))
+        # statistics and exceptions are two reads: the error can land between them, so wait for the state
+        problems = until(lambda: (found := backend.apply_problems(conn)) and any(TABLE_ERROR in p for p in found) and found)
     assert f"{SCHEMA}.note: {TABLE_ERROR}" in problems
+    assert any("could not apply" in p for p in problems)
 
 
 def test_a_running_task_publishes_its_cdc_latency_for_the_lag_gate(deployed: tuple[Any, str, tuple[str, str]]) -> None:

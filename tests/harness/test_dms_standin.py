@@ -55,7 +55,7 @@ def _task(pair: tuple[str, str], **overrides: Any) -> StandInTask:
         target_dsn=target,
         slot=slot,
         schemas=(SCHEMA,),
-        task_settings=ERROR_BEHAVIOR,
+        task_settings=ERROR_BEHAVIOR | {"ChangeProcessingTuning": {"CommitTimeout": 0}},  # a commit per read
         stop_seconds=0.2,
         poll_seconds=0.02,
     )
@@ -139,6 +139,46 @@ def test_a_change_the_target_refuses_suspends_its_table_and_the_rest_replicates_
         )
         assert exception[:3] == ("forward", SCHEMA, "note") and "INSERT INTO" in exception[3] and "check" in exception[4].lower()
         assert task.status is Status.RUNNING
+    finally:
+        task.stop()
+        task.join(10)
+
+
+def _grouping(pair: tuple[str, str]) -> StandInTask:
+    """A task that holds what it read for half a second before committing it (the stack's CommitTimeout is 1 s)."""
+    return _task(pair, task_settings=ERROR_BEHAVIOR | {"ChangeProcessingTuning": {"CommitTimeout": 0.5}})
+
+
+def test_transactions_read_together_commit_together_as_transactional_apply_groups_them(pair: tuple[str, str]) -> None:
+    """MinTransactionSize/CommitTimeout: consecutive source transactions, in commit order, in one target commit."""
+    source, target = pair
+    for n in (1, 2, 3):
+        _write(source, f"INSERT INTO {SCHEMA}.item (id) VALUES ({n})")
+    task = _grouping(pair)
+    task.start()
+    try:
+        _until(lambda: _rows(target, f"SELECT count(*) FROM {SCHEMA}.item") == [(3,)])
+        assert _rows(target, f"SELECT count(DISTINCT xmin::text) FROM {SCHEMA}.item") == [(1,)]
+        assert len(task.apply_log) == 3
+    finally:
+        task.stop()
+        task.join(10)
+
+
+def test_a_change_that_fails_in_a_group_is_handled_alone_and_the_others_arrive(pair: tuple[str, str]) -> None:
+    """The group rolls back and is applied transaction by transaction: the failing one by its policy, the rest as
+    they were."""
+    source, target = pair
+    _write(target, f"INSERT INTO {SCHEMA}.note VALUES (7, 'on the target already')")
+    _write(source, f"INSERT INTO {SCHEMA}.item (id) VALUES (1)")
+    _write(source, f"INSERT INTO {SCHEMA}.note VALUES (7, 'a duplicate there')")
+    _write(source, f"INSERT INTO {SCHEMA}.item (id) VALUES (3)")
+    task = _grouping(pair)
+    task.start()
+    try:
+        _until(lambda: _rows(target, f"SELECT id FROM {SCHEMA}.item ORDER BY id") == [(1,), (3,)])
+        assert _rows(target, f"SELECT count(DISTINCT xmin::text) FROM {SCHEMA}.item") == [(2,)]
+        assert {t["TableName"]: t["TableState"] for t in task.table_statistics()}["note"] == TABLE_ERROR
     finally:
         task.stop()
         task.join(10)
