@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.aws.clients import client
 from harness.night import dms as dms_night
-from harness.night.faults import assert_blue_untouched, stalled_apply
+from harness.night.faults import NO_CATCH_UP, assert_blue_untouched, stalled_apply
 from harness.night.night import FREEZE_STEPS, Night, Operation, RehearsalFailed, wait
 
 TRAP_SCHEMA, TRAP_TABLE = "shop", "trap"
@@ -67,10 +67,9 @@ def suspended_during_drain(night: Night, operation: str) -> Operation:
         night.sql(writing, f"UPDATE {TRAP} SET note = note || '!' WHERE id = 2")  # no row there: an apply error
         watcher = threading.Thread(target=_release_after, args=(night, operation, freeze, release, seen), daemon=True)
         watcher.start()
-        # The rollback's catch-up would wait for the held apply and refuse (exit 1, nothing frozen): the hostile
-        # order — the error lands under the freeze — needs it off.
-        extra = () if forward else ("--catch-up-timeout", "0")
-        op = night.expect(night.run_operation(operation, label, *extra), 3)
+        # The catch-up would wait for the held apply and refuse (exit 1, nothing frozen): the hostile order — the
+        # error lands under the freeze — needs it off.
+        op = night.expect(night.run_operation(operation, label, *NO_CATCH_UP), 3)
         watcher.join(10)
     if "ABORTED" not in op.output or f"{TRAP}: Table error" not in op.output:
         raise RehearsalFailed(f"{label}: must abort naming the suspended table:\n{op.output}")
@@ -131,9 +130,8 @@ def run_dms_faults(night: Night) -> None:
     night.expect(night.run_operation("rollback", "rollback after the repair"), 0)
     night.writes_for(1.0, "blue")
     night.sql(night.target, f"GRANT INSERT, UPDATE, DELETE ON {TRAP} TO {dms_night.APPLIER}")
-    night.wait_forward_applied()
+    night.wait_forward_applied()  # the case's cutover runs without its catch-up: no backlog for its drain
     suspended_during_drain(night, "cutover")
-    night.wait_forward_applied()
     night.expect(night.run_operation("cutover", "cutover after the repair"), 0)
     night.writes_for(1.0, "green")
     slow_stop(night)

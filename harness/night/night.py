@@ -298,9 +298,9 @@ class Night:
         return REVERSE_SLOT_NAME if self.tasks else REVERSE_NAME
 
     def wait_forward_applied(self, timeout: float = 240.0) -> None:
-        """On DMS, what the operator does before a cutover (the runbook: lag near zero): a fence row written on-prem,
-        waited for on Aurora, writes flowing. A forward task resumed by a rollback starts with blue's backlog; the
-        cutover has a lag gate but no catch-up yet, so that backlog would otherwise be drained under the freeze."""
+        """On DMS, before a case that runs a cutover without its catch-up (``--catch-up-timeout 0``): a fence row
+        written on-prem, waited for on Aurora, writes flowing, as the cutover's catch-up does. A forward task resumed by
+        a rollback starts with blue's backlog, which would otherwise be drained under the freeze."""
         if not self.tasks:
             return
         from inventory_migration.migrationctl.pg import fence

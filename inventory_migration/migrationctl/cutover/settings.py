@@ -74,11 +74,11 @@ class Settings:
     """Seconds to wait for the fence row to arrive on the other side before aborting. Longer than DMS's heartbeat
     interval (``dms.heartbeat_frequency_minutes``, a test keeps them so). Default: 90."""
     catch_up_timeout: float = 600.0
-    """Rollback: seconds to wait, before green is frozen and with its writes still flowing, for the way back to apply a
-    fence row (:func:`~.sides.catch_up`): the drain after the freeze then waits for the last moments only, not for the
-    backlog of a reverse task started after the forward task's stop. Nothing is frozen if it does not arrive (the
-    cutover's lag gate plays this part for the forward task, which runs all along); 0: no catch-up, the drain waits
-    for any backlog under the freeze. Default: 600."""
+    """Seconds to wait, before the left side is frozen and with its writes still flowing, for the replication to
+    apply a fence row within 5 s of its writing (:func:`~.sides.catch_up`): the drain after the freeze then waits for
+    the last moments only, not for a backlog — the way back's, started after the forward task's stop, or the forward
+    task's after a rollback resumed it (the lag gate reads CloudWatch's latency, a minute behind). Nothing is frozen if
+    it does not arrive; 0: no catch-up, the drain waits for any backlog under the freeze. Default: 600."""
     max_lag_bytes: int = 64 * 1024 * 1024
     """Gate: the forward slot's lag in bytes. Default: 64 MiB."""
     max_lag_seconds: float = 30.0

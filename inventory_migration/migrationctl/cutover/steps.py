@@ -39,6 +39,7 @@ from inventory_migration.migrationctl.cutover.rollback_steps import ABORT, ROLLB
 from inventory_migration.migrationctl.cutover.settings import GatesFailed, PostconditionFailed
 from inventory_migration.migrationctl.cutover.sides import (
     SIDES,
+    catch_up,
     drain,
     finish_abort,
     freeze_side,
@@ -74,6 +75,8 @@ def _freeze_blue(run: Run, result: dict[str, Any]) -> None:
     unfenceable = applier.problems(run.settings, run.target)  # before anything changes: the switch must be able to fence
     if unfenceable:
         raise GatesFailed("; ".join(unfenceable))
+    if run.settings.catch_up_timeout > 0:  # the lag gate reads a metric; this reads the effect (a resumed task's backlog)
+        catch_up(run, left=run.source, other=run.target, side="source", what="the forward replication", result=result)
     result["freeze_lsn"] = freeze_side(run, run.source, "source", facts.FREEZE_LSN, result)
 
 

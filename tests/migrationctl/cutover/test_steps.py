@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_cutover_then_rollback_moves_writes_and_traffic_both_ways(shop: Shop, lb
 
 def test_a_drain_timeout_aborts_and_unfreezes(shop: Shop) -> None:
     with stalled_apply(shop.source_dsn, shop.target_dsn), pytest.raises(CutoverAborted, match="the source is writable again"):
-        operations.cutover(shop.settings(drain_timeout=1.0, elbv2=None))
+        operations.cutover(shop.settings(drain_timeout=1.0, catch_up_timeout=0, elbv2=None))
     assert shop.writable("source") and not shop.writable("target")
     journal = Journal(shop.state_dir / "journal" / "cutover.json", "cutover", steps.CUTOVER_STEPS)
     assert journal.status == ABORTED and journal.data["steps"]["drain"]["status"] == "failed"
@@ -173,7 +174,7 @@ def test_the_drain_waits_for_the_fence_when_the_slot_confirms_before_applying(
             return write_fence(*args, **kwargs)
 
         monkeypatch.setattr(fence, "write", write_then_release_later)
-        journal = operations.cutover(shop.settings(elbv2=None))
+        journal = operations.cutover(shop.settings(elbv2=None, catch_up_timeout=0))  # the drain's fence, not a catch-up
         monkeypatch.undo()
         assert journal.status == DONE and shop.has_order("target", order)
         assert journal.data["steps"]["drain"]["result"]["fence_seconds"] >= 1.0
@@ -432,7 +433,40 @@ def test_an_early_rollback_without_a_way_back_is_refused_before_green_is_frozen(
     assert operations.rollback(shop.settings()).status == DONE  # once it is there, the rollback runs
 
 
-def test_a_rollback_waits_for_the_way_back_to_catch_up_before_green_is_frozen(shop: Shop) -> None:
+def _release_at_the_first_fence(monkeypatch: pytest.MonkeyPatch, release: Callable[[], None]) -> None:
+    """The held apply released 1 s after the next fence row is written, however long the steps before it take."""
+    from inventory_migration.migrationctl.pg import fence
+
+    write_fence = fence.write
+
+    def write_then_release_later(*args: Any, **kwargs: Any) -> str:
+        threading.Timer(1.0, release).start()
+        return write_fence(*args, **kwargs)
+
+    monkeypatch.setattr(fence, "write", write_then_release_later)
+
+
+def test_a_cutover_waits_for_the_forward_replication_to_catch_up_before_blue_is_frozen(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forward task a rollback resumed starts with blue's backlog, and the lag gate reads a metric that lags. The
+    cutover waits for the replication with blue still writable (a fence row written on-prem, applied on Aurora within
+    5 s), then freezes. Not caught up in time: nothing frozen, blue still serves."""
+    with stalled_apply(shop.source_dsn, shop.target_dsn) as release:  # the forward apply held on a locked Aurora row
+        with pytest.raises(
+            GatesFailed, match=r"the forward replication caught up: no fence row written before the freeze was applied"
+        ):
+            operations.cutover(shop.settings(elbv2=None, catch_up_timeout=1.0))
+        assert shop.writable("source") and not shop.writable("target")  # nothing frozen: blue still serves
+        _release_at_the_first_fence(monkeypatch, release)
+        journal = operations.cutover(shop.settings(elbv2=None, catch_up_timeout=30.0))
+    assert journal.status == DONE
+    assert journal.data["steps"]["freeze"]["result"]["caught_up_seconds"] >= 0.9
+
+
+def test_a_rollback_waits_for_the_way_back_to_catch_up_before_green_is_frozen(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A DMS reverse task starts after the forward task's stop, tens of seconds of green writes behind. The rollback
     waits for it with green still writable (a fence row written there, applied on-prem), then freezes: the drain under
     the freeze waits for the last moments only. Not caught up in time: nothing frozen, green still serves."""
@@ -443,7 +477,7 @@ def test_a_rollback_waits_for_the_way_back_to_catch_up_before_green_is_frozen(sh
         ):
             operations.rollback(shop.settings(elbv2=None, catch_up_timeout=1.0))
         assert shop.writable("target") and not shop.writable("source")  # nothing frozen: green still serves
-        threading.Timer(1.0, release).start()
+        _release_at_the_first_fence(monkeypatch, release)
         journal = operations.rollback(shop.settings(elbv2=None, catch_up_timeout=30.0))
     assert journal.status == DONE
-    assert journal.data["steps"]["freeze-green"]["result"]["caught_up_seconds"] >= 0.5
+    assert journal.data["steps"]["freeze-green"]["result"]["caught_up_seconds"] >= 0.9
