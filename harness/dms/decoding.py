@@ -9,7 +9,9 @@ booleans). Identifiers are quoted as ``quote_identifier`` quotes them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from enum import Enum
+from typing import NamedTuple
 
 
 class Kind(Enum):
@@ -23,8 +25,7 @@ UNCHANGED = object()
 """A TOASTed value an UPDATE did not change (``unchanged-toast-datum``): not in the new row."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):  # a tuple: made once per column of every change, the cheapest to build
     name: str
     type: str
     value: str | object | None
@@ -59,17 +60,15 @@ class DecodingError(ValueError):
 
 def _quoted(text: str, i: int, quote: str, what: str) -> tuple[str, int]:
     """The text quoted by ``quote`` at ``text[i]`` (a doubled quote is one quote); it and the index after it."""
-    out, j = [], i + 1
-    while j < len(text):
-        if text[j] == quote:
-            if text.startswith(quote * 2, j):
-                out.append(quote)
-                j += 2
-                continue
-            return "".join(out), j + 1
-        out.append(text[j])
-        j += 1
-    raise DecodingError(f"unterminated {what}: {text[i:]!r}")
+    j = i + 1
+    while True:
+        j = text.find(quote, j)
+        if j < 0:
+            raise DecodingError(f"unterminated {what}: {text[i:]!r}")
+        if text.startswith(quote * 2, j):
+            j += 2
+            continue
+        return text[i + 1 : j].replace(quote * 2, quote), j + 1
 
 
 def _identifier(text: str, i: int, stop: str) -> tuple[str, int]:
@@ -82,35 +81,36 @@ def _identifier(text: str, i: int, stop: str) -> tuple[str, int]:
     return text[i:j], j
 
 
-def _value(text: str, i: int) -> tuple[str | object | None, int]:
-    if text.startswith("'", i):
-        return _quoted(text, i, "'", "literal")
-    j = text.find(" ", i)
-    j = len(text) if j < 0 else j
-    token = text[i:j]
-    if token == "null":
-        return None, j
-    if token == "unchanged-toast-datum":
-        return UNCHANGED, j
-    return token, j
+_COLUMN = re.compile(
+    r"""(?:"((?:[^"]|"")*)"|([^"\[][^\[]*))"""  # the name, quoted or not
+    r"""\[(.*?)\]:"""  # its type as format_type writes it (``integer[]``, ``character varying(20)``)
+    r"""(?:'((?:[^']|'')*)'|([^ ']*))"""  # a quoted literal, or a bare token (null, unchanged-toast-datum, 42, true)
+    r"""(?: (?=.)|$)""",
+    re.DOTALL,
+)
+"""One column of a change line, in C (the regular expression engine): a line is read at the cost of a match per column."""
 
 
 def _columns(text: str) -> tuple[Column, ...]:
-    out, i = [], 0
-    while i < len(text):
-        name, i = _identifier(text, i, "[")
-        if not text.startswith("[", i):
-            raise DecodingError(f"expected [type] after column {name!r}")
-        end = text.find("]:", i)
-        if end < 0:
-            raise DecodingError(f"unterminated type of column {name!r}")
-        type_name, i = text[i + 1 : end], end + 2
-        value, i = _value(text, i)
-        out.append(Column(name, type_name, value))
-        if i < len(text):
-            if text[i] != " ":
-                raise DecodingError(f"expected a space after column {name!r}: {text[i:]!r}")
-            i += 1
+    out, i, end = [], 0, len(text)
+    while i < end:
+        m = _COLUMN.match(text, i)
+        if m is None:
+            raise DecodingError(f"expected a column (name[type]:value) at {text[i:]!r}")
+        quoted_name, name, type_name, literal, token = m.groups()
+        value: str | object | None
+        if literal is not None:
+            value = literal.replace("''", "'")
+        elif token == "null":
+            value = None
+        elif token == "unchanged-toast-datum":
+            value = UNCHANGED
+        elif token:
+            value = token
+        else:
+            raise DecodingError(f"a column without a value: {text[i:]!r}")
+        out.append(Column(quoted_name.replace('""', '"') if quoted_name is not None else name, type_name, value))
+        i = m.end()
     return tuple(out)
 
 

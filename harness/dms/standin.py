@@ -186,6 +186,8 @@ class StandInTask:
         self._applying_since: float | None = None
         self._pending_since = 0.0
         self._composed: dict[tuple[Any, ...], bytes] = {}
+        self._prepared: dict[bytes, str] = {}
+        """Statements prepared on the current target session, by shape (a new session prepares them again)."""
 
     # ------------------------------------------------------------------------------------------- the API's verbs
 
@@ -270,6 +272,7 @@ class StandInTask:
             psycopg.connect(s.source_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as source,
             psycopg.connect(s.target_dsn, autocommit=True, application_name=f"dms-{s.task_name}") as target,
         ):
+            self._prepared.clear()
             if s.after_connect_script:
                 target.execute(s.after_connect_script)
             self._register_tables(source)
@@ -316,7 +319,7 @@ class StandInTask:
             self._apply(target, pending[0])
         elif pending:
             try:
-                self._apply_pipelined(target, [c for txn in pending for c in self._to_apply(txn)])
+                self._apply_at_once(target, [c for txn in pending for c in self._to_apply(txn)])
             except ApplyError:
                 for txn in pending:
                     self._apply(target, txn)
@@ -358,7 +361,7 @@ class StandInTask:
         changes = [c for c in txn.changes if c.schema in self.settings.schemas]
         try:
             applied = self._to_apply(txn)
-            self._apply_pipelined(target, applied)
+            self._apply_at_once(target, applied)
         except ApplyError:
             applied = self._apply_one_by_one(target, changes)
         self._record(txn, applied)
@@ -421,25 +424,38 @@ class StandInTask:
 
     # ------------------------------------------------------------------------------------------- statements
 
-    def _apply_pipelined(self, target: psycopg.Connection, changes: list[Change]) -> None:
-        """The transaction in one round trip (PostgreSQL's pipeline mode): BEGIN, its changes, COMMIT. An UPDATE or
-        DELETE that finds no row fails its statement (``1 / count``), so any change that would not apply rolls the
-        whole transaction back and is an :class:`ApplyError` (the caller then applies change by change, each by its
-        policy). The same statements as :meth:`_apply_change`, without a round trip each."""
+    def _apply_at_once(self, target: psycopg.Connection, changes: list[Change]) -> None:
+        """The changes in one target transaction and one round trip: a single simple-query message of their
+        statements, values as literals (PostgreSQL runs such a message as one transaction). An UPDATE or DELETE that
+        finds no row fails its statement (``1 / count``), so any change that would not apply rolls the whole message
+        back and is an :class:`ApplyError` (the caller then applies change by change, each by its policy). The same
+        statements as :meth:`_apply_change`, without a round trip or a parameter binding each."""
         for change in changes:
             if change.kind is Kind.UPDATE and not change.old_key:
-                self._key(target, change)  # looked up before the pipeline
+                self._key(target, change)  # looked up before the message is built
+        if not changes:
+            return
+        statements = [self._statement_text(target, change) for change in changes]  # preparing what is new first
         try:
-            with target.pipeline():
-                target.execute(b"BEGIN")
-                for change in changes:
-                    statement, values = self._statement(target, change)
-                    target.execute(statement, values)
-                target.execute(b"COMMIT")
+            target.execute(";\n".join(statements).encode())
         except psycopg.Error as error:
             if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 target.execute(b"ROLLBACK")
-            raise ApplyError("(pipelined)", str(error).strip().splitlines()[0] if str(error).strip() else "error") from None
+            raise ApplyError("(one message)", str(error).strip().splitlines()[0] if str(error).strip() else "error") from None
+
+    def _statement_text(self, target: psycopg.Connection, change: Change) -> str:
+        """:meth:`_statement` as ``EXECUTE`` of a statement prepared once per session and shape, its values written in
+        as literals (the server plans each shape once; nothing is bound or parsed per value on this side)."""
+        template, values = self._statement(target, change)
+        if not values:
+            return template.decode()
+        name = self._prepared.get(template)
+        if name is None:
+            parts = template.decode().split("%s")
+            name = f"dms_apply_{len(self._prepared) + 1}"
+            target.execute(f"PREPARE {name} AS " + "".join(p + f"${n}" for n, p in enumerate(parts[:-1], 1)) + parts[-1])
+            self._prepared[template] = name
+        return f"EXECUTE {name}(" + ", ".join(_literal(v) for v in values) + ")"
 
     def _statement(self, target: psycopg.Connection, change: Change) -> tuple[bytes, list[Any]]:
         """The statement applying ``change`` (composed once per table, kind and columns) and its values."""
@@ -539,6 +555,11 @@ class StandInTask:
 
 class _TaskStopped(Exception):
     """``STOP_TASK``: the task fails."""
+
+
+def _literal(value: Any) -> str:
+    """A value's text as an SQL string literal (standard conforming: only the quote is doubled), or NULL."""
+    return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
 
 
 def _cast(column: Column) -> sql.Composable:
