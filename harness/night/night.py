@@ -301,17 +301,18 @@ class Night:
         """On DMS, before a case that runs a cutover without its catch-up (``--catch-up-timeout 0``): a fence row
         written on-prem, waited for on Aurora, writes flowing, as the cutover's catch-up does. A forward task resumed by
         a rollback starts with blue's backlog, which would otherwise be drained under the freeze."""
-        if not self.tasks:
-            return
+        if self.tasks:
+            self._fence_through(self.source_dsn, self.target_dsn, "source", "forward task caught up", timeout)
+
+    def _fence_through(self, left_dsn: str, other_dsn: str, side: str, what: str, timeout: float) -> None:
+        """A fence row written on ``left_dsn`` and waited for on ``other_dsn``: everything committed there before it
+        has been *applied* (a slot's confirmed position says only what was read: DMS confirms before applying)."""
         from inventory_migration.migrationctl.pg import fence
 
-        token = f"night catch-up@{time.time():.6f}"
-        with (
-            psycopg.connect(self.source_dsn, autocommit=True) as source,
-            psycopg.connect(self.target_dsn, autocommit=True) as target,
-        ):
-            fence.write(source, token, "source")
-            log(f"forward task caught up in {fence.wait_visible(target, token, timeout):.1f} s (fence row on Aurora)")
+        token = f"night {what}@{time.time():.6f}"
+        with psycopg.connect(left_dsn, autocommit=True) as left, psycopg.connect(other_dsn, autocommit=True) as other:
+            fence.write(left, token, side)
+            log(f"{what} in {fence.wait_visible(other, token, timeout):.1f} s (fence row from {side})")
 
     def forward_caught_up(self) -> bool:
         with psycopg.connect(self.source_dsn, autocommit=True) as conn:
@@ -420,15 +421,8 @@ class Night:
         return problems
 
     def drain_way_back(self) -> None:
-        """After the last cutover, let the way back catch up so both sides can be compared in full."""
-        with psycopg.connect(self.target_dsn, autocommit=True) as conn:
-            goal = sync_point(conn)
-
-            def caught_up() -> bool:
-                position = slot_position(conn, self.reverse_slot)
-                return position is not None and position[0] is not None and lsn_value(position[0]) >= lsn_value(goal)
-
-            wait(caught_up, 60, "the way back to catch up")
+        """After the last cutover, let the way back apply everything so both sides can be compared in full."""
+        self._fence_through(self.target_dsn, self.source_dsn, "target", "the way back drained", 120)
 
 
 # --------------------------------------------------------------------------------------------- main
