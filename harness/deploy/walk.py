@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from harness.deploy import tomlfile
+from harness.deploy.commands import COMMAND_TIMEOUT, CommandTimedOut, failure_excerpt, run_logged, tail_lines
 from inventory_migration.config import MigrationConfig
 from inventory_migration.contracts.phases import MigrationPhase
 from inventory_migration.devtools.change_sets import Action, ResourceChange, plan_changes, violations
@@ -225,35 +226,33 @@ class Rehearsal:
         *command: str,
         cwd: Path | None = None,
         ok_codes: tuple[int, ...] = (0,),
-        timeout: int = 1800,
+        timeout: float = COMMAND_TIMEOUT,
         extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         env = {**self.env(), **(extra_env or {})}
-        proc = subprocess.run(
-            list(command), cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if proc.returncode not in ok_codes and INSTALL_FLAKE in proc.stdout + proc.stderr:
-            self.report.retried.append(" ".join(command[:4]))
-            shutil.rmtree(self.stack_dir / ".terraform" / "providers", ignore_errors=True)
-            proc = subprocess.run(
-                list(command), cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-            )
         log = (
             self.workdir
             / "logs"
             / f"{len(self.report.steps):02d}-{Path(command[0]).name}-{command[1] if len(command) > 1 else ''}.log"
         )
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ {' '.join(command)}\n{proc.stdout}\n{proc.stderr}", encoding="utf-8")
+        try:
+            proc = run_logged(command, cwd=cwd or ROOT, env=env, log=log, timeout=timeout)
+            if proc.returncode not in ok_codes and INSTALL_FLAKE in proc.stdout + proc.stderr:
+                self.report.retried.append(" ".join(command[:4]))
+                shutil.rmtree(self.stack_dir / ".terraform" / "providers", ignore_errors=True)
+                proc = run_logged(command, cwd=cwd or ROOT, env=env, log=log, timeout=timeout)
+        except CommandTimedOut as hung:
+            raise RehearsalFailed(str(hung) + self._emulator_said("the emulator's last lines", r".")) from None
         if proc.returncode not in ok_codes:
-            message = f"{' '.join(command[:3])} exited {proc.returncode}; see {log}\n{failure_excerpt(proc.stdout + proc.stderr)}"
-            emulator_errors = [
-                line for line in _tail(self.workdir / "logs" / "emulator.log") if re.match(r".*emulator: \S+ [45]\d\d", line)
-            ]
-            if emulator_errors:
-                message += "\nthe emulator's last error answers:\n" + "\n".join(emulator_errors[-8:])
-            raise RehearsalFailed(message)
+            raise RehearsalFailed(
+                f"{' '.join(command[:3])} exited {proc.returncode}; see {log}\n{failure_excerpt(proc.stdout + proc.stderr)}"
+                + self._emulator_said("the emulator's last error answers", r".*emulator: \S+ [45]\d\d")
+            )
         return proc
+
+    def _emulator_said(self, title: str, pattern: str) -> str:
+        lines = [line for line in tail_lines(self.workdir / "logs" / "emulator.log") if re.match(pattern, line)]
+        return f"\n{title}:\n" + "\n".join(lines[-8:]) if lines else ""
 
     def terraform(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         return self.run("terraform", *args, "-no-color", cwd=self.stack_dir, ok_codes=ok_codes)
@@ -605,23 +604,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-
-def failure_excerpt(output: str, *, limit: int = 4000) -> str:
-    """What a person needs from a failed Terraform/cdktf command: every ``Error:`` block (Terraform's own diagnosis,
-    often far from the end of the output), then the output's tail, within ``limit`` characters."""
-    lines = output.splitlines()
-    blocks: list[str] = []
-    for i, line in enumerate(lines):
-        if line.lstrip("│ ").startswith("Error:"):
-            blocks.append("\n".join(lines[i : i + 8]))
-    head = "\n".join(dict.fromkeys(blocks))[: limit // 2]
-    return (head + "\n…\n" if head else "") + output[-(limit - len(head)) :]
-
-
-def _tail(path: Path, size: int = 200_000) -> list[str]:
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - size))
-        return f.read().decode("utf-8", "replace").splitlines()

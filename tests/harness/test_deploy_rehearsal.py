@@ -58,15 +58,6 @@ def test_a_command_meeting_terraforms_install_flake_is_run_again_once(tmp_path: 
     assert not (rehearsal.stack_dir / ".terraform" / "providers").exists()
 
 
-def test_a_failure_shows_terraforms_error_block_however_far_from_the_end() -> None:
-    from harness.deploy.walk import failure_excerpt
-
-    output = "x\n│ Error: deleting DMS Replication Task (t): InvalidResourceStateFault\n│ \n" + "noise\n" * 2000
-    excerpt = failure_excerpt(output)
-    assert "Error: deleting DMS Replication Task" in excerpt
-    assert len(excerpt) <= 4100 and excerpt.endswith("noise\n")
-
-
 def test_any_other_failure_is_not_run_again(tmp_path: Path) -> None:
     from harness.deploy.walk import RehearsalFailed
 
@@ -74,6 +65,17 @@ def test_any_other_failure_is_not_run_again(tmp_path: Path) -> None:
     with pytest.raises(RehearsalFailed, match="creating DMS"):
         rehearsal.run(*command)
     assert rehearsal.report.retried == []
+
+
+def test_a_hung_command_fails_the_rehearsal_naming_what_was_in_flight_and_the_emulators_last_lines(tmp_path: Path) -> None:
+    from harness.deploy.walk import RehearsalFailed
+
+    rehearsal, _ = _flaky_rehearsal(tmp_path, "")
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    (tmp_path / "logs" / "emulator.log").write_text("emulator: AmazonDMSv20160101.DescribeReplicationTasks 200\n")
+    hang = "echo 'aws_dms_replication_task.forward: Creating...'; sleep 30"
+    with pytest.raises(RehearsalFailed, match=r"(?s)within 1 s.*forward \(Creating\).*DescribeReplicationTasks 200"):
+        rehearsal.run("sh", "-c", hang, timeout=1)
 
 
 @pytest.mark.rehearsal
