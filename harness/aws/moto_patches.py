@@ -8,7 +8,7 @@ DMS), each registered in :mod:`.patch_registry` when imported.
 
 from __future__ import annotations
 
-from harness.aws import patches_data, patches_infra  # noqa: F401 - importing registers their patches
+from harness.aws import patches_data, patches_infra, patches_s3  # noqa: F401 - importing registers their patches
 from harness.aws.patch_registry import PATCHES, Patch
 
 __all__ = ["PATCHES", "Patch", "apply_patches"]

@@ -231,7 +231,7 @@ def test_row_hash_uses_value_hashes_and_falls_back_to_text() -> None:
     )
     assert 'hashtextextended("status"::text, 3::bigint)' in text  # enums hash their OID: text instead
     assert 'hashtextextended("tags"::text, 4::bigint)' in text and 'hashtextextended("blob"::text, 5::bigint)' in text
-    assert """interval_hash_extended(CASE WHEN isfinite("at") THEN "at" - timestamptz 'epoch'""" in text
+    assert """timestamp_hash_extended("at" AT TIME ZONE INTERVAL '00:00', 6::bigint)""" in text
     assert row_hash(()).as_string(None) == "0::bigint"
     assert base_type("character varying(20)") == "character varying"
     assert isinstance(row_hash(columns), psql.Composable)

@@ -241,6 +241,27 @@ def test_infinite_dates_and_timestamps_are_compared(pg_pair: Any) -> None:
         pg_pair.target.psql("postgres", "DROP DATABASE inf_tgt WITH (FORCE)")
 
 
+def test_timestamps_with_time_zone_compare_as_instants_whatever_each_sides_time_zone(pg_pair: Any) -> None:
+    pg_pair.source.psql("postgres", "CREATE DATABASE tz_src")
+    pg_pair.target.psql("postgres", "CREATE DATABASE tz_tgt")
+    try:
+        for server, db, zone in ((pg_pair.source, "tz_src", "UTC"), (pg_pair.target, "tz_tgt", "Asia/Kolkata")):
+            server.psql(
+                db,
+                f"ALTER DATABASE {db} SET timezone = '{zone}';"
+                "CREATE TABLE t (id int PRIMARY KEY, tz timestamptz NOT NULL);"
+                "INSERT INTO t VALUES (1, '2024-02-29 12:00:00.000001+00'), (2, 'infinity'), (3, '-infinity');",
+            )
+        src, tgt = pg_pair.source.dsn("tz_src"), pg_pair.target.dsn("tz_tgt")
+        assert run("verify", "--data-only", src, tgt)[0] == 0
+        execute(tgt, "UPDATE t SET tz = tz + interval '1 microsecond' WHERE id = 1; UPDATE t SET tz = '-infinity' WHERE id = 2")
+        code, report = run_json("verify", "--data-only", src, tgt)
+        assert code == 1 and report["tables"][0]["changed"] == 2
+    finally:
+        pg_pair.source.psql("postgres", "DROP DATABASE tz_src WITH (FORCE)")
+        pg_pair.target.psql("postgres", "DROP DATABASE tz_tgt WITH (FORCE)")
+
+
 def test_verify_reports_a_table_missing_on_target(source_db: str, target_copy: str) -> None:
     execute(target_copy, "DROP TABLE audit.stock_event")
     code, report = run_json("verify", "--data-only", source_db, target_copy)
