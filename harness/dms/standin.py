@@ -299,9 +299,10 @@ class StandInTask:
                         (s.slot, s.batch_changes),
                     ).fetchall()
                 )
-                if batch and self._applying_since is None:
+                fresh = [txn for txn in batch if not (start and lsn_value(txn.commit_lsn) < start)]  # CdcStartPosition
+                if fresh and self._applying_since is None:  # only what will be applied counts toward the latency
                     self._applying_since, self._pending_since = time.time(), time.monotonic()
-                pending += [txn for txn in batch if not (start and lsn_value(txn.commit_lsn) < start)]  # CdcStartPosition
+                pending += fresh
                 if pending and (
                     sum(len(txn.changes) for txn in pending) >= s.min_transaction_size
                     or time.monotonic() - self._pending_since >= s.commit_timeout

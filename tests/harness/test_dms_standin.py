@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from harness.dms.standin import TABLE_ERROR, StandInSettings, StandInTask, Status
+from inventory_migration.migrationctl.pg.slots import lsn_value
 
 SCHEMA = "shop"
 DDL = f"""
@@ -249,6 +250,35 @@ def test_the_heartbeat_moves_an_idle_slot(pair: tuple[str, str]) -> None:
         _until(lambda: _rows(source, "SELECT count(*) FROM pg_tables WHERE tablename = 'awsdms_heartbeat'") == [(1,)])
         first = _rows(source, "SELECT hb_ts FROM public.awsdms_heartbeat")[0][0]
         _until(lambda: _rows(source, "SELECT hb_ts FROM public.awsdms_heartbeat")[0][0] > first)
+    finally:
+        task.stop()
+        task.join(10)
+
+
+def test_changes_before_the_cdc_start_position_are_not_applied_and_leave_no_latency(pair: tuple[str, str]) -> None:
+    source, target = pair
+    _write(source, f"INSERT INTO {SCHEMA}.note VALUES (1, 'before the start position')")
+    # Past the insert position (the servers commit asynchronously: the write position can lag the commit just made).
+    end = lsn_value(_rows(source, "SELECT pg_current_wal_insert_lsn()::text")[0][0]) + 1
+    start = f"{end >> 32:X}/{end & 0xFFFFFFFF:X}"
+    task = _task(pair, start_position=start, task_settings=ERROR_BEHAVIOR | {"ChangeProcessingTuning": {"CommitTimeout": 60}})
+    task.start()
+    try:
+
+        def read_past_the_start() -> bool:
+            """the slot confirmed past the start position"""
+            return bool(
+                _rows(
+                    source,
+                    f"SELECT confirmed_flush_lsn >= '{start}'::pg_lsn FROM pg_replication_slots WHERE slot_name = "
+                    f"current_database()",
+                )[0][0]
+            )
+
+        _until(read_past_the_start)
+        time.sleep(0.5)
+        assert task.latency_seconds() == 0.0, context()
+        assert _rows(target, f"SELECT count(*) FROM {SCHEMA}.note") == [(0,)]
     finally:
         task.stop()
         task.join(10)
