@@ -83,6 +83,7 @@ def test_a_hung_command_fails_the_rehearsal_naming_what_was_in_flight_and_the_em
 def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform: Any) -> None:
     """The scenario of ``make rehearse``, its legs side by side: any apply or destroy error, non-empty re-plan,
     unintended change or leftover raises RehearsalFailed."""
+    from harness.deploy.commands import COMMAND_TIMEOUT
     from harness.deploy.walk import LEGS, NOT_REHEARSED, RehearsalFailed, rehearse_legs
 
     lines: list[str] = []
@@ -92,6 +93,14 @@ def test_rehearse_dev_every_phase_and_destroy(tmp_path: Path, offline_terraform:
         (ROOT / "build").mkdir(exist_ok=True)
         (ROOT / "build" / "deploy-rehearsal-failure.log").write_text(str(failed), encoding="utf-8")
         raise
+    steps = sorted(((step.seconds, n, step) for n, r in enumerate(reports, 1) for step in r.steps), key=lambda x: -x[0])
+    slowest = [f"  {s:7.1f} s  leg {n}: {step.name} {step.phase}" for s, n, step in steps[:5]]
+    (ROOT / "build").mkdir(exist_ok=True)
+    (ROOT / "build" / "deploy-rehearsal.log").write_text(
+        "\n".join([f"slowest steps (each command is stopped after {COMMAND_TIMEOUT} s):", *slowest, ""])
+        + "\n\n".join(r.render() for r in reports),
+        encoding="utf-8",
+    )
     for leg, report in zip(LEGS, reports, strict=True):
         print(report.render())
         assert set(report.resources_per_phase) == {p.value for p in leg}
