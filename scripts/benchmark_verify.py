@@ -6,12 +6,14 @@ fixture's), copies it to a second database, then measures on the same tables:
 * the floor for reading the data: every table of both sides streamed out with ``COPY (SELECT * FROM t) TO STDOUT``,
   both sides in parallel;
 * ``migrationctl verify`` data parity (server-side row hashes per key chunk, both sides in parallel);
+* the same verify with the previous release's row hash (what this release changed, before/after in one run);
 * the best peer, ``reladiff`` (hash-bisection diff across databases), every table, every column.
 
+The floors and both verifies run in interleaved rounds (each once per round; medians, and the ratio per round).
 Throughput counts the heap bytes and rows of both sides over wall time. Targets on 2 cores: verify >= 70 % of the
 COPY floor and >= 2x reladiff.
 
-    make bench-verify        # or: pipenv run python scripts/benchmark_verify.py [--rows 5500000] [--repeat 2]
+    make bench-verify        # or: pipenv run python scripts/benchmark_verify.py [--rows 5500000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -142,6 +144,26 @@ def profile(dsn: str, table: Table) -> list[tuple[str, float]]:
     return out
 
 
+PREVIOUS = "verify, the previous release's row hash"
+PREVIOUS_HASHES = {
+    "timestamp with time zone": "interval_hash_extended(CASE WHEN isfinite({c}) THEN {c} - timestamptz 'epoch' "
+    "WHEN {c} > timestamptz 'epoch' THEN interval '100000000 years' ELSE interval '-100000000 years' END, {s})",
+}
+"""What this release changed in the row hash, measured beside it in the same run (before/after)."""
+
+
+def with_hashes(overrides: dict[str, str], fn: Callable[[], None]) -> None:
+    from inventory_migration.migrationctl.pg import chunks
+
+    saved = dict(chunks.VALUE_HASHES)
+    chunks.VALUE_HASHES.update(overrides)
+    try:
+        fn()
+    finally:
+        chunks.VALUE_HASHES.clear()
+        chunks.VALUE_HASHES.update(saved)
+
+
 def run_verify(source: str, target: str, tables: list[Table], target_tables: list[Table], jobs: int) -> None:
     results = data_parity(source, target, tables, target_tables, DataParityOptions(jobs=jobs))
     assert all(r.equal for r in results), "benchmark copies must be equal"
@@ -187,7 +209,7 @@ def timed(fn: Callable[[], None], repeat: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_500_000, help="rows of bench.order_line (default: 5.5 M, ~1 GB)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per tool, median reported (default: 2)")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds, median reported (default: 5)")
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2), help="verify --jobs")
     parser.add_argument("--no-reladiff", action="store_true", help="skip reladiff (quick runs)")
     args = parser.parse_args()
@@ -219,22 +241,37 @@ def main() -> int:
             print(f"\nprofile of {table.qualified} (one side, one backend):")
             for what, spent in profile(source, table):
                 print(f"  {what:<58} {spent:7.2f} s")
-        results = {
-            "deform-scan floor (both sides)": timed(lambda: deform_floor(source, target, tables), args.repeat),
-            "COPY floor (both sides streamed)": timed(lambda: copy_floor(source, target, tables), args.repeat),
-            f"migrationctl verify (--jobs {args.jobs})": timed(
-                lambda: run_verify(source, target, tables, target_tables, args.jobs), args.repeat
-            ),
+        tools: dict[str, Callable[[], None]] = {
+            "deform-scan floor (both sides)": lambda: deform_floor(source, target, tables),
+            "COPY floor (both sides streamed)": lambda: copy_floor(source, target, tables),
+            f"migrationctl verify (--jobs {args.jobs})": lambda: run_verify(source, target, tables, target_tables, args.jobs),
+            PREVIOUS: lambda: with_hashes(PREVIOUS_HASHES, lambda: run_verify(source, target, tables, target_tables, args.jobs)),
         }
+        # Interleaved rounds (each tool once per round), so a machine that drifts slower or faster moves all of them.
+        rounds: dict[str, list[float]] = {name: [] for name in tools}
+        for _ in range(args.repeat):
+            for name, fn in tools.items():
+                rounds[name].append(timed(fn, 1))
+        results = {name: statistics.median(times) for name, times in rounds.items()}
         for threads in () if args.no_reladiff else (1, 2):
             results[f"reladiff hashdiff (-j {threads})"] = timed(lambda t=threads: run_reladiff(server.port, tables, t), 1)
+    verify_name = f"migrationctl verify (--jobs {args.jobs})"
+    per_round = [f / v for f, v in zip(rounds["deform-scan floor (both sides)"], rounds[verify_name], strict=True)]
+    per_round_before = [f / v for f, v in zip(rounds["deform-scan floor (both sides)"], rounds[PREVIOUS], strict=True)]
     print(f"\n{'tool':<40} {'seconds':>8} {'MB/s':>8} {'rows/s':>12}")
     for name, seconds in results.items():
         print(f"{name:<40} {seconds:>8.2f} {heap / 1024**2 / seconds:>8.1f} {total_rows / seconds:>12,.0f}")
     floor = results["COPY floor (both sides streamed)"]
     deform = results["deform-scan floor (both sides)"]
-    verify = results[f"migrationctl verify (--jobs {args.jobs})"]
-    print(f"\nverify / deform-scan floor throughput: {deform / verify:.0%} (target >= 50%)")
+    verify = results[verify_name]
+    print(
+        f"\nverify / deform-scan floor throughput: {deform / verify:.0%} (target >= 50%); per round: "
+        + ", ".join(f"{r:.0%}" for r in per_round)
+    )
+    print(
+        f"the previous release's row hash / deform-scan floor: {deform / results[PREVIOUS]:.0%}; per round: "
+        + ", ".join(f"{r:.0%}" for r in per_round_before)
+    )
     print(f"verify / COPY floor throughput: {floor / verify:.0%}")
     reladiffs = [v for k, v in results.items() if k.startswith("reladiff")]
     if reladiffs:
