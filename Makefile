@@ -127,7 +127,7 @@ rehearse-cutover-native: install
 	$(PIPENV) run python -m harness.night.cutover_night --replication native --faults --workdir build/rehearse-cutover-native
 
 bench-cutover: install
-	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 500 --workdir build/bench-cutover
+	$(PIPENV) run python -m harness.night.cutover_night --repeat 3 --rate 520 --workdir build/bench-cutover
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml
