@@ -7,7 +7,7 @@ patch keeps each bucket's key names sorted (rebuilt only when a name is added or
 bisecting to its start and walking forward; a delimiter's common prefix is skipped in one bisection. The answers are
 S3's: keys and common prefixes merged in UTF-8 byte order (code point order), truncated together at ``MaxKeys``,
 objects whose current version is a delete marker left out (a common prefix only where a current object lies under
-it). ``tests/harness/test_moto_patches.py`` holds it to a model of S3's listing over generated key sets.
+it). ``tests/harness/test_patches_s3.py`` holds it to a model of S3's listing over generated key sets.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ def _after(names: list[str], marker: str | None, prefix: str, delimiter: str | N
     if not marker:
         return 0
     if delimiter and marker.endswith(delimiter) and marker.startswith(prefix) and marker.find(delimiter, len(prefix)) >= 0:
-        return bisect.bisect_left(names, marker[: -len(delimiter)] + _successor(delimiter))
+        return bisect.bisect_left(names, _past(marker))
     return bisect.bisect_right(names, marker)
 
 
-def _successor(delimiter: str) -> str:
-    """The smallest string greater than every string starting with ``delimiter``."""
-    return delimiter[:-1] + chr(ord(delimiter[-1]) + 1)
+def _past(folder: str) -> str:
+    """The smallest string after every name under ``folder`` (a common prefix: its last character bumped)."""
+    return folder[:-1] + chr(ord(folder[-1]) + 1)
 
 
 def entries(bucket: Any, prefix: str, delimiter: str | None, marker: str | None) -> Iterator[tuple[str, Any]]:
@@ -59,7 +59,7 @@ def entries(bucket: Any, prefix: str, delimiter: str | None, marker: str | None)
         cut = name.find(delimiter, len(prefix)) if delimiter else -1
         if cut >= 0:
             folder = name[: cut + len(delimiter)]  # type: ignore[arg-type]
-            end = bisect.bisect_left(names, folder[: -len(delimiter)] + _successor(delimiter), i)  # type: ignore[arg-type]
+            end = bisect.bisect_left(names, _past(folder), i)
             if any(not isinstance(store.get(n), FakeDeleteMarker) for n in names[i:end]):
                 yield folder, None
             i = end
@@ -128,11 +128,14 @@ def indexed_listing() -> None:
 
     _VersionedKeyStore.clear = clear  # type: ignore[method-assign]
 
-    def list_objects(self: Any, bucket: Any, prefix: Any, delimiter: Any, marker: Any, max_keys: Any) -> Any:
+    def listable(bucket: Any) -> None:
         from moto.s3.exceptions import MethodNotAllowed
 
         if isinstance(bucket, FakeTableStorageBucket):
             raise MethodNotAllowed()
+
+    def list_objects(self: Any, bucket: Any, prefix: Any, delimiter: Any, marker: Any, max_keys: Any) -> Any:
+        listable(bucket)
         start = (self._pagination_tokens.get(marker) or marker) if marker else None
         items, truncated, token = _page(self, bucket, prefix, delimiter, start, max_keys, v2=False)
         return [k for _n, k in items if k is not None], [n for n, k in items if k is None], truncated, token
@@ -140,10 +143,7 @@ def indexed_listing() -> None:
     def list_objects_v2(
         self: Any, bucket: Any, prefix: Any, delimiter: Any, continuation_token: Any, start_after: Any, max_keys: Any
     ) -> Any:
-        from moto.s3.exceptions import MethodNotAllowed
-
-        if isinstance(bucket, FakeTableStorageBucket):
-            raise MethodNotAllowed()
+        listable(bucket)
         start = self._pagination_tokens.get(continuation_token) if continuation_token else start_after
         items, truncated, token = _page(self, bucket, prefix, delimiter, start, max_keys, v2=True)
         return [k if k is not None else n for n, k in items], truncated, token
