@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -220,46 +222,49 @@ def test_a_resumed_verify_is_as_old_as_its_oldest_segment(source_db: str, target
     assert again.equal and again.as_of <= time.time() - 30 * 3600 + 5
 
 
-def test_infinite_dates_and_timestamps_are_compared(pg_pair: Any) -> None:
-    pg_pair.source.psql("postgres", "CREATE DATABASE inf_src")
-    pg_pair.target.psql("postgres", "CREATE DATABASE inf_tgt")
+@contextlib.contextmanager
+def _databases(pg_pair: Any, name: str, setup: Callable[[str], str]) -> Iterator[tuple[str, str]]:
+    """``<name>_src`` on the source server and ``<name>_tgt`` on the target, each given ``setup(database)``; their
+    DSNs; dropped afterwards."""
+    sides = ((pg_pair.source, f"{name}_src"), (pg_pair.target, f"{name}_tgt"))
+    for server, db in sides:
+        server.psql("postgres", f"CREATE DATABASE {db}")
     try:
-        for server, db in ((pg_pair.source, "inf_src"), (pg_pair.target, "inf_tgt")):
-            server.psql(
-                db,
-                "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz);"
-                "INSERT INTO t VALUES (1, 'infinity', 'infinity', '-infinity'), (2, '-infinity', '-infinity', 'infinity'),"
-                " (3, '2024-02-29', '2024-02-29 12:00', '2024-02-29 12:00+00');",
-            )
-        src, tgt = pg_pair.source.dsn("inf_src"), pg_pair.target.dsn("inf_tgt")
+        for server, db in sides:
+            server.psql(db, setup(db))
+        yield pg_pair.source.dsn(sides[0][1]), pg_pair.target.dsn(sides[1][1])
+    finally:
+        for server, db in sides:
+            server.psql("postgres", f"DROP DATABASE {db} WITH (FORCE)")
+
+
+def test_infinite_dates_and_timestamps_are_compared(pg_pair: Any) -> None:
+    table = (
+        "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz);"
+        "INSERT INTO t VALUES (1, 'infinity', 'infinity', '-infinity'), (2, '-infinity', '-infinity', 'infinity'),"
+        " (3, '2024-02-29', '2024-02-29 12:00', '2024-02-29 12:00+00');"
+    )
+    with _databases(pg_pair, "inf", lambda _db: table) as (src, tgt):
         assert run("verify", "--data-only", src, tgt)[0] == 0
         execute(tgt, "UPDATE t SET d = '-infinity' WHERE id = 1")
         code, report = run_json("verify", "--data-only", src, tgt)
         assert code == 1 and report["tables"][0]["changed"] == 1
-    finally:
-        pg_pair.source.psql("postgres", "DROP DATABASE inf_src WITH (FORCE)")
-        pg_pair.target.psql("postgres", "DROP DATABASE inf_tgt WITH (FORCE)")
 
 
 def test_timestamps_with_time_zone_compare_as_instants_whatever_each_sides_time_zone(pg_pair: Any) -> None:
-    pg_pair.source.psql("postgres", "CREATE DATABASE tz_src")
-    pg_pair.target.psql("postgres", "CREATE DATABASE tz_tgt")
-    try:
-        for server, db, zone in ((pg_pair.source, "tz_src", "UTC"), (pg_pair.target, "tz_tgt", "Asia/Kolkata")):
-            server.psql(
-                db,
-                f"ALTER DATABASE {db} SET timezone = '{zone}';"
-                "CREATE TABLE t (id int PRIMARY KEY, tz timestamptz NOT NULL);"
-                "INSERT INTO t VALUES (1, '2024-02-29 12:00:00.000001+00'), (2, 'infinity'), (3, '-infinity');",
-            )
-        src, tgt = pg_pair.source.dsn("tz_src"), pg_pair.target.dsn("tz_tgt")
+    def setup(db: str) -> str:
+        zone = "UTC" if db.endswith("_src") else "Asia/Kolkata"
+        return (
+            f"ALTER DATABASE {db} SET timezone = '{zone}';"
+            "CREATE TABLE t (id int PRIMARY KEY, tz timestamptz NOT NULL);"
+            "INSERT INTO t VALUES (1, '2024-02-29 12:00:00.000001+00'), (2, 'infinity'), (3, '-infinity');"
+        )
+
+    with _databases(pg_pair, "tz", setup) as (src, tgt):
         assert run("verify", "--data-only", src, tgt)[0] == 0
         execute(tgt, "UPDATE t SET tz = tz + interval '1 microsecond' WHERE id = 1; UPDATE t SET tz = '-infinity' WHERE id = 2")
         code, report = run_json("verify", "--data-only", src, tgt)
         assert code == 1 and report["tables"][0]["changed"] == 2
-    finally:
-        pg_pair.source.psql("postgres", "DROP DATABASE tz_src WITH (FORCE)")
-        pg_pair.target.psql("postgres", "DROP DATABASE tz_tgt WITH (FORCE)")
 
 
 def test_verify_reports_a_table_missing_on_target(source_db: str, target_copy: str) -> None:
