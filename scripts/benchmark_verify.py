@@ -144,6 +144,8 @@ def profile(dsn: str, table: Table) -> list[tuple[str, float]]:
     return out
 
 
+DEFORM = "deform-scan floor (both sides)"
+COPY = "COPY floor (both sides streamed)"
 PREVIOUS = "verify, the previous release's row hash"
 PREVIOUS_HASHES = {
     "timestamp with time zone": "interval_hash_extended(CASE WHEN isfinite({c}) THEN {c} - timestamptz 'epoch' "
@@ -241,10 +243,11 @@ def main() -> int:
             print(f"\nprofile of {table.qualified} (one side, one backend):")
             for what, spent in profile(source, table):
                 print(f"  {what:<58} {spent:7.2f} s")
+        verify_name = f"migrationctl verify (--jobs {args.jobs})"
         tools: dict[str, Callable[[], None]] = {
-            "deform-scan floor (both sides)": lambda: deform_floor(source, target, tables),
-            "COPY floor (both sides streamed)": lambda: copy_floor(source, target, tables),
-            f"migrationctl verify (--jobs {args.jobs})": lambda: run_verify(source, target, tables, target_tables, args.jobs),
+            DEFORM: lambda: deform_floor(source, target, tables),
+            COPY: lambda: copy_floor(source, target, tables),
+            verify_name: lambda: run_verify(source, target, tables, target_tables, args.jobs),
             PREVIOUS: lambda: with_hashes(PREVIOUS_HASHES, lambda: run_verify(source, target, tables, target_tables, args.jobs)),
         }
         # Interleaved rounds (each tool once per round), so a machine that drifts slower or faster moves all of them.
@@ -255,23 +258,15 @@ def main() -> int:
         results = {name: statistics.median(times) for name, times in rounds.items()}
         for threads in () if args.no_reladiff else (1, 2):
             results[f"reladiff hashdiff (-j {threads})"] = timed(lambda t=threads: run_reladiff(server.port, tables, t), 1)
-    verify_name = f"migrationctl verify (--jobs {args.jobs})"
-    per_round = [f / v for f, v in zip(rounds["deform-scan floor (both sides)"], rounds[verify_name], strict=True)]
-    per_round_before = [f / v for f, v in zip(rounds["deform-scan floor (both sides)"], rounds[PREVIOUS], strict=True)]
     print(f"\n{'tool':<40} {'seconds':>8} {'MB/s':>8} {'rows/s':>12}")
     for name, seconds in results.items():
         print(f"{name:<40} {seconds:>8.2f} {heap / 1024**2 / seconds:>8.1f} {total_rows / seconds:>12,.0f}")
-    floor = results["COPY floor (both sides streamed)"]
-    deform = results["deform-scan floor (both sides)"]
-    verify = results[verify_name]
-    print(
-        f"\nverify / deform-scan floor throughput: {deform / verify:.0%} (target >= 50%); per round: "
-        + ", ".join(f"{r:.0%}" for r in per_round)
-    )
-    print(
-        f"the previous release's row hash / deform-scan floor: {deform / results[PREVIOUS]:.0%}; per round: "
-        + ", ".join(f"{r:.0%}" for r in per_round_before)
-    )
+    print()
+    floor, deform, verify = results[COPY], results[DEFORM], results[verify_name]
+    for label, name in (("verify", verify_name), ("the previous release's row hash", PREVIOUS)):
+        per_round = ", ".join(f"{f / v:.0%}" for f, v in zip(rounds[DEFORM], rounds[name], strict=True))
+        target = " (target >= 50%)" if name == verify_name else ""
+        print(f"{label} / deform-scan floor throughput: {deform / results[name]:.0%}{target}; per round: {per_round}")
     print(f"verify / COPY floor throughput: {floor / verify:.0%}")
     reladiffs = [v for k, v in results.items() if k.startswith("reladiff")]
     if reladiffs:
