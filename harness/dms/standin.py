@@ -384,18 +384,26 @@ class StandInTask:
         self.apply_log.append((txn.xid, txn.commit_lsn, time.time()))
 
     def _apply_one_by_one(self, target: psycopg.Connection, changes: list[Change]) -> list[Change]:
-        applied = []
+        """Each change in a savepoint of one target transaction. A table suspended here is shown suspended only once
+        that transaction has committed, so whoever reads the table's state finds its exception row already there."""
+        applied: list[Change] = []
+        suspended: set[tuple[str, str]] = set()
         with target.transaction():
             for change in changes:
-                if self._stats(change).state == TABLE_ERROR:
+                if (change.schema, change.table) in suspended or self._stats(change).state == TABLE_ERROR:
                     continue  # suspended: its changes are not replicated
                 try:
                     with target.transaction():  # a savepoint: one change fails alone
                         self._apply_change(target, change)
                 except ApplyError as error:
-                    self._on_error(target, change, error)
+                    if self._on_error(target, change, error):
+                        suspended.add((change.schema, change.table))
                     continue
                 applied.append(change)
+        with self._lock:
+            for change in changes:
+                if (change.schema, change.table) in suspended:
+                    self._stats(change).state = TABLE_ERROR
         return applied
 
     def _policy_for(self, change: Change) -> Policy:
@@ -407,21 +415,20 @@ class StandInTask:
         }[change.kind]
         return self.settings.policy(name)
 
-    def _on_error(self, target: psycopg.Connection, change: Change, error: ApplyError) -> None:
+    def _on_error(self, target: psycopg.Connection, change: Change, error: ApplyError) -> bool:
+        """Handle a change that did not apply by its policy; whether its table is to be suspended."""
         policy = self._policy_for(change)
         if policy is Policy.IGNORE_RECORD:
-            return
+            return False
         target.execute(
             sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, now() AT TIME ZONE 'UTC', %s, %s)").format(
                 sql.Identifier(self.settings.control_schema), sql.Identifier(APPLY_EXCEPTIONS)
             ),
             (self.settings.task_name, change.schema, change.table, error.statement, str(error)),
         )
-        if policy is Policy.SUSPEND_TABLE:
-            with self._lock:
-                self._stats(change).state = TABLE_ERROR
-        elif policy is Policy.STOP_TASK:
+        if policy is Policy.STOP_TASK:
             raise _TaskStopped(f"{change.schema}.{change.table}: {error}")
+        return policy is Policy.SUSPEND_TABLE
 
     # ------------------------------------------------------------------------------------------- statements
 
