@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 PER_DIR = 100
 DIRS_PER_BRAND = 20
@@ -22,6 +22,8 @@ PER_BRAND = PER_DIR * DIRS_PER_BRAND
 PAGE = 1000
 LAST_MODIFIED = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 """Every object written "after" its file: ``--mtime listing`` finds them equal."""
+ETAG = '"d41d8cd98f00b204e9800998ecf8427e"'
+"""The MD5 of no bytes: every file of :func:`make_tree` is empty, so content modes find them equal too."""
 
 
 def key(i: int) -> str:
@@ -58,18 +60,43 @@ class SyntheticListing:
         first = brand * PER_BRAND + int(parts[1].removeprefix("cat-")) * PER_DIR
         return first, min(self.files, first + PER_DIR), 2
 
-    def paginate(self, *, Bucket: str, Prefix: str = "", Delimiter: str = "") -> Iterator[dict[str, Any]]:
-        first, end, depth = self._range(Prefix)
-        if Delimiter and depth < 2:
+    def listing(self, prefix: str, delimiter: str = "") -> tuple[Sequence[str], bool]:
+        """What S3 lists under ``prefix`` in key order, and whether those are common prefixes (with ``delimiter`` "/"
+        above a directory) rather than keys. Keys are produced as they are read: nothing grows with N."""
+        first, end, depth = self._range(prefix)
+        if delimiter and depth < 2:
             step = PER_BRAND if depth == 0 else PER_DIR
-            prefixes = sorted({key(i).rsplit("/", 2 - depth)[0] + "/" for i in range(first, end, step)})
-            for at in range(0, len(prefixes), PAGE):
-                yield {"CommonPrefixes": [{"Prefix": p} for p in prefixes[at : at + PAGE]]}
-            return
-        for at in range(first, end, PAGE):
-            yield {
-                "Contents": [
-                    {"Key": key(i), "Size": 0, "LastModified": LAST_MODIFIED, "ETag": '"d41d8cd98f00b204e9800998ecf8427e"'}
-                    for i in range(at, min(end, at + PAGE))
-                ]
-            }
+            return sorted({key(i).rsplit("/", 2 - depth)[0] + "/" for i in range(first, end, step)}), True
+        return _Keys(first, end), False
+
+    def paginate(self, *, Bucket: str, Prefix: str = "", Delimiter: str = "") -> Iterator[dict[str, Any]]:
+        names, prefixes = self.listing(Prefix, Delimiter)
+        for at in range(0, len(names), PAGE):
+            page = names[at : at + PAGE]
+            if prefixes:
+                yield {"CommonPrefixes": [{"Prefix": p} for p in page]}
+            else:
+                yield {"Contents": [{"Key": k, "Size": 0, "LastModified": LAST_MODIFIED, "ETag": ETAG} for k in page]}
+
+
+class _Keys(Sequence[str]):
+    """:func:`key` of ``first … end-1`` as a sequence (sliced and bisected without being built)."""
+
+    def __init__(self, first: int, end: int) -> None:
+        self.first, self.end = first, max(first, end)
+
+    def __len__(self) -> int:
+        return self.end - self.first
+
+    @overload
+    def __getitem__(self, at: int) -> str: ...
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[str]: ...
+    def __getitem__(self, at: int | slice) -> str | Sequence[str]:
+        if isinstance(at, slice):
+            start, stop, step = at.indices(len(self))
+            assert step == 1, "a slice of keys is contiguous"
+            return _Keys(self.first + start, self.first + stop)
+        if not -len(self) <= at < len(self):
+            raise IndexError(at)
+        return key(self.first + at % len(self))

@@ -11,6 +11,11 @@ metadata), then in one run, each as its own process (wall time and peak RSS):
   listing's ETag);
 * peak memory of the checksum mode on a tree of a few large files, to show it does not grow with file sizes.
 
+Then the listing model (:mod:`harness.files_s3_server`, with rclone): both tools in both modes over the same number
+of empty files against an HTTP listing that answers each request after a fixed latency (0, 20, 50, 100 ms), rclone
+directory by directory and with ``--fast-list``: what the number of requests and their concurrency cost where a
+request costs what S3's does, instead of moto's cost per key.
+
 Then the memory scaling run (:mod:`harness.files_scale`): the same ``files verify --mtime listing`` over N and 4N
 empty files against a synthetic bucket listing of the same objects (moto cannot hold millions), and over 1,000,000;
 it prints ``memory: <N> files <X> MiB, <4N> files <Y> MiB`` and what that projects for 10 million files.
@@ -113,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--million", type=int, default=1_000_000, help="files of the large run (default: 1000000)")
     parser.add_argument("--scale-only", action="store_true", help="only the memory scaling run")
     parser.add_argument(
+        "--latencies",
+        type=lambda v: [float(x) / 1000 for x in v.split(",")],
+        default=[0.0, 0.02, 0.05, 0.1],
+        help="per-request latencies of the listing model, ms (default: 0,20,50,100)",
+    )
+    parser.add_argument("--model-only", action="store_true", help="only the listing-model run (needs rclone)")
+    parser.add_argument(
         "--moto-scan-listing", action="store_true", help="moto's own listing (a scan and sort of the bucket per request)"
     )
     a = parser.parse_args(argv)
@@ -124,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     rclone = None if a.no_rclone else shutil.which("rclone")
     if not a.no_rclone and rclone is None:
         raise SystemExit("rclone not found: apt-get install rclone (or --no-rclone)")
+    if a.model_only:
+        if rclone is None:
+            raise SystemExit("--model-only compares with rclone: leave out --no-rclone")
+        shutil.rmtree(a.workdir, ignore_errors=True)
+        a.workdir.mkdir(parents=True)
+        latency_model(a.workdir, a.files, a.jobs, rclone, a.latencies)
+        return 0
     shutil.rmtree(a.workdir, ignore_errors=True)
     small, large = a.workdir / "thumbs", a.workdir / "large"
     small.mkdir(parents=True)
@@ -159,14 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         # AWS_CA_BUNDLE (set on some machines) makes rclone's SDK refuse a plain-HTTP endpoint; nothing here is TLS.
         env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
         env |= CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "PYTHONPATH": str(ROOT)}
-        env |= {
-            "RCLONE_CONFIG_MOTO_TYPE": "s3",
-            "RCLONE_CONFIG_MOTO_PROVIDER": "Other",
-            "RCLONE_CONFIG_MOTO_ENDPOINT": endpoint,
-            "RCLONE_CONFIG_MOTO_ACCESS_KEY_ID": "bench",
-            "RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY": "bench",
-            "RCLONE_CONFIG_MOTO_REGION": "us-east-1",
-        }
+        env |= _rclone_remote("moto", endpoint)
         py = [sys.executable, "-c"]
         ctl = [sys.executable, "-m", "inventory_migration.migrationctl.cli", "--no-progress"]
         state = ["--state-dir", str(a.workdir / "state"), "--jobs", str(a.jobs)]
@@ -244,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         summary |= {"vs_rclone_size": round(size_only / listing, 2), "vs_rclone_hash": round(md5 / checksum, 2)}
         print(f"rclone check --size-only / files verify --mtime listing: {size_only / listing:.2f}x (target >= 2x)")
         print(f"rclone check / files verify --checksum: {md5 / checksum:.2f}x (target >= 2x)")
+    if rclone:
+        summary |= {"latency_model": latency_model(a.workdir, a.files, a.jobs, rclone, a.latencies)}
     summary |= scaling(a.workdir, a.scale, a.million, a.jobs)
     (a.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -287,6 +301,71 @@ def scaling(workdir: Path, n: int, million: int, jobs: int) -> dict[str, object]
         "memory": {str(n): x, str(4 * n): y, "ratio": round(y / x, 2), "projected_10m_mib": round(at_10m)},
         "million": rows[million],
     }
+
+
+MODEL_MODES = (
+    ("size", ["--mtime", "listing"], ["--size-only"]),
+    ("content", ["--checksum", "--mtime", "ignore"], []),
+)
+"""Each comparison both tools make: ``files verify``'s flags and ``rclone check``'s for the same question."""
+
+
+def latency_model(workdir: Path, files: int, jobs: int, rclone: str, latencies: list[float]) -> list[dict[str, object]]:
+    """``files verify`` and ``rclone check`` (directory by directory, and with ``--fast-list``) in each mode over
+    ``files`` empty files, against :mod:`harness.files_s3_server`'s listing of the same objects answered after each
+    latency: what each tool's number of requests and their concurrency cost when a request costs what S3's does,
+    rather than moto's cost per key. Prints a table and the ratio to rclone's faster variant per mode and latency."""
+    from harness.files_s3_server import BUCKET, serving
+    from harness.files_scale import make_tree
+
+    root = workdir / "model"
+    make_tree(root, files)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"} | CREDENTIALS | {"PYTHONPATH": str(ROOT)}
+    ctl = [sys.executable, "-m", "inventory_migration.migrationctl.cli", "--no-progress", "files", "verify", str(root)]
+    state = ["--state-dir", str(workdir / "model-state"), "--jobs", str(jobs)]
+    checkers = ["--checkers", str(jobs), "--transfers", str(jobs)]
+    print(f"\nlisting model ({files:,} files; a request answered after the latency; seconds, requests in brackets)")
+    print(f"{'latency':>8} {'mode':<8} {'files verify':>18} {'rclone check':>18} {'+ --fast-list':>18} {'vs faster rclone':>17}")
+    results: list[dict[str, object]] = []
+    for latency in latencies:
+        with serving(files, latency) as server:
+            endpoint = f"http://127.0.0.1:{server.server_port}"
+            run_env = env | {"AWS_ENDPOINT_URL": endpoint} | _rclone_remote("model", endpoint)
+
+            def timed(
+                label: str, argv: list[str], server: object = server, run_env: dict[str, str] = run_env
+            ) -> tuple[float, int]:
+                before = server.requests  # type: ignore[attr-defined]
+                row = measure(label, argv, run_env)
+                return float(row["seconds"]), server.requests - before  # type: ignore[arg-type, attr-defined]
+
+            for mode, ours_flags, rclone_flags in MODEL_MODES:
+                remote = [rclone, "check", str(root), f"model:{BUCKET}", *rclone_flags, *checkers]
+                ours = timed(f"files verify ({mode})", [*ctl, f"s3://{BUCKET}", *ours_flags, *state])
+                walk = timed(f"rclone check ({mode})", remote)
+                fast = timed(f"rclone check --fast-list ({mode})", [*remote, "--fast-list"])
+                ratio = min(walk[0], fast[0]) / ours[0]
+                cells = [f"{t:.2f} s [{n}]" for t, n in (ours, walk, fast)]
+                print(f"{latency * 1000:>6.0f}ms {mode:<8} {cells[0]:>18} {cells[1]:>18} {cells[2]:>18} {ratio:>16.2f}x")
+                results.append(
+                    {
+                        "latency_ms": latency * 1000,
+                        "mode": mode,
+                        "files_verify": ours,
+                        "rclone": walk,
+                        "rclone_fast_list": fast,
+                        "ratio": round(ratio, 2),
+                    }
+                )
+    shutil.rmtree(root)
+    return results
+
+
+def _rclone_remote(name: str, endpoint: str) -> dict[str, str]:
+    """An rclone S3 remote ``name`` on ``endpoint``, configured through the environment."""
+    prefix = f"RCLONE_CONFIG_{name.upper()}_"
+    settings = {"TYPE": "s3", "PROVIDER": "Other", "ENDPOINT": endpoint, "REGION": "us-east-1"}
+    return {prefix + k: v for k, v in (settings | {"ACCESS_KEY_ID": "bench", "SECRET_ACCESS_KEY": "bench"}).items()}
 
 
 def _boto_credentials() -> dict[str, str]:
