@@ -140,14 +140,16 @@ class Context:
         path = getattr(self.args, "stack_outputs", None)
         return read_stack_outputs(Path(path)) if path else {}
 
-    def boto3_session(self) -> Any:
+    def boto3_session(self, botocore_session: Any = None) -> Any:
+        """A boto3 session of the command's profile and region (over ``botocore_session`` when given: one whose
+        components a command has set, such as its response parser's defaults)."""
         import boto3
 
-        return boto3.Session(profile_name=self.args.profile, region_name=self.args.region)
+        return boto3.Session(profile_name=self.args.profile, region_name=self.args.region, botocore_session=botocore_session)
 
-    def client(self, service: str, **kwargs: Any) -> Any:
+    def client(self, service: str, botocore_session: Any = None, **kwargs: Any) -> Any:
         """A boto3 client of the command's profile and region; ``--endpoint-url`` when given (else boto3's own
         ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``)."""
         if getattr(self.args, "endpoint_url", None):
             kwargs.setdefault("endpoint_url", self.args.endpoint_url)
-        return self.boto3_session().client(service, **kwargs)
+        return self.boto3_session(botocore_session).client(service, **kwargs)

@@ -16,7 +16,7 @@ from inventory_migration.config import FilesConfig, load_config
 from inventory_migration.migrationctl.arguments import SubParsers, positive_int, state_arg
 from inventory_migration.migrationctl.context import Context
 from inventory_migration.migrationctl.errors import ExitCode, UsageError
-from inventory_migration.migrationctl.files import compare, tree
+from inventory_migration.migrationctl.files import compare, listing, tree
 from inventory_migration.migrationctl.files import plan as plan_mod
 from inventory_migration.migrationctl.files import report as report_mod
 from inventory_migration.migrationctl.files import verify as verify_mod
@@ -58,7 +58,8 @@ def cmd_verify(ctx: Context) -> ExitCode:
         raise UsageError("--resume resumes a --checksum run")
     from botocore.config import Config
 
-    s3 = ctx.client("s3", config=Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"}))
+    config = Config(max_pool_connections=a.jobs * 2, retries={"mode": "adaptive"})
+    s3 = ctx.client("s3", botocore_session=listing.listing_session(), config=config)
     with ctx.state() as state_dir:
         options = compare.VerifyOptions(
             mtime=compare.MtimeMode(a.mtime),

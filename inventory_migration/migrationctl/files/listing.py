@@ -54,6 +54,28 @@ def parse_mtime(metadata: dict[str, str]) -> int | None:
     return None
 
 
+def parse_timestamp(value: str) -> dt.datetime:
+    """A timestamp of an S3 response: the listing's ISO 8601 (``2009-10-12T17:50:30.000Z``) by the standard library,
+    anything else (a header's ``Wed, 12 Oct 2009 17:50:30 GMT``) by botocore's own parser. botocore's parser (dateutil)
+    took about 70 % of the time it spends reading a listing page: 60 µs of the 82 µs per key."""
+    try:
+        return dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        from botocore.utils import parse_timestamp as botocore_parse
+
+        return botocore_parse(value)
+
+
+def listing_session() -> Any:
+    """A botocore session whose clients parse response timestamps with :func:`parse_timestamp` (what the AWS CLI does
+    for its own timestamp formats: ``response_parser_factory.set_parser_defaults(timestamp_parser=…)``)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+    return session
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Obj:
     key: str
