@@ -97,3 +97,33 @@ def test_a_client_of_the_listing_session_parses_timestamps_with_ours(monkeypatch
         objects = fl.list_objects(s3, BUCKET, "", jobs=2)
     assert len(objects) == 1200 and len(parsed) == 1200
     assert {o.last_modified_ns for o in objects} == {int(LAST_MODIFIED.timestamp()) * 10**9}
+
+
+HOSTILE_KEYS = [*TRICKY_KEYS, "d/a&b", "d/<tag>", "d/50%", "d/plus+sign", "d/quote\"'", "d/sp ace", "d/tab\tkey", "e/日本"]
+"""Keys an XML listing must escape or URL-encode."""
+
+
+def test_the_listing_session_reads_what_botocore_reads_from_a_real_s3_answer(s3: Any, bucket: str, moto_endpoint: str) -> None:
+    """Key, size, LastModified and ETag of every object, key for key, through :func:`fl.read_contents` (moto's XML)."""
+    import boto3
+
+    for number, key in enumerate(HOSTILE_KEYS):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x" * number)
+    fast = boto3.Session(botocore_session=fl.listing_session()).client(
+        "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    for jobs in (1, 4):
+        assert fl.list_objects(fast, bucket, "", jobs=jobs) == fl.list_objects(s3, bucket, "", jobs=jobs)
+    assert len(fl.list_objects(fast, bucket, "", jobs=1)) == len(HOSTILE_KEYS)
+
+
+def test_an_error_answer_is_left_to_botocore(moto_endpoint: str) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    fast = boto3.Session(botocore_session=fl.listing_session()).client(
+        "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with pytest.raises(ClientError) as refused:
+        fl.list_objects(fast, "no-such-bucket-here", "", jobs=1)
+    assert refused.value.response["Error"]["Code"] == "NoSuchBucket"
