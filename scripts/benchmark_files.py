@@ -187,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             "import sys; from pathlib import Path; from inventory_migration.migrationctl.files.tree import walk; "
             f"e, _ = walk(Path(sys.argv[1]), {a.jobs // 2}); print(len(e), 'entries')"
         )
-        list_only = (
-            "import sys, boto3; from inventory_migration.migrationctl.files.listing import list_objects; "
+        list_only = (  # the listing as files verify reads it (its session's page reader)
+            "import sys, boto3; from inventory_migration.migrationctl.files.listing import list_objects, listing_session; "
             "from botocore.config import Config; "
-            f"s3 = boto3.client('s3', config=Config(max_pool_connections={a.jobs * 2})); "
+            "session = boto3.Session(botocore_session=listing_session()); "
+            f"s3 = session.client('s3', config=Config(max_pool_connections={a.jobs * 2})); "
             f"print(len(list_objects(s3, '{BUCKET}', '', {a.jobs // 2})), 'objects')"
         )
         rows = [
