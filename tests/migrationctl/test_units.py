@@ -175,7 +175,7 @@ def test_dms_lag_without_datapoints() -> None:
 def test_lag_command_with_stubbed_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     cloudwatch, dms, _ = stubbed_clients({"CDCLatencySource": [point(58, 200.0)], "CDCLatencyTarget": [point(58, 100.0)]})
     fake_session = type("S", (), {"client": lambda self, name: {"cloudwatch": cloudwatch, "dms": dms}[name]})()
-    monkeypatch.setattr(Context, "boto3_session", lambda self: fake_session)
+    monkeypatch.setattr(Context, "boto3_session", lambda self, botocore_session=None: fake_session)
     real = lag.dms_lag
     monkeypatch.setattr(lag, "dms_lag", lambda cw, d, arn: real(cw, d, arn, now=dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)))
     out, err = io.StringIO(), io.StringIO()
@@ -187,7 +187,7 @@ def test_lag_command_with_stubbed_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_aws_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import NoCredentialsError
 
-    def no_credentials(self: Any) -> Any:
+    def no_credentials(self: Any, botocore_session: Any = None) -> Any:
         raise NoCredentialsError()
 
     monkeypatch.setattr(Context, "boto3_session", no_credentials)
