@@ -18,6 +18,8 @@ from inventory_migration.migrationctl.cutover.replication import DmsReplication
 from tests.harness.test_dms_standin import ERROR_BEHAVIOR, SCHEMA, pair  # noqa: F401 - the fixture
 from tests.harness.test_dms_standin import _until as until
 
+pytestmark = pytest.mark.wide  # the rehearsals' machinery, not the product: make check runs it
+
 
 @pytest.fixture()
 def deployed(pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str, tuple[str, str]]]:  # noqa: F811

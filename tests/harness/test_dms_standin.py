@@ -13,6 +13,8 @@ import pytest
 from harness.dms.standin import TABLE_ERROR, StandInSettings, StandInTask, Status
 from inventory_migration.migrationctl.pg.slots import lsn_value
 
+pytestmark = pytest.mark.wide  # the rehearsals' machinery, not the product: make check runs it
+
 SCHEMA = "shop"
 DDL = f"""
 CREATE SCHEMA {SCHEMA};

@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+pytestmark = pytest.mark.wide  # the rehearsals' machinery, not the product: make check runs it
+
 
 def test_every_patch_names_its_service_and_gap() -> None:
     from harness.aws.moto_patches import apply_patches

@@ -207,6 +207,7 @@ def test_the_vpn_outputs_what_the_on_prem_device_needs(phase_synth: Any) -> None
 # ----------------------------------------------------------------------------- docs/network.md
 
 
+@pytest.mark.wide
 def test_docs_network_md_is_the_generated_matrix(phase_synth: Any) -> None:
     from inventory_migration.devtools.network_report import BEGIN, END, report
 

@@ -144,6 +144,7 @@ def test_construct_path() -> None:
     assert construct_path("storage_access-logs-encryption_DFC39B18") == "storage_access-logs-encryption"
 
 
+@pytest.mark.wide
 def test_untaggable_types_match_the_provider_schema(offline_terraform: Any, tmp_path: Path) -> None:
     """UNTAGGABLE lists exactly the resource types we use that have no ``tags`` argument in hashicorp/aws 5.100."""
     from inventory_migration.rules import CMK_ATTRIBUTES, NO_DATA_AT_REST, UNTAGGABLE

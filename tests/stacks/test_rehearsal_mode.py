@@ -63,6 +63,7 @@ def test_rehearsal_mode_points_every_endpoint_at_the_emulator(tmp_path: Path) ->
     assert set(endpoints) == set(ENDPOINT_NAMES) and set(endpoints.values()) == {"http://127.0.0.1:4566"}
 
 
+@pytest.mark.wide
 def test_endpoint_names_are_the_providers(offline_terraform: Any, tmp_path: Path) -> None:
     """Every overridable endpoint of hashicorp/aws 5.100.0 is either sent to the emulator or an alias of one that is."""
     from inventory_migration.stacks.provider_endpoints import ALIASES, ENDPOINT_NAMES
