@@ -61,11 +61,12 @@ def parse_timestamp(value: str) -> dt.datetime:
     anything else (a header's ``Wed, 12 Oct 2009 17:50:30 GMT``) by botocore's own parser. botocore's parser (dateutil)
     took about 70 % of the time it spends reading a listing page: 60 µs of the 82 µs per key."""
     try:
-        return dt.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         from botocore.utils import parse_timestamp as botocore_parse
 
-        return botocore_parse(value)
+        parsed = botocore_parse(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)  # S3's times are UTC
 
 
 _CONTENTS = re.compile(rb"<Contents>.*?</Contents>", re.DOTALL)

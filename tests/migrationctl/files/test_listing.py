@@ -72,6 +72,10 @@ def test_a_listing_timestamp_is_parsed_by_the_standard_library() -> None:
     assert fl.parse_timestamp("2009-10-12T17:50:30.000Z") == dt.datetime(2009, 10, 12, 17, 50, 30, tzinfo=dt.UTC)
 
 
+def test_a_timestamp_without_a_zone_is_utc_not_local_time() -> None:
+    assert fl.parse_timestamp("2009-10-12T17:50:30") == dt.datetime(2009, 10, 12, 17, 50, 30, tzinfo=dt.UTC)
+
+
 def test_a_header_timestamp_falls_back_to_botocores_parser() -> None:
     assert fl.parse_timestamp("Mon, 12 Oct 2009 17:50:30 GMT") == dt.datetime(2009, 10, 12, 17, 50, 30, tzinfo=dt.UTC)
 
