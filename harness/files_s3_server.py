@@ -73,7 +73,7 @@ def list_response(listing: SyntheticListing, query: dict[str, str]) -> bytes:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client's connection pool is reused, as against S3
-    server: _Server
+    server: ListingServer
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -104,7 +104,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = _route
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class ListingServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, listing: SyntheticListing, latency: float) -> None:
@@ -118,10 +118,10 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serving(files: int, latency: float) -> Iterator[_Server]:
+def serving(files: int, latency: float) -> Iterator[ListingServer]:
     """A server listing ``files`` synthetic objects in bucket :data:`BUCKET` at ``http://127.0.0.1:<port>``
     (``server.server_port``), each request answered after ``latency`` seconds; ``server.requests`` counts them."""
-    server = _Server(SyntheticListing(files), latency)
+    server = ListingServer(SyntheticListing(files), latency)
     thread = threading.Thread(target=server.serve_forever, name="s3-listing", daemon=True)
     thread.start()
     try:

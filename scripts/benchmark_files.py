@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.aws.emulator import free_port  # noqa: E402
+from harness.files_s3_server import ListingServer  # noqa: E402
 from inventory_migration.migrationctl.files import tree as files_tree  # noqa: E402
 
 BUCKET = "bench-images"
@@ -333,18 +334,11 @@ def latency_model(workdir: Path, files: int, jobs: int, rclone: str, latencies: 
             endpoint = f"http://127.0.0.1:{server.server_port}"
             run_env = env | {"AWS_ENDPOINT_URL": endpoint} | _rclone_remote("model", endpoint)
 
-            def timed(
-                label: str, argv: list[str], server: object = server, run_env: dict[str, str] = run_env
-            ) -> tuple[float, int]:
-                before = server.requests  # type: ignore[attr-defined]
-                row = measure(label, argv, run_env)
-                return float(row["seconds"]), server.requests - before  # type: ignore[arg-type, attr-defined]
-
             for mode, ours_flags, rclone_flags in MODEL_MODES:
                 remote = [rclone, "check", str(root), f"model:{BUCKET}", *rclone_flags, *checkers]
-                ours = timed(f"files verify ({mode})", [*ctl, f"s3://{BUCKET}", *ours_flags, *state])
-                walk = timed(f"rclone check ({mode})", remote)
-                fast = timed(f"rclone check --fast-list ({mode})", [*remote, "--fast-list"])
+                ours = _timed(server, f"files verify ({mode})", [*ctl, f"s3://{BUCKET}", *ours_flags, *state], run_env)
+                walk = _timed(server, f"rclone check ({mode})", remote, run_env)
+                fast = _timed(server, f"rclone check --fast-list ({mode})", [*remote, "--fast-list"], run_env)
                 ratio = min(walk[0], fast[0]) / ours[0]
                 cells = [f"{t:.2f} s [{n}]" for t, n in (ours, walk, fast)]
                 print(f"{latency * 1000:>6.0f}ms {mode:<8} {cells[0]:>18} {cells[1]:>18} {cells[2]:>18} {ratio:>16.2f}x")
@@ -360,6 +354,13 @@ def latency_model(workdir: Path, files: int, jobs: int, rclone: str, latencies: 
                 )
     shutil.rmtree(root)
     return results
+
+
+def _timed(server: ListingServer, label: str, argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """:func:`measure`'s wall time of ``argv`` and the listing requests it made."""
+    before = server.requests
+    row = measure(label, argv, env)
+    return float(row["seconds"]), server.requests - before  # type: ignore[arg-type]
 
 
 def _rclone_remote(name: str, endpoint: str) -> dict[str, str]:
